@@ -1,0 +1,348 @@
+package aegir
+
+import (
+	"context"
+	"fmt"
+	"net/url"
+	"slices"
+	"strconv"
+)
+
+// ContextType is the kind of a named context.
+type ContextType string
+
+// The three context types, as Aegir names them.
+const (
+	ServerContext   ContextType = "server"
+	PlatformContext ContextType = "platform"
+	SiteContext     ContextType = "site"
+)
+
+// Service types of the http and db services.
+const (
+	ServiceNull   = "null"
+	ServiceNginx  = "nginx"
+	ServiceApache = "apache"
+	ServiceMySQL  = "mysql"
+)
+
+// Site statuses, recorded by tasks.
+const (
+	SiteNotInstalled = ""
+	SiteEnabled      = "enabled"
+	SiteDisabled     = "disabled"
+)
+
+// MasterServer is the name of the local server context.
+const MasterServer = "server_master"
+
+// Server is a machine carrying an http and a db service.
+type Server struct {
+	RemoteHost      string   `yaml:"remote_host,omitempty"`
+	HTTPServiceType string   `yaml:"http_service_type,omitempty"`
+	HTTPPort        int      `yaml:"http_port,omitempty"`
+	HTTPTestCmd     []string `yaml:"http_test_cmd,omitempty,flow"`
+	HTTPRestartCmd  []string `yaml:"http_restart_cmd,omitempty,flow"`
+	HTTPConfLink    string   `yaml:"http_conf_link,omitempty"`
+	WebGroup        string   `yaml:"web_group,omitempty"`
+	PHPFPMSocket    string   `yaml:"php_fpm_socket,omitempty"`
+	DBServiceType   string   `yaml:"db_service_type,omitempty"`
+	MasterDB        string   `yaml:"master_db,omitempty"`
+	DBGrantAllHosts bool     `yaml:"db_grant_all_hosts,omitempty"`
+}
+
+// Platform is one codebase of an app served by a web server.
+type Platform struct {
+	Root      string `yaml:"root,omitempty"`
+	WebServer string `yaml:"web_server,omitempty"`
+	Makefile  string `yaml:"makefile,omitempty"`
+}
+
+// Site is a URI on a platform with its own database and files directory.
+type Site struct {
+	URI         string   `yaml:"uri,omitempty"`
+	Platform    string   `yaml:"platform,omitempty"`
+	DBServer    string   `yaml:"db_server,omitempty"`
+	Profile     string   `yaml:"profile,omitempty"`
+	Language    string   `yaml:"language,omitempty"`
+	ClientEmail string   `yaml:"client_email,omitempty"`
+	Aliases     []string `yaml:"aliases,omitempty,flow"`
+	Redirection string   `yaml:"redirection,omitempty"`
+
+	// Set by tasks, not by users.
+	Status     string `yaml:"status,omitempty" aegir:"internal"`
+	DBName     string `yaml:"db_name,omitempty" aegir:"internal"`
+	DBUser     string `yaml:"db_user,omitempty" aegir:"internal"`
+	DBPassword string `yaml:"db_passwd,omitempty" aegir:"internal,secret"`
+}
+
+// Context is a named context: exactly one of Server, Platform and Site is
+// set, according to Type.
+type Context struct {
+	Name     string
+	Type     ContextType
+	Server   *Server
+	Platform *Platform
+	Site     *Site
+}
+
+// NewContext returns an empty context of the given type.
+func NewContext(name string, typ ContextType) (*Context, error) {
+	c := &Context{Name: ContextName(name), Type: typ}
+	switch typ {
+	case ServerContext:
+		c.Server = &Server{}
+	case PlatformContext:
+		c.Platform = &Platform{}
+	case SiteContext:
+		c.Site = &Site{URI: c.Name}
+	default:
+		return nil, FieldErrorf("context_type", "%q is not one of server, platform, site", typ)
+	}
+	return c, nil
+}
+
+// Props returns the struct that holds the context's properties.
+func (c *Context) Props() any {
+	switch c.Type {
+	case ServerContext:
+		return c.Server
+	case PlatformContext:
+		return c.Platform
+	case SiteContext:
+		return c.Site
+	}
+	return nil
+}
+
+// ContextStore keeps named contexts.
+type ContextStore interface {
+	// Get returns the context with the given name, or an ENOTFOUND error.
+	Get(ctx context.Context, name string) (*Context, error)
+	// Put creates or replaces a context.
+	Put(ctx context.Context, c *Context) error
+	// Delete removes a context; deleting a missing one is an ENOTFOUND error.
+	Delete(ctx context.Context, name string) error
+	// List returns the contexts of one type, or all when typ is empty, by name.
+	List(ctx context.Context, typ ContextType) ([]*Context, error)
+}
+
+// Defaults fills unset server properties with their defaults.
+func (s *Server) Defaults() {
+	if s.HTTPServiceType == "" {
+		s.HTTPServiceType = ServiceNginx
+	}
+	if s.HTTPPort == 0 {
+		s.HTTPPort = 80
+	}
+	if len(s.HTTPTestCmd) == 0 {
+		s.HTTPTestCmd = []string{"nginx", "-t"}
+	}
+	if len(s.HTTPRestartCmd) == 0 {
+		s.HTTPRestartCmd = []string{"nginx", "-s", "reload"}
+	}
+	if s.HTTPConfLink == "" {
+		s.HTTPConfLink = "/etc/nginx/conf.d/aegir.conf"
+	}
+	if s.WebGroup == "" {
+		s.WebGroup = "www-data"
+	}
+	if s.PHPFPMSocket == "" {
+		s.PHPFPMSocket = "/run/php/php8.2-fpm.sock"
+	}
+	if s.DBServiceType == "" {
+		s.DBServiceType = ServiceNull
+		if s.MasterDB != "" {
+			s.DBServiceType = ServiceMySQL
+		}
+	}
+	if s.RemoteHost == "" {
+		s.RemoteHost = "localhost"
+	}
+}
+
+// Defaults fills unset platform properties with their defaults.
+func (p *Platform) Defaults() {
+	if p.WebServer == "" {
+		p.WebServer = "@" + MasterServer
+	}
+}
+
+// Defaults fills unset site properties with their defaults.
+func (s *Site) Defaults() {
+	if s.DBServer == "" {
+		s.DBServer = "@" + MasterServer
+	}
+	if s.Profile == "" {
+		s.Profile = "standard"
+	}
+	if s.Language == "" {
+		s.Language = "en"
+	}
+}
+
+// Validate reports the first invalid server property.
+func (s *Server) Validate() error {
+	if err := ValidateURI("remote_host", s.RemoteHost); s.RemoteHost != "" && err != nil {
+		return err
+	}
+	if !slices.Contains([]string{"", ServiceNginx, ServiceApache, ServiceNull}, s.HTTPServiceType) {
+		return FieldErrorf("http_service_type", "%q is not one of nginx, apache, null", s.HTTPServiceType)
+	}
+	if s.HTTPPort < 0 || s.HTTPPort > 65535 {
+		return FieldErrorf("http_port", "%d is not a TCP port", s.HTTPPort)
+	}
+	if !slices.Contains([]string{"", ServiceMySQL, ServiceNull}, s.DBServiceType) {
+		return FieldErrorf("db_service_type", "%q is not one of mysql, null", s.DBServiceType)
+	}
+	if s.MasterDB != "" {
+		if _, err := ParseMasterDB(s.MasterDB); err != nil {
+			return err
+		}
+	}
+	if s.DBServiceType == ServiceMySQL && s.MasterDB == "" {
+		return FieldErrorf("master_db", "is required when db_service_type is mysql")
+	}
+	if s.WebGroup != "" {
+		if err := ValidateName("web_group", s.WebGroup); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Validate reports the first invalid platform property.
+func (p *Platform) Validate() error {
+	if p.Root == "" {
+		return FieldErrorf("root", "is required")
+	}
+	if !isAbs(p.Root) {
+		return FieldErrorf("root", "%q must be an absolute path", p.Root)
+	}
+	return nil
+}
+
+// Validate reports the first invalid site property.
+func (s *Site) Validate() error {
+	if err := ValidateURI("uri", s.URI); err != nil {
+		return err
+	}
+	if s.Platform == "" {
+		return FieldErrorf("platform", "is required")
+	}
+	for _, a := range s.Aliases {
+		if err := ValidateURI("aliases", a); err != nil {
+			return err
+		}
+		if a == s.URI {
+			return FieldErrorf("aliases", "%q is the site's own uri", a)
+		}
+	}
+	if s.Redirection != "" && s.Redirection != s.URI && !slices.Contains(s.Aliases, s.Redirection) {
+		return FieldErrorf("redirection", "%q is neither the uri nor one of the aliases", s.Redirection)
+	}
+	if err := validateWord("profile", s.Profile); err != nil {
+		return err
+	}
+	if err := validateWord("language", s.Language); err != nil {
+		return err
+	}
+	if s.ClientEmail != "" && !emailPattern.MatchString(s.ClientEmail) {
+		return FieldErrorf("client_email", "%q is not an email address", s.ClientEmail)
+	}
+	return nil
+}
+
+// Validate reports the first invalid property of the context.
+func (c *Context) Validate() error {
+	if err := ValidateName("name", c.Name); err != nil {
+		return err
+	}
+	switch c.Type {
+	case ServerContext:
+		return c.Server.Validate()
+	case PlatformContext:
+		return c.Platform.Validate()
+	case SiteContext:
+		if c.Site.URI != c.Name {
+			return FieldErrorf("uri", "%q must equal the context name %q", c.Site.URI, c.Name)
+		}
+		return c.Site.Validate()
+	}
+	return FieldErrorf("context_type", "%q is not one of server, platform, site", c.Type)
+}
+
+// References lists the contexts this one names, each with the property
+// naming it and the type it must have.
+func (c *Context) References() []Reference {
+	switch c.Type {
+	case PlatformContext:
+		return []Reference{{"web_server", c.Platform.WebServer, ServerContext}}
+	case SiteContext:
+		return []Reference{
+			{"platform", c.Site.Platform, PlatformContext},
+			{"db_server", c.Site.DBServer, ServerContext},
+		}
+	}
+	return nil
+}
+
+// Reference is a property that names another context.
+type Reference struct {
+	Property string
+	Name     string
+	Type     ContextType
+}
+
+// CheckReferences verifies that every context c names exists in store with
+// the right type.
+func CheckReferences(ctx context.Context, store ContextStore, c *Context) error {
+	for _, ref := range c.References() {
+		if ref.Name == "" {
+			continue
+		}
+		target, err := store.Get(ctx, ContextName(ref.Name))
+		if ErrorCode(err) == ENOTFOUND {
+			return FieldErrorf(ref.Property, "context %s does not exist", "@"+ContextName(ref.Name))
+		} else if err != nil {
+			return err
+		}
+		if target.Type != ref.Type {
+			return FieldErrorf(ref.Property, "context %s is a %s, not a %s", "@"+target.Name, target.Type, ref.Type)
+		}
+	}
+	return nil
+}
+
+// MasterDB is a parsed master_db URL: how aegir reaches a db server as its
+// administrator.
+type MasterDB struct {
+	User     string
+	Password string
+	Host     string
+	Port     int
+}
+
+// ParseMasterDB parses mysql://user:pass@host:port.
+func ParseMasterDB(raw string) (*MasterDB, error) {
+	u, err := url.Parse(raw)
+	if err != nil || u.Scheme != "mysql" || u.Host == "" || u.User == nil {
+		return nil, FieldErrorf("master_db", "must look like mysql://user:password@host:port")
+	}
+	m := &MasterDB{User: u.User.Username(), Host: u.Hostname(), Port: 3306}
+	m.Password, _ = u.User.Password()
+	if p := u.Port(); p != "" {
+		if m.Port, err = strconv.Atoi(p); err != nil || m.Port <= 0 || m.Port > 65535 {
+			return nil, FieldErrorf("master_db", "port %q is not a TCP port", p)
+		}
+	}
+	if m.User == "" {
+		return nil, FieldErrorf("master_db", "must name a user")
+	}
+	return m, nil
+}
+
+// String returns the URL with the password masked.
+func (m *MasterDB) String() string {
+	return fmt.Sprintf("mysql://%s:***@%s:%d", m.User, m.Host, m.Port)
+}

@@ -1,0 +1,47 @@
+// Package local runs commands on this machine. It implements aegir.Runner
+// with os/exec and must not import other adapters.
+package local
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"strings"
+
+	"github.com/aegir-hosting/aegir"
+)
+
+// Runner runs commands with os/exec, never through a shell.
+type Runner struct {
+	// Env is added to the process environment of every command.
+	Env []string
+}
+
+// Run runs cmd and returns its standard output; a failure carries the
+// command line and the tail of its standard error.
+func (r *Runner) Run(ctx context.Context, cmd aegir.Command) ([]byte, error) {
+	if len(cmd.Args) == 0 {
+		return nil, aegir.Errorf(aegir.EINTERNAL, "empty command")
+	}
+	c := exec.CommandContext(ctx, cmd.Args[0], cmd.Args[1:]...)
+	c.Dir = cmd.Dir
+	c.Env = append(append(os.Environ(), r.Env...), cmd.Env...)
+	c.Stdin = cmd.Stdin
+	var stdout, stderr bytes.Buffer
+	c.Stdout, c.Stderr = &stdout, &stderr
+	if err := c.Run(); err != nil {
+		msg := strings.TrimSpace(stderr.String())
+		if msg == "" {
+			msg = strings.TrimSpace(stdout.String())
+		}
+		if len(msg) > 4000 {
+			msg = "..." + msg[len(msg)-4000:]
+		}
+		return stdout.Bytes(), fmt.Errorf("%s: %w: %s", strings.Join(cmd.Args, " "), err, msg)
+	}
+	return stdout.Bytes(), nil
+}
+
+var _ aegir.Runner = (*Runner)(nil)

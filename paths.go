@@ -1,0 +1,29 @@
+package aegir
+
+import "path/filepath"
+
+// Paths derives every path aegir uses from $AEGIR_HOME.
+type Paths struct {
+	Home string
+}
+
+// Contexts is where named contexts are saved.
+func (p Paths) Contexts() string { return filepath.Join(p.Home, "contexts") }
+
+// Config is the root of generated configuration.
+func (p Paths) Config() string { return filepath.Join(p.Home, "config") }
+
+// ServerConfig is the configuration directory of one server.
+func (p Paths) ServerConfig(server string) string { return filepath.Join(p.Config(), server) }
+
+// Includes holds the shared per-app snippets.
+func (p Paths) Includes() string { return filepath.Join(p.Config(), "includes") }
+
+// Backups holds site backups.
+func (p Paths) Backups() string { return filepath.Join(p.Home, "backups") }
+
+// Platforms is where platforms are built by default.
+func (p Paths) Platforms() string { return filepath.Join(p.Home, "platforms") }
+
+// Clients holds the per-client links to sites.
+func (p Paths) Clients() string { return filepath.Join(p.Home, "clients") }

@@ -1,0 +1,264 @@
+package aegir
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"sync"
+)
+
+// Env is what every driver is given: where $AEGIR_HOME is, how to run
+// commands, and the task log.
+type Env struct {
+	Paths  Paths
+	Runner Runner
+	Log    *TaskLog
+}
+
+// Vhost is everything a web server needs to serve one site.
+type Vhost struct {
+	URI         string
+	Aliases     []string
+	Redirection string // when set, every other name redirects here
+	Root        string // platform root
+	App         string // app driver name, selects the include snippet
+	SiteDir     string // absolute path of sites/<uri>
+	Params      []Param
+	Disabled    bool
+	DisabledURL string // where a disabled site redirects; empty serves a page
+}
+
+// Param is a FastCGI parameter (or SetEnv variable) passed to PHP.
+type Param struct{ Name, Value string }
+
+// HTTPService writes web server configuration and reloads the server.
+type HTTPService interface {
+	// VerifyServer writes the server file and the app include snippets,
+	// links the server file into the web server, tests and reloads.
+	VerifyServer(ctx context.Context) error
+	// WritePlatform writes the platform's file, if the server needs one.
+	WritePlatform(ctx context.Context, name, root, app string) (Undo, error)
+	// WriteSite writes the site's vhost, tests the whole configuration and
+	// reloads. When the test fails the previous vhost is put back, nothing
+	// is reloaded and an error is returned.
+	WriteSite(ctx context.Context, v *Vhost) (Undo, error)
+	// DeleteSite removes the site's vhost and reloads.
+	DeleteSite(ctx context.Context, uri string) (Undo, error)
+}
+
+// DBCredentials is how a site reaches its database.
+type DBCredentials struct {
+	Type     string `json:"db_type"`
+	Host     string `json:"db_host"`
+	Port     int    `json:"db_port"`
+	Name     string `json:"db_name"`
+	User     string `json:"db_user"`
+	Password string `json:"-"`
+}
+
+// Params returns the credentials as the cloaked parameters the web server
+// passes to PHP, with dummy values when there is no database so one
+// unfinished site never breaks the configuration of the others.
+func (c *DBCredentials) Params() []Param {
+	if c == nil || c.Name == "" {
+		return []Param{{"db_type", "none"}, {"db_name", "none"}, {"db_user", "none"}, {"db_passwd", "none"}, {"db_host", "none"}, {"db_port", "0"}}
+	}
+	return []Param{
+		{"db_type", c.Type}, {"db_name", c.Name}, {"db_user", c.User},
+		{"db_passwd", c.Password}, {"db_host", c.Host}, {"db_port", fmt.Sprint(c.Port)},
+	}
+}
+
+// Env returns the credentials as KEY=value pairs for a PHP command line.
+func (c *DBCredentials) Env() []string {
+	var env []string
+	for _, p := range c.Params() {
+		env = append(env, p.Name+"="+p.Value)
+	}
+	return env
+}
+
+// DBService manages databases and their users on a db server.
+type DBService interface {
+	// Verify checks the server can be administered: connect, create and
+	// drop a test database, grant to and revoke from a test user.
+	Verify(ctx context.Context) error
+	// DatabaseExists reports whether a database of that name exists.
+	DatabaseExists(ctx context.Context, name string) (bool, error)
+	// UserExists reports whether a user of that name exists on any host.
+	UserExists(ctx context.Context, user string) (bool, error)
+	// CreateDatabase creates a database, its user with password and the
+	// grants of that user on it from each of hosts.
+	CreateDatabase(ctx context.Context, name, user, password string, hosts []string) error
+	// DropDatabase drops the database and its user from every host.
+	DropDatabase(ctx context.Context, name, user string) error
+	// Address is the host and port sites use to reach the server.
+	Address() (host string, port int)
+	// Close releases the connection to the server.
+	Close() error
+}
+
+// Package is a module, theme, plugin, profile, extension or skin of a
+// codebase, or the core itself.
+type Package struct {
+	Name    string `json:"name"`
+	Type    string `json:"type"`
+	Version string `json:"version,omitempty"`
+	Schema  int    `json:"schema_version,omitempty"`
+	Path    string `json:"path,omitempty"`
+}
+
+// AppSite is what an app driver knows of the site it works on.
+type AppSite struct {
+	URI      string
+	Aliases  []string
+	URL      string // http://uri[:port]
+	Root     string // platform root
+	SiteDir  string // absolute path of sites/<uri>
+	Profile  string
+	Language string
+	Email    string
+	DB       *DBCredentials
+	WebGroup string
+}
+
+// Admin is the first account of a fresh site.
+type Admin struct {
+	Name     string
+	Password string
+	Email    string
+}
+
+// App drives one kind of codebase (Drupal, WordPress, MediaWiki...).
+type App interface {
+	// Detect reports whether root holds this app, and its version.
+	Detect(root string) (version string, ok bool)
+	// Packages lists the codebase's packages, core first.
+	Packages(ctx context.Context, root string) ([]Package, error)
+	// VerifyPlatform writes the platform-level files the app needs to serve
+	// several sites from one codebase.
+	VerifyPlatform(ctx context.Context, root string) error
+	// SettingsFile is the path of the site's settings, relative to SiteDir.
+	SettingsFile() string
+	// WriteSettings writes the site's settings file.
+	WriteSettings(ctx context.Context, s *AppSite) error
+	// Install runs the app's installer for the site, non-interactively.
+	Install(ctx context.Context, s *AppSite, admin Admin) error
+	// LoginLink returns a one-time login link for the site's admin.
+	LoginLink(ctx context.Context, s *AppSite) (string, error)
+	// Params returns extra parameters the web server passes to PHP.
+	Params(s *AppSite) []Param
+	// WritableDirs lists the directories under SiteDir the web server
+	// writes to (uploads), created 02770 with the web group.
+	WritableDirs() []string
+}
+
+// Drivers are looked up by name; each adapter package registers its own
+// from init, and a duplicate name is a programming error.
+type (
+	// HTTPFactory builds the http service of a server.
+	HTTPFactory func(server *Server, serverName string, env Env) (HTTPService, error)
+	// DBFactory builds the db service of a server.
+	DBFactory func(server *Server, env Env) (DBService, error)
+	// AppFactory builds an app driver.
+	AppFactory func(env Env) App
+)
+
+type registry[T any] struct {
+	mu    sync.RWMutex
+	items map[string]T
+	order map[string]int
+}
+
+func (r *registry[T]) register(kind, name string, order int, v T) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.items == nil {
+		r.items, r.order = map[string]T{}, map[string]int{}
+	}
+	if _, dup := r.items[name]; dup {
+		panic(fmt.Sprintf("aegir: %s driver %q registered twice", kind, name))
+	}
+	r.items[name], r.order[name] = v, order
+}
+
+func (r *registry[T]) get(name string) (T, bool) {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	v, ok := r.items[name]
+	return v, ok
+}
+
+func (r *registry[T]) names() []string {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	names := make([]string, 0, len(r.items))
+	for n := range r.items {
+		names = append(names, n)
+	}
+	sort.Slice(names, func(i, j int) bool {
+		if r.order[names[i]] != r.order[names[j]] {
+			return r.order[names[i]] < r.order[names[j]]
+		}
+		return names[i] < names[j]
+	})
+	return names
+}
+
+var (
+	httpDrivers registry[HTTPFactory]
+	dbDrivers   registry[DBFactory]
+	appDrivers  registry[AppFactory]
+)
+
+// RegisterHTTP registers an http service type.
+func RegisterHTTP(name string, f HTTPFactory) { httpDrivers.register("http", name, 0, f) }
+
+// RegisterDB registers a db service type.
+func RegisterDB(name string, f DBFactory) { dbDrivers.register("db", name, 0, f) }
+
+// RegisterApp registers an app driver. Detection tries apps by ascending
+// order, so specific apps go before the catch-all php and static ones.
+func RegisterApp(name string, order int, f AppFactory) {
+	appDrivers.register("app", name, order, f)
+}
+
+// NewHTTPService builds the http service of a server from its type.
+func NewHTTPService(server *Server, serverName string, env Env) (HTTPService, error) {
+	f, ok := httpDrivers.get(server.HTTPServiceType)
+	if !ok {
+		return nil, FieldErrorf("http_service_type", "no http driver %q (have %v)", server.HTTPServiceType, httpDrivers.names())
+	}
+	return f(server, serverName, env)
+}
+
+// NewDBService builds the db service of a server from its type.
+func NewDBService(server *Server, env Env) (DBService, error) {
+	f, ok := dbDrivers.get(server.DBServiceType)
+	if !ok {
+		return nil, FieldErrorf("db_service_type", "no db driver %q (have %v)", server.DBServiceType, dbDrivers.names())
+	}
+	return f(server, env)
+}
+
+// NewApp returns the app driver of that name.
+func NewApp(name string, env Env) (App, error) {
+	f, ok := appDrivers.get(name)
+	if !ok {
+		return nil, Errorf(ENOTFOUND, "no app driver %q (have %v)", name, appDrivers.names())
+	}
+	return f(env), nil
+}
+
+// DetectApp returns the name, driver and version of the first app that
+// recognises the codebase at root.
+func DetectApp(root string, env Env) (string, App, string, error) {
+	for _, name := range appDrivers.names() {
+		f, _ := appDrivers.get(name)
+		app := f(env)
+		if version, ok := app.Detect(root); ok {
+			return name, app, version, nil
+		}
+	}
+	return "", nil, "", FieldErrorf("root", "no app recognises the codebase at %s", root)
+}

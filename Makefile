@@ -1,0 +1,30 @@
+# aegir: `make run` sets up this machine and a demo site, `make test` runs
+# every test against real nginx, php-fpm and MariaDB.
+GO ?= go
+STATICCHECK ?= honnef.co/go/tools/cmd/staticcheck@2025.1.1
+
+.PHONY: build deps test lint run install clean
+
+build:
+	$(GO) build -o bin/aegir ./cmd/aegir
+
+deps:
+	bash scripts/deps.sh
+
+test: deps
+	$(GO) vet ./...
+	$(GO) test -count=1 -timeout 20m ./...
+
+lint:
+	test -z "$$(gofmt -l .)" || (gofmt -l . && exit 1)
+	$(GO) vet ./...
+	$(GO) run $(STATICCHECK) ./...
+
+install: build
+	install -m 0755 bin/aegir /usr/local/bin/aegir
+
+run: deps install
+	bash scripts/run.sh
+
+clean:
+	rm -rf bin

@@ -1,0 +1,235 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"os/exec"
+	"os/user"
+	"path/filepath"
+	"strconv"
+	"strings"
+
+	"github.com/aegir-hosting/aegir"
+	"github.com/aegir-hosting/aegir/contextfile"
+	"github.com/aegir-hosting/aegir/local"
+	"github.com/aegir-hosting/aegir/provision"
+)
+
+// setup turns this machine into a hosting server, as Aegir's
+// hostmaster-install does: the $AEGIR_HOME tree, the aegir user in the web
+// group, @server_master, the link into the system web server, a sudoers
+// rule for the reload, and a verify of the server. Running it again
+// changes only what the options change.
+func (m *Main) setup(ctx context.Context, args []string) error {
+	o, err := parseOptions(args)
+	if err != nil {
+		return err
+	}
+	paths := m.paths(o)
+	if len(o.args) > 0 {
+		return usageErrorf("usage: aegir setup [--home DIR] [--aegir_user NAME] [--sudoers FILE] [--server_property=value ...]")
+	}
+	aegirUser, ok := o.take("aegir_user")
+	if !ok {
+		aegirUser = "aegir"
+	}
+	sudoers, ok := o.take("sudoers")
+	if !ok {
+		sudoers = "/etc/sudoers.d/aegir"
+	}
+	asRoot := m.Geteuid() == 0
+	if !asRoot || aegirUser == "root" {
+		// Without root there is no user to make: set up for whoever runs it.
+		if err := m.refuseRoot(); err != nil {
+			return err
+		}
+		aegirUser = ""
+	}
+	if err := provision.MakeHome(paths); err != nil {
+		return err
+	}
+	server, err := m.setupServer(ctx, paths, o, aegirUser != "")
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(m.Stdout, "saved @%s (%s http on port %d, %s db)\n", aegir.MasterServer, server.HTTPServiceType, server.HTTPPort, server.DBServiceType)
+	if aegirUser != "" {
+		if err := m.setupUser(ctx, paths, aegirUser, server.WebGroup); err != nil {
+			return err
+		}
+		if err := writeSudoers(ctx, sudoers, aegirUser, server); err != nil {
+			return err
+		}
+	}
+	if err := m.linkServerFile(paths, server); err != nil {
+		return err
+	}
+	return m.setupVerify(ctx, paths, aegirUser)
+}
+
+// setupServer creates or updates @server_master from the options.
+func (m *Main) setupServer(ctx context.Context, paths aegir.Paths, o *options, withSudo bool) (*aegir.Server, error) {
+	store := contextfile.New(paths)
+	c, err := store.Get(ctx, aegir.MasterServer)
+	if aegir.ErrorCode(err) == aegir.ENOTFOUND {
+		c, err = aegir.NewContext(aegir.MasterServer, aegir.ServerContext)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if c.Type != aegir.ServerContext {
+		return nil, aegir.Errorf(aegir.ECONFLICT, "@%s exists and is a %s", aegir.MasterServer, c.Type)
+	}
+	for _, prop := range o.rest() {
+		if err := c.SetProperty(prop, o.flags[prop]); err != nil {
+			return nil, err
+		}
+	}
+	// The aegir user tests and reloads the system nginx through sudo.
+	if withSudo && len(c.Server.HTTPTestCmd) == 0 && (c.Server.HTTPServiceType == "" || c.Server.HTTPServiceType == aegir.ServiceNginx) {
+		nginx := lookPath("nginx", "/usr/sbin/nginx")
+		c.Server.HTTPTestCmd = []string{"sudo", "-n", nginx, "-t"}
+		if len(c.Server.HTTPRestartCmd) == 0 {
+			c.Server.HTTPRestartCmd = []string{"sudo", "-n", nginx, "-s", "reload"}
+		}
+	}
+	if err := c.Validate(); err != nil {
+		return nil, err
+	}
+	if err := store.Put(ctx, c); err != nil {
+		return nil, err
+	}
+	s := *c.Server
+	s.Defaults()
+	return &s, nil
+}
+
+func lookPath(name, fallback string) string {
+	if p, err := exec.LookPath(name); err == nil {
+		if abs, err := filepath.Abs(p); err == nil {
+			return abs
+		}
+	}
+	return fallback
+}
+
+// setupUser creates the aegir user in the web group and gives it the home.
+func (m *Main) setupUser(ctx context.Context, paths aegir.Paths, name, webGroup string) error {
+	run := &local.Runner{}
+	if _, err := user.LookupGroup(webGroup); err != nil {
+		if _, err := run.Run(ctx, aegir.Command{Args: []string{"groupadd", "--system", webGroup}}); err != nil {
+			return aegir.FieldErrorf("web_group", "create group %s: %v", webGroup, err)
+		}
+	}
+	if _, err := user.Lookup(name); err != nil {
+		if _, err := run.Run(ctx, aegir.Command{Args: []string{"useradd", "--system", "--user-group", "--home-dir", paths.Home, "--shell", "/bin/bash", "--groups", webGroup, name}}); err != nil {
+			return aegir.FieldErrorf("aegir_user", "create user %s: %v", name, err)
+		}
+		fmt.Fprintf(m.Stdout, "created user %s in group %s\n", name, webGroup)
+	} else if _, err := run.Run(ctx, aegir.Command{Args: []string{"usermod", "--append", "--groups", webGroup, name}}); err != nil {
+		return aegir.FieldErrorf("aegir_user", "add %s to group %s: %v", name, webGroup, err)
+	}
+	u, err := user.Lookup(name)
+	if err != nil {
+		return err
+	}
+	uid, _ := strconv.Atoi(u.Uid)
+	gid, _ := strconv.Atoi(u.Gid)
+	// The tree aegir writes to; platforms and backups can be large, so only
+	// their top directories are given, not walked.
+	if err := os.Chown(paths.Home, uid, gid); err != nil {
+		return err
+	}
+	for _, dir := range []string{paths.Contexts(), paths.Config(), paths.Backups(), paths.Platforms(), paths.Clients()} {
+		walk := dir == paths.Contexts() || dir == paths.Config()
+		if err := chownTree(dir, uid, gid, walk); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func chownTree(root string, uid, gid int, walk bool) error {
+	if !walk {
+		return os.Lchown(root, uid, gid)
+	}
+	return filepath.WalkDir(root, func(path string, _ fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		return os.Lchown(path, uid, gid)
+	})
+}
+
+// writeSudoers lets the aegir user run exactly the web server's test and
+// reload commands as root, and nothing else.
+func writeSudoers(ctx context.Context, path, aegirUser string, server *aegir.Server) error {
+	if _, err := os.Stat(filepath.Dir(path)); err != nil {
+		return aegir.FieldErrorf("sudoers", "%s: %v (install sudo)", filepath.Dir(path), err)
+	}
+	var cmds []string
+	for _, argv := range [][]string{server.HTTPTestCmd, server.HTTPRestartCmd} {
+		if len(argv) > 2 && argv[0] == "sudo" && argv[1] == "-n" {
+			cmds = append(cmds, strings.Join(argv[2:], " "))
+		}
+	}
+	if len(cmds) == 0 {
+		return nil
+	}
+	rule := fmt.Sprintf("# Written by aegir setup: the aegir user tests and reloads the web server.\n%s ALL=(root) NOPASSWD: %s\n", aegirUser, strings.Join(cmds, ", "))
+	tmp := path + ".aegir-new"
+	if err := os.WriteFile(tmp, []byte(rule), 0o440); err != nil {
+		return aegir.FieldErrorf("sudoers", "%v", err)
+	}
+	if visudo, err := exec.LookPath("visudo"); err == nil {
+		if _, err := (&local.Runner{}).Run(ctx, aegir.Command{Args: []string{visudo, "-cf", tmp}}); err != nil {
+			os.Remove(tmp)
+			return aegir.FieldErrorf("sudoers", "rule rejected by visudo: %v", err)
+		}
+	}
+	return os.Rename(tmp, path)
+}
+
+// linkServerFile links the server file into the system web server, which
+// usually needs root; verify leaves a correct link alone.
+func (m *Main) linkServerFile(paths aegir.Paths, server *aegir.Server) error {
+	if server.HTTPServiceType != aegir.ServiceNginx {
+		return nil
+	}
+	target := filepath.Join(paths.ServerConfig(aegir.MasterServer), "nginx.conf")
+	link := server.HTTPConfLink
+	if cur, err := os.Readlink(link); err == nil && cur == target {
+		return nil
+	}
+	if st, err := os.Lstat(link); err == nil && st.Mode()&fs.ModeSymlink == 0 {
+		return aegir.FieldErrorf("http_conf_link", "%s exists and is not a link; move it away first", link)
+	}
+	if _, err := os.Stat(filepath.Dir(link)); err != nil {
+		return aegir.FieldErrorf("http_conf_link", "directory %s: %v (is nginx installed?)", filepath.Dir(link), err)
+	}
+	os.Remove(link)
+	if err := os.Symlink(target, link); err != nil && !errors.Is(err, fs.ErrExist) {
+		return aegir.FieldErrorf("http_conf_link", "%v", err)
+	}
+	fmt.Fprintf(m.Stdout, "linked %s -> %s\n", link, target)
+	return nil
+}
+
+// setupVerify verifies @server_master as the aegir user.
+func (m *Main) setupVerify(ctx context.Context, paths aegir.Paths, aegirUser string) error {
+	if aegirUser == "" {
+		return m.Run(ctx, []string{"verify", "@" + aegir.MasterServer, "--home", paths.Home})
+	}
+	self, err := os.Executable()
+	if err != nil {
+		return err
+	}
+	out, err := (&local.Runner{}).Run(ctx, aegir.Command{
+		Args: []string{"runuser", "-u", aegirUser, "--", self, "verify", "@" + aegir.MasterServer, "--home", paths.Home},
+	})
+	m.Stdout.Write(out)
+	return err
+}

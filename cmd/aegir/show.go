@@ -1,0 +1,72 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"reflect"
+
+	"github.com/aegir-hosting/aegir"
+	"github.com/aegir-hosting/aegir/contextfile"
+)
+
+// show prints a context's properties, defaults filled in and secrets
+// masked.
+func (m *Main) show(ctx context.Context, args []string) error {
+	o, err := parseOptions(args, "json")
+	if err != nil {
+		return err
+	}
+	paths := m.paths(o)
+	asJSON, err := o.bool("json")
+	if err != nil {
+		return err
+	}
+	if err := o.noMore(); err != nil {
+		return err
+	}
+	name, err := contextArg(o, "show")
+	if err != nil {
+		return err
+	}
+	c, err := contextfile.New(paths).Get(ctx, name)
+	if err != nil {
+		return err
+	}
+	props := propertyValues(withDefaults(c))
+	if asJSON {
+		enc := json.NewEncoder(m.Stdout)
+		enc.SetIndent("", "  ")
+		return enc.Encode(map[string]any{"name": "@" + c.Name, "context_type": c.Type, "properties": props})
+	}
+	fmt.Fprintf(m.Stdout, "@%s\ncontext_type: %s\n", c.Name, c.Type)
+	for _, p := range aegir.Properties(c.Type) {
+		if v, ok := props[p.Name]; ok {
+			fmt.Fprintf(m.Stdout, "%s: %v\n", p.Name, v)
+		}
+	}
+	return nil
+}
+
+// propertyValues maps the set properties of c to their values.
+func propertyValues(c *aegir.Context) map[string]any {
+	out := map[string]any{}
+	v := reflect.ValueOf(c.Props()).Elem()
+	for i, p := range aegir.Properties(c.Type) {
+		f := v.Field(i)
+		if f.IsZero() {
+			continue
+		}
+		if p.Secret {
+			out[p.Name] = "********"
+			continue
+		}
+		out[p.Name] = f.Interface()
+	}
+	if c.Type == aegir.ServerContext && c.Server.MasterDB != "" {
+		if db, err := aegir.ParseMasterDB(c.Server.MasterDB); err == nil {
+			out["master_db"] = db.String()
+		}
+	}
+	return out
+}

@@ -1,0 +1,137 @@
+package provision
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/aegir-hosting/aegir"
+)
+
+// Backend runs back-end tasks on named contexts.
+type Backend struct {
+	Paths    aegir.Paths
+	Contexts aegir.ContextStore
+	Runner   aegir.Runner
+}
+
+// Options change how a task runs.
+type Options struct {
+	// Force lets install run over existing settings (a reinstall).
+	Force bool
+	// FailAt makes the named step fail before it runs, to test rollback.
+	FailAt string
+	// Sink receives each log entry as it is written.
+	Sink func(aegir.LogEntry)
+}
+
+// Task names the back end knows.
+const (
+	TaskVerify  = "verify"
+	TaskInstall = "install"
+)
+
+// Run runs task on the named context and returns its Result. The task's
+// error, if any, is in the Result's log and status; it is also returned so
+// callers can tell its code.
+func (b *Backend) Run(ctx context.Context, task, name string, opts Options) (*aegir.Result, error) {
+	log := aegir.NewTaskLog(opts.Sink)
+	t := &run{b: b, log: log, opts: opts, data: map[string]any{}, steps: &aegir.StepRunner{Log: log, FailAt: opts.FailAt}}
+	start := time.Now()
+	err := t.dispatch(ctx, task, aegir.ContextName(name))
+	if err != nil && !hasError(log) {
+		log.Errorf("%v", err)
+	}
+	if err == nil {
+		log.Successf("%s of @%s finished in %s", task, aegir.ContextName(name), time.Since(start).Round(time.Millisecond))
+	}
+	return &aegir.Result{Status: log.Status(), Log: log.Entries(), Data: t.data}, err
+}
+
+func hasError(log *aegir.TaskLog) bool {
+	for _, e := range log.Entries() {
+		if e.Level == aegir.LevelError {
+			return true
+		}
+	}
+	return false
+}
+
+// run is the state of one task while it runs.
+type run struct {
+	b     *Backend
+	log   *aegir.TaskLog
+	opts  Options
+	data  map[string]any
+	steps *aegir.StepRunner
+}
+
+func (t *run) dispatch(ctx context.Context, task, name string) error {
+	c, err := t.b.Contexts.Get(ctx, name)
+	if err != nil {
+		return err
+	}
+	switch {
+	case task == TaskVerify && c.Type == aegir.ServerContext:
+		return t.verifyServer(ctx, c)
+	case task == TaskVerify && c.Type == aegir.PlatformContext:
+		return t.verifyPlatform(ctx, c)
+	case task == TaskVerify && c.Type == aegir.SiteContext:
+		return t.verifySite(ctx, c)
+	case task == TaskInstall && c.Type == aegir.SiteContext:
+		return t.install(ctx, c)
+	}
+	return aegir.Errorf(aegir.EINVALID, "task %q does not apply to @%s, a %s", task, name, c.Type)
+}
+
+func (t *run) env() aegir.Env {
+	return aegir.Env{Paths: t.b.Paths, Runner: t.b.Runner, Log: t.log}
+}
+
+// server loads a server context by reference, with defaults applied.
+func (t *run) server(ctx context.Context, ref string) (string, *aegir.Server, error) {
+	c, err := t.typed(ctx, ref, aegir.ServerContext)
+	if err != nil {
+		return "", nil, err
+	}
+	c.Server.Defaults()
+	return c.Name, c.Server, nil
+}
+
+func (t *run) typed(ctx context.Context, ref string, typ aegir.ContextType) (*aegir.Context, error) {
+	name := aegir.ContextName(ref)
+	c, err := t.b.Contexts.Get(ctx, name)
+	if err != nil {
+		return nil, err
+	}
+	if c.Type != typ {
+		return nil, aegir.Errorf(aegir.EINVALID, "@%s is a %s, not a %s", name, c.Type, typ)
+	}
+	return c, nil
+}
+
+// httpService builds the http service of the named server.
+func (t *run) httpService(ctx context.Context, ref string) (*aegir.Server, aegir.HTTPService, error) {
+	name, server, err := t.server(ctx, ref)
+	if err != nil {
+		return nil, nil, err
+	}
+	svc, err := aegir.NewHTTPService(server, name, t.env())
+	if err != nil {
+		return nil, nil, fmt.Errorf("@%s: %w", name, err)
+	}
+	return server, svc, nil
+}
+
+// dbService builds the db service of the named server; the caller closes it.
+func (t *run) dbService(ctx context.Context, ref string) (*aegir.Server, aegir.DBService, error) {
+	name, server, err := t.server(ctx, ref)
+	if err != nil {
+		return nil, nil, err
+	}
+	svc, err := aegir.NewDBService(server, t.env())
+	if err != nil {
+		return nil, nil, fmt.Errorf("@%s: %w", name, err)
+	}
+	return server, svc, nil
+}

@@ -1,0 +1,157 @@
+package provision
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+
+	"github.com/aegir-hosting/aegir"
+)
+
+// maxDBNameTries bounds the search for a free database name.
+const maxDBNameTries = 100
+
+func (t *run) install(ctx context.Context, c *aegir.Context) error {
+	s, err := t.loadSite(ctx, c)
+	if err != nil {
+		return err
+	}
+	defer s.close()
+	if err := t.refuseReinstall(s); err != nil {
+		return err
+	}
+	before := *c.Site
+	admin := aegir.Admin{Name: "admin", Email: s.adminEmail()}
+	return t.steps.Run(ctx, []aegir.Step{
+		{Name: "site directory", Do: func(context.Context) (aegir.Undo, error) {
+			return t.createSiteDir(s)
+		}},
+		{Name: "database", Do: func(ctx context.Context) (aegir.Undo, error) {
+			return t.createDatabase(ctx, s)
+		}},
+		{Name: "settings", Do: func(ctx context.Context) (aegir.Undo, error) {
+			return t.writeSettings(ctx, s)
+		}},
+		{Name: "permissions", Do: func(context.Context) (aegir.Undo, error) {
+			return nil, t.permissions(s)
+		}},
+		{Name: "app install", Do: func(ctx context.Context) (aegir.Undo, error) {
+			var err error
+			if admin.Password, err = Password(20); err != nil {
+				return nil, err
+			}
+			t.log.Infof("installing %s site %s with profile %s, language %s", s.platform.appName, s.site.URI, s.site.Profile, s.site.Language)
+			if err := s.platform.app.Install(ctx, s.appSite(), admin); err != nil {
+				return nil, err
+			}
+			// The installer wrote files as this user: give them back to the web group.
+			return nil, t.permissions(s)
+		}},
+		{Name: "vhost", Do: func(ctx context.Context) (aegir.Undo, error) {
+			return s.http.WriteSite(ctx, s.vhost())
+		}},
+		{Name: "context", Do: func(ctx context.Context) (aegir.Undo, error) {
+			c.Site.Status = aegir.SiteEnabled
+			if err := t.b.Contexts.Put(ctx, c); err != nil {
+				return nil, err
+			}
+			return func(ctx context.Context) error {
+				*c.Site = before
+				return t.b.Contexts.Put(ctx, c)
+			}, nil
+		}},
+		{Name: "packages", Do: func(ctx context.Context) (aegir.Undo, error) {
+			return nil, t.packages(ctx, s)
+		}},
+		{Name: "login link", Do: func(ctx context.Context) (aegir.Undo, error) {
+			link, err := s.platform.app.LoginLink(ctx, s.appSite())
+			if err != nil {
+				t.log.Warnf("no login link: %v", err)
+				return nil, nil
+			}
+			t.data["login_link"] = link
+			t.log.Successf("login link: %s", link)
+			return nil, nil
+		}},
+	})
+}
+
+// refuseReinstall stops an install over an installed site or existing
+// settings unless forced, so a typo never wipes a live site.
+func (t *run) refuseReinstall(s *siteEnv) error {
+	if t.opts.Force {
+		return nil
+	}
+	if s.site.Status != aegir.SiteNotInstalled {
+		return aegir.Errorf(aegir.ECONFLICT, "site @%s is already installed (status %s)", s.site.URI, s.site.Status)
+	}
+	if rel := s.platform.app.SettingsFile(); rel != "" {
+		path := filepath.Join(s.siteDir(), rel)
+		if _, err := os.Stat(path); err == nil {
+			return aegir.Errorf(aegir.ECONFLICT, "settings already exist at %s: import the site, or install with --force", path)
+		}
+	}
+	return nil
+}
+
+// createSiteDir creates sites/<uri>; its undo removes the directory and all
+// the install put in it, unless it was there before.
+func (t *run) createSiteDir(s *siteEnv) (aegir.Undo, error) {
+	dir := s.siteDir()
+	_, err := os.Stat(dir)
+	existed := err == nil
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return nil, err
+	}
+	if err := t.siteDirectories(s); err != nil {
+		return nil, err
+	}
+	if existed {
+		return nil, nil
+	}
+	t.log.Infof("created %s", dir)
+	return func(context.Context) error { return os.RemoveAll(dir) }, nil
+}
+
+// createDatabase picks a free database name from the URI, creates the
+// database and its user, and records the credentials in the site.
+func (t *run) createDatabase(ctx context.Context, s *siteEnv) (aegir.Undo, error) {
+	password, err := Password(24)
+	if err != nil {
+		return nil, err
+	}
+	name := ""
+	for i := 0; i < maxDBNameTries && name == ""; i++ {
+		candidate := DatabaseName(s.site.URI, i)
+		dbTaken, err := s.db.DatabaseExists(ctx, candidate)
+		if err != nil {
+			return nil, err
+		}
+		userTaken, err := s.db.UserExists(ctx, candidate)
+		if err != nil {
+			return nil, err
+		}
+		if !dbTaken && !userTaken {
+			name = candidate
+		}
+	}
+	if name == "" {
+		return nil, aegir.Errorf(aegir.ECONFLICT, "no free database name for %s after %d tries", s.site.URI, maxDBNameTries)
+	}
+	if err := s.db.CreateDatabase(ctx, name, name, password, s.grantHosts()); err != nil {
+		return nil, err
+	}
+	s.site.DBName, s.site.DBUser, s.site.DBPassword = name, name, password
+	t.data["db_name"] = name
+	t.log.Infof("created database %s and its user", name)
+	return func(ctx context.Context) error {
+		if err := s.db.DropDatabase(ctx, name, name); err != nil {
+			return fmt.Errorf("drop database %s: %w", name, err)
+		}
+		s.site.DBName, s.site.DBUser, s.site.DBPassword = "", "", ""
+		return nil
+	}, nil
+}

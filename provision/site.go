@@ -1,0 +1,262 @@
+package provision
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"os/user"
+	"path/filepath"
+	"strconv"
+
+	"github.com/aegir-hosting/aegir"
+)
+
+// siteEnv is everything a site task needs: the site, its platform, the
+// platform's web server and the site's db server, with their drivers.
+type siteEnv struct {
+	ctx      *aegir.Context
+	site     *aegir.Site
+	platform *platformInfo
+	web      *aegir.Server
+	http     aegir.HTTPService
+	dbServer *aegir.Server
+	db       aegir.DBService
+}
+
+func (s *siteEnv) close() {
+	if s.db != nil {
+		s.db.Close()
+	}
+}
+
+func (t *run) loadSite(ctx context.Context, c *aegir.Context) (*siteEnv, error) {
+	site := c.Site
+	site.Defaults()
+	if err := site.Validate(); err != nil {
+		return nil, err
+	}
+	pc, err := t.typed(ctx, site.Platform, aegir.PlatformContext)
+	if err != nil {
+		return nil, aegir.FieldErrorf("platform", "%v", err)
+	}
+	pc.Platform.Defaults()
+	s := &siteEnv{ctx: c, site: site}
+	if s.platform, err = t.detect(pc); err != nil {
+		return nil, fmt.Errorf("platform @%s: %w", pc.Name, err)
+	}
+	if s.web, s.http, err = t.httpService(ctx, pc.Platform.WebServer); err != nil {
+		return nil, err
+	}
+	if s.dbServer, s.db, err = t.dbService(ctx, site.DBServer); err != nil {
+		return nil, aegir.FieldErrorf("db_server", "%v", err)
+	}
+	t.data["uri"], t.data["app"], t.data["version"] = site.URI, s.platform.appName, s.platform.version
+	t.data["platform"], t.data["url"] = "@"+pc.Name, s.url()
+	return s, nil
+}
+
+func (s *siteEnv) siteDir() string {
+	return filepath.Join(s.platform.root, "sites", s.site.URI)
+}
+
+// url is the site's address, with the port when it is not the default.
+func (s *siteEnv) url() string {
+	host := s.site.URI
+	if s.site.Redirection != "" {
+		host = s.site.Redirection
+	}
+	if s.web.HTTPPort != 80 {
+		return fmt.Sprintf("http://%s:%d", host, s.web.HTTPPort)
+	}
+	return "http://" + host
+}
+
+// creds are the site's database credentials, from its context.
+func (s *siteEnv) creds() *aegir.DBCredentials {
+	if s.site.DBName == "" {
+		return nil
+	}
+	host, port := s.db.Address()
+	return &aegir.DBCredentials{
+		Type: s.dbServer.DBServiceType, Host: host, Port: port,
+		Name: s.site.DBName, User: s.site.DBUser, Password: s.site.DBPassword,
+	}
+}
+
+func (s *siteEnv) appSite() *aegir.AppSite {
+	return &aegir.AppSite{
+		URI: s.site.URI, Aliases: s.site.Aliases, URL: s.url(),
+		Root: s.platform.root, SiteDir: s.siteDir(),
+		Profile: s.site.Profile, Language: s.site.Language, Email: s.adminEmail(),
+		DB: s.creds(), WebGroup: s.web.WebGroup,
+	}
+}
+
+func (s *siteEnv) adminEmail() string {
+	if s.site.ClientEmail != "" {
+		return s.site.ClientEmail
+	}
+	return "admin@" + s.site.URI
+}
+
+func (s *siteEnv) vhost() *aegir.Vhost {
+	a := s.appSite()
+	params := append(s.creds().Params(), s.platform.app.Params(a)...)
+	return &aegir.Vhost{
+		URI: s.site.URI, Aliases: s.site.Aliases, Redirection: s.site.Redirection,
+		Root: s.platform.root, App: s.platform.appName, SiteDir: s.siteDir(),
+		Params: params, Disabled: s.site.Status == aegir.SiteDisabled,
+	}
+}
+
+// grantHosts are the hosts the site's db user may connect from: the web
+// server as the db server sees it, and always the local addresses.
+func (s *siteEnv) grantHosts() []string {
+	if s.dbServer.DBGrantAllHosts {
+		return []string{"%"}
+	}
+	hosts := []string{"localhost", "127.0.0.1"}
+	if s.web.RemoteHost != s.dbServer.RemoteHost && s.web.RemoteHost != "localhost" {
+		hosts = append(hosts, s.web.RemoteHost)
+	}
+	return hosts
+}
+
+func (t *run) verifySite(ctx context.Context, c *aegir.Context) error {
+	s, err := t.loadSite(ctx, c)
+	if err != nil {
+		return err
+	}
+	defer s.close()
+	if s.site.Status == aegir.SiteNotInstalled {
+		return aegir.Errorf(aegir.EINVALID, "site @%s is not installed: run aegir install @%s", c.Name, c.Name)
+	}
+	t.data["db_name"] = s.site.DBName
+	return t.steps.Run(ctx, []aegir.Step{
+		{Name: "site directory", Do: func(context.Context) (aegir.Undo, error) {
+			return nil, t.siteDirectories(s)
+		}},
+		{Name: "settings", Do: func(ctx context.Context) (aegir.Undo, error) {
+			return t.writeSettings(ctx, s)
+		}},
+		{Name: "permissions", Do: func(context.Context) (aegir.Undo, error) {
+			return nil, t.permissions(s)
+		}},
+		{Name: "vhost", Do: func(ctx context.Context) (aegir.Undo, error) {
+			return s.http.WriteSite(ctx, s.vhost())
+		}},
+		{Name: "packages", Do: func(ctx context.Context) (aegir.Undo, error) {
+			return nil, t.packages(ctx, s)
+		}},
+	})
+}
+
+func (t *run) packages(ctx context.Context, s *siteEnv) error {
+	pkgs, err := s.platform.app.Packages(ctx, s.platform.root)
+	if err != nil {
+		return err
+	}
+	t.data["packages"] = pkgs
+	return nil
+}
+
+// writeSettings writes the site's settings; the undo puts back the previous
+// file, or removes the new one.
+func (t *run) writeSettings(ctx context.Context, s *siteEnv) (aegir.Undo, error) {
+	rel := s.platform.app.SettingsFile()
+	if rel == "" {
+		return nil, nil
+	}
+	path := filepath.Join(s.siteDir(), rel)
+	old, readErr := os.ReadFile(path)
+	if err := s.platform.app.WriteSettings(ctx, s.appSite()); err != nil {
+		return nil, err
+	}
+	t.log.Infof("wrote %s", path)
+	return func(context.Context) error {
+		if errors.Is(readErr, fs.ErrNotExist) {
+			return os.Remove(path)
+		}
+		os.Remove(path)
+		return os.WriteFile(path, old, 0o440)
+	}, nil
+}
+
+// siteDirectories creates the site directory and the app's writable ones.
+func (t *run) siteDirectories(s *siteEnv) error {
+	if err := os.MkdirAll(s.siteDir(), 0o755); err != nil {
+		return fmt.Errorf("create %s: %w", s.siteDir(), err)
+	}
+	for _, d := range s.platform.app.WritableDirs() {
+		if err := os.MkdirAll(filepath.Join(s.siteDir(), d), 0o2770); err != nil {
+			return fmt.Errorf("create %s: %w", d, err)
+		}
+	}
+	return nil
+}
+
+// permissions sets Aegir's modes: the site directory 0755, settings 0440
+// and writable directories 02770, all in the web group so PHP (running as
+// the web server's user) can read settings and write uploads.
+func (t *run) permissions(s *siteEnv) error {
+	gid, err := lookupGroup(s.web.WebGroup)
+	if err != nil {
+		return err
+	}
+	dir := s.siteDir()
+	if err := os.Chmod(dir, 0o755); err != nil {
+		return err
+	}
+	if rel := s.platform.app.SettingsFile(); rel != "" {
+		path := filepath.Join(dir, rel)
+		if err := os.Lchown(path, -1, gid); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return fmt.Errorf("settings group: %w", err)
+		}
+		if err := os.Chmod(path, 0o440); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return fmt.Errorf("settings mode: %w", err)
+		}
+	}
+	for _, d := range s.platform.app.WritableDirs() {
+		if err := writableTree(filepath.Join(dir, d), gid); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// writableTree gives the web group write access to a tree: directories
+// 02770 and files group-writable, skipping symlinks.
+func writableTree(root string, gid int) error {
+	return filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil
+		} else if err != nil {
+			return err
+		}
+		if d.Type()&fs.ModeSymlink != 0 {
+			return nil
+		}
+		if err := os.Lchown(path, -1, gid); err != nil {
+			return fmt.Errorf("chgrp %s: %w", path, err)
+		}
+		mode := fs.FileMode(0o2770)
+		if !d.IsDir() {
+			info, err := d.Info()
+			if err != nil {
+				return err
+			}
+			mode = info.Mode().Perm() | 0o660
+		}
+		return os.Chmod(path, mode)
+	})
+}
+
+func lookupGroup(name string) (int, error) {
+	g, err := user.LookupGroup(name)
+	if err != nil {
+		return 0, aegir.FieldErrorf("web_group", "group %q: %v", name, err)
+	}
+	return strconv.Atoi(g.Gid)
+}

@@ -1,0 +1,190 @@
+package provision
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sort"
+
+	"github.com/aegir-hosting/aegir"
+)
+
+// homeDirs are the $AEGIR_HOME directories and their modes, as Aegir sets
+// them: config is traversable but not listable, backups private.
+var homeDirs = []struct {
+	path func(aegir.Paths) string
+	mode fs.FileMode
+}{
+	{func(p aegir.Paths) string { return p.Home }, 0o755},
+	{aegir.Paths.Contexts, 0o700},
+	{aegir.Paths.Config, 0o711},
+	{aegir.Paths.Includes, 0o755},
+	{aegir.Paths.Backups, 0o700},
+	{aegir.Paths.Platforms, 0o755},
+	{aegir.Paths.Clients, 0o711},
+}
+
+// MakeHome creates the $AEGIR_HOME tree with its modes; it is idempotent.
+func MakeHome(paths aegir.Paths) error {
+	for _, d := range homeDirs {
+		dir := d.path(paths)
+		if err := os.MkdirAll(dir, d.mode); err != nil {
+			return fmt.Errorf("create %s: %w", dir, err)
+		}
+		if err := os.Chmod(dir, d.mode); err != nil {
+			return fmt.Errorf("chmod %s: %w", dir, err)
+		}
+	}
+	return nil
+}
+
+func (t *run) verifyServer(ctx context.Context, c *aegir.Context) error {
+	server := c.Server
+	server.Defaults()
+	var db aegir.DBService
+	defer func() {
+		if db != nil {
+			db.Close()
+		}
+	}()
+	t.data["http_service_type"] = server.HTTPServiceType
+	t.data["db_service_type"] = server.DBServiceType
+	return t.steps.Run(ctx, []aegir.Step{
+		{Name: "config tree", Do: func(context.Context) (aegir.Undo, error) {
+			return nil, MakeHome(t.b.Paths)
+		}},
+		{Name: "http service", Do: func(ctx context.Context) (aegir.Undo, error) {
+			svc, err := aegir.NewHTTPService(server, c.Name, t.env())
+			if err != nil {
+				return nil, err
+			}
+			t.log.Infof("verifying %s http service on port %d", server.HTTPServiceType, server.HTTPPort)
+			return nil, svc.VerifyServer(ctx)
+		}},
+		{Name: "db service", Do: func(ctx context.Context) (aegir.Undo, error) {
+			var err error
+			if db, err = aegir.NewDBService(server, t.env()); err != nil {
+				return nil, err
+			}
+			t.log.Infof("verifying %s db service", server.DBServiceType)
+			return nil, db.Verify(ctx)
+		}},
+	})
+}
+
+// platformInfo is what verify learns of a platform's codebase.
+type platformInfo struct {
+	name    string
+	root    string
+	appName string
+	app     aegir.App
+	version string
+}
+
+func (t *run) detect(c *aegir.Context) (*platformInfo, error) {
+	root := c.Platform.Root
+	st, err := os.Stat(root)
+	if errors.Is(err, fs.ErrNotExist) {
+		if c.Platform.Makefile != "" {
+			return nil, aegir.FieldErrorf("makefile", "building a platform from a makefile or source is not supported yet; put the codebase at %s", root)
+		}
+		return nil, aegir.FieldErrorf("root", "%s does not exist", root)
+	} else if err != nil {
+		return nil, aegir.FieldErrorf("root", "%v", err)
+	} else if !st.IsDir() {
+		return nil, aegir.FieldErrorf("root", "%s is not a directory", root)
+	}
+	name, app, version, err := aegir.DetectApp(root, t.env())
+	if err != nil {
+		return nil, err
+	}
+	return &platformInfo{name: c.Name, root: root, appName: name, app: app, version: version}, nil
+}
+
+func (t *run) verifyPlatform(ctx context.Context, c *aegir.Context) error {
+	c.Platform.Defaults()
+	var p *platformInfo
+	var http aegir.HTTPService
+	return t.steps.Run(ctx, []aegir.Step{
+		{Name: "codebase", Do: func(context.Context) (aegir.Undo, error) {
+			var err error
+			if p, err = t.detect(c); err != nil {
+				return nil, err
+			}
+			t.log.Infof("platform @%s at %s is %s %s", c.Name, p.root, p.appName, p.version)
+			t.data["app"], t.data["version"], t.data["root"] = p.appName, p.version, p.root
+			return nil, nil
+		}},
+		{Name: "sites directory", Do: func(ctx context.Context) (aegir.Undo, error) {
+			if err := p.app.VerifyPlatform(ctx, p.root); err != nil {
+				return nil, err
+			}
+			return nil, requireWritable(filepath.Join(p.root, "sites"))
+		}},
+		{Name: "http platform", Do: func(ctx context.Context) (aegir.Undo, error) {
+			var err error
+			if _, http, err = t.httpService(ctx, c.Platform.WebServer); err != nil {
+				return nil, err
+			}
+			return http.WritePlatform(ctx, c.Name, p.root, p.appName)
+		}},
+		{Name: "packages", Do: func(ctx context.Context) (aegir.Undo, error) {
+			pkgs, err := p.app.Packages(ctx, p.root)
+			if err != nil {
+				return nil, err
+			}
+			t.data["packages"] = pkgs
+			t.log.Infof("found %d packages", len(pkgs))
+			return nil, nil
+		}},
+		{Name: "sites", Do: func(context.Context) (aegir.Undo, error) {
+			sites, err := sitesOnDisk(p)
+			if err != nil {
+				return nil, err
+			}
+			t.data["sites"] = sites
+			if len(sites) > 0 {
+				t.log.Infof("sites found on the platform: %v", sites)
+			}
+			return nil, nil
+		}},
+	})
+}
+
+// requireWritable proves dir is writable by creating and removing a file.
+func requireWritable(dir string) error {
+	f, err := os.CreateTemp(dir, ".aegir-write-test-*")
+	if err != nil {
+		return aegir.FieldErrorf("root", "%s is not writable: %v", dir, err)
+	}
+	f.Close()
+	return os.Remove(f.Name())
+}
+
+// sitesOnDisk lists the site directories of a platform, as Aegir does: not
+// default, not all, not links, and holding the app's settings file.
+func sitesOnDisk(p *platformInfo) ([]string, error) {
+	entries, err := os.ReadDir(filepath.Join(p.root, "sites"))
+	if err != nil {
+		return nil, fmt.Errorf("read sites: %w", err)
+	}
+	sites := []string{}
+	settings := p.app.SettingsFile()
+	for _, e := range entries {
+		name := e.Name()
+		if !e.IsDir() || name == "default" || name == "all" || aegir.ValidateURI("uri", name) != nil {
+			continue
+		}
+		if settings != "" {
+			if _, err := os.Stat(filepath.Join(p.root, "sites", name, settings)); err != nil {
+				continue
+			}
+		}
+		sites = append(sites, name)
+	}
+	sort.Strings(sites)
+	return sites, nil
+}

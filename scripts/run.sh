@@ -1,0 +1,53 @@
+#!/usr/bin/env bash
+# Turns this Debian machine into a hosting server and installs a demo
+# WordPress site: starts php-fpm and nginx, runs `aegir setup`, builds a
+# WordPress platform from Debian's package and installs demo.localhost on it.
+set -euo pipefail
+
+home=${AEGIR_HOME:-/var/aegir}
+site=${AEGIR_DEMO_SITE:-demo.localhost}
+as_aegir() { runuser -u aegir -- env AEGIR_HOME="$home" "$@"; }
+
+if [ "$(id -u)" != 0 ]; then
+  echo "make run sets up the machine: run it as root" >&2
+  exit 1
+fi
+
+# No systemd: start the daemons directly when they are not running.
+pgrep -x php-fpm8.2 >/dev/null || php-fpm8.2 -D
+pgrep -x nginx >/dev/null || nginx
+
+# A MariaDB administrator for aegir, made once, kept in @server_master.
+if [ ! -f "$home/contexts/server_master.yml" ]; then
+  pass=$(head -c 18 /dev/urandom | base64 | tr -dc 'A-Za-z0-9')
+  mariadb -u root -e "CREATE USER IF NOT EXISTS 'aegir_root'@'localhost' IDENTIFIED BY '$pass';
+    CREATE USER IF NOT EXISTS 'aegir_root'@'127.0.0.1' IDENTIFIED BY '$pass';
+    ALTER USER 'aegir_root'@'localhost' IDENTIFIED BY '$pass';
+    ALTER USER 'aegir_root'@'127.0.0.1' IDENTIFIED BY '$pass';
+    GRANT ALL PRIVILEGES ON *.* TO 'aegir_root'@'localhost' WITH GRANT OPTION;
+    GRANT ALL PRIVILEGES ON *.* TO 'aegir_root'@'127.0.0.1' WITH GRANT OPTION;"
+  master_db="--master_db=mysql://aegir_root:$pass@127.0.0.1:3306"
+else
+  master_db=""
+fi
+
+aegir setup --home "$home" $master_db
+
+platform="$home/platforms/wordpress"
+if [ ! -d "$platform" ]; then
+  cp -rL /usr/share/wordpress "$platform" 2>/dev/null || cp -r /usr/share/wordpress "$platform"
+  chown -R aegir:aegir "$platform"
+fi
+as_aegir aegir save @platform_wordpress --context_type=platform --root="$platform"
+as_aegir aegir verify @platform_wordpress
+
+if ! as_aegir aegir show "@$site" 2>/dev/null | grep -q '^status:'; then
+  as_aegir aegir save "@$site" --context_type=site --platform=@platform_wordpress
+  as_aegir aegir install "@$site"
+else
+  as_aegir aegir verify "@$site"
+fi
+
+echo
+echo "aegir is set up in $home; the demo site is http://$site/"
+echo "(from this machine: curl -H 'Host: $site' http://127.0.0.1/)"

@@ -68,13 +68,17 @@ type command struct {
 	run     func(m *Main, ctx context.Context, args []string) error
 }
 
-var commands = map[string]command{
-	"save":    {"create, update or delete a named context", (*Main).save},
-	"show":    {"print a named context", (*Main).show},
-	"list":    {"list named contexts", (*Main).list},
-	"setup":   {"turn this machine into a hosting server (as root)", (*Main).setup},
-	"verify":  {"verify a server, platform or site", (*Main).verify},
-	"install": {"install a site", (*Main).install},
+// commands lists the subcommands; a function, since setup runs verify
+// through Run and a package variable would refer to itself.
+func commands() map[string]command {
+	return map[string]command{
+		"save":    {"create, update or delete a named context", (*Main).save},
+		"show":    {"print a named context", (*Main).show},
+		"list":    {"list named contexts", (*Main).list},
+		"setup":   {"turn this machine into a hosting server (as root)", (*Main).setup},
+		"verify":  {"verify a server, platform or site", (*Main).verify},
+		"install": {"install a site", (*Main).install},
+	}
 }
 
 // Run runs the subcommand named by args[0].
@@ -83,7 +87,7 @@ func (m *Main) Run(ctx context.Context, args []string) error {
 		m.usage(m.Stdout)
 		return nil
 	}
-	cmd, ok := commands[args[0]]
+	cmd, ok := commands()[args[0]]
 	if !ok {
 		m.usage(m.Stderr)
 		return usageErrorf("unknown command %q", args[0])
@@ -93,13 +97,14 @@ func (m *Main) Run(ctx context.Context, args []string) error {
 
 func (m *Main) usage(w io.Writer) {
 	fmt.Fprintln(w, "usage: aegir COMMAND [@CONTEXT] [--option=value ...]\n\ncommands:")
-	names := make([]string, 0, len(commands))
-	for n := range commands {
+	all := commands()
+	names := make([]string, 0, len(all))
+	for n := range all {
 		names = append(names, n)
 	}
 	sort.Strings(names)
 	for _, n := range names {
-		fmt.Fprintf(w, "  %-8s %s\n", n, commands[n].summary)
+		fmt.Fprintf(w, "  %-8s %s\n", n, all[n].summary)
 	}
 	fmt.Fprintln(w, "\nevery command takes --home DIR (default $AEGIR_HOME or /var/aegir)")
 }

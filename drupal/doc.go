@@ -1,0 +1,11 @@
+// Package drupal is the app driver for Drupal codebases: Drupal 7 and Drupal
+// 8 and later. It detects a codebase and its version, lists its modules,
+// themes and profiles with their schema versions, writes each site's
+// settings.php (with the database credentials read from the web server's
+// cloaked parameters, never written down) and the aliases in sites/sites.php,
+// installs sites without drush on Drupal 7 through an embedded PHP helper,
+// and makes one-time login links.
+//
+// It implements aegir.App and registers itself as "drupal". It imports only
+// the domain package and the standard library: never another adapter.
+package drupal

@@ -1,0 +1,387 @@
+package drupal_test
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"io"
+	"io/fs"
+	"net"
+	"net/http"
+	"net/http/cookiejar"
+	"net/url"
+	"os"
+	"os/exec"
+	"os/user"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"text/template"
+	"time"
+
+	"github.com/aegir-hosting/aegir"
+	"github.com/aegir-hosting/aegir/drupal"
+	"github.com/aegir-hosting/aegir/local"
+)
+
+// TestDrupal7Install installs a real Drupal 7 site on the codebase named by
+// AEGIR_DRUPAL7_ROOT (a checkout of a 7.x release, e.g. pantheon-systems/
+// drops-7 at a 7.98+ tag for PHP 8.2), with a fresh MariaDB database, then
+// serves it through a private php-fpm and nginx and logs in with the
+// one-time link. It needs the network-free tools of the dev machine (php,
+// php-fpm8.2, nginx, mariadb as root) and is skipped when the variable is
+// unset, since CI has no Drupal 7 checkout. See docs/apps.md.
+func TestDrupal7Install(t *testing.T) {
+	root := os.Getenv("AEGIR_DRUPAL7_ROOT")
+	if root == "" {
+		t.Skip("AEGIR_DRUPAL7_ROOT is not set: no Drupal 7 codebase to install")
+	}
+	for _, bin := range []string{"php", "mariadb", "php-fpm8.2", "nginx"} {
+		if _, err := exec.LookPath(bin); err != nil {
+			t.Skipf("%s is not installed", bin)
+		}
+	}
+	ctx := context.Background()
+	log := aegir.NewTaskLog(func(e aegir.LogEntry) { t.Logf("%s: %s", e.Level, e.Message) })
+	env := aegir.Env{Runner: &local.Runner{}, Log: log}
+	app := drupal.New(env)
+	version, ok := app.Detect(root)
+	if !ok || !strings.HasPrefix(version, "7.") {
+		t.Fatalf("Detect(%s) = %q, %v: want a Drupal 7", root, version, ok)
+	}
+	t.Logf("Drupal %s at %s", version, root)
+	if err := app.VerifyPlatform(ctx, root); err != nil {
+		t.Fatal(err)
+	}
+
+	suffix := randomHex(t, 4)
+	db := createDatabase(t, "aegirt"+suffix)
+	port := freePort(t)
+	uri := "d7-" + suffix + ".example.test"
+	s := &aegir.AppSite{
+		URI: uri, Aliases: []string{"www." + uri}, URL: fmt.Sprintf("http://%s:%d", uri, port),
+		Root: root, SiteDir: filepath.Join(root, "sites", uri),
+		Profile: "standard", Language: "en", Email: "owner@example.com",
+		DB: db, WebGroup: "www-data",
+	}
+	sitesPHP := filepath.Join(root, "sites", "sites.php")
+	_, statErr := os.Stat(sitesPHP)
+	t.Cleanup(func() {
+		os.RemoveAll(s.SiteDir)
+		if statErr != nil {
+			os.Remove(sitesPHP)
+		} else if err := drupal.RemoveAliases(root, uri); err != nil {
+			t.Error(err)
+		}
+	})
+	gid := webGroup(t)
+	// What the lead's provision code does before the settings: the site
+	// directory and its writable directories.
+	for _, d := range append([]string{""}, app.WritableDirs()...) {
+		if err := os.MkdirAll(filepath.Join(s.SiteDir, d), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := app.WriteSettings(ctx, s); err != nil {
+		t.Fatal(err)
+	}
+	settings := filepath.Join(s.SiteDir, app.SettingsFile())
+	b, err := os.ReadFile(settings)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if bytes.Contains(b, []byte(db.Password)) {
+		t.Fatalf("%s holds the database password", settings)
+	}
+
+	// Errors say what is wrong, and leave the site as it was.
+	err = app.Install(ctx, &aegir.AppSite{URI: uri, Root: root, SiteDir: s.SiteDir, Profile: "nosuch", DB: db}, aegir.Admin{Password: "x"})
+	if err == nil || !strings.Contains(err.Error(), `there is no install profile "nosuch"`) {
+		t.Errorf("install with a missing profile: %v", err)
+	}
+	wrong := *db
+	wrong.Password = "wrong"
+	err = app.Install(ctx, &aegir.AppSite{URI: uri, Root: root, SiteDir: s.SiteDir, DB: &wrong}, aegir.Admin{Password: "x"})
+	if err == nil || !strings.Contains(err.Error(), "cannot connect to database "+db.Name) || strings.Contains(err.Error(), "wrong") {
+		t.Errorf("install with a wrong password: %v", err)
+	}
+	if err := app.WriteSettings(ctx, s); err != nil {
+		t.Fatal(err)
+	}
+
+	start := time.Now()
+	password := "Secret-" + randomHex(t, 8)
+	if err := app.Install(ctx, s, aegir.Admin{Name: "admin", Password: password, Email: "admin@example.com"}); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("installed in %v", time.Since(start).Round(time.Millisecond))
+	if st, err := os.Stat(settings); err != nil || st.Mode().Perm() != 0o440 {
+		t.Errorf("settings after install: %v, %v; want mode 0440", st.Mode(), err)
+	}
+	if after, _ := os.ReadFile(settings); !bytes.Equal(after, b) {
+		t.Errorf("settings changed by the install:\n%s", after)
+	}
+	if st, err := os.Stat(s.SiteDir); err != nil || st.Mode().Perm() != 0o755 {
+		t.Errorf("site directory after install: %v, %v; want 0755", st.Mode(), err)
+	}
+
+	tables := query(t, fmt.Sprintf("SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = '%s'", db.Name))
+	if n, _ := strconv.Atoi(tables); n < 50 {
+		t.Errorf("%s tables in %s, want the ~70 of the standard profile", tables, db.Name)
+	}
+	want := fmt.Sprintf("s:%d:\"%s\";", len(uri), uri)
+	if got := query(t, fmt.Sprintf("SELECT value FROM %s.variable WHERE name = 'site_name'", db.Name)); got != want {
+		t.Errorf("site_name = %s, want %s", got, want)
+	}
+	t.Logf("%s tables; site_name %s", tables, want)
+
+	// What the lead's provision code does after the install: the web group
+	// reads the settings and writes the files directories.
+	if err := os.Lchown(settings, -1, gid); err != nil {
+		t.Fatal(err)
+	}
+	for _, d := range app.WritableDirs() {
+		groupWritable(t, filepath.Join(s.SiteDir, d), gid)
+	}
+
+	link, err := app.LoginLink(ctx, s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	prefix := s.URL + "/user/reset/1/"
+	if !strings.HasPrefix(link, prefix) || !strings.HasSuffix(link, "/login") {
+		t.Fatalf("login link %s, want %s.../login", link, prefix)
+	}
+	t.Logf("login link %s", link)
+
+	// Serve the site and use the link.
+	serve(t, root, port, append([]string{uri}, s.Aliases...), db.Params())
+	client := siteClient(t, port)
+	body := get(t, client, s.URL+"/", 200)
+	if !strings.Contains(body, uri+"</title>") {
+		t.Errorf("front page does not carry the site name %s:\n%.2000s", uri, body)
+	}
+	t.Logf("front page title: %s", between(body, "<title>", "</title>"))
+	alias := get(t, client, fmt.Sprintf("http://www.%s:%d/", uri, port), 200)
+	if !strings.Contains(alias, uri+"</title>") {
+		t.Errorf("the alias does not serve the site:\n%.2000s", alias)
+	}
+	get(t, client, link, 200)
+	page := get(t, client, s.URL+"/user", 200)
+	t.Logf("/user title: %s", between(page, "<title>", "</title>"))
+	if !strings.Contains(page, "user/logout") {
+		t.Errorf("/user after the login link is not logged in:\n%.2000s", page)
+	}
+	if !hasSessionCookie(client, s.URL) {
+		t.Error("no Drupal session cookie after the login link")
+	}
+
+	// The admin password reached Drupal: log in with it through the form.
+	other := siteClient(t, port)
+	form := url.Values{"name": {"admin"}, "pass": {password}, "form_id": {"user_login"}, "op": {"Log in"}}
+	resp, err := other.PostForm(s.URL+"/user", form)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if page := get(t, other, s.URL+"/user", 200); !strings.Contains(page, "user/logout") {
+		t.Errorf("logging in with the admin password failed (%s):\n%.2000s", resp.Status, page)
+	}
+	t.Log("front page 200 with the site name; login link followed; /user logged in; password login works")
+}
+
+func randomHex(t *testing.T, n int) string {
+	b := make([]byte, n)
+	if _, err := rand.Read(b); err != nil {
+		t.Fatal(err)
+	}
+	return hex.EncodeToString(b)
+}
+
+func mariadb(t *testing.T, sql string) string {
+	t.Helper()
+	cmd := exec.Command("mariadb", "-uroot", "-h127.0.0.1", "-N", "-B")
+	cmd.Stdin = strings.NewReader(sql)
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("mariadb: %v: %s", err, out)
+	}
+	return strings.TrimSpace(string(out))
+}
+
+func query(t *testing.T, sql string) string { return mariadb(t, sql+";") }
+
+// createDatabase makes a database and its user, dropped at cleanup.
+func createDatabase(t *testing.T, name string) *aegir.DBCredentials {
+	password := randomHex(t, 12)
+	mariadb(t, fmt.Sprintf("CREATE DATABASE %[1]s; CREATE USER '%[1]s'@'127.0.0.1' IDENTIFIED BY '%[2]s'; "+
+		"CREATE USER '%[1]s'@'localhost' IDENTIFIED BY '%[2]s'; GRANT ALL PRIVILEGES ON %[1]s.* TO '%[1]s'@'127.0.0.1'; "+
+		"GRANT ALL PRIVILEGES ON %[1]s.* TO '%[1]s'@'localhost';", name, password))
+	t.Cleanup(func() {
+		mariadb(t, fmt.Sprintf("DROP DATABASE IF EXISTS %[1]s; DROP USER IF EXISTS '%[1]s'@'127.0.0.1'; DROP USER IF EXISTS '%[1]s'@'localhost';", name))
+	})
+	return &aegir.DBCredentials{Type: "mysql", Host: "127.0.0.1", Port: 3306, Name: name, User: name, Password: password}
+}
+
+func freePort(t *testing.T) int {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
+}
+
+func webGroup(t *testing.T) int {
+	g, err := user.LookupGroup("www-data")
+	if err != nil {
+		t.Skipf("no www-data group: %v", err)
+	}
+	gid, _ := strconv.Atoi(g.Gid)
+	return gid
+}
+
+// groupWritable gives the web group the tree at root, as provision does.
+func groupWritable(t *testing.T, root string, gid int) {
+	err := filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if err := os.Lchown(path, -1, gid); err != nil {
+			return err
+		}
+		if d.IsDir() {
+			return os.Chmod(path, 0o2770)
+		}
+		info, err := d.Info()
+		if err != nil {
+			return err
+		}
+		return os.Chmod(path, info.Mode().Perm()|0o660)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+// serve starts a private php-fpm and nginx for the site, stopped at
+// cleanup.
+func serve(t *testing.T, root string, port int, names []string, params []aegir.Param) {
+	dir := t.TempDir()
+	// php-fpm and nginx workers run as www-data and must reach the socket.
+	for _, d := range []string{filepath.Dir(dir), dir} {
+		if err := os.Chmod(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	data := map[string]any{"Dir": dir, "Port": port, "Root": root, "Names": strings.Join(names, " "), "Params": params}
+	for _, name := range []string{"nginx.conf", "php-fpm.conf"} {
+		tmpl := template.Must(template.ParseFiles(filepath.Join("testdata", "stack", name+".tmpl")))
+		var buf bytes.Buffer
+		if err := tmpl.Execute(&buf, data); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, name), buf.Bytes(), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	start(t, dir, "php-fpm8.2", "-F", "-y", filepath.Join(dir, "php-fpm.conf"), "-p", dir)
+	waitFor(t, func() bool { _, err := os.Stat(filepath.Join(dir, "fpm.sock")); return err == nil }, filepath.Join(dir, "fpm.log"))
+	start(t, dir, "nginx", "-c", filepath.Join(dir, "nginx.conf"), "-p", dir)
+	waitFor(t, func() bool {
+		c, err := net.Dial("tcp", fmt.Sprintf("127.0.0.1:%d", port))
+		if err == nil {
+			c.Close()
+		}
+		return err == nil
+	}, filepath.Join(dir, "nginx-error.log"))
+}
+
+// start runs a server in the foreground as a child, killed at cleanup.
+func start(t *testing.T, dir string, args ...string) {
+	cmd := exec.Command(args[0], args[1:]...)
+	cmd.Dir = dir
+	out, err := os.Create(filepath.Join(dir, filepath.Base(args[0])+".out"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd.Stdout, cmd.Stderr = out, out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		cmd.Process.Signal(os.Interrupt)
+		done := make(chan struct{})
+		go func() { cmd.Wait(); close(done) }()
+		select {
+		case <-done:
+		case <-time.After(5 * time.Second):
+			cmd.Process.Kill()
+			<-done
+		}
+		out.Close()
+	})
+}
+
+func waitFor(t *testing.T, ready func() bool, logFile string) {
+	t.Helper()
+	for i := 0; i < 100; i++ {
+		if ready() {
+			return
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	b, _ := os.ReadFile(logFile)
+	t.Fatalf("server did not start:\n%s", b)
+}
+
+// siteClient sends every request to the private nginx, whatever the host,
+// and keeps cookies.
+func siteClient(t *testing.T, port int) *http.Client {
+	jar, err := cookiejar.New(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := fmt.Sprintf("127.0.0.1:%d", port)
+	dialer := &net.Dialer{Timeout: 5 * time.Second}
+	return &http.Client{
+		Jar:     jar,
+		Timeout: 30 * time.Second,
+		Transport: &http.Transport{DialContext: func(ctx context.Context, network, _ string) (net.Conn, error) {
+			return dialer.DialContext(ctx, network, addr)
+		}},
+	}
+}
+
+func get(t *testing.T, c *http.Client, url string, status int) string {
+	t.Helper()
+	resp, err := c.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != status {
+		t.Fatalf("GET %s: %s, want %d:\n%.2000s", url, resp.Status, status, b)
+	}
+	return string(b)
+}
+
+func between(s, start, end string) string {
+	_, after, _ := strings.Cut(s, start)
+	in, _, _ := strings.Cut(after, end)
+	return in
+}
+
+func hasSessionCookie(c *http.Client, site string) bool {
+	req, _ := http.NewRequest("GET", site, nil)
+	for _, ck := range c.Jar.Cookies(req.URL) {
+		if strings.HasPrefix(ck.Name, "SESS") {
+			return true
+		}
+	}
+	return false
+}

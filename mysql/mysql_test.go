@@ -1,0 +1,441 @@
+package mysql
+
+import (
+	"context"
+	"database/sql"
+	"net"
+	"os"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/go-sql-driver/mysql"
+
+	"github.com/aegir-hosting/aegir"
+)
+
+// testMasterDB is the administrator account of the test server; set
+// AEGIR_TEST_MASTER_DB to use another one.
+func testMasterDB() string {
+	if v := os.Getenv("AEGIR_TEST_MASTER_DB"); v != "" {
+		return v
+	}
+	return "mysql://root:@127.0.0.1:3306"
+}
+
+// setup connects to the test server as its administrator, or skips when
+// no server answers.
+func setup(t *testing.T) (*Service, *aegir.TaskLog) {
+	t.Helper()
+	return setupAs(t, testMasterDB())
+}
+
+func setupAs(t *testing.T, masterDB string) (*Service, *aegir.TaskLog) {
+	t.Helper()
+	log := aegir.NewTaskLog(nil)
+	svc, err := New(&aegir.Server{DBServiceType: aegir.ServiceMySQL, MasterDB: masterDB}, aegir.Env{Log: log})
+	if err != nil {
+		if strings.Contains(err.Error(), "unreachable") {
+			t.Skipf("no MariaDB/MySQL test server: %v", err)
+		}
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { svc.Close() })
+	return svc.(*Service), log
+}
+
+// uniqueName returns a fresh name of at most 20 characters.
+func uniqueName(t *testing.T) string {
+	t.Helper()
+	h, err := randomHex(6)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return "t_aegir_" + h
+}
+
+// cleanup drops name and user when the test ends, whatever happened.
+func cleanup(t *testing.T, s *Service, name, user string) {
+	t.Cleanup(func() {
+		if err := s.DropDatabase(context.Background(), name, user); err != nil {
+			t.Errorf("cleanup: %v", err)
+		}
+	})
+}
+
+// connectAs opens a connection as user to database name on the test
+// server's address and creates a table, proving the grant works.
+func connectAs(s *Service, user, password, name string) error {
+	cfg := mysql.NewConfig()
+	cfg.User, cfg.Passwd, cfg.Net, cfg.DBName = user, password, "tcp", name
+	cfg.Addr = net.JoinHostPort(s.host, strconv.Itoa(s.port))
+	cfg.Timeout = 5 * time.Second
+	cfg.Logger = &mysql.NopLogger{}
+	conn, err := mysql.NewConnector(cfg)
+	if err != nil {
+		return err
+	}
+	db := sql.OpenDB(conn)
+	defer db.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	_, err = db.ExecContext(ctx, "CREATE TABLE t (id INT PRIMARY KEY)")
+	return err
+}
+
+func assertExists(t *testing.T, s *Service, name, user string, wantDB, wantUser bool) {
+	t.Helper()
+	ctx := context.Background()
+	if got, err := s.DatabaseExists(ctx, name); err != nil {
+		t.Fatal(err)
+	} else if got != wantDB {
+		t.Errorf("DatabaseExists(%s) = %v, want %v", name, got, wantDB)
+	}
+	if got, err := s.UserExists(ctx, user); err != nil {
+		t.Fatal(err)
+	} else if got != wantUser {
+		t.Errorf("UserExists(%s) = %v, want %v", user, got, wantUser)
+	}
+}
+
+func TestVerifySucceedsAndLeavesNothing(t *testing.T) {
+	t.Parallel()
+	s, log := setup(t)
+	if err := s.Verify(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	var tried string
+	for _, e := range log.Entries() {
+		if e.Level == aegir.LevelWarning || e.Level == aegir.LevelError {
+			t.Errorf("unexpected log entry %s: %s", e.Level, e.Message)
+		}
+		if i := strings.Index(e.Message, "aegir_verify_"); i >= 0 {
+			tried = strings.TrimSuffix(e.Message[i:], ")")
+		}
+	}
+	if tried == "" {
+		t.Fatal("the log does not name the test database")
+	}
+	assertExists(t, s, tried, tried, false, false)
+}
+
+func TestCreateDatabaseGivesUserItsDatabase(t *testing.T) {
+	t.Parallel()
+	s, _ := setup(t)
+	ctx := context.Background()
+	name := uniqueName(t)
+	cleanup(t, s, name, name)
+	if err := s.CreateDatabase(ctx, name, name, "pa'ss\"wo\\rd;--", []string{"localhost", "127.0.0.1", "127.0.0.1"}); err != nil {
+		t.Fatal(err)
+	}
+	assertExists(t, s, name, name, true, true)
+	if err := connectAs(s, name, "pa'ss\"wo\\rd;--", name); err != nil {
+		t.Fatalf("new user cannot use its database: %v", err)
+	}
+	if err := connectAs(s, name, "wrong", name); err == nil {
+		t.Fatal("new user connected with a wrong password")
+	}
+	var charset string
+	if err := s.db.QueryRow("SELECT DEFAULT_CHARACTER_SET_NAME FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = ?", name).Scan(&charset); err != nil {
+		t.Fatal(err)
+	}
+	if charset != "utf8mb4" {
+		t.Errorf("charset = %s, want utf8mb4", charset)
+	}
+	if host, port := s.Address(); host != "127.0.0.1" || port != 3306 {
+		t.Errorf("Address() = %s, %d", host, port)
+	}
+}
+
+func TestGrantTreatsUnderscoreLiterally(t *testing.T) {
+	t.Parallel()
+	s, _ := setup(t)
+	ctx := context.Background()
+	name := uniqueName(t)                       // t_aegir_<hex>
+	other := strings.ReplaceAll(name, "_", "x") // what "_" as a wildcard would match
+	cleanup(t, s, name, name)
+	t.Cleanup(func() { s.db.Exec("DROP DATABASE IF EXISTS " + quote(other)) })
+	if _, err := s.db.Exec("CREATE DATABASE " + quote(other)); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.CreateDatabase(ctx, name, name, "secret", []string{"127.0.0.1"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := connectAs(s, name, "secret", other); err == nil {
+		t.Fatalf("user %s reached database %s through a wildcard grant", name, other)
+	}
+}
+
+func TestCreateExistingDatabaseIsConflictAndKeepsIt(t *testing.T) {
+	t.Parallel()
+	s, _ := setup(t)
+	ctx := context.Background()
+	name, user2 := uniqueName(t), uniqueName(t)
+	cleanup(t, s, name, name)
+	cleanup(t, s, name, user2)
+	if err := s.CreateDatabase(ctx, name, name, "first", []string{"127.0.0.1"}); err != nil {
+		t.Fatal(err)
+	}
+	err := s.CreateDatabase(ctx, name, user2, "second", []string{"127.0.0.1"})
+	if aegir.ErrorCode(err) != aegir.ECONFLICT || !strings.Contains(err.Error(), name) {
+		t.Fatalf("second create: got %v (%s), want an ECONFLICT naming %s", err, aegir.ErrorCode(err), name)
+	}
+	assertExists(t, s, name, name, true, true)
+	assertExists(t, s, name, user2, true, false)
+	if err := connectAs(s, name, "first", name); err != nil {
+		t.Fatalf("first user lost its database: %v", err)
+	}
+}
+
+func TestDropDatabaseRemovesDatabaseAndUserAndIsIdempotent(t *testing.T) {
+	t.Parallel()
+	s, _ := setup(t)
+	ctx := context.Background()
+	name := uniqueName(t)
+	cleanup(t, s, name, name)
+	if err := s.CreateDatabase(ctx, name, name, "secret", []string{"localhost", "127.0.0.1", "%"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.DropDatabase(ctx, name, name); err != nil {
+		t.Fatal(err)
+	}
+	assertExists(t, s, name, name, false, false)
+	var grants int
+	if err := s.db.QueryRow("SELECT COUNT(*) FROM mysql.db WHERE User = ?", name).Scan(&grants); err != nil {
+		t.Fatal(err)
+	}
+	if grants != 0 {
+		t.Errorf("%d grants left for %s", grants, name)
+	}
+	if err := connectAs(s, name, "secret", ""); err == nil {
+		t.Fatal("dropped user can still connect")
+	}
+	if err := s.DropDatabase(ctx, name, name); err != nil {
+		t.Fatalf("second drop: %v", err)
+	}
+}
+
+func TestDeadServerFailsQuicklyWithClearError(t *testing.T) {
+	t.Parallel()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := l.Addr().String()
+	l.Close()
+	start := time.Now()
+	_, err = New(&aegir.Server{MasterDB: "mysql://root:@" + addr}, aegir.Env{})
+	if err == nil {
+		t.Fatalf("New with a dead server %s succeeded", addr)
+	}
+	if d := time.Since(start); d > 6*time.Second {
+		t.Errorf("took %s to fail", d)
+	}
+	if want := "db server " + addr + " unreachable: "; !strings.HasPrefix(err.Error(), want) {
+		t.Errorf("error %q, want it to start with %q", err, want)
+	}
+	if aegir.ErrorCode(err) != aegir.EINVALID {
+		t.Errorf("code %s, want %s", aegir.ErrorCode(err), aegir.EINVALID)
+	}
+}
+
+func TestSilentServerFailsWithinPingTimeout(t *testing.T) {
+	t.Parallel()
+	// A server that accepts connections and never speaks.
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	go func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			defer c.Close()
+		}
+	}()
+	start := time.Now()
+	_, err = New(&aegir.Server{MasterDB: "mysql://root:@" + l.Addr().String()}, aegir.Env{})
+	if err == nil || !strings.Contains(err.Error(), "unreachable") {
+		t.Fatalf("got %v, want unreachable", err)
+	}
+	if d := time.Since(start); d > pingTimeout+2*time.Second {
+		t.Errorf("took %s to fail", d)
+	}
+}
+
+func TestWrongAdministratorPasswordIsClear(t *testing.T) {
+	t.Parallel()
+	setup(t) // skips without a server
+	m, err := aegir.ParseMasterDB(testMasterDB())
+	if err != nil {
+		t.Fatal(err)
+	}
+	bad := "mysql://" + uniqueName(t) + ":nope@" + net.JoinHostPort(m.Host, strconv.Itoa(m.Port))
+	_, err = New(&aegir.Server{MasterDB: bad}, aegir.Env{})
+	if err == nil || !strings.Contains(err.Error(), "refused the administrator") {
+		t.Fatalf("got %v, want a refusal", err)
+	}
+}
+
+func TestBadNamesAreRejectedBeforeAnySQL(t *testing.T) {
+	t.Parallel()
+	// The pool points at a closed port: any statement would fail with a
+	// connection error, so an EINVALID error proves no SQL was sent.
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := l.Addr().(*net.TCPAddr)
+	l.Close()
+	s, err := newService(&aegir.MasterDB{User: "admin", Host: "127.0.0.1", Port: addr.Port}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	ctx := context.Background()
+	bad := []string{"a;b", "x'y", "..", "Upper", "a`b", "a b", "", strings.Repeat("a", 65), "é"}
+	check := func(what string, err error) {
+		t.Helper()
+		if aegir.ErrorCode(err) != aegir.EINVALID {
+			t.Errorf("%s: got %v, want an EINVALID error", what, err)
+		}
+	}
+	for _, n := range bad {
+		_, err := s.DatabaseExists(ctx, n)
+		check("DatabaseExists("+n+")", err)
+		_, err = s.UserExists(ctx, n)
+		check("UserExists("+n+")", err)
+		check("CreateDatabase db "+n, s.CreateDatabase(ctx, n, "good", "pw", []string{"localhost"}))
+		check("CreateDatabase user "+n, s.CreateDatabase(ctx, "good", n, "pw", []string{"localhost"}))
+		check("DropDatabase db "+n, s.DropDatabase(ctx, n, "good"))
+		check("DropDatabase user "+n, s.DropDatabase(ctx, "good", n))
+	}
+	// A user name may be 32 characters, a database name 64.
+	check("UserExists(33 chars)", func() error { _, err := s.UserExists(ctx, strings.Repeat("a", 33)); return err }())
+	for _, h := range []string{"a;b", "x'y", "host name", "%.evil", "Host", "", "a..b", "-a", "h'@'%"} {
+		check("CreateDatabase host "+h, s.CreateDatabase(ctx, "good", "good", "pw", []string{"localhost", h}))
+	}
+	check("CreateDatabase no host", s.CreateDatabase(ctx, "good", "good", "pw", nil))
+	check("CreateDatabase no password", s.CreateDatabase(ctx, "good", "good", "", []string{"localhost"}))
+	for _, n := range systemDatabases {
+		check("DropDatabase "+n, s.DropDatabase(ctx, n, "good"))
+		check("CreateDatabase "+n, s.CreateDatabase(ctx, n, "good", "pw", []string{"localhost"}))
+	}
+	for _, u := range append(systemUsers, "admin") {
+		check("DropDatabase user "+u, s.DropDatabase(ctx, "good", u))
+		check("CreateDatabase user "+u, s.CreateDatabase(ctx, "good", u, "pw", []string{"localhost"}))
+	}
+}
+
+func TestValidHostsAreAccepted(t *testing.T) {
+	t.Parallel()
+	for _, h := range []string{"%", "localhost", "127.0.0.1", "::1", "10.1.2.3", "web1", "web-1.example.com"} {
+		if err := validateHost(h); err != nil {
+			t.Errorf("validateHost(%q): %v", h, err)
+		}
+	}
+}
+
+func TestCreateDatabaseWithInvalidHostLeavesNothing(t *testing.T) {
+	t.Parallel()
+	s, _ := setup(t)
+	name := uniqueName(t)
+	cleanup(t, s, name, name)
+	err := s.CreateDatabase(context.Background(), name, name, "secret", []string{"127.0.0.1", "bad'host"})
+	if aegir.ErrorCode(err) != aegir.EINVALID {
+		t.Fatalf("got %v, want EINVALID", err)
+	}
+	assertExists(t, s, name, name, false, false)
+}
+
+func TestCreateDatabaseForExistingUserIsConflictAndLeavesNothing(t *testing.T) {
+	t.Parallel()
+	s, _ := setup(t)
+	name, user := uniqueName(t), uniqueName(t)
+	t.Cleanup(func() { s.db.Exec("DROP USER IF EXISTS ?@?", user, "10.9.9.9") })
+	cleanup(t, s, name, name)
+	// The user exists on another host than those asked for.
+	if _, err := s.db.Exec("CREATE USER ?@? IDENTIFIED BY ?", user, "10.9.9.9", "theirs"); err != nil {
+		t.Fatal(err)
+	}
+	err := s.CreateDatabase(context.Background(), name, user, "secret", []string{"127.0.0.1"})
+	if aegir.ErrorCode(err) != aegir.ECONFLICT || !strings.Contains(err.Error(), user) {
+		t.Fatalf("got %v, want an ECONFLICT naming %s", err, user)
+	}
+	assertExists(t, s, name, user, false, true) // the other user is untouched
+}
+
+func TestCreateDatabaseThatFailsAtGrantLeavesNothing(t *testing.T) {
+	t.Parallel()
+	root, _ := setup(t)
+	// An administrator that may create databases and users but not grant.
+	adm := uniqueName(t)
+	if _, err := root.db.Exec("CREATE USER ?@? IDENTIFIED BY ?", adm, "127.0.0.1", "admpw"); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { root.db.Exec("DROP USER IF EXISTS ?@?", adm, "127.0.0.1") })
+	for _, g := range []string{"GRANT CREATE, DROP, CREATE USER ON *.* TO ?@?", "GRANT SELECT ON mysql.* TO ?@?"} {
+		if _, err := root.db.Exec(g, adm, "127.0.0.1"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	s, log := setupAs(t, "mysql://"+adm+":admpw@127.0.0.1:"+strconv.Itoa(root.port))
+	name := uniqueName(t)
+	cleanup(t, root, name, name)
+	err := s.CreateDatabase(context.Background(), name, name, "secret", []string{"localhost", "127.0.0.1"})
+	if err == nil {
+		t.Fatal("CreateDatabase without the grant privilege succeeded")
+	}
+	if !strings.Contains(err.Error(), "grant database "+name) {
+		t.Errorf("error %q does not say the grant failed", err)
+	}
+	assertExists(t, root, name, name, false, false)
+	var undone bool
+	for _, e := range log.Entries() {
+		if strings.Contains(e.Message, "after a failed create") {
+			undone = true
+		}
+		if e.Level == aegir.LevelWarning {
+			t.Errorf("undo incomplete: %s", e.Message)
+		}
+	}
+	if !undone {
+		t.Error("the log does not show the undo")
+	}
+}
+
+func TestVerifyNamesTheStepThatFailed(t *testing.T) {
+	t.Parallel()
+	root, _ := setup(t)
+	// An administrator that may create databases but not users.
+	adm := uniqueName(t)
+	if _, err := root.db.Exec("CREATE USER ?@? IDENTIFIED BY ?", adm, "127.0.0.1", "admpw"); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { root.db.Exec("DROP USER IF EXISTS ?@?", adm, "127.0.0.1") })
+	if _, err := root.db.Exec("GRANT CREATE, DROP ON *.* TO ?@?", adm, "127.0.0.1"); err != nil {
+		t.Fatal(err)
+	}
+	s, _ := setupAs(t, "mysql://"+adm+":admpw@127.0.0.1:"+strconv.Itoa(root.port))
+	err := s.Verify(context.Background())
+	if err == nil || !strings.Contains(err.Error(), "cannot create test user") {
+		t.Fatalf("got %v, want a failure at create test user", err)
+	}
+	// The test database created before the failure was dropped.
+	name := err.Error()[strings.Index(err.Error(), "aegir_verify_"):][:len("aegir_verify_")+8]
+	if ok, err := root.DatabaseExists(context.Background(), name); err != nil || ok {
+		t.Errorf("test database %s left behind (%v)", name, err)
+	}
+}
+
+func TestRegistered(t *testing.T) {
+	t.Parallel()
+	_, err := aegir.NewDBService(&aegir.Server{DBServiceType: aegir.ServiceMySQL, MasterDB: "mysql://root:@127.0.0.1:1"}, aegir.Env{})
+	if err == nil || !strings.Contains(err.Error(), "unreachable") {
+		t.Fatalf("got %v, want the mysql driver's unreachable error", err)
+	}
+}

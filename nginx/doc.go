@@ -1,0 +1,11 @@
+// Package nginx is the nginx http service driver: it renders the server
+// file, the shared per-app include snippets and each site's vhost from
+// embedded templates under $AEGIR_HOME/config, links the server file into
+// the system nginx, tests every change with nginx -t before reloading, and
+// puts the previous files back when a test fails, so a broken vhost never
+// reaches the running nginx.
+//
+// It registers itself as the "nginx" http service type. It imports only the
+// domain package and the standard library; it must not import other
+// adapters (local, provision, contextfile, other drivers) or cmd.
+package nginx

@@ -1,0 +1,338 @@
+package nginx
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/aegir-hosting/aegir"
+)
+
+func init() {
+	aegir.RegisterHTTP(aegir.ServiceNginx, New)
+}
+
+// File modes of what the driver writes. Vhosts hold database passwords, so
+// only their owner reads them: the nginx master process reads its
+// configuration as root, and its workers never read it.
+const (
+	configDirMode  = 0o711 // $AEGIR_HOME/config: traversable, not listable
+	serverDirMode  = 0o711
+	includeDirMode = 0o755
+	includeMode    = 0o644
+	serverFileMode = 0o644
+	vhostMode      = 0o600
+)
+
+// Nginx is the nginx http service of one server. Its files live under
+// config/<server>/ and config/includes/ of $AEGIR_HOME; they are written on
+// this machine, and commands run through the Runner of the environment.
+type Nginx struct {
+	server *aegir.Server
+	name   string
+	env    aegir.Env
+}
+
+// New returns the nginx service of the server named serverName. The server
+// must have its defaults applied (port, test and restart commands, conf
+// link, PHP-FPM socket).
+func New(server *aegir.Server, serverName string, env aegir.Env) (aegir.HTTPService, error) {
+	if err := checkServer(server, serverName, env.Paths); err != nil {
+		return nil, err
+	}
+	if env.Runner == nil || env.Log == nil {
+		return nil, aegir.Errorf(aegir.EINTERNAL, "nginx: environment without runner or log")
+	}
+	return &Nginx{server: server, name: serverName, env: env}, nil
+}
+
+// serverDir is config/<server>.
+func (n *Nginx) serverDir() string { return n.env.Paths.ServerConfig(n.name) }
+
+// ServerFile returns the path of the server file, the one file the system
+// nginx includes (through the conf link) inside its http block.
+func (n *Nginx) ServerFile() string { return filepath.Join(n.serverDir(), "nginx.conf") }
+
+// confDir is config/<server>/nginx, which holds the included directories.
+func (n *Nginx) confDir() string { return filepath.Join(n.serverDir(), "nginx") }
+
+// includedDirs are the directories the server file includes, in order.
+var includedDirs = []string{"pre.d", "platform.d", "vhost.d", "post.d"}
+
+// VhostFile returns the path of the vhost of the site uri.
+func (n *Nginx) VhostFile(uri string) string {
+	return filepath.Join(n.confDir(), "vhost.d", uri+".conf")
+}
+
+// renderServer returns the content of the server file.
+func (n *Nginx) renderServer() ([]byte, error) {
+	return render(serverTemplate, serverData{
+		Server: n.name, Dir: n.confDir(), Port: n.server.HTTPPort, PHPFPMSocket: n.server.PHPFPMSocket,
+	})
+}
+
+// renderVhost validates v and returns the content of its vhost.
+func (n *Nginx) renderVhost(v *aegir.Vhost) ([]byte, error) {
+	d, err := n.vhostData(v)
+	if err != nil {
+		return nil, err
+	}
+	return render(vhostTemplate, d)
+}
+
+// VerifyServer creates the configuration tree, writes the include snippets
+// and the server file, links the server file at http_conf_link, tests the
+// whole nginx configuration and reloads nginx. When the test fails, the
+// previous files and link are put back and the error carries nginx's
+// message.
+func (n *Nginx) VerifyServer(ctx context.Context) error {
+	if err := n.makeDirs(); err != nil {
+		return err
+	}
+	if err := n.checkLinkPlace(); err != nil {
+		return err
+	}
+
+	type file struct {
+		path string
+		data []byte
+		mode fs.FileMode
+	}
+	var files []file
+	for _, name := range includeNames() {
+		data, err := render(name+".tmpl", nil)
+		if err != nil {
+			return err
+		}
+		files = append(files, file{filepath.Join(n.env.Paths.Includes(), name), data, includeMode})
+	}
+	data, err := n.renderServer()
+	if err != nil {
+		return err
+	}
+	files = append(files, file{n.ServerFile(), data, serverFileMode})
+
+	var before []snapshot
+	for _, f := range files {
+		s, err := takeSnapshot(f.path)
+		if err != nil {
+			return err
+		}
+		before = append(before, s)
+	}
+	link, err := takeLinkSnapshot(n.server.HTTPConfLink)
+	if err != nil {
+		return err
+	}
+	putBack := func() error {
+		// The link first, so nginx never includes a server file that is gone.
+		errs := []error{link.restore()}
+		for _, s := range before {
+			errs = append(errs, s.restore())
+		}
+		if err := errors.Join(errs...); err != nil {
+			return fmt.Errorf("put back the previous nginx configuration: %w", err)
+		}
+		n.env.Log.Infof("put back the previous nginx configuration of server %s", n.name)
+		return nil
+	}
+
+	for _, f := range files {
+		if err := writeFile(f.path, f.data, f.mode); err != nil {
+			return errors.Join(err, putBack())
+		}
+	}
+	n.env.Log.Infof("wrote %s and %d include snippets in %s", n.ServerFile(), len(files)-1, n.env.Paths.Includes())
+	if err := symlink(n.ServerFile(), n.server.HTTPConfLink); err != nil {
+		return errors.Join(aegir.FieldErrorf("http_conf_link", "link %s to %s: %v", n.server.HTTPConfLink, n.ServerFile(), err), putBack())
+	}
+	n.env.Log.Infof("linked %s to %s", n.server.HTTPConfLink, n.ServerFile())
+	if err := n.test(ctx); err != nil {
+		return errors.Join(err, putBack())
+	}
+	// The configuration is valid: a failed reload leaves it in place for
+	// the next start of nginx.
+	return n.reload(ctx)
+}
+
+// makeDirs creates the configuration tree and sets its modes.
+func (n *Nginx) makeDirs() error {
+	dirs := []struct {
+		path string
+		mode fs.FileMode
+	}{
+		{n.env.Paths.Config(), configDirMode},
+		{n.env.Paths.Includes(), includeDirMode},
+		{n.serverDir(), serverDirMode},
+		{n.confDir(), serverDirMode},
+	}
+	for _, d := range includedDirs {
+		dirs = append(dirs, struct {
+			path string
+			mode fs.FileMode
+		}{filepath.Join(n.confDir(), d), serverDirMode})
+	}
+	for _, d := range dirs {
+		if err := os.MkdirAll(d.path, d.mode); err != nil {
+			return fmt.Errorf("create %s: %w", d.path, err)
+		}
+		if err := os.Chmod(d.path, d.mode); err != nil {
+			return fmt.Errorf("chmod %s: %w", d.path, err)
+		}
+	}
+	return nil
+}
+
+// checkLinkPlace reports why the conf link cannot be made: a missing
+// directory, or something other than a symbolic link in its place.
+func (n *Nginx) checkLinkPlace() error {
+	link := n.server.HTTPConfLink
+	dir := filepath.Dir(link)
+	if fi, err := os.Stat(dir); err != nil || !fi.IsDir() {
+		return aegir.FieldErrorf("http_conf_link", "directory %s of %s does not exist: is nginx installed there, or should http_conf_link point elsewhere?", dir, link)
+	}
+	fi, err := os.Lstat(link)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	} else if err != nil {
+		return fmt.Errorf("http_conf_link: %w", err)
+	}
+	if fi.Mode()&fs.ModeSymlink == 0 {
+		return aegir.FieldErrorf("http_conf_link", "%s exists and is not a symbolic link; aegir will not replace it: move it away, or point http_conf_link elsewhere", link)
+	}
+	return nil
+}
+
+// WritePlatform writes nothing and returns a nil Undo. Unlike Apache's
+// <Directory> blocks, nginx has no per-codebase configuration: everything a
+// platform needs (its root and its app's include snippet) is written into
+// the server block of each of its sites. The platform.d directory the
+// server file includes is left for hand-written directives. It still
+// reports an app that has no include snippet, since none of the
+// platform's sites could be served.
+func (n *Nginx) WritePlatform(ctx context.Context, name, root, app string) (aegir.Undo, error) {
+	if !appPattern.MatchString(app) || !hasAppInclude(app) {
+		return nil, aegir.FieldErrorf("app", "nginx has no include snippet for app %q", app)
+	}
+	return nil, nil
+}
+
+// WriteSite writes the vhost of v, tests the whole configuration and
+// reloads nginx. When the test or the reload fails, the previous vhost is
+// put back (or the new one removed), nothing is reloaded, and the error
+// carries nginx's message. The returned Undo puts back the previous vhost,
+// or removes the vhost when there was none, then tests and reloads.
+func (n *Nginx) WriteSite(ctx context.Context, v *aegir.Vhost) (aegir.Undo, error) {
+	data, err := n.renderVhost(v)
+	if err != nil {
+		return nil, err
+	}
+	path := n.VhostFile(v.URI)
+	before, err := takeSnapshot(path)
+	if err != nil {
+		return nil, err
+	}
+	if err := writeFile(path, data, vhostMode); err != nil {
+		return nil, err
+	}
+	n.env.Log.Infof("wrote %s", path)
+	if err := n.apply(ctx, before); err != nil {
+		return nil, err
+	}
+	return n.undoTo(before), nil
+}
+
+// DeleteSite removes the vhost of the site uri, tests and reloads; a
+// missing vhost is not an error. When the test or the reload fails, the
+// vhost is put back. The returned Undo writes the vhost back, tests and
+// reloads.
+func (n *Nginx) DeleteSite(ctx context.Context, uri string) (aegir.Undo, error) {
+	if err := aegir.ValidateURI("uri", uri); err != nil {
+		return nil, err
+	}
+	path := n.VhostFile(uri)
+	before, err := takeSnapshot(path)
+	if err != nil {
+		return nil, err
+	}
+	if !before.exists {
+		n.env.Log.Infof("no vhost for %s in %s", uri, filepath.Dir(path))
+		return nil, nil
+	}
+	if err := os.Remove(path); err != nil {
+		return nil, fmt.Errorf("remove vhost: %w", err)
+	}
+	n.env.Log.Infof("removed %s", path)
+	if err := n.apply(ctx, before); err != nil {
+		return nil, err
+	}
+	return n.undoTo(before), nil
+}
+
+// apply makes a change already written to disk live: it tests and reloads,
+// and when either fails it puts back the file as before recorded it.
+func (n *Nginx) apply(ctx context.Context, before snapshot) error {
+	err := n.testAndReload(ctx)
+	if err == nil {
+		return nil
+	}
+	if rerr := before.restore(); rerr != nil {
+		return errors.Join(err, fmt.Errorf("put back %s: %w", before.path, rerr))
+	}
+	if before.exists {
+		n.env.Log.Infof("put back the previous %s", before.path)
+	} else {
+		n.env.Log.Infof("removed %s again", before.path)
+	}
+	return err
+}
+
+// undoTo returns an Undo that puts the file back as before recorded it,
+// tests and reloads.
+func (n *Nginx) undoTo(before snapshot) aegir.Undo {
+	return func(ctx context.Context) error {
+		if err := before.restore(); err != nil {
+			return fmt.Errorf("put back %s: %w", before.path, err)
+		}
+		if before.exists {
+			n.env.Log.Infof("put back the previous %s", before.path)
+		} else {
+			n.env.Log.Infof("removed %s", before.path)
+		}
+		return n.testAndReload(ctx)
+	}
+}
+
+// testAndReload tests the whole nginx configuration and, only when it
+// passes, reloads nginx. Every change goes live through this one method, so
+// that reloads can later be coalesced here.
+func (n *Nginx) testAndReload(ctx context.Context) error {
+	if err := n.test(ctx); err != nil {
+		return err
+	}
+	return n.reload(ctx)
+}
+
+// test runs the test command; its error carries nginx's message.
+func (n *Nginx) test(ctx context.Context) error {
+	if _, err := n.env.Runner.Run(ctx, aegir.Command{Args: n.server.HTTPTestCmd}); err != nil {
+		return aegir.Errorf(aegir.EINVALID, "nginx rejected the configuration, nothing was reloaded: %v", err)
+	}
+	n.env.Log.Infof("nginx configuration test passed (%s)", strings.Join(n.server.HTTPTestCmd, " "))
+	return nil
+}
+
+// reload runs the restart command.
+func (n *Nginx) reload(ctx context.Context) error {
+	if _, err := n.env.Runner.Run(ctx, aegir.Command{Args: n.server.HTTPRestartCmd}); err != nil {
+		return fmt.Errorf("reload nginx: %w", err)
+	}
+	n.env.Log.Infof("reloaded nginx (%s)", strings.Join(n.server.HTTPRestartCmd, " "))
+	return nil
+}
+
+var _ aegir.HTTPService = (*Nginx)(nil)

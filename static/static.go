@@ -1,0 +1,74 @@
+package static
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+
+	"github.com/aegir-hosting/aegir"
+)
+
+func init() {
+	aegir.RegisterApp("static", 100, New)
+}
+
+// Static drives a codebase of plain files.
+type Static struct {
+	env aegir.Env
+}
+
+// New returns the static driver.
+func New(env aegir.Env) aegir.App {
+	return &Static{env: env}
+}
+
+// Detect recognises any directory, with no version: static is the last app
+// tried.
+func (a *Static) Detect(root string) (string, bool) {
+	st, err := os.Stat(root)
+	return "", err == nil && st.IsDir()
+}
+
+// Packages lists only the codebase itself, as core package "static".
+func (a *Static) Packages(ctx context.Context, root string) ([]aegir.Package, error) {
+	if _, ok := a.Detect(root); !ok {
+		return nil, aegir.FieldErrorf("root", "%s is not a directory", root)
+	}
+	return []aegir.Package{{Name: "static", Type: "core"}}, nil
+}
+
+// VerifyPlatform makes sure sites/ exists, where the site directories go.
+func (a *Static) VerifyPlatform(ctx context.Context, root string) error {
+	sites := filepath.Join(root, "sites")
+	if err := os.MkdirAll(sites, 0o755); err != nil {
+		return aegir.FieldErrorf("root", "create %s: %v", sites, err)
+	}
+	return nil
+}
+
+// SettingsFile is empty: a static site has no settings.
+func (a *Static) SettingsFile() string { return "" }
+
+// WriteSettings does nothing.
+func (a *Static) WriteSettings(ctx context.Context, s *aegir.AppSite) error { return nil }
+
+// Install does nothing but say so.
+func (a *Static) Install(ctx context.Context, s *aegir.AppSite, admin aegir.Admin) error {
+	if a.env.Log != nil && s != nil {
+		a.env.Log.Infof("the static app has no installer: %s is served as files", s.URI)
+	}
+	return nil
+}
+
+// LoginLink always fails with EINVALID: a static site has no accounts.
+func (a *Static) LoginLink(ctx context.Context, s *aegir.AppSite) (string, error) {
+	return "", aegir.Errorf(aegir.EINVALID, "the static app has no login link")
+}
+
+// Params returns nothing.
+func (a *Static) Params(*aegir.AppSite) []aegir.Param { return nil }
+
+// WritableDirs returns nothing: the web server writes nowhere.
+func (a *Static) WritableDirs() []string { return nil }
+
+var _ aegir.App = (*Static)(nil)

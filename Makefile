@@ -1,7 +1,7 @@
 # aegir: `make run` sets up this machine and a demo site, `make test` runs
 # every test against real nginx, php-fpm and MariaDB.
 GO ?= go
-STATICCHECK ?= honnef.co/go/tools/cmd/staticcheck@2025.1.1
+STATICCHECK ?= honnef.co/go/tools/cmd/staticcheck@v0.8.2
 
 .PHONY: build deps test lint run install clean
 

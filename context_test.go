@@ -133,3 +133,14 @@ func TestParseMasterDB(t *testing.T) {
 		}
 	}
 }
+
+func TestNullIsAServiceTypeNotAReset(t *testing.T) {
+	t.Parallel()
+	c, _ := aegir.NewContext("server_x", aegir.ServerContext)
+	if err := c.SetProperty("http_service_type", "null"); err != nil || c.Server.HTTPServiceType != aegir.ServiceNull {
+		t.Fatalf("http_service_type=null gave %q, %v", c.Server.HTTPServiceType, err)
+	}
+	if err := c.SetProperty("db-service-type", "null"); err != nil || c.Server.DBServiceType != aegir.ServiceNull {
+		t.Fatalf("db_service_type=null gave %q, %v", c.Server.DBServiceType, err)
+	}
+}

@@ -45,7 +45,8 @@ func PropertyName(s string) string {
 }
 
 // SetProperty sets one property of c from its command-line string form.
-// The value "null" resets the property to its default.
+// The value "null" resets the property to its default, except for the
+// service types, where it names the null service.
 func (c *Context) SetProperty(name, value string) error {
 	name = PropertyName(name)
 	v := reflect.ValueOf(c.Props()).Elem()
@@ -58,7 +59,9 @@ func (c *Context) SetProperty(name, value string) error {
 			return FieldErrorf(name, "is set by tasks and cannot be saved by hand")
 		}
 		field := v.Field(i)
-		if value == "null" {
+		// For the service types "null" is a value: the service that does
+		// nothing, as in Aegir.
+		if value == "null" && !strings.HasSuffix(name, "_service_type") {
 			field.Set(reflect.Zero(f.Type))
 			return nil
 		}

@@ -13,6 +13,13 @@ if [ "$(id -u)" != 0 ]; then
   exit 1
 fi
 
+# Debian's stock site claims the default server on port 80, which the aegir
+# server file takes (unknown hosts get 404): disable it, as Aegir's install does.
+if [ -L /etc/nginx/sites-enabled/default ]; then
+  rm /etc/nginx/sites-enabled/default
+  echo "disabled Debian's default nginx site (aegir answers unknown hosts with 404)"
+fi
+
 # No systemd: start the daemons directly when they are not running.
 pgrep -x php-fpm8.2 >/dev/null || php-fpm8.2 -D
 pgrep -x nginx >/dev/null || nginx

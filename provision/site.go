@@ -190,7 +190,7 @@ func (t *run) siteDirectories(s *siteEnv) error {
 		return fmt.Errorf("create %s: %w", s.siteDir(), err)
 	}
 	for _, d := range s.platform.app.WritableDirs() {
-		if err := os.MkdirAll(filepath.Join(s.siteDir(), d), 0o2770); err != nil {
+		if err := os.MkdirAll(filepath.Join(s.siteDir(), d), 0o770); err != nil {
 			return fmt.Errorf("create %s: %w", d, err)
 		}
 	}
@@ -241,7 +241,7 @@ func writableTree(root string, gid int) error {
 		if err := os.Lchown(path, -1, gid); err != nil {
 			return fmt.Errorf("chgrp %s: %w", path, err)
 		}
-		mode := fs.FileMode(0o2770)
+		mode := 0o770 | fs.ModeSetgid
 		if !d.IsDir() {
 			info, err := d.Info()
 			if err != nil {

@@ -1,0 +1,5 @@
+<?php
+/**
+ * The running version of MediaWiki.
+ */
+define( 'MW_VERSION', '1.41.0' );

@@ -1,0 +1,13 @@
+// Package wordpress is the app driver for WordPress codebases: it detects a
+// WordPress platform and its version, lists its plugins and themes, makes
+// the platform serve many sites (a loader wp-config.php that picks
+// sites/<uri>/wp-config.php from the AEGIR_SITE parameter, and a must-use
+// plugin for one-time login links), writes each site's settings with
+// cloaked database credentials, installs sites without wp-cli and makes
+// login links. It registers itself as the "wordpress" app.
+//
+// PHP runs only through the aegir.Runner given in aegir.Env, with the
+// database credentials in the environment and secrets on standard input.
+// It imports the domain package and the standard library only; it must not
+// import other adapters (provision, local, nginx, mysql, ...).
+package wordpress

@@ -1,0 +1,207 @@
+package wordpress
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"os/user"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"text/template"
+
+	"github.com/aegir-hosting/aegir"
+)
+
+//go:embed files
+var files embed.FS
+
+// siteTemplate renders a site's wp-config.php.
+var siteTemplate = template.Must(template.New("site-wp-config.php.tmpl").
+	Funcs(template.FuncMap{"php": phpString}).
+	ParseFS(files, "files/site-wp-config.php.tmpl"))
+
+// loaderMarker is in the platform wp-config.php aegir writes, so a verify
+// knows the file is its own to rewrite.
+const loaderMarker = "aegir platform loader for WordPress"
+
+// debianMarker is in the wp-config.php of Debian's wordpress package, a
+// loader of /etc/wordpress/config-<host>.php that aegir replaces.
+const debianMarker = "/etc/wordpress/config-"
+
+// muPlugin is where the login-link plugin goes, relative to the root.
+var muPlugin = filepath.Join("wp-content", "mu-plugins", "aegir-login.php")
+
+// saltNames are WordPress's authentication keys and salts.
+var saltNames = []string{
+	"AUTH_KEY", "SECURE_AUTH_KEY", "LOGGED_IN_KEY", "NONCE_KEY",
+	"AUTH_SALT", "SECURE_AUTH_SALT", "LOGGED_IN_SALT", "NONCE_SALT",
+}
+
+// saltPattern finds a key or salt already defined in a settings file.
+var saltPattern = regexp.MustCompile(`define\(\s*'([A-Z_]+)'\s*,\s*'([^'\\]*)'\s*\)`)
+
+// VerifyPlatform makes the codebase at root serve many sites: it writes
+// the platform's wp-config.php (a loader of sites/<AEGIR_SITE>/wp-config.php,
+// replacing Debian's loader or an earlier one of aegir), the login-link
+// must-use plugin, and creates sites/. A wp-config.php of anyone else is
+// left alone and is an error: it may hold a live site's credentials.
+func (w *WordPress) VerifyPlatform(ctx context.Context, root string) error {
+	if _, ok := w.Detect(root); !ok {
+		return aegir.FieldErrorf("root", "%s is not a WordPress codebase (no wp-includes/version.php)", root)
+	}
+	path := filepath.Join(root, "wp-config.php")
+	if st, err := os.Lstat(path); err == nil && st.Mode().IsRegular() {
+		old, err := os.ReadFile(path)
+		if err != nil {
+			return fmt.Errorf("read %s: %w", path, err)
+		}
+		if !bytes.Contains(old, []byte(loaderMarker)) && !bytes.Contains(old, []byte(debianMarker)) {
+			return aegir.FieldErrorf("root", "%s is not aegir's platform loader: move it away (each site's settings belong in sites/<uri>/wp-config.php)", path)
+		}
+	} else if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return err
+	}
+	loader, err := files.ReadFile("files/wp-config.php")
+	if err != nil {
+		return err
+	}
+	if err := writeFile(path, loader, 0o644, ""); err != nil {
+		return err
+	}
+	plugin, err := files.ReadFile("files/aegir-login.php")
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(filepath.Dir(filepath.Join(root, muPlugin)), 0o755); err != nil {
+		return err
+	}
+	if err := writeFile(filepath.Join(root, muPlugin), plugin, 0o644, ""); err != nil {
+		return err
+	}
+	if err := os.MkdirAll(filepath.Join(root, "sites"), 0o755); err != nil {
+		return err
+	}
+	w.infof("wrote the WordPress platform loader %s and %s", path, muPlugin)
+	return nil
+}
+
+// salt is one key or salt of a site.
+type salt struct{ Name, Value string }
+
+// WriteSettings writes sites/<uri>/wp-config.php, mode 0440: cloaked
+// database credentials, the keys and salts (those of an existing file are
+// kept, so logins survive a verify), and the uploads directory in the site
+// directory. The site's address stays in its database (home, siteurl).
+func (w *WordPress) WriteSettings(ctx context.Context, s *aegir.AppSite) error {
+	if err := aegir.ValidateURI("uri", s.URI); err != nil {
+		return err
+	}
+	if err := os.MkdirAll(s.SiteDir, 0o755); err != nil {
+		return err
+	}
+	path := filepath.Join(s.SiteDir, w.SettingsFile())
+	existing := map[string]string{}
+	if old, err := os.ReadFile(path); err == nil {
+		for _, m := range saltPattern.FindAllSubmatch(old, -1) {
+			if len(m[2]) >= 32 {
+				existing[string(m[1])] = string(m[2])
+			}
+		}
+	} else if !errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("read %s: %w", path, err)
+	}
+	var salts []salt
+	for _, name := range saltNames {
+		v, ok := existing[name]
+		if !ok {
+			var err error
+			if v, err = randomSalt(64); err != nil {
+				return err
+			}
+		}
+		salts = append(salts, salt{name, v})
+	}
+	var buf bytes.Buffer
+	err := siteTemplate.Execute(&buf, map[string]any{
+		"URI":     s.URI,
+		"Salts":   salts,
+		"Uploads": "sites/" + s.URI + "/files",
+	})
+	if err != nil {
+		return err
+	}
+	return writeFile(path, buf.Bytes(), 0o440, s.WebGroup)
+}
+
+// saltChars are the characters of generated keys and salts: printable
+// ASCII without the quote and backslash of PHP single-quoted strings.
+const saltChars = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789!#$%&()*+,-./:;<=>?@[]^_{|}~"
+
+func randomSalt(n int) (string, error) {
+	out := make([]byte, 0, n)
+	buf := make([]byte, 2*n)
+	for len(out) < n {
+		if _, err := rand.Read(buf); err != nil {
+			return "", err
+		}
+		for _, b := range buf {
+			// Rejection sampling keeps the characters uniform.
+			if int(b) < 256-256%len(saltChars) && len(out) < n {
+				out = append(out, saltChars[int(b)%len(saltChars)])
+			}
+		}
+	}
+	return string(out), nil
+}
+
+// phpString quotes s as a PHP single-quoted string literal.
+func phpString(s string) string {
+	return "'" + strings.NewReplacer(`\`, `\\`, `'`, `\'`).Replace(s) + "'"
+}
+
+// writeFile replaces path with data, atomically (a temporary file renamed
+// over it, so readers never see a partial file and a read-only file can
+// be replaced), with mode and, when group is set, that group.
+func writeFile(path string, data []byte, mode fs.FileMode, group string) error {
+	gid := -1
+	if group != "" {
+		g, err := user.LookupGroup(group)
+		if err != nil {
+			return fmt.Errorf("web group: %w", err)
+		}
+		if gid, err = strconv.Atoi(g.Gid); err != nil {
+			return fmt.Errorf("web group %s: %w", group, err)
+		}
+	}
+	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(tmp.Name())
+	if _, err := tmp.Write(data); err != nil {
+		tmp.Close()
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	if err := tmp.Close(); err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	if gid >= 0 {
+		if err := os.Chown(tmp.Name(), -1, gid); err != nil {
+			return fmt.Errorf("chgrp %s: %w", path, err)
+		}
+	}
+	if err := os.Chmod(tmp.Name(), mode); err != nil {
+		return err
+	}
+	if err := os.Rename(tmp.Name(), path); err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	return nil
+}

@@ -1,0 +1,5 @@
+<?php
+/**
+ * Plugin Name:       Foo Tools
+ * Version:           2.0.1
+ */

@@ -9,6 +9,7 @@ import (
 	"os/user"
 	"path/filepath"
 	"strconv"
+	"syscall"
 
 	"github.com/aegir-hosting/aegir"
 )
@@ -163,24 +164,58 @@ func (t *run) packages(ctx context.Context, s *siteEnv) error {
 }
 
 // writeSettings writes the site's settings; the undo puts back the previous
-// file, or removes the new one.
+// file with its owner and mode, or removes the new one.
 func (t *run) writeSettings(ctx context.Context, s *siteEnv) (aegir.Undo, error) {
 	rel := s.platform.app.SettingsFile()
 	if rel == "" {
 		return nil, nil
 	}
 	path := filepath.Join(s.siteDir(), rel)
-	old, readErr := os.ReadFile(path)
+	restore, err := saveFile(path)
+	if err != nil {
+		return nil, err
+	}
 	if err := s.platform.app.WriteSettings(ctx, s.appSite()); err != nil {
 		return nil, err
 	}
 	t.log.Infof("wrote %s", path)
+	return restore, nil
+}
+
+// saveFile keeps a file's content, owner and mode so the returned undo can
+// put it back exactly, or remove the file when there was none.
+func saveFile(path string) (aegir.Undo, error) {
+	data, err := os.ReadFile(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return func(context.Context) error {
+			if err := os.Remove(path); err != nil && !errors.Is(err, fs.ErrNotExist) {
+				return err
+			}
+			return nil
+		}, nil
+	} else if err != nil {
+		return nil, err
+	}
+	info, err := os.Stat(path)
+	if err != nil {
+		return nil, err
+	}
 	return func(context.Context) error {
-		if errors.Is(readErr, fs.ErrNotExist) {
-			return os.Remove(path)
+		tmp := filepath.Join(filepath.Dir(path), ".aegir-restore-"+filepath.Base(path))
+		if err := os.WriteFile(tmp, data, 0o600); err != nil {
+			return err
 		}
-		os.Remove(path)
-		return os.WriteFile(path, old, 0o440)
+		if st, ok := info.Sys().(*syscall.Stat_t); ok {
+			if err := os.Lchown(tmp, int(st.Uid), int(st.Gid)); err != nil {
+				os.Remove(tmp)
+				return err
+			}
+		}
+		if err := os.Chmod(tmp, info.Mode()); err != nil {
+			os.Remove(tmp)
+			return err
+		}
+		return os.Rename(tmp, path)
 	}, nil
 }
 

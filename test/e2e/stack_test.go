@@ -77,7 +77,26 @@ func newStack(t *testing.T) *stack {
 	s.startNginx()
 	s.client = hostClient(s.port)
 	t.Cleanup(s.dropDatabases)
+	t.Cleanup(s.logServerErrors)
 	return s
+}
+
+// logServerErrors shows the tails of the servers' error logs of a failed
+// test, where the reason for a 404 or a 500 usually is.
+func (s *stack) logServerErrors() {
+	if !s.t.Failed() {
+		return
+	}
+	for _, log := range []string{"nginx/error.log", "php-fpm/error.log", "php-fpm/php-error.log"} {
+		data, err := os.ReadFile(filepath.Join(s.dir, log))
+		if err != nil || len(data) == 0 {
+			continue
+		}
+		if len(data) > 3000 {
+			data = data[len(data)-3000:]
+		}
+		s.t.Logf("%s:\n%s", log, data)
+	}
 }
 
 func randomToken(t *testing.T) string {
@@ -293,6 +312,10 @@ func (s *stack) platform(name, source string) string {
 // copyTree copies a codebase, following links (Debian links parts of
 // WordPress and MediaWiki into /etc and /var/lib) and skipping dangling ones.
 func copyTree(src, dst string) error {
+	src, err := filepath.EvalSymlinks(src)
+	if err != nil {
+		return err
+	}
 	return filepath.WalkDir(src, func(path string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err
@@ -326,16 +349,26 @@ func copyTree(src, dst string) error {
 	})
 }
 
-// get fetches a URL through the stack's nginx.
+// get fetches a URL through the stack's nginx. nginx applies a reload
+// asynchronously (new workers start after the signal), so while the
+// answer is nginx's own 404 for an unknown host it asks again, for at
+// most five seconds.
 func (s *stack) get(url string) (int, string) {
 	s.t.Helper()
-	resp, err := s.client.Get(url)
-	if err != nil {
-		s.t.Fatalf("GET %s: %v", url, err)
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		resp, err := s.client.Get(url)
+		if err != nil {
+			s.t.Fatalf("GET %s: %v", url, err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		unknownHost := resp.StatusCode == http.StatusNotFound && strings.Contains(string(body), "<center>nginx")
+		if !unknownHost || time.Now().After(deadline) {
+			return resp.StatusCode, string(body)
+		}
+		time.Sleep(50 * time.Millisecond)
 	}
-	defer resp.Body.Close()
-	body, _ := io.ReadAll(resp.Body)
-	return resp.StatusCode, string(body)
 }
 
 // url is the address of a site on the stack's port.

@@ -254,7 +254,7 @@ func (t *run) permissions(s *siteEnv) error {
 		}
 	}
 	for _, d := range s.platform.app.WritableDirs() {
-		if err := writableTree(filepath.Join(dir, d), gid); err != nil {
+		if err := writableTree(filepath.Join(dir, d), gid, t.log.Warnf); err != nil {
 			return err
 		}
 	}
@@ -262,8 +262,10 @@ func (t *run) permissions(s *siteEnv) error {
 }
 
 // writableTree gives the web group write access to a tree: directories
-// 02770 and files group-writable, skipping symlinks.
-func writableTree(root string, gid int) error {
+// 02770 and files group-writable, skipping symlinks. The web server owns
+// what PHP created (uploads), which aegir may not chown: those are left as
+// they are when already right, and otherwise reported through warn.
+func writableTree(root string, gid int, warn func(format string, args ...any)) error {
 	return filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
 		if errors.Is(err, fs.ErrNotExist) {
 			return nil
@@ -273,18 +275,31 @@ func writableTree(root string, gid int) error {
 		if d.Type()&fs.ModeSymlink != 0 {
 			return nil
 		}
-		if err := os.Lchown(path, -1, gid); err != nil {
-			return fmt.Errorf("chgrp %s: %w", path, err)
+		info, err := d.Info()
+		if err != nil {
+			return err
 		}
 		mode := 0o770 | fs.ModeSetgid
 		if !d.IsDir() {
-			info, err := d.Info()
-			if err != nil {
-				return err
-			}
 			mode = info.Mode().Perm() | 0o660
 		}
-		return os.Chmod(path, mode)
+		st, _ := info.Sys().(*syscall.Stat_t)
+		if st != nil && int(st.Gid) == gid && info.Mode()&(fs.ModePerm|fs.ModeSetgid) == mode {
+			return nil
+		}
+		if err := os.Lchown(path, -1, gid); errors.Is(err, fs.ErrPermission) {
+			warn("cannot give %s to the web group: %v", path, err)
+			return nil
+		} else if err != nil {
+			return fmt.Errorf("chgrp %s: %w", path, err)
+		}
+		if err := os.Chmod(path, mode); errors.Is(err, fs.ErrPermission) {
+			warn("cannot make %s writable by the web group: %v", path, err)
+			return nil
+		} else if err != nil {
+			return fmt.Errorf("chmod %s: %w", path, err)
+		}
+		return nil
 	})
 }
 

@@ -21,8 +21,9 @@ if [ -L /etc/nginx/sites-enabled/default ]; then
 fi
 
 # No systemd: start the daemons directly when they are not running.
-pgrep -x php-fpm8.2 >/dev/null || php-fpm8.2 -D
-pgrep -x nginx >/dev/null || nginx
+running() { [ -s "$1" ] && kill -0 "$(cat "$1")" 2>/dev/null; }
+running /run/php/php8.2-fpm.pid || php-fpm8.2 -D
+running /run/nginx.pid || nginx
 
 # A MariaDB administrator for aegir, made once, kept in @server_master.
 if [ ! -f "$home/contexts/server_master.yml" ]; then

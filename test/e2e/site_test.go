@@ -85,6 +85,16 @@ func TestWordPressAndMediaWikiSitesInstallServeAndLogIn(t *testing.T) {
 		t.Fatalf("after verify GET %s = %d", wp1, code)
 	}
 
+	// Setup again (it is idempotent) rewrites nothing and breaks no site.
+	config := snapshotFiles(t, filepath.Join(s.home, "config"), filepath.Join(s.home, "contexts"))
+	s.setup()
+	if after := snapshotFiles(t, filepath.Join(s.home, "config"), filepath.Join(s.home, "contexts")); !mapsEqual(config, after) {
+		t.Fatalf("a second setup changed files:\nbefore %v\nafter  %v", config, after)
+	}
+	if code, _ := s.get(s.url(mw1, "/index.php?title=Main_Page")); code != 200 {
+		t.Fatalf("after a second setup GET %s = %d", mw1, code)
+	}
+
 	// Platform verify finds the sites on disk.
 	r = s.mustTask("verify", "@platform_wp")
 	sites, _ := r.Data["sites"].([]any)
@@ -103,8 +113,8 @@ func TestWordPressAndMediaWikiSitesInstallServeAndLogIn(t *testing.T) {
 	}
 }
 
-// snapshotFiles hashes every regular file under the roots except the
-// context files, whose order of writing is not the point here.
+// snapshotFiles hashes every regular file under the roots, leaving out the
+// codebase itself (only the sites/ part of a platform counts).
 func snapshotFiles(t *testing.T, roots ...string) map[string]string {
 	t.Helper()
 	out := map[string]string{}

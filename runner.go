@@ -12,6 +12,9 @@ type Command struct {
 	Dir   string
 	Env   []string // added to the runner's environment, KEY=value
 	Stdin io.Reader
+	// Stdout, when set, receives the standard output as it comes (a dump
+	// streamed into a file) instead of Run returning it.
+	Stdout io.Writer
 }
 
 // Runner runs commands on a server: local exec here, SSH for remote servers.

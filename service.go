@@ -3,6 +3,7 @@ package aegir
 import (
 	"context"
 	"fmt"
+	"io"
 	"sort"
 	"sync"
 )
@@ -92,6 +93,11 @@ type DBService interface {
 	CreateDatabase(ctx context.Context, name, user, password string, hosts []string) error
 	// DropDatabase drops the database and its user from every host.
 	DropDatabase(ctx context.Context, name, user string) error
+	// Dump writes an SQL dump of the database to w, streamed (never the
+	// whole dump in memory), in one consistent transaction.
+	Dump(ctx context.Context, name string, w io.Writer) error
+	// Import runs the SQL read from r in the database, streamed.
+	Import(ctx context.Context, name string, r io.Reader) error
 	// Address is the host and port sites use to reach the server.
 	Address() (host string, port int)
 	// Close releases the connection to the server.
@@ -106,6 +112,14 @@ type Package struct {
 	Version string `json:"version,omitempty"`
 	Schema  int    `json:"schema_version,omitempty"`
 	Path    string `json:"path,omitempty"`
+}
+
+// SiteSettings is what an app reads from an existing site's settings, so
+// the site can be imported.
+type SiteSettings struct {
+	DB       DBCredentials
+	Profile  string
+	Language string
 }
 
 // AppSite is what an app driver knows of the site it works on.
@@ -151,6 +165,25 @@ type App interface {
 	// WritableDirs lists the directories under SiteDir the web server
 	// writes to (uploads), created 02770 with the web group.
 	WritableDirs() []string
+	// SitePackages lists the packages the installed site uses (enabled
+	// modules, active plugins and theme, loaded extensions), core first,
+	// with the schema version the site's database is at where the app has
+	// one. Migrate compares them with the target platform's.
+	SitePackages(ctx context.Context, s *AppSite) ([]Package, error)
+	// UpdateDatabase runs the app's database updates, as after a deploy
+	// onto another (usually newer) codebase.
+	UpdateDatabase(ctx context.Context, s *AppSite) error
+	// RewriteURI replaces the site's old name and address with its new ones
+	// in its database and settings, after a clone or rename.
+	RewriteURI(ctx context.Context, s *AppSite, oldURI, oldURL string) error
+	// Cron runs the app's periodic jobs once.
+	Cron(ctx context.Context, s *AppSite) error
+	// ReadSettings reads an existing site's settings file, for import.
+	ReadSettings(ctx context.Context, s *AppSite) (*SiteSettings, error)
+	// DeleteSite removes what the app keeps about the site outside its
+	// directory (Drupal's sites.php entries); the directory itself is the
+	// caller's.
+	DeleteSite(ctx context.Context, s *AppSite) error
 }
 
 // Drivers are looked up by name; each adapter package registers its own

@@ -31,6 +31,9 @@ func (r *Runner) Run(ctx context.Context, cmd aegir.Command) ([]byte, error) {
 	c.Stdin = cmd.Stdin
 	var stdout, stderr bytes.Buffer
 	c.Stdout, c.Stderr = &stdout, &stderr
+	if cmd.Stdout != nil {
+		c.Stdout = cmd.Stdout
+	}
 	if err := c.Run(); err != nil {
 		msg := strings.TrimSpace(stderr.String())
 		if msg == "" {

@@ -115,6 +115,28 @@ func (c *Context) Props() any {
 	return nil
 }
 
+// WithDefaults returns a copy of c with its unset properties filled with
+// their defaults; c itself is unchanged.
+func (c *Context) WithDefaults() *Context {
+	d := *c
+	switch c.Type {
+	case ServerContext:
+		s := *c.Server
+		s.Defaults()
+		d.Server = &s
+	case PlatformContext:
+		p := *c.Platform
+		p.Defaults()
+		d.Platform = &p
+	case SiteContext:
+		s := *c.Site
+		s.Aliases = append([]string(nil), c.Site.Aliases...)
+		s.Defaults()
+		d.Site = &s
+	}
+	return &d
+}
+
 // ContextStore keeps named contexts.
 type ContextStore interface {
 	// Get returns the context with the given name, or an ENOTFOUND error.

@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 
 	"github.com/aegir-hosting/aegir"
 )
@@ -93,6 +94,11 @@ func (n *Nginx) VerifyServer(ctx context.Context) error {
 	if err := n.makeDirs(); err != nil {
 		return err
 	}
+	unlock, err := n.lock()
+	if err != nil {
+		return err
+	}
+	defer unlock()
 	if err := n.checkLinkPlace(); err != nil {
 		return err
 	}
@@ -232,6 +238,11 @@ func (n *Nginx) WriteSite(ctx context.Context, v *aegir.Vhost) (aegir.Undo, erro
 		return nil, err
 	}
 	path := n.VhostFile(v.URI)
+	unlock, err := n.lock()
+	if err != nil {
+		return nil, err
+	}
+	defer unlock()
 	before, err := takeSnapshot(path)
 	if err != nil {
 		return nil, err
@@ -255,6 +266,11 @@ func (n *Nginx) DeleteSite(ctx context.Context, uri string) (aegir.Undo, error) 
 		return nil, err
 	}
 	path := n.VhostFile(uri)
+	unlock, err := n.lock()
+	if err != nil {
+		return nil, err
+	}
+	defer unlock()
 	before, err := takeSnapshot(path)
 	if err != nil {
 		return nil, err
@@ -295,6 +311,11 @@ func (n *Nginx) apply(ctx context.Context, before snapshot) error {
 // tests and reloads.
 func (n *Nginx) undoTo(before snapshot) aegir.Undo {
 	return func(ctx context.Context) error {
+		unlock, err := n.lock()
+		if err != nil {
+			return err
+		}
+		defer unlock()
 		if err := before.restore(); err != nil {
 			return fmt.Errorf("put back %s: %w", before.path, err)
 		}
@@ -305,6 +326,28 @@ func (n *Nginx) undoTo(before snapshot) aegir.Undo {
 		}
 		return n.testAndReload(ctx)
 	}
+}
+
+// lock serialises changes to this server's configuration, across tasks
+// and processes: otherwise one task's broken vhost could fail another's
+// test, and that task would put back its own good vhost for nothing.
+func (n *Nginx) lock() (unlock func(), err error) {
+	path := filepath.Join(n.confDir(), ".lock")
+	if err := os.MkdirAll(n.confDir(), serverDirMode); err != nil {
+		return nil, err
+	}
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_RDWR, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("lock %s: %w", path, err)
+	}
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("lock %s: %w", path, err)
+	}
+	return func() {
+		syscall.Flock(int(f.Fd()), syscall.LOCK_UN)
+		f.Close()
+	}, nil
 }
 
 // testAndReload tests the whole nginx configuration and, only when it

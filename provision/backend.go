@@ -13,6 +13,7 @@ type Backend struct {
 	Paths    aegir.Paths
 	Contexts aegir.ContextStore
 	Runner   aegir.Runner
+	Archiver aegir.Archiver
 }
 
 // Options change how a task runs.
@@ -23,13 +24,60 @@ type Options struct {
 	FailAt string
 	// Sink receives each log entry as it is written.
 	Sink func(aegir.LogEntry)
+	// Args are the task's arguments: file, platform, new_uri, old_uri...
+	Args map[string]string
 }
 
 // Task names the back end knows.
 const (
-	TaskVerify  = "verify"
-	TaskInstall = "install"
+	TaskVerify       = "verify"
+	TaskInstall      = "install"
+	TaskBackup       = "backup"
+	TaskBackupDelete = "backup-delete"
+	TaskRestore      = "restore"
+	TaskDeploy       = "deploy"
+	TaskMigrate      = "migrate"
+	TaskClone        = "clone"
+	TaskDisable      = "disable"
+	TaskEnable       = "enable"
+	TaskDelete       = "delete"
+	TaskImport       = "import"
+	TaskLoginReset   = "login-reset"
+	TaskCron         = "cron"
 )
+
+// taskFunc runs one task on a loaded context.
+type taskFunc func(t *run, ctx context.Context, c *aegir.Context) error
+
+// tasks maps each task and context type to the code that runs it.
+var tasks = map[string]map[aegir.ContextType]taskFunc{
+	TaskVerify: {
+		aegir.ServerContext:   (*run).verifyServer,
+		aegir.PlatformContext: (*run).verifyPlatform,
+		aegir.SiteContext:     (*run).verifySite,
+	},
+	TaskInstall:      {aegir.SiteContext: (*run).install},
+	TaskBackup:       {aegir.SiteContext: (*run).backup},
+	TaskBackupDelete: {aegir.SiteContext: (*run).backupDelete},
+	TaskRestore:      {aegir.SiteContext: (*run).restore},
+	TaskDeploy:       {aegir.SiteContext: (*run).deploy},
+	TaskMigrate:      {aegir.SiteContext: (*run).migrate},
+	TaskClone:        {aegir.SiteContext: (*run).clone},
+	TaskDisable: {aegir.SiteContext: func(t *run, ctx context.Context, c *aegir.Context) error {
+		return t.setEnabled(ctx, c, false)
+	}},
+	TaskEnable: {aegir.SiteContext: func(t *run, ctx context.Context, c *aegir.Context) error {
+		return t.setEnabled(ctx, c, true)
+	}},
+	TaskDelete: {
+		aegir.SiteContext:     (*run).deleteSite,
+		aegir.PlatformContext: (*run).deleteContext,
+		aegir.ServerContext:   (*run).deleteContext,
+	},
+	TaskImport:     {aegir.SiteContext: (*run).importSite},
+	TaskLoginReset: {aegir.SiteContext: (*run).loginReset},
+	TaskCron:       {aegir.SiteContext: (*run).cron},
+}
 
 // Run runs task on the named context and returns its Result. The task's
 // error, if any, is in the Result's log and status; it is also returned so
@@ -64,24 +112,28 @@ type run struct {
 	opts  Options
 	data  map[string]any
 	steps *aegir.StepRunner
+	// orig is the task's site context as it was before the task, which
+	// undoing a context change puts back.
+	orig *aegir.Context
 }
 
 func (t *run) dispatch(ctx context.Context, task, name string) error {
+	byType, ok := tasks[task]
+	if !ok {
+		return aegir.Errorf(aegir.EINVALID, "no task %q", task)
+	}
 	c, err := t.b.Contexts.Get(ctx, name)
 	if err != nil {
 		return err
 	}
-	switch {
-	case task == TaskVerify && c.Type == aegir.ServerContext:
-		return t.verifyServer(ctx, c)
-	case task == TaskVerify && c.Type == aegir.PlatformContext:
-		return t.verifyPlatform(ctx, c)
-	case task == TaskVerify && c.Type == aegir.SiteContext:
-		return t.verifySite(ctx, c)
-	case task == TaskInstall && c.Type == aegir.SiteContext:
-		return t.install(ctx, c)
+	fn, ok := byType[c.Type]
+	if !ok {
+		return aegir.Errorf(aegir.EINVALID, "task %q does not apply to @%s, a %s", task, name, c.Type)
 	}
-	return aegir.Errorf(aegir.EINVALID, "task %q does not apply to @%s, a %s", task, name, c.Type)
+	if c.Type == aegir.SiteContext {
+		t.orig = cloneContext(c)
+	}
+	return fn(t, ctx, c)
 }
 
 func (t *run) env() aegir.Env {

@@ -23,7 +23,7 @@ func (t *run) install(ctx context.Context, c *aegir.Context) error {
 	if err := t.refuseReinstall(s); err != nil {
 		return err
 	}
-	before := *c.Site
+	before := *t.orig.Site
 	admin := aegir.Admin{Name: "admin", Email: s.adminEmail()}
 	return t.steps.Run(ctx, []aegir.Step{
 		{Name: "site directory", Do: func(context.Context) (aegir.Undo, error) {

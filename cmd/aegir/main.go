@@ -18,6 +18,7 @@ import (
 	"github.com/aegir-hosting/aegir/contextfile"
 	"github.com/aegir-hosting/aegir/local"
 	"github.com/aegir-hosting/aegir/provision"
+	"github.com/aegir-hosting/aegir/tarball"
 
 	// The standard drivers register themselves.
 	_ "github.com/aegir-hosting/aegir/drupal"
@@ -72,12 +73,25 @@ type command struct {
 // through Run and a package variable would refer to itself.
 func commands() map[string]command {
 	return map[string]command{
-		"save":    {"create, update or delete a named context", (*Main).save},
-		"show":    {"print a named context", (*Main).show},
-		"list":    {"list named contexts", (*Main).list},
-		"setup":   {"turn this machine into a hosting server (as root)", (*Main).setup},
-		"verify":  {"verify a server, platform or site", (*Main).verify},
-		"install": {"install a site", (*Main).install},
+		"save":             {"create, update or delete a named context", (*Main).save},
+		"show":             {"print a named context", (*Main).show},
+		"list":             {"list named contexts", (*Main).list},
+		"setup":            {"turn this machine into a hosting server (as root)", (*Main).setup},
+		"verify":           {"verify a server, platform or site", (*Main).verify},
+		"install":          {"install a site", (*Main).install},
+		"backup":           {"back up a site: @SITE [FILE] [--format=gz|zst]", (*Main).backup},
+		"backup-delete":    {"delete backups of a site: @SITE FILE...", (*Main).backupDelete},
+		"restore":          {"restore a backup of a site: @SITE FILE", (*Main).restore},
+		"deploy":           {"unpack a backup into a site: @SITE FILE [--old_uri=URI]", (*Main).deploy},
+		"migrate":          {"move a site to a platform: @SITE @PLATFORM [NEW_URI] [--force]", (*Main).migrate},
+		"migrate-platform": {"migrate every site of a platform: @FROM @TO [--concurrency=N]", (*Main).migratePlatform},
+		"clone":            {"copy a site: @SITE NEW_URI [@PLATFORM]", (*Main).clone},
+		"disable":          {"disable a site: @SITE [--disabled_url=URL]", (*Main).disable},
+		"enable":           {"enable a disabled site", (*Main).enable},
+		"delete":           {"delete a site (after a backup), platform or server", (*Main).deleteTask},
+		"import":           {"adopt a site found on its platform", (*Main).importSite},
+		"login-reset":      {"print a one-time admin login link", (*Main).loginReset},
+		"cron":             {"run a site's cron", (*Main).cron},
 	}
 }
 
@@ -104,7 +118,7 @@ func (m *Main) usage(w io.Writer) {
 	}
 	sort.Strings(names)
 	for _, n := range names {
-		fmt.Fprintf(w, "  %-8s %s\n", n, all[n].summary)
+		fmt.Fprintf(w, "  %-16s %s\n", n, all[n].summary)
 	}
 	fmt.Fprintln(w, "\nevery command takes --home DIR (default $AEGIR_HOME or /var/aegir)")
 }
@@ -217,7 +231,7 @@ func (m *Main) paths(o *options) aegir.Paths {
 
 // backend builds the back end on $AEGIR_HOME.
 func (m *Main) backend(paths aegir.Paths) *provision.Backend {
-	return &provision.Backend{Paths: paths, Contexts: contextfile.New(paths), Runner: &local.Runner{}}
+	return &provision.Backend{Paths: paths, Contexts: contextfile.New(paths), Runner: &local.Runner{}, Archiver: &tarball.Archiver{}}
 }
 
 // refuseRoot stops back-end commands run as root: files they write must

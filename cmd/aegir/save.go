@@ -68,30 +68,10 @@ func saveContext(ctx context.Context, store aegir.ContextStore, name string, o *
 	if err := c.Validate(); err != nil {
 		return nil, err
 	}
-	if err := aegir.CheckReferences(ctx, store, withDefaults(c)); err != nil {
+	if err := aegir.CheckReferences(ctx, store, c.WithDefaults()); err != nil {
 		return nil, err
 	}
 	return c, store.Put(ctx, c)
-}
-
-// withDefaults returns a copy of c with default property values filled in.
-func withDefaults(c *aegir.Context) *aegir.Context {
-	d := *c
-	switch c.Type {
-	case aegir.ServerContext:
-		s := *c.Server
-		s.Defaults()
-		d.Server = &s
-	case aegir.PlatformContext:
-		p := *c.Platform
-		p.Defaults()
-		d.Platform = &p
-	case aegir.SiteContext:
-		s := *c.Site
-		s.Defaults()
-		d.Site = &s
-	}
-	return &d
 }
 
 // deleteContext removes a context that no other context refers to.
@@ -104,7 +84,7 @@ func deleteContext(ctx context.Context, store aegir.ContextStore, name string, m
 		return err
 	}
 	for _, other := range all {
-		for _, ref := range withDefaults(other).References() {
+		for _, ref := range other.WithDefaults().References() {
 			if aegir.ContextName(ref.Name) == name {
 				return aegir.Errorf(aegir.ECONFLICT, "@%s is used by @%s (%s): delete or change that first", name, other.Name, ref.Property)
 			}

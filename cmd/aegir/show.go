@@ -33,7 +33,7 @@ func (m *Main) show(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	props := propertyValues(withDefaults(c))
+	props := propertyValues(c.WithDefaults())
 	if asJSON {
 		enc := json.NewEncoder(m.Stdout)
 		enc.SetIndent("", "  ")

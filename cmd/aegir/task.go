@@ -5,25 +5,29 @@ import (
 	"encoding/json"
 	"fmt"
 	"sort"
+	"strings"
 
 	"github.com/aegir-hosting/aegir"
 	"github.com/aegir-hosting/aegir/provision"
 )
 
-// verify runs the verify task on a server, platform or site.
-func (m *Main) verify(ctx context.Context, args []string) error {
-	return m.runTask(ctx, provision.TaskVerify, args)
-}
-
-// install runs the install task on a site.
-func (m *Main) install(ctx context.Context, args []string) error {
-	return m.runTask(ctx, provision.TaskInstall, args, "force")
+// taskSpec says how a task's command line maps to its arguments.
+type taskSpec struct {
+	// positional names the arguments after @CONTEXT; a trailing "?" marks
+	// one that may be left out.
+	positional []string
+	// variadic, when set, takes every remaining argument, space-joined.
+	variadic string
+	// options are the --name=value options the task takes.
+	options []string
+	// force allows --force.
+	force bool
 }
 
 // runTask runs a back-end task and prints its log as it goes, or its
 // Result as JSON with --json. It fails when the task fails.
-func (m *Main) runTask(ctx context.Context, task string, args []string, extra ...string) error {
-	o, err := parseOptions(args, append([]string{"json"}, extra...)...)
+func (m *Main) runTask(ctx context.Context, task string, args []string, spec taskSpec) error {
+	o, err := parseOptions(args, "json", "force")
 	if err != nil {
 		return err
 	}
@@ -32,15 +36,22 @@ func (m *Main) runTask(ctx context.Context, task string, args []string, extra ..
 	if err != nil {
 		return err
 	}
-	var opts provision.Options
-	if opts.Force, err = o.bool("force"); err != nil {
-		return err
+	opts := provision.Options{Args: map[string]string{}}
+	if spec.force {
+		if opts.Force, err = o.bool("force"); err != nil {
+			return err
+		}
 	}
 	opts.FailAt, _ = o.take("fail_at")
+	for _, name := range spec.options {
+		if v, ok := o.take(name); ok {
+			opts.Args[name] = v
+		}
+	}
 	if err := o.noMore(); err != nil {
 		return err
 	}
-	name, err := contextArg(o, task)
+	name, err := taskArgs(o.args, task, spec, opts.Args)
 	if err != nil {
 		return err
 	}
@@ -48,11 +59,58 @@ func (m *Main) runTask(ctx context.Context, task string, args []string, extra ..
 		return err
 	}
 	if !asJSON {
-		opts.Sink = func(e aegir.LogEntry) {
-			fmt.Fprintf(m.Stdout, "[%s] %s\n", e.Level, e.Message)
+		opts.Sink = m.printEntry
+	}
+	b := m.backend(paths)
+	result, err := b.Run(ctx, task, name, opts)
+	return m.report(task, name, result, err, asJSON)
+}
+
+// taskArgs checks the positional arguments against the spec and puts them
+// in args; it returns the context name.
+func taskArgs(pos []string, task string, spec taskSpec, args map[string]string) (string, error) {
+	usage := "usage: aegir " + task + " @NAME"
+	required := 1
+	for _, p := range spec.positional {
+		if strings.HasSuffix(p, "?") {
+			usage += " [" + strings.ToUpper(strings.TrimSuffix(p, "?")) + "]"
+		} else {
+			usage += " " + strings.ToUpper(p)
+			required++
 		}
 	}
-	result, err := m.backend(paths).Run(ctx, task, name, opts)
+	if spec.variadic != "" {
+		usage += " " + strings.ToUpper(spec.variadic) + "..."
+		required++
+	}
+	if len(pos) < required || spec.variadic == "" && len(pos) > 1+len(spec.positional) {
+		return "", usageErrorf("%s", usage)
+	}
+	name := aegir.ContextName(pos[0])
+	if err := aegir.ValidateName("name", name); err != nil {
+		return "", err
+	}
+	rest := pos[1:]
+	for _, p := range spec.positional {
+		if len(rest) == 0 {
+			break
+		}
+		args[strings.TrimSuffix(p, "?")] = rest[0]
+		rest = rest[1:]
+	}
+	if spec.variadic != "" {
+		args[spec.variadic] = strings.Join(rest, " ")
+	}
+	return name, nil
+}
+
+func (m *Main) printEntry(e aegir.LogEntry) {
+	fmt.Fprintf(m.Stdout, "[%s] %s\n", e.Level, e.Message)
+}
+
+// report prints a task's Result, as JSON or as its data, and turns a
+// failure into the command's error.
+func (m *Main) report(task, name string, result *aegir.Result, err error, asJSON bool) error {
 	if asJSON {
 		enc := json.NewEncoder(m.Stdout)
 		enc.SetIndent("", "  ")
@@ -68,7 +126,7 @@ func (m *Main) runTask(ctx context.Context, task string, args []string, extra ..
 	return nil
 }
 
-// printData prints the scalar data of a Result, one key per line.
+// printData prints the data of a Result, one key per line.
 func printData(m *Main, data map[string]any) {
 	keys := make([]string, 0, len(data))
 	for k := range data {
@@ -77,11 +135,17 @@ func printData(m *Main, data map[string]any) {
 	sort.Strings(keys)
 	for _, k := range keys {
 		switch v := data[k].(type) {
-		case string, int, bool:
-			fmt.Fprintf(m.Stdout, "%s: %v\n", k, v)
 		case []aegir.Package:
 			fmt.Fprintf(m.Stdout, "%s: %d\n", k, len(v))
-		case []string:
+		case []aegir.PackageReport:
+			for _, r := range v {
+				fmt.Fprintf(m.Stdout, "package %-10s %-30s %-9s %s -> %s\n", r.Type, r.Name, r.Status, r.Version, r.TargetVersion)
+			}
+		case []provision.SiteOutcome:
+			for _, o := range v {
+				fmt.Fprintln(m.Stdout, o)
+			}
+		default:
 			fmt.Fprintf(m.Stdout, "%s: %v\n", k, v)
 		}
 	}

@@ -1,0 +1,111 @@
+package provision
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/aegir-hosting/aegir"
+)
+
+// TaskMigratePlatform is the batch migrate of every site of a platform.
+const TaskMigratePlatform = "migrate-platform"
+
+// SiteOutcome is how one site of a batch fared.
+type SiteOutcome struct {
+	Site   string `json:"site"`
+	Status string `json:"status"`
+	Error  string `json:"error,omitempty"`
+}
+
+// MigratePlatform migrates every installed site of platform from to
+// platform to, up to concurrency at a time. Each site is its own migrate:
+// one that fails rolls back alone and the others go on. The Result lists
+// each site's outcome; the batch fails when any site failed.
+func (b *Backend) MigratePlatform(ctx context.Context, from, to string, concurrency int, opts Options) (*aegir.Result, error) {
+	from, to = aegir.ContextName(from), aegir.ContextName(to)
+	log := aegir.NewTaskLog(opts.Sink)
+	result := func(err error) (*aegir.Result, error) {
+		if err != nil {
+			log.Errorf("%v", err)
+		}
+		return &aegir.Result{Status: log.Status(), Log: log.Entries(), Data: map[string]any{}}, err
+	}
+	for _, name := range []string{from, to} {
+		c, err := b.Contexts.Get(ctx, name)
+		if err != nil {
+			return result(err)
+		}
+		if c.Type != aegir.PlatformContext {
+			return result(aegir.Errorf(aegir.EINVALID, "@%s is a %s, not a platform", name, c.Type))
+		}
+	}
+	sites, err := b.Contexts.List(ctx, aegir.SiteContext)
+	if err != nil {
+		return result(err)
+	}
+	var names []string
+	for _, s := range sites {
+		if aegir.ContextName(s.Site.Platform) == from && s.Site.Status != aegir.SiteNotInstalled {
+			names = append(names, s.Name)
+		}
+	}
+	if concurrency < 1 {
+		concurrency = 1
+	}
+	start := time.Now()
+	log.Infof("migrating %d sites from @%s to @%s, %d at a time", len(names), from, to, concurrency)
+	outcomes := make([]SiteOutcome, len(names))
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, concurrency)
+	for i, name := range names {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			sem <- struct{}{}
+			defer func() { <-sem }()
+			siteOpts := opts
+			siteOpts.Args = map[string]string{"platform": "@" + to}
+			siteOpts.Sink = func(e aegir.LogEntry) {
+				if e.Level == aegir.LevelError || e.Level == aegir.LevelWarning {
+					log.Warnf("%s: %s", name, e.Message)
+				}
+			}
+			r, err := b.Run(ctx, TaskMigrate, name, siteOpts)
+			outcomes[i] = SiteOutcome{Site: name, Status: r.Status}
+			if err != nil {
+				outcomes[i].Error = err.Error()
+				log.Warnf("%s: migrate failed and was rolled back: %v", name, err)
+				return
+			}
+			log.Infof("%s: migrated to @%s", name, to)
+		}()
+	}
+	wg.Wait()
+	sort.Slice(outcomes, func(i, j int) bool { return outcomes[i].Site < outcomes[j].Site })
+	failed := 0
+	for _, o := range outcomes {
+		if o.Error != "" {
+			failed++
+		}
+	}
+	res := &aegir.Result{Data: map[string]any{"sites": outcomes, "migrated": len(names) - failed, "failed": failed}}
+	if failed > 0 {
+		err = aegir.Errorf(aegir.EINTERNAL, "%d of %d sites failed to migrate (each rolled back)", failed, len(names))
+		log.Errorf("%v", err)
+	} else {
+		log.Successf("migrated %d sites in %s", len(names), time.Since(start).Round(time.Millisecond))
+	}
+	res.Status, res.Log = log.Status(), log.Entries()
+	return res, err
+}
+
+// String summarises an outcome for the CLI.
+func (o SiteOutcome) String() string {
+	if o.Error != "" {
+		return fmt.Sprintf("%-40s %s: %s", o.Site, o.Status, o.Error)
+	}
+	return fmt.Sprintf("%-40s %s", o.Site, o.Status)
+}

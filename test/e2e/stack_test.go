@@ -246,12 +246,14 @@ func (s *stack) mustAegir(args ...string) string {
 
 // result is the JSON Result a task prints with --json.
 type result struct {
-	Status string `json:"status"`
-	Log    []struct {
-		Level   string `json:"level"`
-		Message string `json:"message"`
-	} `json:"log"`
-	Data map[string]any `json:"data"`
+	Status string         `json:"status"`
+	Log    []logEntry     `json:"log"`
+	Data   map[string]any `json:"data"`
+}
+
+type logEntry struct {
+	Level   string `json:"level"`
+	Message string `json:"message"`
 }
 
 // task runs a task with --json and decodes its Result, failed or not.

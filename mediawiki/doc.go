@@ -5,8 +5,11 @@
 // entry point the MW_CONFIG_FILE parameter does not reach), installs wikis
 // with maintenance/install.php, keeps their settings free of database
 // credentials (aegir.settings.php reads them from the web server's cloaked
-// parameters) and makes one-time login links. It registers itself as the
-// "mediawiki" app.
+// parameters) and makes one-time login links. For the rest of a wiki's life
+// it lists the extensions and skins its LocalSettings.php loads, runs
+// maintenance/update.php after a migrate and maintenance/runJobs.php as its
+// cron, and reads a foreign LocalSettings.php for import. It registers
+// itself as the "mediawiki" app.
 //
 // PHP runs only through the aegir.Runner given in aegir.Env, with the
 // database credentials in the environment and passwords in 0600 temporary

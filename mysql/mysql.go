@@ -49,10 +49,16 @@ type Service struct {
 	addr  string // host:port, for messages
 	admin string // the administrator user, never created or dropped
 	log   *aegir.TaskLog
+	// master is the administrator account, which mysqldump and the mysql
+	// client read from a temporary option file.
+	master aegir.MasterDB
+	// runner runs mysqldump and the mysql client for Dump and Import.
+	runner aegir.Runner
 }
 
 // New connects to the server named by server.MasterDB
-// (mysql://user:password@host:port) and returns its db service. A server
+// (mysql://user:password@host:port) and returns its db service; Dump and
+// Import run mysqldump and the mysql client through env.Runner. A server
 // that cannot be reached or refuses the administrator is an EINVALID error
 // naming its address, returned within a few seconds.
 func New(server *aegir.Server, env aegir.Env) (aegir.DBService, error) {
@@ -64,6 +70,7 @@ func New(server *aegir.Server, env aegir.Env) (aegir.DBService, error) {
 	if err != nil {
 		return nil, err
 	}
+	s.runner = env.Runner
 	ctx, cancel := context.WithTimeout(context.Background(), pingTimeout)
 	defer cancel()
 	if err := s.ping(ctx); err != nil {
@@ -101,7 +108,7 @@ func newService(m *aegir.MasterDB, log *aegir.TaskLog) (*Service, error) {
 	db.SetMaxOpenConns(4)
 	db.SetMaxIdleConns(2)
 	db.SetConnMaxIdleTime(time.Minute)
-	return &Service{db: db, host: m.Host, port: m.Port, addr: addr, admin: m.User, log: log}, nil
+	return &Service{db: db, host: m.Host, port: m.Port, addr: addr, admin: m.User, log: log, master: *m}, nil
 }
 
 // ping connects and turns a failure into an error a user can act on.

@@ -3,6 +3,7 @@ package mysql
 import (
 	"context"
 	"database/sql"
+	"io"
 	"net"
 	"os"
 	"strconv"
@@ -313,6 +314,8 @@ func TestBadNamesAreRejectedBeforeAnySQL(t *testing.T) {
 		check("CreateDatabase user "+n, s.CreateDatabase(ctx, "good", n, "pw", []string{"localhost"}))
 		check("DropDatabase db "+n, s.DropDatabase(ctx, n, "good"))
 		check("DropDatabase user "+n, s.DropDatabase(ctx, "good", n))
+		check("Dump "+n, s.Dump(ctx, n, io.Discard))
+		check("Import "+n, s.Import(ctx, n, strings.NewReader("")))
 	}
 	// A user name may be 32 characters, a database name 64.
 	check("UserExists(33 chars)", func() error { _, err := s.UserExists(ctx, strings.Repeat("a", 33)); return err }())
@@ -324,6 +327,8 @@ func TestBadNamesAreRejectedBeforeAnySQL(t *testing.T) {
 	for _, n := range systemDatabases {
 		check("DropDatabase "+n, s.DropDatabase(ctx, n, "good"))
 		check("CreateDatabase "+n, s.CreateDatabase(ctx, n, "good", "pw", []string{"localhost"}))
+		check("Dump "+n, s.Dump(ctx, n, io.Discard))
+		check("Import "+n, s.Import(ctx, n, strings.NewReader("")))
 	}
 	for _, u := range append(systemUsers, "admin") {
 		check("DropDatabase user "+u, s.DropDatabase(ctx, "good", u))

@@ -2,6 +2,7 @@ package null
 
 import (
 	"context"
+	"io"
 
 	"github.com/aegir-hosting/aegir"
 )
@@ -32,6 +33,16 @@ func (DB) CreateDatabase(_ context.Context, name, _, _ string, _ []string) error
 
 // DropDatabase does nothing.
 func (DB) DropDatabase(context.Context, string, string) error { return nil }
+
+// Dump returns an EINVALID error: the server has no database service.
+func (DB) Dump(_ context.Context, name string, _ io.Writer) error {
+	return aegir.Errorf(aegir.EINVALID, "cannot dump database %s: the db server has no database service (db_service_type is null)", name)
+}
+
+// Import returns an EINVALID error: the server has no database service.
+func (DB) Import(_ context.Context, name string, _ io.Reader) error {
+	return aegir.Errorf(aegir.EINVALID, "cannot import into database %s: the db server has no database service (db_service_type is null)", name)
+}
 
 // Address returns no host and port 0.
 func (DB) Address() (string, int) { return "", 0 }

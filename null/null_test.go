@@ -59,6 +59,18 @@ func TestNullDBHasNothingAndCreatesNothing(t *testing.T) {
 	if aegir.ErrorCode(err) != aegir.EINVALID || !strings.Contains(err.Error(), "no database service (db_service_type is null)") {
 		t.Errorf("CreateDatabase = %v, want an EINVALID error saying there is no database service", err)
 	}
+	var dump strings.Builder
+	err = svc.Dump(ctx, "example", &dump)
+	if aegir.ErrorCode(err) != aegir.EINVALID || !strings.Contains(err.Error(), "cannot dump database example: the db server has no database service (db_service_type is null)") {
+		t.Errorf("Dump = %v, want an EINVALID error saying there is no database service", err)
+	}
+	if dump.Len() != 0 {
+		t.Errorf("Dump wrote %q", dump.String())
+	}
+	err = svc.Import(ctx, "example", strings.NewReader("CREATE TABLE t (id INT);"))
+	if aegir.ErrorCode(err) != aegir.EINVALID || !strings.Contains(err.Error(), "cannot import into database example: the db server has no database service (db_service_type is null)") {
+		t.Errorf("Import = %v, want an EINVALID error saying there is no database service", err)
+	}
 	if err := svc.DropDatabase(ctx, "example", "example"); err != nil {
 		t.Errorf("DropDatabase: %v", err)
 	}

@@ -56,9 +56,6 @@ func (t *run) deploySteps(d *deployment) []aegir.Step {
 		{Name: "import", Do: func(ctx context.Context) (aegir.Undo, error) {
 			return nil, t.importDump(ctx, s, filepath.Join(d.staging, dumpFile))
 		}},
-		{Name: "package check", Do: func(ctx context.Context) (aegir.Undo, error) {
-			return nil, t.checkPackages(ctx, s, s)
-		}},
 		{Name: "swap in", Do: func(context.Context) (aegir.Undo, error) {
 			return t.swapIn(d)
 		}},
@@ -70,6 +67,11 @@ func (t *run) deploySteps(d *deployment) []aegir.Step {
 		}},
 		{Name: "permissions", Do: func(context.Context) (aegir.Undo, error) {
 			return nil, t.permissions(s)
+		}},
+		// The site's packages are read from its database and settings, so
+		// only once both are in place.
+		{Name: "package check", Do: func(ctx context.Context) (aegir.Undo, error) {
+			return nil, t.checkPackages(ctx, s, s)
 		}},
 		{Name: "update database", Do: func(ctx context.Context) (aegir.Undo, error) {
 			return nil, s.platform.app.UpdateDatabase(ctx, s.appSite())
@@ -163,24 +165,30 @@ func (t *run) swapIn(d *deployment) (aegir.Undo, error) {
 	}, nil
 }
 
-// cleanupSteps remove what a deploy replaced: the old directory and the
-// old database. They run last, as nothing after them could be undone.
-func (t *run) cleanupSteps(d *deployment, oldDB aegir.DBService) []aegir.Step {
-	return []aegir.Step{
-		{Name: "remove old directory", Do: func(context.Context) (aegir.Undo, error) {
-			if d.retired == "" {
-				return nil, nil
+// cleanupStep removes what a deploy replaced: the directory set aside and
+// the old database. It is one step, and the last, because it cannot be
+// undone; once it runs the task has succeeded, so a removal that fails is
+// reported as a warning to clean up by hand, not rolled back.
+func (t *run) cleanupStep(d *deployment, oldDB aegir.DBService, extra func(ctx context.Context) error) aegir.Step {
+	return aegir.Step{Name: "remove old copy", Do: func(ctx context.Context) (aegir.Undo, error) {
+		if extra != nil {
+			if err := extra(ctx); err != nil {
+				t.log.Warnf("remove the old copy: %v", err)
 			}
-			return nil, os.RemoveAll(d.retired)
-		}},
-		{Name: "drop old database", Do: func(ctx context.Context) (aegir.Undo, error) {
-			if d.oldDB.name == "" {
-				return nil, nil
+		}
+		if d.retired != "" {
+			if err := os.RemoveAll(d.retired); err != nil {
+				t.log.Warnf("remove the old directory %s: %v", d.retired, err)
 			}
+		}
+		if d.oldDB.name != "" {
 			t.log.Infof("dropping the old database %s", d.oldDB.name)
-			return nil, oldDB.DropDatabase(ctx, d.oldDB.name, d.oldDB.user)
-		}},
-	}
+			if err := oldDB.DropDatabase(ctx, d.oldDB.name, d.oldDB.user); err != nil {
+				t.log.Warnf("drop the old database %s: %v", d.oldDB.name, err)
+			}
+		}
+		return nil, nil
+	}}
 }
 
 // checkPackages compares the packages the site uses with those of the

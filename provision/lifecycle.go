@@ -2,8 +2,11 @@ package provision
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
+
+	"time"
 
 	"github.com/aegir-hosting/aegir"
 )
@@ -59,7 +62,7 @@ func (t *run) restore(ctx context.Context, c *aegir.Context) error {
 	var safety string
 	steps := t.backupSteps(s, &safety)
 	steps = append(steps, t.deploySteps(d)...)
-	steps = append(steps, t.cleanupSteps(d, s.db)...)
+	steps = append(steps, t.cleanupStep(d, s.db, nil))
 	return t.steps.Run(ctx, steps)
 }
 
@@ -81,7 +84,7 @@ func (t *run) deploy(ctx context.Context, c *aegir.Context) error {
 		}
 		d.oldURI, d.oldURL = u, "http://"+u
 	}
-	steps := append(t.deploySteps(d), t.cleanupSteps(d, s.db)...)
+	steps := append(t.deploySteps(d), t.cleanupStep(d, s.db, nil))
 	return t.steps.Run(ctx, steps)
 }
 
@@ -165,15 +168,22 @@ func (t *run) migrate(ctx context.Context, c *aegir.Context) error {
 	// The deploy took the old database for its own: it is the source site's,
 	// dropped once the new copy serves.
 	d.oldDB.name, d.oldDB.user = s.site.DBName, s.site.DBUser
-	steps = append(steps, t.retireSteps(s, target, renamed)...)
-	steps = append(steps, t.cleanupSteps(d, s.db)...)
+	var aside string
+	steps = append(steps, t.retireSteps(s, target, renamed, &aside)...)
+	steps = append(steps, t.cleanupStep(d, s.db, func(ctx context.Context) error {
+		if err := s.platform.app.DeleteSite(ctx, s.appSite()); err != nil {
+			return err
+		}
+		return os.RemoveAll(aside)
+	}))
 	return t.steps.Run(ctx, steps)
 }
 
 // retireSteps take the source site of a migrate out of service once its
 // copy serves: its vhost (unless the copy took over the same name and
-// server) and its context (when renamed), then its directory.
-func (t *run) retireSteps(s, target *siteEnv, renamed bool) []aegir.Step {
+// server), its context (when renamed), and its directory, set aside at
+// *aside until the final cleanup removes it.
+func (t *run) retireSteps(s, target *siteEnv, renamed bool, aside *string) []aegir.Step {
 	sameVhost := !renamed && s.web == target.web
 	return []aegir.Step{
 		{Name: "remove old vhost", Do: func(ctx context.Context) (aegir.Undo, error) {
@@ -186,17 +196,19 @@ func (t *run) retireSteps(s, target *siteEnv, renamed bool) []aegir.Step {
 			if !renamed {
 				return nil, nil
 			}
-			before := cloneContext(s.ctx)
+			before := t.orig
 			if err := t.b.Contexts.Delete(ctx, s.ctx.Name); err != nil {
 				return nil, err
 			}
 			return func(ctx context.Context) error { return t.b.Contexts.Put(ctx, before) }, nil
 		}},
-		{Name: "remove old site directory", Do: func(ctx context.Context) (aegir.Undo, error) {
-			if err := s.platform.app.DeleteSite(ctx, s.appSite()); err != nil {
+		{Name: "set aside old site directory", Do: func(context.Context) (aegir.Undo, error) {
+			dir := s.siteDir()
+			*aside = fmt.Sprintf("%s.old-%d", dir, time.Now().UnixNano())
+			if err := os.Rename(dir, *aside); err != nil {
 				return nil, err
 			}
-			return nil, os.RemoveAll(s.siteDir())
+			return func(context.Context) error { return os.Rename(*aside, dir) }, nil
 		}},
 	}
 }

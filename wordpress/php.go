@@ -29,6 +29,9 @@ func (w *WordPress) runHelper(ctx context.Context, s *aegir.AppSite, job map[str
 	if err := aegir.ValidateURI("uri", s.URI); err != nil {
 		return err
 	}
+	if s.DB == nil || s.DB.Name == "" {
+		return aegir.Errorf(aegir.EINVALID, "wordpress site %s has no database", s.URI)
+	}
 	helper, err := files.ReadFile("files/helper.php")
 	if err != nil {
 		return err

@@ -47,6 +47,13 @@ var saltNames = []string{
 // saltPattern finds a key or salt already defined in a settings file.
 var saltPattern = regexp.MustCompile(`define\(\s*'([A-Z_]+)'\s*,\s*'([^'\\]*)'\s*\)`)
 
+// prefixPattern finds the table prefix of a settings file, aegir's or one
+// of a site being imported.
+var prefixPattern = regexp.MustCompile(`(?m)^\s*\$table_prefix\s*=\s*['"]([A-Za-z0-9_]+)['"]\s*;`)
+
+// defaultPrefix is the table prefix of a new site.
+const defaultPrefix = "wp_"
+
 // VerifyPlatform makes the codebase at root serve many sites: it writes
 // the platform's wp-config.php (a loader of sites/<AEGIR_SITE>/wp-config.php,
 // replacing Debian's loader or an earlier one of aegir), the login-link
@@ -98,7 +105,9 @@ type salt struct{ Name, Value string }
 // WriteSettings writes sites/<uri>/wp-config.php, mode 0440: cloaked
 // database credentials, the keys and salts (those of an existing file are
 // kept, so logins survive a verify), and the uploads directory in the site
-// directory. The site's address stays in its database (home, siteurl).
+// directory. The table prefix of an existing file is kept too (a site
+// imported with its own prefix); a new site gets wp_. The site's address
+// stays in its database (home, siteurl).
 func (w *WordPress) WriteSettings(ctx context.Context, s *aegir.AppSite) error {
 	if err := aegir.ValidateURI("uri", s.URI); err != nil {
 		return err
@@ -108,11 +117,15 @@ func (w *WordPress) WriteSettings(ctx context.Context, s *aegir.AppSite) error {
 	}
 	path := filepath.Join(s.SiteDir, w.SettingsFile())
 	existing := map[string]string{}
+	prefix := defaultPrefix
 	if old, err := os.ReadFile(path); err == nil {
 		for _, m := range saltPattern.FindAllSubmatch(old, -1) {
 			if len(m[2]) >= 32 {
 				existing[string(m[1])] = string(m[2])
 			}
+		}
+		if m := prefixPattern.FindSubmatch(old); m != nil {
+			prefix = string(m[1])
 		}
 	} else if !errors.Is(err, fs.ErrNotExist) {
 		return fmt.Errorf("read %s: %w", path, err)
@@ -130,9 +143,10 @@ func (w *WordPress) WriteSettings(ctx context.Context, s *aegir.AppSite) error {
 	}
 	var buf bytes.Buffer
 	err := siteTemplate.Execute(&buf, map[string]any{
-		"URI":     s.URI,
-		"Salts":   salts,
-		"Uploads": "sites/" + s.URI + "/files",
+		"URI":         s.URI,
+		"Salts":       salts,
+		"TablePrefix": prefix,
+		"Uploads":     "sites/" + s.URI + "/files",
 	})
 	if err != nil {
 		return err

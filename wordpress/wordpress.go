@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"sort"
+	"strconv"
 	"strings"
 
 	"github.com/aegir-hosting/aegir"
@@ -26,8 +27,13 @@ type WordPress struct {
 // New returns the WordPress driver; PHP runs through env.Runner.
 func New(env aegir.Env) aegir.App { return &WordPress{env: env} }
 
-// versionPattern finds the release in wp-includes/version.php.
-var versionPattern = regexp.MustCompile(`(?m)^\$wp_version\s*=\s*'([^']+)'\s*;`)
+var (
+	// versionPattern finds the release in wp-includes/version.php.
+	versionPattern = regexp.MustCompile(`(?m)^\$wp_version\s*=\s*'([^']+)'\s*;`)
+	// dbVersionPattern finds the database schema number the release
+	// upgrades a site to, in wp-includes/version.php.
+	dbVersionPattern = regexp.MustCompile(`(?m)^\$wp_db_version\s*=\s*(\d+)\s*;`)
+)
 
 // Detect reports whether root holds WordPress, by its
 // wp-includes/version.php, and returns the version.
@@ -46,15 +52,17 @@ func (w *WordPress) Detect(root string) (string, bool) {
 	return string(m[1]), true
 }
 
-// Packages lists the core, then the plugins (directories and single-file
-// plugins of wp-content/plugins) and the themes (wp-content/themes), each
-// named by its directory or file name, as WordPress names them (the slug).
+// Packages lists the core, with the database schema number of the release
+// ($wp_db_version) as its Schema, then the plugins (directories and
+// single-file plugins of wp-content/plugins) and the themes
+// (wp-content/themes), each named by its directory or file name, as
+// WordPress names them (the slug).
 func (w *WordPress) Packages(ctx context.Context, root string) ([]aegir.Package, error) {
 	version, ok := w.Detect(root)
 	if !ok {
 		return nil, aegir.FieldErrorf("root", "%s is not a WordPress codebase (no wp-includes/version.php)", root)
 	}
-	pkgs := []aegir.Package{{Name: "wordpress", Type: "core", Version: version}}
+	pkgs := []aegir.Package{{Name: "wordpress", Type: "core", Version: version, Schema: dbVersion(root)}}
 	plugins, err := listPlugins(root)
 	if err != nil {
 		return nil, err
@@ -64,6 +72,24 @@ func (w *WordPress) Packages(ctx context.Context, root string) ([]aegir.Package,
 		return nil, err
 	}
 	return append(append(pkgs, plugins...), themes...), nil
+}
+
+// dbVersion returns the $wp_db_version of the codebase at root, 0 when it
+// cannot be read.
+func dbVersion(root string) int {
+	b, err := os.ReadFile(filepath.Join(root, "wp-includes", "version.php"))
+	if err != nil {
+		return 0
+	}
+	m := dbVersionPattern.FindSubmatch(b)
+	if m == nil {
+		return 0
+	}
+	n, err := strconv.Atoi(string(m[1]))
+	if err != nil {
+		return 0
+	}
+	return n
 }
 
 // headerBytes is how much of a file WordPress reads for its header.

@@ -41,8 +41,8 @@ func TestPackagesListsCoreThenDebianPlugins(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(pkgs) == 0 || pkgs[0].Name != "wordpress" || pkgs[0].Type != "core" || !strings.HasPrefix(pkgs[0].Version, "6.1.") {
-		t.Fatalf("first package = %+v, want core wordpress 6.1.x", pkgs)
+	if len(pkgs) == 0 || pkgs[0].Name != "wordpress" || pkgs[0].Type != "core" || !strings.HasPrefix(pkgs[0].Version, "6.1.") || pkgs[0].Schema < 53496 {
+		t.Fatalf("first package = %+v, want core wordpress 6.1.x with its $wp_db_version", pkgs)
 	}
 	var akismet *aegir.Package
 	for i := range pkgs {
@@ -61,7 +61,7 @@ func TestPackagesReadsPluginAndThemeHeaders(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := []aegir.Package{
-		{Name: "wordpress", Type: "core", Version: "6.4.2"},
+		{Name: "wordpress", Type: "core", Version: "6.4.2", Schema: 56657},
 		{Name: "foo", Type: "plugin", Version: "2.0.1", Path: "wp-content/plugins/foo"},
 		{Name: "hello", Type: "plugin", Version: "1.7.2", Path: "wp-content/plugins/hello.php"},
 		{Name: "bar", Type: "theme", Version: "1.3", Path: "wp-content/themes/bar"},

@@ -10,6 +10,14 @@
  *            language of the job, then siteurl and home set to the job's url.
  *   login:   stores the sha256 of a login token, the first administrator's
  *            id and an expiry in the aegir_login_token option.
+ *   packages: the site's db_version, active plugins and theme, read from
+ *            the options table with the job's table prefix (WordPress is
+ *            not loaded: no plugin runs, no settings file is needed).
+ *   update:  wp_upgrade(), as wp-admin/upgrade.php; refuses a database newer
+ *            than the codebase.
+ *   rewrite: replaces the old address and upload path with the new ones in
+ *            the database, keeping serialized values valid (no plugin runs).
+ *   cron:    runs the due cron events, as wp-cron.php does.
  *
  * On success it writes one JSON object on standard output and exits 0. On
  * any failure (a wp_die, a PHP fatal error, WordPress exiting early) it
@@ -107,6 +115,304 @@ if (getenv('db_type') === 'mysql') {
 	unset($aegir_db);
 }
 
+/**
+ * aegir_rewrite replaces the job's old address (old_url, and //old_host in
+ * any scheme, JSON-escaped or not) and upload path (sites/old_uri) with the
+ * new ones in every column of the site's database that holds addresses,
+ * except the posts' guids, which WordPress says must never change. Rows are
+ * read by primary key in batches; only changed values are written back.
+ */
+function aegir_rewrite(array $job) {
+	global $wpdb;
+	$boundary = '(?![A-Za-z0-9.\-]|:[0-9])';
+	$pairs = array(
+		array($job['old_url'], $job['new_url'], '', $boundary),
+		array(str_replace('/', '\/', $job['old_url']), str_replace('/', '\/', $job['new_url']), '', $boundary),
+		array('//' . $job['old_host'], '//' . $job['new_host'], '', $boundary),
+		array('\/\/' . $job['old_host'], '\/\/' . $job['new_host'], '', $boundary),
+		array('sites/' . $job['old_uri'], 'sites/' . $job['new_uri'], '(?<![A-Za-z0-9_.\-])', '(?![A-Za-z0-9.\-])'),
+		array('sites\/' . $job['old_uri'], 'sites\/' . $job['new_uri'], '(?<![A-Za-z0-9_.\-])', '(?![A-Za-z0-9.\-])'),
+	);
+	$map = array();
+	$alternatives = array();
+	foreach ($pairs as list($old, $new, $before, $after)) {
+		if ($old === $new || isset($map[$old])) {
+			continue;
+		}
+		$map[$old] = $new;
+		$alternatives[] = $before . preg_quote($old, '#') . $after;
+	}
+	$result = array('changed' => array(), 'warnings' => array());
+	if (!$map) {
+		$result['changed'] = (object) array();
+		return $result;
+	}
+	// One pass over each string: a replacement is never replaced again.
+	$pattern = '#' . implode('|', $alternatives) . '#';
+	$replace = static function ($text) use ($pattern, $map) {
+		return preg_replace_callback($pattern, static function ($m) use ($map) {
+			return $map[$m[0]];
+		}, $text);
+	};
+	$needles = array_unique(array($job['old_host'], $job['old_uri']));
+
+	$columns = array(
+		array($wpdb->options, 'option_id', 'option_value'),
+		array($wpdb->posts, 'ID', 'post_content'),
+		array($wpdb->posts, 'ID', 'post_excerpt'),
+		array($wpdb->posts, 'ID', 'post_content_filtered'),
+		array($wpdb->postmeta, 'meta_id', 'meta_value'),
+		array($wpdb->comments, 'comment_ID', 'comment_content'),
+		array($wpdb->comments, 'comment_ID', 'comment_author_url'),
+		array($wpdb->commentmeta, 'meta_id', 'meta_value'),
+		array($wpdb->termmeta, 'meta_id', 'meta_value'),
+		array($wpdb->term_taxonomy, 'term_taxonomy_id', 'description'),
+		array($wpdb->usermeta, 'umeta_id', 'meta_value'),
+		array($wpdb->users, 'ID', 'user_url'),
+		array($wpdb->links, 'link_id', 'link_url'),
+		array($wpdb->links, 'link_id', 'link_image'),
+	);
+	$tables = array_flip((array) $wpdb->get_col('SHOW TABLES'));
+	foreach ($columns as list($table, $key, $column)) {
+		if (!isset($tables[$table])) {
+			continue;
+		}
+		$likes = array();
+		$args = array();
+		foreach ($needles as $needle) {
+			$likes[] = "`$column` LIKE %s";
+			$args[] = '%' . $wpdb->esc_like($needle) . '%';
+		}
+		$name = preg_replace('/^' . preg_quote($wpdb->prefix, '/') . '/', '', $table) . '.' . $column;
+		$last = 0;
+		do {
+			$rows = $wpdb->get_results($wpdb->prepare(
+				"SELECT `$key` AS id, `$column` AS value FROM `$table` WHERE `$key` > %d AND (" . implode(' OR ', $likes) . ") ORDER BY `$key` LIMIT 500",
+				array_merge(array($last), $args)
+			), ARRAY_A);
+			if ($wpdb->last_error !== '') {
+				aegir_fail("read $name: " . $wpdb->last_error);
+			}
+			foreach ((array) $rows as $row) {
+				$last = (int) $row['id'];
+				$new = aegir_replace_value((string) $row['value'], $replace);
+				if ($new === null) {
+					$result['warnings'][] = "$name of row $last holds serialized data that does not unserialize: left unchanged";
+					continue;
+				}
+				if ($new === $row['value']) {
+					continue;
+				}
+				if ($wpdb->update($table, array($column => $new), array($key => $last), array('%s'), array('%d')) === false) {
+					aegir_fail("write $name of row $last: " . $wpdb->last_error);
+				}
+				$result['changed'][$name] = ($result['changed'][$name] ?? 0) + 1;
+			}
+		} while (is_array($rows) && count($rows) === 500);
+	}
+
+	// The site answers at its new address, whatever the old one held.
+	foreach (array('siteurl', 'home') as $option) {
+		$value = (string) $wpdb->get_var($wpdb->prepare("SELECT option_value FROM $wpdb->options WHERE option_name = %s", $option));
+		if ($value !== $job['new_url'] && strpos($value, $job['new_url'] . '/') !== 0) {
+			if ($wpdb->update($wpdb->options, array('option_value' => $job['new_url']), array('option_name' => $option)) === false) {
+				aegir_fail("write the $option option: " . $wpdb->last_error);
+			}
+			$result['changed']['options.' . $option] = 1;
+		}
+	}
+	wp_cache_flush();
+	$result['changed'] = (object) $result['changed'];
+	return $result;
+}
+
+/**
+ * aegir_replace_value returns $value with $replace done on it: on the
+ * strings inside when it is PHP-serialized (their lengths recomputed, and
+ * nested serialized strings rewritten too), else on the whole text. It
+ * returns null for serialized data that would not unserialize after the
+ * replacement.
+ */
+function aegir_replace_value($value, $replace) {
+	if (!is_serialized($value)) {
+		return $replace($value);
+	}
+	// WordPress unserializes the trimmed value: keep what surrounds it.
+	$data = trim($value);
+	$start = strpos($value, $data);
+	$pos = 0;
+	$new = aegir_serialized($data, $pos, $replace, 0);
+	if ($new === null || $pos !== strlen($data)) {
+		return $replace($value) === $value ? $value : null;
+	}
+	if ($new !== $data && $new !== 'b:0;' && @unserialize($new, array('allowed_classes' => false)) === false) {
+		return null;
+	}
+	return substr($value, 0, $start) . $new . substr($value, $start + strlen($data));
+}
+
+/**
+ * aegir_serialized reads the serialized value at $pos of $s, advancing
+ * $pos, and returns it with $replace done on its strings (not on array
+ * keys nor property names, which are left as they are, nor inside the
+ * opaque data of Serializable objects). It returns null when $s is not
+ * serialized data there.
+ */
+function aegir_serialized($s, &$pos, $replace, $depth) {
+	if ($depth > 512) {
+		return null;
+	}
+	switch ($s[$pos] ?? '') {
+	case 'N':
+		if (substr($s, $pos, 2) !== 'N;') {
+			return null;
+		}
+		$pos += 2;
+		return 'N;';
+	case 'b':
+	case 'i':
+	case 'd':
+	case 'r':
+	case 'R':
+		if (!preg_match('/\G[bidrR]:[^;:"{}]+;/', $s, $m, 0, $pos)) {
+			return null;
+		}
+		$pos += strlen($m[0]);
+		return $m[0];
+	case 's':
+		if (!preg_match('/\Gs:(\d+):"/', $s, $m, 0, $pos)) {
+			return null;
+		}
+		$start = $pos + strlen($m[0]);
+		$len = (int) $m[1];
+		if (substr($s, $start + $len, 2) !== '";') {
+			return null;
+		}
+		$text = substr($s, $start, $len);
+		$pos = $start + $len + 2;
+		if ($replace !== null) {
+			$new = aegir_replace_value($text, $replace);
+			$text = $new === null ? $text : $new;
+		}
+		return 's:' . strlen($text) . ':"' . $text . '";';
+	case 'a':
+		if (!preg_match('/\Ga:(\d+):\{/', $s, $m, 0, $pos)) {
+			return null;
+		}
+		$pos += strlen($m[0]);
+		$members = aegir_serialized_members($s, $pos, 2 * (int) $m[1], $replace, $depth);
+		return $members === null ? null : $m[0] . $members;
+	case 'O':
+		if (!preg_match('/\GO:(\d+):"([^"]*)":(\d+):\{/', $s, $m, 0, $pos) || strlen($m[2]) !== (int) $m[1]) {
+			return null;
+		}
+		$pos += strlen($m[0]);
+		$members = aegir_serialized_members($s, $pos, 2 * (int) $m[3], $replace, $depth);
+		return $members === null ? null : $m[0] . $members;
+	case 'C':
+		// A Serializable object: its data is its own format, kept as is.
+		if (!preg_match('/\GC:(\d+):"([^"]*)":(\d+):\{/', $s, $m, 0, $pos) || strlen($m[2]) !== (int) $m[1]) {
+			return null;
+		}
+		$end = $pos + strlen($m[0]) + (int) $m[3];
+		if (($s[$end] ?? '') !== '}') {
+			return null;
+		}
+		$out = substr($s, $pos, $end + 1 - $pos);
+		$pos = $end + 1;
+		return $out;
+	case 'E':
+		if (!preg_match('/\GE:(\d+):"/', $s, $m, 0, $pos)) {
+			return null;
+		}
+		$end = $pos + strlen($m[0]) + (int) $m[1];
+		if (substr($s, $end, 2) !== '";') {
+			return null;
+		}
+		$out = substr($s, $pos, $end + 2 - $pos);
+		$pos = $end + 2;
+		return $out;
+	}
+	return null;
+}
+
+/**
+ * aegir_serialized_members reads $n values (keys and values alternating)
+ * and the closing brace of an array or object at $pos of $s.
+ */
+function aegir_serialized_members($s, &$pos, $n, $replace, $depth) {
+	$out = '';
+	for ($i = 0; $i < $n; $i++) {
+		$member = aegir_serialized($s, $pos, $i % 2 === 0 ? null : $replace, $depth + 1);
+		if ($member === null) {
+			return null;
+		}
+		$out .= $member;
+	}
+	if (($s[$pos] ?? '') !== '}') {
+		return null;
+	}
+	$pos++;
+	return $out . '}';
+}
+
+/**
+ * aegir_cron_lock is the doing_cron lock as wp-cron.php's _get_cron_lock()
+ * reads it: from the database, not a cache another run cannot see.
+ */
+function aegir_cron_lock() {
+	global $wpdb;
+	if (wp_using_ext_object_cache()) {
+		return wp_cache_get('doing_cron', 'transient', true);
+	}
+	$row = $wpdb->get_row($wpdb->prepare("SELECT option_value FROM $wpdb->options WHERE option_name = %s LIMIT 1", '_transient_doing_cron'));
+	return is_object($row) ? $row->option_value : 0;
+}
+
+/**
+ * aegir_cron runs the due cron events as wp-cron.php does: each event
+ * rescheduled (if recurring) and unscheduled before its hook runs, under
+ * the doing_cron lock, stopping when another run takes the lock. Unlike
+ * wp-cron.php, and like wp-cli, it takes the lock even when it is held:
+ * every page view that finds events due sets the lock before its loopback
+ * request to wp-cron.php, so on a site that cannot reach itself the lock
+ * is held most of the time by runs that never happen. A wp-cron.php run
+ * that is really going stops after its current event when it sees the
+ * lock taken.
+ */
+function aegir_cron() {
+	$result = array('ran' => array());
+	$crons = wp_get_ready_cron_jobs();
+	if (!$crons) {
+		return $result;
+	}
+	$now = microtime(true);
+	$doing = sprintf('%.22F', $now);
+	set_transient('doing_cron', $doing);
+	foreach ($crons as $timestamp => $hooks) {
+		if ($timestamp > $now) {
+			break;
+		}
+		foreach ($hooks as $hook => $events) {
+			foreach ($events as $event) {
+				if ($event['schedule']) {
+					wp_reschedule_event($timestamp, $event['schedule'], $hook, $event['args']);
+				}
+				wp_unschedule_event($timestamp, $hook, $event['args']);
+				do_action_ref_array($hook, $event['args']);
+				$result['ran'][] = $hook;
+				if (aegir_cron_lock() !== $doing) {
+					return $result;
+				}
+			}
+		}
+	}
+	if (aegir_cron_lock() === $doing) {
+		delete_transient('doing_cron');
+	}
+	return $result;
+}
+
 switch ($aegir_job['action'] ?? '') {
 case 'install':
 	define('WP_INSTALLING', true);
@@ -173,6 +479,78 @@ case 'login':
 		'expires' => (int) $aegir_job['expires'],
 	), '', 'no');
 	$aegir_result = array('user' => $admins[0]->user_login);
+	break;
+
+case 'packages':
+	// Straight from the options table, without loading WordPress: no
+	// plugin runs, and the site's settings need not be in place yet (a
+	// deploy checks the packages of a database it has just imported).
+	$prefix = (string) ($aegir_job['prefix'] ?? 'wp_');
+	if (!preg_match('/^[A-Za-z0-9_]+$/D', $prefix)) {
+		aegir_fail('invalid table prefix ' . $prefix);
+	}
+	mysqli_report(MYSQLI_REPORT_OFF);
+	$db = mysqli_init();
+	if (!@mysqli_real_connect($db, (string) getenv('db_host'), (string) getenv('db_user'), (string) getenv('db_passwd'), (string) getenv('db_name'), (int) getenv('db_port'))) {
+		aegir_fail(sprintf('cannot connect to database %s on %s:%s as %s', getenv('db_name'), getenv('db_host'), getenv('db_port'), getenv('db_user')));
+	}
+	$rows = mysqli_query($db, "SELECT option_name, option_value FROM `{$prefix}options` WHERE option_name IN ('siteurl', 'db_version', 'active_plugins', 'stylesheet', 'template')");
+	if ($rows === false) {
+		aegir_fail(sprintf('WordPress is not installed in database %s: %s', getenv('db_name'), mysqli_error($db)));
+	}
+	$options = array();
+	while ($row = mysqli_fetch_row($rows)) {
+		$options[$row[0]] = $row[1];
+	}
+	if (!isset($options['siteurl'])) {
+		aegir_fail(sprintf('WordPress is not installed in database %s', getenv('db_name')));
+	}
+	$plugins = @unserialize($options['active_plugins'] ?? 'a:0:{}', array('allowed_classes' => false));
+	$aegir_result = array(
+		'db_version' => (int) ($options['db_version'] ?? 0),
+		'plugins'    => array_values(array_filter(is_array($plugins) ? $plugins : array(), 'is_string')),
+		'stylesheet' => (string) ($options['stylesheet'] ?? ''),
+		'template'   => (string) ($options['template'] ?? ''),
+	);
+	break;
+
+case 'update':
+	// As wp-admin/upgrade.php: no plugin is loaded while installing.
+	define('WP_INSTALLING', true);
+	require $aegir_job['root'] . '/wp-load.php';
+	require_once ABSPATH . 'wp-admin/includes/upgrade.php';
+	if (!is_blog_installed()) {
+		aegir_fail('WordPress is not installed in database ' . DB_NAME);
+	}
+	$from = (int) get_option('db_version');
+	$code = (int) $GLOBALS['wp_db_version'];
+	if ($from > $code) {
+		aegir_fail(sprintf('the database is at WordPress schema %d, newer than the %d of this codebase (WordPress %s): it cannot be downgraded', $from, $code, $GLOBALS['wp_version']));
+	}
+	if ($from !== $code) {
+		wp_upgrade();
+		wp_cache_flush();
+	}
+	$to = (int) $wpdb->get_var($wpdb->prepare("SELECT option_value FROM $wpdb->options WHERE option_name = %s", 'db_version'));
+	if ($to !== $code) {
+		aegir_fail(sprintf('wp_upgrade() left the database at schema %d, not %d', $to, $code));
+	}
+	$aegir_result = array('from' => $from, 'to' => $to, 'updated' => $from !== $to);
+	break;
+
+case 'rewrite':
+	define('SHORTINIT', true);
+	require $aegir_job['root'] . '/wp-load.php';
+	if (!is_blog_installed()) {
+		aegir_fail('WordPress is not installed in database ' . DB_NAME);
+	}
+	$aegir_result = aegir_rewrite($aegir_job);
+	break;
+
+case 'cron':
+	define('DOING_CRON', true);
+	require $aegir_job['root'] . '/wp-load.php';
+	$aegir_result = aegir_cron();
 	break;
 
 default:

@@ -1,0 +1,38 @@
+package tarball
+
+import (
+	"context"
+
+	"github.com/aegir-hosting/aegir"
+)
+
+// Archiver is the aegir.Archiver the back end uses: Create, Extract and
+// Delete of this package behind the domain interface.
+type Archiver struct {
+	// Options apply to every Extract.
+	Options Options
+}
+
+// Create writes dir into a new archive at path; see the package function
+// Create.
+func (a *Archiver) Create(ctx context.Context, path, dir string) (*aegir.ArchiveInfo, error) {
+	info, err := Create(ctx, path, dir)
+	if err != nil {
+		return nil, err
+	}
+	return &aegir.ArchiveInfo{Path: info.Path, Size: info.Size, SHA256: info.SHA256}, nil
+}
+
+// Extract unpacks the archive at path into dest, which must not exist;
+// see the package function Extract.
+func (a *Archiver) Extract(ctx context.Context, path, dest string) error {
+	return Extract(ctx, path, dest, a.Options)
+}
+
+// Delete removes the archive at path and its .sha256 file.
+func (a *Archiver) Delete(path string) error { return Delete(path) }
+
+// Verify checks the archive at path against its .sha256 file, if any.
+func (a *Archiver) Verify(path string) error { return Verify(path) }
+
+var _ aegir.Archiver = (*Archiver)(nil)

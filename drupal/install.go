@@ -217,22 +217,22 @@ func (d *Drupal) LoginLink(ctx context.Context, s *aegir.AppSite) (string, error
 // root with the site's db_* variables in its environment, behind a prelude
 // that hands it job; it decodes the helper's JSON result into result.
 func (d *Drupal) runHelper(ctx context.Context, s *aegir.AppSite, helper string, job, result any) error {
-	raw, err := json.Marshal(job)
+	return d.runHelperEnv(ctx, s.Root, dbEnv(s), helper, job, result)
+}
+
+// helperLibs are the embedded files a helper needs between common7.php and
+// itself.
+var helperLibs = map[string][]string{"rewrite7.php": {"rewrite.php"}}
+
+// runHelperEnv pipes an embedded PHP helper to PHP CLI, run from root with
+// env, behind the prelude handing it job, common7.php and its libraries; it
+// decodes the helper's JSON result into result.
+func (d *Drupal) runHelperEnv(ctx context.Context, root string, env []string, helper string, job, result any) error {
+	script, err := helperScript(job, append(append([]string{"common7.php"}, helperLibs[helper]...), helper)...)
 	if err != nil {
 		return err
 	}
-	var script bytes.Buffer
-	if err := templates.ExecuteTemplate(&script, "prelude.php.tmpl", base64.StdEncoding.EncodeToString(raw)); err != nil {
-		return err
-	}
-	for _, name := range []string{"common7.php", helper} {
-		b, err := files.ReadFile("files/" + name)
-		if err != nil {
-			return err
-		}
-		script.Write(b)
-	}
-	out, err := d.run(ctx, aegir.Command{Args: []string{"php"}, Dir: s.Root, Env: dbEnv(s), Stdin: &script})
+	out, err := d.run(ctx, aegir.Command{Args: []string{"php"}, Dir: root, Env: env, Stdin: script})
 	if err != nil {
 		return err
 	}
@@ -241,6 +241,27 @@ func (d *Drupal) runHelper(ctx context.Context, s *aegir.AppSite, helper string,
 		return fmt.Errorf("PHP helper %s printed %q, not its result", helper, truncate(line, 200))
 	}
 	return nil
+}
+
+// helperScript is the prelude handing job to the embedded PHP files that
+// follow it, in order.
+func helperScript(job any, names ...string) (*bytes.Buffer, error) {
+	raw, err := json.Marshal(job)
+	if err != nil {
+		return nil, err
+	}
+	var script bytes.Buffer
+	if err := templates.ExecuteTemplate(&script, "prelude.php.tmpl", base64.StdEncoding.EncodeToString(raw)); err != nil {
+		return nil, err
+	}
+	for _, name := range names {
+		b, err := files.ReadFile("files/" + name)
+		if err != nil {
+			return nil, err
+		}
+		script.Write(b)
+	}
+	return &script, nil
 }
 
 // run runs a command through the driver's runner.

@@ -31,7 +31,8 @@ import (
 // AEGIR_DRUPAL7_ROOT (a checkout of a 7.x release, e.g. pantheon-systems/
 // drops-7 at a 7.98+ tag for PHP 8.2), with a fresh MariaDB database, then
 // serves it through a private php-fpm and nginx and logs in with the
-// one-time link. It needs the network-free tools of the dev machine (php,
+// one-time link; then it runs the site lifecycle methods on it (see
+// checkLifecycle7). It needs the network-free tools of the dev machine (php,
 // php-fpm8.2, nginx, mariadb as root) and is skipped when the variable is
 // unset, since CI has no Drupal 7 checkout. See docs/apps.md.
 func TestDrupal7Install(t *testing.T) {
@@ -191,6 +192,8 @@ func TestDrupal7Install(t *testing.T) {
 		t.Errorf("logging in with the admin password failed (%s):\n%.2000s", resp.Status, page)
 	}
 	t.Log("front page 200 with the site name; login link followed; /user logged in; password login works")
+
+	checkLifecycle7(t, app, s, client, log)
 }
 
 func randomHex(t *testing.T, n int) string {

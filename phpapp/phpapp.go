@@ -123,6 +123,74 @@ func (p *PHP) Params(s *aegir.AppSite) []aegir.Param {
 // WritableDirs are the site's public and private files.
 func (p *PHP) WritableDirs() []string { return []string{"files", "private"} }
 
+// SitePackages lists the codebase only, as Packages does: a generic PHP app
+// has no packages aegir knows, and no schema versions.
+func (p *PHP) SitePackages(ctx context.Context, s *aegir.AppSite) ([]aegir.Package, error) {
+	if err := checkSite(s); err != nil {
+		return nil, err
+	}
+	return p.Packages(ctx, s.Root)
+}
+
+// UpdateDatabase has nothing to run: a generic PHP app has no update hooks
+// aegir knows, so a migrated site's database is left as it is (logged).
+func (p *PHP) UpdateDatabase(ctx context.Context, s *aegir.AppSite) error {
+	if err := checkSite(s); err != nil {
+		return err
+	}
+	p.logf("the php app has no database updates to run for %s", s.URI)
+	return nil
+}
+
+// RewriteURI has nothing to rewrite: aegir does not know where a generic
+// PHP app keeps its address, so the database is left as it is (logged).
+// The settings follow the new URI when they are written again.
+func (p *PHP) RewriteURI(ctx context.Context, s *aegir.AppSite, oldURI, oldURL string) error {
+	if err := checkSite(s); err != nil {
+		return err
+	}
+	p.logf("the php app does not know where %s keeps its address: its database still says %s where it did", s.URI, oldURI)
+	return nil
+}
+
+// Cron does nothing: a generic PHP app has no cron entry point aegir knows.
+// An app that needs one runs its own from the system's crontab.
+func (p *PHP) Cron(ctx context.Context, s *aegir.AppSite) error {
+	return checkSite(s)
+}
+
+// ReadSettings always fails with EINVALID: the settings of a php site are
+// aegir's own, cloaked (the credentials come from the web server's db_*
+// parameters, so from the site's context, not the file), and aegir knows
+// no other settings format of a generic PHP app.
+func (p *PHP) ReadSettings(ctx context.Context, s *aegir.AppSite) (*aegir.SiteSettings, error) {
+	if err := checkSite(s); err != nil {
+		return nil, err
+	}
+	path := filepath.Join(s.Root, "sites", s.URI, p.SettingsFile())
+	b, err := os.ReadFile(path)
+	switch {
+	case err != nil:
+		return nil, aegir.Errorf(aegir.EINVALID, "the php app cannot read the settings of %s: %v", s.URI, err)
+	case bytes.Contains(b, []byte("$_SERVER['db_")):
+		return nil, aegir.Errorf(aegir.EINVALID,
+			"the database credentials in %s are cloaked: the file reads them from the web server's db_* parameters, so they come from the site's context, not from the file", path)
+	}
+	return nil, aegir.Errorf(aegir.EINVALID, "the php app cannot read database credentials from %s: it knows only aegir's own settings, which hold none", path)
+}
+
+// DeleteSite has nothing to remove: a php site keeps nothing outside its
+// directory.
+func (p *PHP) DeleteSite(ctx context.Context, s *aegir.AppSite) error {
+	return checkSite(s)
+}
+
+func (p *PHP) logf(format string, args ...any) {
+	if p.env.Log != nil {
+		p.env.Log.Infof(format, args...)
+	}
+}
+
 // checkSite validates the URI and root before they reach a path.
 func checkSite(s *aegir.AppSite) error {
 	if s == nil {

@@ -212,3 +212,73 @@ func TestParamsAndDirs(t *testing.T) {
 		t.Errorf("SettingsFile = %q", app.SettingsFile())
 	}
 }
+
+func TestLifecycleHasNothingToRun(t *testing.T) {
+	t.Parallel()
+	app, root, log := setup(t, map[string]string{"index.php": "<?php\n", "VERSION": "3.2\n"})
+	ctx := context.Background()
+	s := site(root)
+	pkgs, err := app.SitePackages(ctx, s)
+	if want := []aegir.Package{{Name: "php", Type: "core", Version: "3.2"}}; err != nil || !reflect.DeepEqual(pkgs, want) {
+		t.Errorf("SitePackages = %v, %v; want %v", pkgs, err, want)
+	}
+	if err := app.UpdateDatabase(ctx, s); err != nil {
+		t.Errorf("UpdateDatabase: %v", err)
+	}
+	if err := app.RewriteURI(ctx, s, "old.example.com", "http://old.example.com"); err != nil {
+		t.Errorf("RewriteURI: %v", err)
+	}
+	if err := app.Cron(ctx, s); err != nil {
+		t.Errorf("Cron: %v", err)
+	}
+	if err := app.DeleteSite(ctx, s); err != nil {
+		t.Errorf("DeleteSite: %v", err)
+	}
+	var messages []string
+	for _, e := range log.Entries() {
+		messages = append(messages, e.Message)
+	}
+	if len(messages) != 2 || !strings.Contains(messages[0], "no database updates") || !strings.Contains(messages[1], "old.example.com") {
+		t.Errorf("log: %q, want one line each for UpdateDatabase and RewriteURI", messages)
+	}
+	if entries, _ := os.ReadDir(root); len(entries) != 2 {
+		t.Errorf("the lifecycle wrote files: %v", entries)
+	}
+	bad := site(root)
+	bad.URI = "../../etc"
+	for name, err := range map[string]error{
+		"UpdateDatabase": app.UpdateDatabase(ctx, bad),
+		"RewriteURI":     app.RewriteURI(ctx, bad, "a.example.com", ""),
+		"Cron":           app.Cron(ctx, bad),
+		"DeleteSite":     app.DeleteSite(ctx, bad),
+	} {
+		if aegir.ErrorCode(err) != aegir.EINVALID {
+			t.Errorf("%s with uri %q: %v", name, bad.URI, err)
+		}
+	}
+}
+
+func TestReadSettingsOfCloakedSettingsIsInvalid(t *testing.T) {
+	t.Parallel()
+	app, root, _ := setup(t, map[string]string{"index.php": "<?php\n"})
+	ctx := context.Background()
+	s := site(root)
+	if _, err := app.ReadSettings(ctx, s); aegir.ErrorCode(err) != aegir.EINVALID || !strings.Contains(err.Error(), "cannot read the settings") {
+		t.Errorf("ReadSettings without settings: %v", err)
+	}
+	if err := app.WriteSettings(ctx, s); err != nil {
+		t.Fatal(err)
+	}
+	got, err := app.ReadSettings(ctx, s)
+	if got != nil || aegir.ErrorCode(err) != aegir.EINVALID || !strings.Contains(err.Error(), "cloaked") || !strings.Contains(err.Error(), "site's context") {
+		t.Errorf("ReadSettings of aegir's settings = %v, %v; want EINVALID saying they are cloaked", got, err)
+	}
+	other := filepath.Join(s.SiteDir, "settings.php")
+	os.Chmod(other, 0o644)
+	if err := os.WriteFile(other, []byte("<?php\nreturn array('db_name' => 'x');\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := app.ReadSettings(ctx, s); aegir.ErrorCode(err) != aegir.EINVALID || !strings.Contains(err.Error(), "knows only aegir's own settings") {
+		t.Errorf("ReadSettings of other settings: %v", err)
+	}
+}

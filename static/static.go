@@ -71,4 +71,35 @@ func (a *Static) Params(*aegir.AppSite) []aegir.Param { return nil }
 // WritableDirs returns nothing: the web server writes nowhere.
 func (a *Static) WritableDirs() []string { return nil }
 
+// SitePackages lists the codebase only, as Packages does: a static site
+// has no packages and no database.
+func (a *Static) SitePackages(ctx context.Context, s *aegir.AppSite) ([]aegir.Package, error) {
+	if s == nil {
+		return nil, aegir.Errorf(aegir.EINTERNAL, "no site given")
+	}
+	return a.Packages(ctx, s.Root)
+}
+
+// UpdateDatabase does nothing: a static site has no database.
+func (a *Static) UpdateDatabase(ctx context.Context, s *aegir.AppSite) error { return nil }
+
+// RewriteURI does nothing: a static site's files are its owner's, and it
+// has no database.
+func (a *Static) RewriteURI(ctx context.Context, s *aegir.AppSite, oldURI, oldURL string) error {
+	return nil
+}
+
+// Cron does nothing: a static site has no periodic jobs.
+func (a *Static) Cron(ctx context.Context, s *aegir.AppSite) error { return nil }
+
+// ReadSettings returns empty settings and no error: a static site has no
+// settings file and no database to import.
+func (a *Static) ReadSettings(ctx context.Context, s *aegir.AppSite) (*aegir.SiteSettings, error) {
+	return &aegir.SiteSettings{}, nil
+}
+
+// DeleteSite does nothing: a static site keeps nothing outside its
+// directory.
+func (a *Static) DeleteSite(ctx context.Context, s *aegir.AppSite) error { return nil }
+
 var _ aegir.App = (*Static)(nil)

@@ -75,3 +75,36 @@ func TestStaticDoesNothingButServe(t *testing.T) {
 		t.Errorf("log: %v", log.Entries())
 	}
 }
+
+func TestStaticLifecycleDoesNothing(t *testing.T) {
+	t.Parallel()
+	log := aegir.NewTaskLog(nil)
+	app := static.New(aegir.Env{Log: log})
+	ctx := context.Background()
+	root := t.TempDir()
+	s := &aegir.AppSite{URI: "static.example.com", Root: root, SiteDir: filepath.Join(root, "sites", "static.example.com")}
+	pkgs, err := app.SitePackages(ctx, s)
+	if want := []aegir.Package{{Name: "static", Type: "core"}}; err != nil || !reflect.DeepEqual(pkgs, want) {
+		t.Errorf("SitePackages = %v, %v; want %v", pkgs, err, want)
+	}
+	settings, err := app.ReadSettings(ctx, s)
+	if err != nil || settings == nil || *settings != (aegir.SiteSettings{}) {
+		t.Errorf("ReadSettings = %+v, %v; want empty settings", settings, err)
+	}
+	for name, err := range map[string]error{
+		"UpdateDatabase": app.UpdateDatabase(ctx, s),
+		"RewriteURI":     app.RewriteURI(ctx, s, "old.example.com", "http://old.example.com"),
+		"Cron":           app.Cron(ctx, s),
+		"DeleteSite":     app.DeleteSite(ctx, s),
+	} {
+		if err != nil {
+			t.Errorf("%s: %v", name, err)
+		}
+	}
+	if entries, _ := os.ReadDir(root); len(entries) != 0 {
+		t.Errorf("the lifecycle wrote %v", entries)
+	}
+	if e := log.Entries(); len(e) != 0 {
+		t.Errorf("log: %v", e)
+	}
+}

@@ -119,5 +119,24 @@ function aegir_server($uri, $script) {
   return $server;
 }
 
+/**
+ * Bootstraps the site at uri to a phase, named as the constant that
+ * bootstrap.inc defines (it is not loaded yet), or fails with what stopped
+ * Drupal.
+ */
+function aegir_bootstrap($uri, $phase, $script = 'index.php') {
+  aegir_server($uri, $script);
+  require_once DRUPAL_ROOT . '/includes/bootstrap.inc';
+  try {
+    drupal_bootstrap(constant($phase));
+  }
+  catch (Exception $e) {
+    aegir_fail('Drupal did not start: ' . $e->getMessage());
+  }
+  catch (Throwable $e) {
+    aegir_fail('Drupal did not start: ' . $e->getMessage() . ' in ' . $e->getFile() . ':' . $e->getLine());
+  }
+}
+
 define('DRUPAL_ROOT', getcwd());
 ?>

@@ -11,18 +11,7 @@
  */
 
 $job = $aegir_job;
-aegir_server($job['uri'], 'index.php');
-
-require_once DRUPAL_ROOT . '/includes/bootstrap.inc';
-try {
-  drupal_bootstrap(DRUPAL_BOOTSTRAP_FULL);
-}
-catch (Exception $e) {
-  aegir_fail('Drupal did not start: ' . $e->getMessage());
-}
-catch (Throwable $e) {
-  aegir_fail('Drupal did not start: ' . $e->getMessage() . ' in ' . $e->getFile() . ':' . $e->getLine());
-}
+aegir_bootstrap($job['uri'], 'DRUPAL_BOOTSTRAP_FULL');
 
 // url() builds absolute links from $base_url, which Drupal derived from the
 // Host above: make it the site's real address.

@@ -1,0 +1,2 @@
+<?php
+$conf['site_name'] = 'No database here';

@@ -1,0 +1,5 @@
+<?php
+$databases['default']['default'] = array(
+  'driver' => 'sqlite',
+  'database' => 'sites/default/files/.ht.sqlite',
+);

@@ -20,7 +20,12 @@ type Error struct {
 	Code    string
 	Field   string
 	Message string
+	// Cause, when set, is the underlying error, for errors.Is and As.
+	Cause error
 }
+
+// Unwrap returns the underlying error, if any.
+func (e *Error) Unwrap() error { return e.Cause }
 
 // Error returns the message, prefixed by the field when there is one.
 func (e *Error) Error() string {

@@ -2,13 +2,18 @@ package nginx
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/aegir-hosting/aegir"
 )
@@ -157,12 +162,14 @@ func (n *Nginx) VerifyServer(ctx context.Context) error {
 		return errors.Join(aegir.FieldErrorf("http_conf_link", "link %s to %s: %v", n.server.HTTPConfLink, n.ServerFile(), err), putBack())
 	}
 	n.env.Log.Infof("linked %s to %s", n.server.HTTPConfLink, n.ServerFile())
-	if err := n.test(ctx); err != nil {
+	// The configuration is valid once tested: a failed reload leaves it in
+	// place for the next start of nginx.
+	if err := n.testAndReload(ctx); err != nil && errors.Is(err, errRejected) {
 		return errors.Join(err, putBack())
+	} else if err != nil {
+		return err
 	}
-	// The configuration is valid: a failed reload leaves it in place for
-	// the next start of nginx.
-	return n.reload(ctx)
+	return nil
 }
 
 // makeDirs creates the configuration tree and sets its modes.
@@ -328,6 +335,48 @@ func (n *Nginx) undoTo(before snapshot) aegir.Undo {
 	}
 }
 
+// writeGeneration writes a new token into the file the default server
+// answers /.aegir/generation with, and returns it.
+func (n *Nginx) writeGeneration() (string, error) {
+	b := make([]byte, 8)
+	if _, err := rand.Read(b); err != nil {
+		return "", err
+	}
+	token := hex.EncodeToString(b)
+	return token, writeFile(n.generationFile(), []byte("return 200 \""+token+"\\n\";\n"), includeMode)
+}
+
+func (n *Nginx) generationFile() string { return filepath.Join(n.confDir(), "generation.conf") }
+
+// waitLive waits, for a few seconds at most, until nginx answers with the
+// generation just written: nginx applies a reload asynchronously, and old
+// workers would otherwise go on serving the previous configuration (say,
+// a database that the task is about to drop). Only a local nginx can be
+// asked; a timeout is logged, not an error, since the reload was accepted.
+func (n *Nginx) waitLive(ctx context.Context, generation string) {
+	if n.server.RemoteHost != "localhost" && n.server.RemoteHost != "127.0.0.1" {
+		return
+	}
+	url := fmt.Sprintf("http://127.0.0.1:%d/.aegir/generation", n.server.HTTPPort)
+	client := &http.Client{Timeout: time.Second}
+	deadline := time.Now().Add(liveTimeout)
+	for time.Now().Before(deadline) && ctx.Err() == nil {
+		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+		if resp, err := client.Do(req); err == nil {
+			body, _ := io.ReadAll(io.LimitReader(resp.Body, 100))
+			resp.Body.Close()
+			if strings.TrimSpace(string(body)) == generation {
+				return
+			}
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	n.env.Log.Warnf("nginx did not confirm the reload within %s (%s)", liveTimeout, url)
+}
+
+// liveTimeout bounds the wait for a reload to go live.
+const liveTimeout = 5 * time.Second
+
 // lock serialises changes to this server's configuration, across tasks
 // and processes: otherwise one task's broken vhost could fail another's
 // test, and that task would put back its own good vhost for nothing.
@@ -351,19 +400,31 @@ func (n *Nginx) lock() (unlock func(), err error) {
 }
 
 // testAndReload tests the whole nginx configuration and, only when it
-// passes, reloads nginx. Every change goes live through this one method, so
-// that reloads can later be coalesced here.
+// passes, reloads nginx and waits until the new configuration answers.
+// Every change goes live through this one method, so that reloads can
+// later be coalesced here.
 func (n *Nginx) testAndReload(ctx context.Context) error {
+	generation, err := n.writeGeneration()
+	if err != nil {
+		return err
+	}
 	if err := n.test(ctx); err != nil {
 		return err
 	}
-	return n.reload(ctx)
+	if err := n.reload(ctx); err != nil {
+		return err
+	}
+	n.waitLive(ctx, generation)
+	return nil
 }
+
+// errRejected marks a configuration that failed nginx's test.
+var errRejected = errors.New("nginx rejected the configuration, nothing was reloaded")
 
 // test runs the test command; its error carries nginx's message.
 func (n *Nginx) test(ctx context.Context) error {
 	if _, err := n.env.Runner.Run(ctx, aegir.Command{Args: n.server.HTTPTestCmd}); err != nil {
-		return aegir.Errorf(aegir.EINVALID, "nginx rejected the configuration, nothing was reloaded: %v", err)
+		return &aegir.Error{Code: aegir.EINVALID, Message: fmt.Errorf("%w: %v", errRejected, err).Error(), Cause: errRejected}
 	}
 	n.env.Log.Infof("nginx configuration test passed (%s)", strings.Join(n.server.HTTPTestCmd, " "))
 	return nil

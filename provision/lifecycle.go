@@ -184,7 +184,7 @@ func (t *run) migrate(ctx context.Context, c *aegir.Context) error {
 // server), its context (when renamed), and its directory, set aside at
 // *aside until the final cleanup removes it.
 func (t *run) retireSteps(s, target *siteEnv, renamed bool, aside *string) []aegir.Step {
-	sameVhost := !renamed && s.web == target.web
+	sameVhost := !renamed && s.webName == target.webName
 	return []aegir.Step{
 		{Name: "remove old vhost", Do: func(ctx context.Context) (aegir.Undo, error) {
 			if sameVhost {

@@ -20,6 +20,7 @@ type siteEnv struct {
 	ctx      *aegir.Context
 	site     *aegir.Site
 	platform *platformInfo
+	webName  string
 	web      *aegir.Server
 	http     aegir.HTTPService
 	dbServer *aegir.Server
@@ -50,6 +51,7 @@ func (t *run) loadSite(ctx context.Context, c *aegir.Context) (*siteEnv, error) 
 	if s.web, s.http, err = t.httpService(ctx, pc.Platform.WebServer); err != nil {
 		return nil, err
 	}
+	s.webName = aegir.ContextName(pc.Platform.WebServer)
 	if s.dbServer, s.db, err = t.dbService(ctx, site.DBServer); err != nil {
 		return nil, aegir.FieldErrorf("db_server", "%v", err)
 	}

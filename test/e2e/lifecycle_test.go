@@ -51,6 +51,7 @@ func TestSiteLifecycleRoundTrips(t *testing.T) {
 
 	var backup string
 	t.Run("backup, change, restore", func(t *testing.T) {
+		s := s.with(t)
 		r := s.mustTask("backup", "@"+uri)
 		backup, _ = r.Data["backup_file"].(string)
 		if !strings.HasPrefix(filepath.Base(backup), uri+"-") || !strings.HasSuffix(backup, ".tar.gz") {
@@ -77,6 +78,7 @@ func TestSiteLifecycleRoundTrips(t *testing.T) {
 	})
 
 	t.Run("migrate", func(t *testing.T) {
+		s := s.with(t)
 		oldDB := str(s.siteContext(uri)["db_name"])
 		r := s.mustTask("migrate", "@"+uri, "@platform_wpnew")
 		if _, ok := r.Data["package_report"]; !ok {
@@ -99,6 +101,7 @@ func TestSiteLifecycleRoundTrips(t *testing.T) {
 
 	clone := "copy." + s.token + ".test"
 	t.Run("clone", func(t *testing.T) {
+		s := s.with(t)
 		s.mustTask("clone", "@"+uri, clone)
 		s.mustServe(s.url(clone, "/?p="+post), marker)
 		s.mustServe(s.url(uri, "/?p="+post), marker)
@@ -121,6 +124,7 @@ func TestSiteLifecycleRoundTrips(t *testing.T) {
 	})
 
 	t.Run("disable and enable", func(t *testing.T) {
+		s := s.with(t)
 		s.mustTask("disable", "@"+uri)
 		if code, body := s.get(s.url(uri, "/?p="+post)); code != 503 || !strings.Contains(body, "disabled") {
 			t.Fatalf("disabled site answered %d:\n%.300s", code, body)
@@ -130,6 +134,7 @@ func TestSiteLifecycleRoundTrips(t *testing.T) {
 	})
 
 	t.Run("delete", func(t *testing.T) {
+		s := s.with(t)
 		db := str(s.siteContext(clone)["db_name"])
 		r := s.mustTask("delete", "@"+clone)
 		kept, _ := r.Data["backup_file"].(string)
@@ -160,6 +165,7 @@ func TestSiteLifecycleRoundTrips(t *testing.T) {
 	})
 
 	t.Run("mediawiki backup and restore", func(t *testing.T) {
+		s := s.with(t)
 		mwRoot := s.platform("mw", "/usr/share/mediawiki")
 		wiki := "wiki." + s.token + ".test"
 		s.mustAegir("save", "@"+wiki, "--context_type=site", "--platform=@platform_mw")

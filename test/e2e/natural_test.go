@@ -27,6 +27,7 @@ func TestNaturalFailuresRollBack(t *testing.T) {
 
 	expectFailure := func(t *testing.T, want string, args ...string) {
 		t.Helper()
+		s := s.with(t)
 		before := s.state(wpRoot, wp2Root)
 		r, err := s.task(args...)
 		if err == nil {
@@ -42,6 +43,7 @@ func TestNaturalFailuresRollBack(t *testing.T) {
 	}
 
 	t.Run("disk full while writing the backup", func(t *testing.T) {
+		s := s.with(t)
 		backups := filepath.Join(s.home, "backups")
 		if out, err := exec.Command("mount", "-t", "tmpfs", "-o", "size=16k,mode=0700", "tmpfs", backups).CombinedOutput(); err != nil {
 			t.Skipf("cannot mount a small tmpfs here (%v: %s): the tarball package's own test covers a failing writer", err, out)
@@ -61,6 +63,7 @@ func TestNaturalFailuresRollBack(t *testing.T) {
 	})
 
 	t.Run("db server refuses a new database", func(t *testing.T) {
+		s := s.with(t)
 		db := rootDB(t)
 		admin := "lim" + s.token
 		for _, q := range []string{
@@ -174,9 +177,10 @@ func TestRestoreAnAegir3Backup(t *testing.T) {
 		t.Fatal(err)
 	}
 	cmd := exec.Command("mysqldump", "-h127.0.0.1", "-uroot", "--single-transaction", str(s.siteContext(uri)["db_name"]))
-	cmd.Stdout = dump
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("mysqldump: %v %s", err, out)
+	var stderr strings.Builder
+	cmd.Stdout, cmd.Stderr = dump, &stderr
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("mysqldump: %v %s", err, stderr.String())
 	}
 	dump.Close()
 	file := filepath.Join(s.dir, uri+"-20200101.120000.tar.gz")

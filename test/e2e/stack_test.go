@@ -81,6 +81,14 @@ func newStack(t *testing.T) *stack {
 	return s
 }
 
+// with returns the stack as seen from a subtest, so failures stop the
+// subtest and not its parent.
+func (s *stack) with(t *testing.T) *stack {
+	c := *s
+	c.t = t
+	return &c
+}
+
 // logServerErrors shows the tails of the servers' error logs of a failed
 // test, where the reason for a 404 or a 500 usually is.
 func (s *stack) logServerErrors() {
@@ -124,7 +132,9 @@ func hostClient(port int) *http.Client {
 	return &http.Client{
 		Jar:     jar,
 		Timeout: 30 * time.Second,
-		Transport: &http.Transport{DialContext: func(ctx context.Context, network, _ string) (net.Conn, error) {
+		// A new connection per request, as after a reload a kept-alive one
+		// may still reach an old worker with the previous configuration.
+		Transport: &http.Transport{DisableKeepAlives: true, DialContext: func(ctx context.Context, network, _ string) (net.Conn, error) {
 			return dialer.DialContext(ctx, network, fmt.Sprintf("127.0.0.1:%d", port))
 		}},
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },

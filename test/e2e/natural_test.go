@@ -45,7 +45,7 @@ func TestNaturalFailuresRollBack(t *testing.T) {
 	t.Run("disk full while writing the backup", func(t *testing.T) {
 		s := s.with(t)
 		backups := filepath.Join(s.home, "backups")
-		if out, err := exec.Command("mount", "-t", "tmpfs", "-o", "size=16k,mode=0700", "tmpfs", backups).CombinedOutput(); err != nil {
+		if out, err := exec.Command("mount", "-t", "tmpfs", "-o", "size=4k,mode=0700", "tmpfs", backups).CombinedOutput(); err != nil {
 			t.Skipf("cannot mount a small tmpfs here (%v: %s): the tarball package's own test covers a failing writer", err, out)
 		}
 		defer exec.Command("umount", backups).Run()

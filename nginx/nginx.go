@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -336,46 +337,134 @@ func (n *Nginx) undoTo(before snapshot) aegir.Undo {
 }
 
 // writeGeneration writes a new token into the file the default server
-// answers /.aegir/generation with, and returns it.
+// answers /.aegir/generation with (followed by the answering worker's
+// pid), and returns it.
 func (n *Nginx) writeGeneration() (string, error) {
 	b := make([]byte, 8)
 	if _, err := rand.Read(b); err != nil {
 		return "", err
 	}
 	token := hex.EncodeToString(b)
-	return token, writeFile(n.generationFile(), []byte("return 200 \""+token+"\\n\";\n"), includeMode)
+	return token, writeFile(n.generationFile(), []byte("return 200 \""+token+" $pid\\n\";\n"), includeMode)
 }
 
 func (n *Nginx) generationFile() string { return filepath.Join(n.confDir(), "generation.conf") }
 
+// liveTimeout bounds the wait for a reload to go live.
+const liveTimeout = 5 * time.Second
+
+// local reports whether nginx runs on this machine, where it can be asked.
+func (n *Nginx) local() bool {
+	return n.server.RemoteHost == "localhost" || n.server.RemoteHost == "127.0.0.1"
+}
+
+// probe asks the default server which generation it serves and which
+// worker answered.
+func (n *Nginx) probe(ctx context.Context) (generation string, worker int, ok bool) {
+	url := fmt.Sprintf("http://127.0.0.1:%d/.aegir/generation", n.server.HTTPPort)
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		return "", 0, false
+	}
+	client := &http.Client{Timeout: time.Second, Transport: &http.Transport{DisableKeepAlives: true}}
+	resp, err := client.Do(req)
+	if err != nil {
+		return "", 0, false
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(io.LimitReader(resp.Body, 100))
+	var pid int
+	if _, err := fmt.Sscanf(string(body), "%s %d", &generation, &pid); err != nil {
+		return "", 0, false
+	}
+	return generation, pid, true
+}
+
+// workers returns the pids of the running nginx's worker processes: the
+// children of the master of a worker that answers the probe.
+func (n *Nginx) workers(ctx context.Context) []int {
+	if !n.local() {
+		return nil
+	}
+	_, worker, ok := n.probe(ctx)
+	if !ok {
+		return nil
+	}
+	master, ok := parentPID(worker)
+	if !ok {
+		return nil
+	}
+	return childPIDs(master)
+}
+
 // waitLive waits, for a few seconds at most, until nginx answers with the
-// generation just written: nginx applies a reload asynchronously, and old
-// workers would otherwise go on serving the previous configuration (say,
-// a database that the task is about to drop). Only a local nginx can be
-// asked; a timeout is logged, not an error, since the reload was accepted.
-func (n *Nginx) waitLive(ctx context.Context, generation string) {
-	if n.server.RemoteHost != "localhost" && n.server.RemoteHost != "127.0.0.1" {
+// generation just written and the workers of the previous configuration
+// are gone: nginx applies a reload asynchronously, and an old worker would
+// otherwise go on serving the previous configuration (say, a database the
+// task is about to drop). A timeout is logged, not an error, since the
+// reload was accepted.
+func (n *Nginx) waitLive(ctx context.Context, generation string, old []int) {
+	if !n.local() {
 		return
 	}
-	url := fmt.Sprintf("http://127.0.0.1:%d/.aegir/generation", n.server.HTTPPort)
-	client := &http.Client{Timeout: time.Second}
 	deadline := time.Now().Add(liveTimeout)
 	for time.Now().Before(deadline) && ctx.Err() == nil {
-		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
-		if resp, err := client.Do(req); err == nil {
-			body, _ := io.ReadAll(io.LimitReader(resp.Body, 100))
-			resp.Body.Close()
-			if strings.TrimSpace(string(body)) == generation {
-				return
-			}
+		if g, _, ok := n.probe(ctx); ok && g == generation && !anyAlive(old) {
+			return
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-	n.env.Log.Warnf("nginx did not confirm the reload within %s (%s)", liveTimeout, url)
+	n.env.Log.Warnf("nginx did not confirm the reload within %s", liveTimeout)
 }
 
-// liveTimeout bounds the wait for a reload to go live.
-const liveTimeout = 5 * time.Second
+// parentPID reads the parent of a process from /proc.
+func parentPID(pid int) (int, bool) {
+	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0, false
+	}
+	// The command name may hold spaces and parentheses: the fields that
+	// matter follow the last ")": state, then the parent's pid.
+	i := strings.LastIndexByte(string(data), ')')
+	fields := strings.Fields(string(data[i+1:]))
+	if i < 0 || len(fields) < 2 {
+		return 0, false
+	}
+	ppid, err := strconv.Atoi(fields[1])
+	return ppid, err == nil
+}
+
+// childPIDs lists the processes whose parent is pid.
+func childPIDs(pid int) []int {
+	entries, _ := os.ReadDir("/proc")
+	var out []int
+	for _, e := range entries {
+		child, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		if ppid, ok := parentPID(child); ok && ppid == pid {
+			out = append(out, child)
+		}
+	}
+	return out
+}
+
+// anyAlive reports whether any of the processes still runs (a zombie
+// counts as gone).
+func anyAlive(pids []int) bool {
+	for _, pid := range pids {
+		data, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+		if err != nil {
+			continue
+		}
+		i := strings.LastIndexByte(string(data), ')')
+		if fields := strings.Fields(string(data[i+1:])); len(fields) > 0 && fields[0] != "Z" {
+			return true
+		}
+	}
+	return false
+}
 
 // lock serialises changes to this server's configuration, across tasks
 // and processes: otherwise one task's broken vhost could fail another's
@@ -411,10 +500,11 @@ func (n *Nginx) testAndReload(ctx context.Context) error {
 	if err := n.test(ctx); err != nil {
 		return err
 	}
+	old := n.workers(ctx)
 	if err := n.reload(ctx); err != nil {
 		return err
 	}
-	n.waitLive(ctx, generation)
+	n.waitLive(ctx, generation, old)
 	return nil
 }
 

@@ -77,6 +77,37 @@ func TestSiteLifecycleRoundTrips(t *testing.T) {
 		}
 	})
 
+	t.Run("zstd backup, backup-delete, login-reset, cron", func(t *testing.T) {
+		s := s.with(t)
+		r := s.mustTask("backup", "@"+uri, "--format=zst")
+		zst := fmt.Sprint(r.Data["backup_file"])
+		if !strings.HasSuffix(zst, ".tar.zst") {
+			t.Fatalf("zstd backup named %s", zst)
+		}
+		s.wpSetPost(wpRoot, uri, post, "zst-changed")
+		s.mustTask("restore", "@"+uri, zst)
+		s.mustServe(s.url(uri, "/?p="+post), marker)
+		s.mustTask("backup-delete", "@"+uri, filepath.Base(zst))
+		if _, err := os.Stat(zst); !os.IsNotExist(err) {
+			t.Fatalf("backup-delete left %s", zst)
+		}
+		if _, err := s.task("backup-delete", "@"+uri, "/etc/passwd"); err == nil {
+			t.Fatal("backup-delete accepted a file that is not a backup of the site")
+		}
+		link := fmt.Sprint(s.mustTask("login-reset", "@"+uri).Data["login_link"])
+		resp, err := s.client.Get(link)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		s.mustServe(s.url(uri, "/wp-admin/"), "Dashboard")
+		s.wpPHP(wpRoot, uri, `wp_schedule_single_event(time() - 10, 'aegir_e2e_cron'); add_option('aegir_e2e_cron_ran', 'no');`)
+		s.mustTask("cron", "@"+uri)
+		if out := s.wpPHP(wpRoot, uri, `echo wp_next_scheduled('aegir_e2e_cron') ? 'pending' : 'ran';`); out != "ran" {
+			t.Fatalf("cron did not run the scheduled event: %s", out)
+		}
+	})
+
 	t.Run("migrate", func(t *testing.T) {
 		s := s.with(t)
 		oldDB := str(s.siteContext(uri)["db_name"])
@@ -125,9 +156,10 @@ func TestSiteLifecycleRoundTrips(t *testing.T) {
 
 	t.Run("disable and enable", func(t *testing.T) {
 		s := s.with(t)
-		s.mustTask("disable", "@"+uri)
+		r := s.mustTask("disable", "@"+uri)
 		if code, body := s.get(s.url(uri, "/?p="+post)); code != 503 || !strings.Contains(body, "disabled") {
-			t.Fatalf("disabled site answered %d:\n%.300s", code, body)
+			vhost, _ := os.ReadFile(filepath.Join(s.home, "config", "server_master", "nginx", "vhost.d", uri+".conf"))
+			t.Fatalf("disabled site answered %d:\n%.300s\nvhost:\n%s\nlog: %+v", code, body, vhost, r.Log)
 		}
 		s.mustTask("enable", "@"+uri)
 		s.mustServe(s.url(uri, "/?p="+post), marker)

@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"archive/tar"
+	"bytes"
 	"compress/gzip"
 	"os"
 	"testing"
@@ -42,3 +43,7 @@ func writeTarGz(t *testing.T, path string, entries []tarEntry) {
 		}
 	}
 }
+
+func bytesReader(b []byte) *bytes.Reader { return bytes.NewReader(b) }
+
+func bytesContains(b []byte, s string) bool { return bytes.Contains(b, []byte(s)) }

@@ -1,0 +1,10 @@
+// Package sqlite is the front end's embedded store: aegir.Store on one
+// SQLite file ($AEGIR_HOME/hosting.db) through modernc.org/sqlite, in WAL
+// mode, with one writer connection (so every change, and every task claim,
+// is one serialised BEGIN IMMEDIATE transaction) beside a pool of readers.
+// Its schema migrations are embedded and run by goose at Open. It registers
+// itself for aegir.OpenStore under the scheme "sqlite" (and bare paths).
+//
+// It imports the domain package only; it must not import other adapters
+// (postgres, http, the back end's drivers).
+package sqlite

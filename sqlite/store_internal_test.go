@@ -1,0 +1,170 @@
+package sqlite
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/aegir-hosting/aegir"
+)
+
+func TestOpenMakesAPrivateWALDatabaseAndReopens(t *testing.T) {
+	t.Parallel()
+	path := filepath.Join(t.TempDir(), "hosting.db")
+	s, err := Open(t.Context(), path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var mode string
+	if err := s.reader.QueryRowContext(t.Context(), "PRAGMA journal_mode").Scan(&mode); err != nil || mode != "wal" {
+		t.Fatalf("journal_mode = %q, %v; want wal", mode, err)
+	}
+	var fk int
+	if err := s.writer.QueryRowContext(t.Context(), "PRAGMA foreign_keys").Scan(&fk); err != nil || fk != 1 {
+		t.Fatalf("foreign_keys = %d, %v; want 1", fk, err)
+	}
+	if _, err := s.reader.ExecContext(t.Context(), "DELETE FROM clients"); err == nil {
+		t.Fatal("a reader connection could write")
+	}
+	if err := s.CreateClient(t.Context(), &aegir.Client{Name: "acme"}); err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{path, path + "-wal"} {
+		fi, err := os.Stat(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if perm := fi.Mode().Perm(); perm != 0o600 {
+			t.Fatalf("%s has mode %o, want 600: it holds password hashes", filepath.Base(name), perm)
+		}
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	s, err = Open(t.Context(), path) // the migrations are applied already
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if _, err := s.GetClient(t.Context(), "acme"); err != nil {
+		t.Fatalf("after reopening: %v", err)
+	}
+	if _, err := Open(t.Context(), path+"?mode=ro"); aegir.ErrorCode(err) != aegir.EINVALID {
+		t.Fatalf("Open of a path with a query = %v, want EINVALID", err)
+	}
+}
+
+// TestHotQueriesUseIndexes keeps the queries that run on every claim and
+// every page of the site list on indexes, so they stay fast with 10,000
+// sites and a long task history.
+func TestHotQueriesUseIndexes(t *testing.T) {
+	t.Parallel()
+	s, err := Open(t.Context(), filepath.Join(t.TempDir(), "hosting.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	for _, q := range []string{
+		"UPDATE tasks SET status = 'processing' WHERE id = (" + claimQuery + ")",
+		"SELECT " + siteCols + " FROM sites WHERE platform = 'p' ORDER BY name LIMIT 50 OFFSET 100",
+		"SELECT count(*) FROM sites WHERE platform = 'p'",
+		"SELECT " + siteCols + " FROM sites WHERE client = 'c' ORDER BY name LIMIT 50 OFFSET 100",
+		"SELECT " + siteCols + " FROM sites WHERE status = 'enabled' ORDER BY name LIMIT 50",
+		"SELECT " + siteCols + " FROM sites WHERE name = 'a.example'",
+		"SELECT site FROM aliases WHERE alias = 'a.example' AND site <> 'b.example'",
+		"SELECT " + taskCols + " FROM tasks WHERE object = 'a.example' ORDER BY id DESC LIMIT 50",
+		"SELECT " + taskCols + " FROM tasks WHERE status = 'queued' ORDER BY id DESC LIMIT 50",
+		"SELECT count(*) FROM sites WHERE db_server = 's' AND status <> 'deleted'",
+		"DELETE FROM task_logs WHERE task_id IN (SELECT id FROM tasks WHERE finished_at < 'x')",
+		"SELECT " + backupCols + " FROM backups WHERE site = 'a.example' ORDER BY created_at DESC, id DESC",
+	} {
+		rows, err := s.reader.QueryContext(t.Context(), "EXPLAIN QUERY PLAN "+q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var plan []string
+		for rows.Next() {
+			var id, parent, unused int
+			var detail string
+			if err := rows.Scan(&id, &parent, &unused, &detail); err != nil {
+				t.Fatal(err)
+			}
+			plan = append(plan, detail)
+		}
+		rows.Close()
+		for _, step := range plan {
+			if strings.HasPrefix(step, "SCAN ") || strings.Contains(step, "TEMP B-TREE FOR ORDER BY") {
+				t.Errorf("%s\nhas a full scan or sort:\n  %s", q, strings.Join(plan, "\n  "))
+			}
+		}
+	}
+}
+
+// BenchmarkTenThousandSites measures a filtered page of sites and a claim
+// against 10,000 sites and 10,000 finished tasks.
+func BenchmarkTenThousandSites(b *testing.B) {
+	s, err := Open(b.Context(), filepath.Join(b.TempDir(), "hosting.db"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer s.Close()
+	ctx := b.Context()
+	if err := s.CreateServer(ctx, &aegir.ServerRecord{Name: "server_master"}); err != nil {
+		b.Fatal(err)
+	}
+	for i := range 10 {
+		p := &aegir.PlatformRecord{Name: fmt.Sprintf("p%d", i), Platform: aegir.Platform{Root: fmt.Sprintf("/srv/p%d", i)}}
+		if err := s.CreatePlatform(ctx, p); err != nil {
+			b.Fatal(err)
+		}
+	}
+	tx, err := s.writer.BeginTx(ctx, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	now := fmtTime(now())
+	for i := range 10000 {
+		name := fmt.Sprintf("site%05d.example", i)
+		props, _ := aegir.MarshalProps(&aegir.Site{URI: name, Platform: fmt.Sprintf("@p%d", i%10)})
+		if _, err := tx.ExecContext(ctx, `INSERT INTO sites (name, props, platform, status, created_at, updated_at) VALUES (?, ?, ?, 'enabled', ?, ?)`,
+			name, string(props), fmt.Sprintf("p%d", i%10), now, now); err != nil {
+			b.Fatal(err)
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO aliases (alias, site) VALUES (?, ?)`, name, name); err != nil {
+			b.Fatal(err)
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO tasks (type, object_type, object, platform, status, created_at, finished_at) VALUES ('cron', 'site', ?, ?, 'success', ?, ?)`,
+			name, fmt.Sprintf("p%d", i%10), now, now); err != nil {
+			b.Fatal(err)
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		b.Fatal(err)
+	}
+	b.Run("ListSites", func(b *testing.B) {
+		for i := 0; b.Loop(); i++ {
+			list, total, err := s.ListSites(ctx, aegir.SiteFilter{Platform: "p3", Page: 1 + i%20, PerPage: 50})
+			if err != nil || total != 1000 || len(list) != 50 {
+				b.Fatal(total, len(list), err)
+			}
+		}
+	})
+	b.Run("EnqueueClaimFinish", func(b *testing.B) {
+		for i := 0; b.Loop(); i++ {
+			task := &aegir.Task{Type: "cron", ObjectType: aegir.SiteContext, Object: fmt.Sprintf("site%05d.example", i%10000), Platform: fmt.Sprintf("p%d", i%10)}
+			if err := s.EnqueueTask(ctx, task); err != nil {
+				b.Fatal(err)
+			}
+			got, err := s.ClaimTask(ctx, "bench")
+			if err != nil || got == nil {
+				b.Fatal(got, err)
+			}
+			if err := s.FinishTask(ctx, got.ID, aegir.StatusSuccess, nil); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}

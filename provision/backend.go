@@ -14,6 +14,11 @@ type Backend struct {
 	Contexts aegir.ContextStore
 	Runner   aegir.Runner
 	Archiver aegir.Archiver
+	// LoadLimit is the load average above which heavy tasks are refused;
+	// zero means no limit.
+	LoadLimit float64
+	// LoadAvg reads the load average; nil reads /proc/loadavg.
+	LoadAvg func() (float64, error)
 }
 
 // Options change how a task runs.
@@ -86,7 +91,10 @@ func (b *Backend) Run(ctx context.Context, task, name string, opts Options) (*ae
 	log := aegir.NewTaskLog(opts.Sink)
 	t := &run{b: b, log: log, opts: opts, data: map[string]any{}, steps: &aegir.StepRunner{Log: log, FailAt: opts.FailAt}}
 	start := time.Now()
-	err := t.dispatch(ctx, task, aegir.ContextName(name))
+	err := b.checkLoad(task)
+	if err == nil {
+		err = t.dispatch(ctx, task, aegir.ContextName(name))
+	}
 	if err != nil && !hasError(log) {
 		log.Errorf("%v", err)
 	}

@@ -10,6 +10,8 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"runtime"
+	"strconv"
 	"sort"
 	"strings"
 	"syscall"
@@ -231,7 +233,19 @@ func (m *Main) paths(o *options) aegir.Paths {
 
 // backend builds the back end on $AEGIR_HOME.
 func (m *Main) backend(paths aegir.Paths) *provision.Backend {
-	return &provision.Backend{Paths: paths, Contexts: contextfile.New(paths), Runner: &local.Runner{}, Archiver: &tarball.Archiver{}}
+	return &provision.Backend{
+		Paths: paths, Contexts: contextfile.New(paths), Runner: &local.Runner{}, Archiver: &tarball.Archiver{},
+		LoadLimit: m.loadLimit(),
+	}
+}
+
+// loadLimit is the load average above which heavy tasks are refused:
+// $AEGIR_LOAD_CRITICAL, else ten per CPU.
+func (m *Main) loadLimit() float64 {
+	if v, err := strconv.ParseFloat(m.Getenv("AEGIR_LOAD_CRITICAL"), 64); err == nil {
+		return v
+	}
+	return float64(10 * runtime.NumCPU())
 }
 
 // refuseRoot stops back-end commands run as root: files they write must

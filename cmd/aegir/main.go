@@ -11,8 +11,8 @@ import (
 	"os"
 	"os/signal"
 	"runtime"
-	"strconv"
 	"sort"
+	"strconv"
 	"strings"
 	"syscall"
 

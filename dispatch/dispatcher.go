@@ -1,0 +1,245 @@
+package dispatch
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"runtime"
+	"strconv"
+	"time"
+
+	"github.com/aegir-hosting/aegir"
+	"github.com/aegir-hosting/aegir/provision"
+)
+
+// OrphanMessage is the log line a task gets when the dispatcher finds it
+// left processing by an earlier run of the same worker.
+const OrphanMessage = "the aegir process running this task died while it ran (it was found processing at start-up); check the object and retry the task"
+
+// Backoff bounds of the retries after a store error.
+const (
+	minBackoff = 100 * time.Millisecond
+	maxBackoff = 10 * time.Second
+)
+
+// Dispatcher runs the tasks of Store's queue through Backend.
+//
+// Stopping: when the context given to Run ends, the dispatcher claims no
+// more tasks and Run waits for the running ones, which go on with a
+// context of their own. That context is cancelled only when HardStop ends
+// (a second signal, say): the back end then stops at its next step and
+// undoes what it did, and the task is recorded as failed. A task whose
+// end cannot be recorded at all (the database is gone) stays processing
+// and is failed with OrphanMessage when the same worker starts again.
+type Dispatcher struct {
+	Store   aegir.Store
+	Backend *provision.Backend
+	// Workers is how many tasks run at once; zero means one per CPU.
+	Workers int
+	// Worker names this process in the queue: stable across restarts and
+	// unique among the processes that share the store. Each running task
+	// is claimed as "Worker/N". Empty means the host name.
+	Worker string
+	// Logger receives the dispatcher's own messages; nil is slog.Default().
+	Logger *slog.Logger
+	// HardStop, when it ends, cancels the running tasks; nil never does.
+	HardStop context.Context
+	// BatchConcurrency is how many sites a migrate-platform task moves at
+	// once, unless its concurrency argument says otherwise; zero means one
+	// per CPU.
+	BatchConcurrency int
+	// OnFinish, when set, is called after each task is recorded, with its
+	// final status and how long it ran (for metrics).
+	OnFinish func(t *aegir.Task, status string, elapsed time.Duration)
+	// Rescan, when positive, also claims every Rescan: a safety net for
+	// a queue written by a process that cannot notify this one (another
+	// process on the same SQLite file). Zero relies on notifications
+	// alone, which is all a store shared through PostgreSQL needs.
+	Rescan time.Duration
+}
+
+// backoff doubles a delay from minBackoff up to maxBackoff.
+type backoff struct{ d time.Duration }
+
+func (b *backoff) next() time.Duration {
+	if b.d == 0 {
+		b.d = minBackoff
+	} else {
+		b.d = min(2*b.d, maxBackoff)
+	}
+	return b.d
+}
+
+func (b *backoff) reset() { b.d = 0 }
+
+func (d *Dispatcher) logger() *slog.Logger {
+	if d.Logger != nil {
+		return d.Logger
+	}
+	return slog.Default()
+}
+
+func (d *Dispatcher) workers() int {
+	if d.Workers > 0 {
+		return d.Workers
+	}
+	return runtime.NumCPU()
+}
+
+// WorkerName returns the worker name the dispatcher claims tasks under:
+// Worker, or the host name.
+func (d *Dispatcher) WorkerName() (string, error) {
+	name := d.Worker
+	if name == "" {
+		host, err := os.Hostname()
+		if err != nil {
+			return "", fmt.Errorf("dispatch: worker name: %w", err)
+		}
+		name = host
+	}
+	if err := aegir.ValidateWorker(name + "/" + strconv.Itoa(d.workers())); err != nil {
+		return "", err
+	}
+	return name, nil
+}
+
+// Run fails the tasks an earlier run of this worker left processing, then
+// claims and runs tasks until ctx ends: at start, on each notification of
+// the store, and whenever a running task finishes, as long as fewer than
+// Workers run. A store error (a dead database) is logged and retried with
+// a bounded backoff; Run returns nil once ctx has ended and the running
+// tasks are done, or an error at once when the dispatcher is misconfigured.
+func (d *Dispatcher) Run(ctx context.Context) error {
+	if d.Store == nil || d.Backend == nil {
+		return errors.New("dispatch: Store and Backend are required")
+	}
+	worker, err := d.WorkerName()
+	if err != nil {
+		return err
+	}
+	log := d.logger().With("worker", worker)
+	var bo backoff
+
+	// Nothing this worker claimed before may stay processing.
+	for {
+		n, err := d.Store.FailOrphanedTasks(ctx, worker, OrphanMessage)
+		if err == nil {
+			if n > 0 {
+				log.Warn("failed tasks left processing by a dead process", "tasks", n)
+			}
+			bo.reset()
+			break
+		}
+		if !wait(ctx, bo.next(), log, "fail orphaned tasks", err) {
+			return nil
+		}
+	}
+
+	hard := d.HardStop
+	if hard == nil {
+		hard = context.Background()
+	}
+	workers := d.workers()
+	free := make([]int, 0, workers)
+	for i := workers - 1; i >= 0; i-- {
+		free = append(free, i)
+	}
+	done := make(chan int, workers)
+	running := 0
+	var wake <-chan struct{}
+	var retry <-chan time.Time // set while the store is failing: no claims until it fires
+	start := func(task *aegir.Task, slot int) {
+		running++
+		go func() {
+			defer func() { done <- slot }()
+			d.runTask(hard, task, log)
+		}()
+	}
+
+	var rescan <-chan time.Time
+	if d.Rescan > 0 {
+		t := time.NewTicker(d.Rescan)
+		defer t.Stop()
+		rescan = t.C
+	}
+	log.Info("dispatcher started", "workers", workers)
+	for {
+		if retry == nil && wake == nil {
+			ch, err := d.Store.Listen(ctx)
+			if err != nil {
+				if ctx.Err() != nil {
+					break
+				}
+				log.Error("store: listen failed; retrying", "err", err, "retry_in", bo.next())
+				retry = time.After(bo.d)
+			} else {
+				wake = ch
+			}
+		}
+		for retry == nil && running < workers && ctx.Err() == nil {
+			slot := free[len(free)-1]
+			task, err := d.Store.ClaimTask(ctx, worker+"/"+strconv.Itoa(slot))
+			if err != nil {
+				if ctx.Err() != nil {
+					break
+				}
+				log.Error("store: claim failed; retrying", "err", err, "retry_in", bo.next())
+				retry = time.After(bo.d)
+				break
+			}
+			bo.reset()
+			if task == nil {
+				break
+			}
+			free = free[:len(free)-1]
+			start(task, slot)
+		}
+		if ctx.Err() != nil {
+			break
+		}
+		select {
+		case <-ctx.Done():
+		case _, ok := <-wake:
+			if !ok {
+				// The listener ended without ctx ending (the store closed or
+				// gave up): listen again after a pause.
+				wake = nil
+				log.Error("store: the notification listener stopped; listening again", "retry_in", bo.next())
+				retry = time.After(bo.d)
+			}
+		case slot := <-done:
+			running--
+			free = append(free, slot)
+		case <-retry:
+			retry = nil
+		case <-rescan:
+		}
+	}
+
+	if running > 0 {
+		log.Info("dispatcher stopping: waiting for running tasks", "tasks", running)
+	}
+	for ; running > 0; running-- {
+		<-done
+	}
+	log.Info("dispatcher stopped")
+	return nil
+}
+
+// wait logs a store error and waits d, or until ctx ends (false).
+func wait(ctx context.Context, d time.Duration, log *slog.Logger, what string, err error) bool {
+	if ctx.Err() != nil {
+		return false
+	}
+	log.Error("store: "+what+" failed; retrying", "err", err, "retry_in", d)
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return false
+	case <-t.C:
+		return true
+	}
+}

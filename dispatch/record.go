@@ -1,0 +1,377 @@
+package dispatch
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/aegir-hosting/aegir"
+	"github.com/aegir-hosting/aegir/provision"
+)
+
+// Statuses the dispatcher gives records, beside the domain's.
+const (
+	// SiteFound marks the record of a site that a platform verify found
+	// on disk and the front end did not know: it is offered for import
+	// (an import task adopts it) and nothing else runs on it until then.
+	SiteFound = "found"
+	// Verified marks a server or platform whose last verify succeeded; a
+	// failed verify marks it aegir.SiteFailed ("failed").
+	Verified = "verified"
+)
+
+// record writes what a finished task changed into the store.
+func (d *Dispatcher) record(ctx context.Context, task *aegir.Task, data map[string]any, failed bool, lw *logWriter) error {
+	switch task.ObjectType {
+	case aegir.SiteContext:
+		return d.recordSite(ctx, task, data, failed, lw)
+	case aegir.PlatformContext:
+		if task.Type == provision.TaskMigratePlatform {
+			return d.recordBatch(ctx, data, lw)
+		}
+		return d.recordPlatform(ctx, task, data, failed, lw)
+	case aegir.ServerContext:
+		return d.recordServer(ctx, task, failed)
+	}
+	return nil
+}
+
+func (d *Dispatcher) recordServer(ctx context.Context, task *aegir.Task, failed bool) error {
+	switch task.Type {
+	case provision.TaskVerify:
+		r, err := d.Store.GetServer(ctx, task.Object)
+		if err != nil {
+			return err
+		}
+		r.Status = verifyStatus(failed)
+		return d.Store.UpdateServer(ctx, r)
+	case provision.TaskDelete:
+		if !failed {
+			if err := d.Store.DeleteServer(ctx, task.Object); aegir.ErrorCode(err) != aegir.ENOTFOUND {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+func verifyStatus(failed bool) string {
+	if failed {
+		return aegir.SiteFailed
+	}
+	return Verified
+}
+
+func (d *Dispatcher) recordPlatform(ctx context.Context, task *aegir.Task, data map[string]any, failed bool, lw *logWriter) error {
+	switch task.Type {
+	case provision.TaskVerify:
+		r, err := d.Store.GetPlatform(ctx, task.Object)
+		if err != nil {
+			return err
+		}
+		if _, ok := data["app"]; ok {
+			r.App, r.Version = dataString(data, "app"), dataString(data, "version")
+		}
+		r.Status = verifyStatus(failed)
+		if err := d.Store.UpdatePlatform(ctx, r); err != nil {
+			return err
+		}
+		if pkgs, ok := dataPackages(data, "packages"); ok {
+			if err := d.Store.SetPlatformPackages(ctx, r.Name, pkgs); err != nil {
+				return err
+			}
+		}
+		if !failed {
+			return d.offerSites(ctx, r.Name, dataStrings(data, "sites"), lw)
+		}
+	case provision.TaskDelete:
+		if !failed {
+			if err := d.Store.DeletePlatform(ctx, task.Object); aegir.ErrorCode(err) != aegir.ENOTFOUND {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// offerSites records the sites found on a platform that the front end
+// does not know, with status SiteFound: Aegir offers them for import and
+// does not import them by itself.
+func (d *Dispatcher) offerSites(ctx context.Context, platform string, sites []string, lw *logWriter) error {
+	var offered []string
+	for _, name := range sites {
+		r, err := d.Store.GetSite(ctx, name)
+		switch {
+		case err == nil && r.Status != aegir.SiteDeleted:
+			continue // known
+		case err != nil && aegir.ErrorCode(err) != aegir.ENOTFOUND:
+			return err
+		}
+		found := &aegir.SiteRecord{Name: name, Site: aegir.Site{URI: name, Platform: "@" + platform}, Status: SiteFound}
+		if err := d.Store.CreateSite(ctx, found); aegir.ErrorCode(err) == aegir.ECONFLICT || aegir.ErrorCode(err) == aegir.EINVALID {
+			lw.infof("sites/%s on @%s is not offered for import: %v", name, platform, err)
+			continue
+		} else if err != nil {
+			return err
+		}
+		offered = append(offered, name)
+	}
+	if len(offered) > 0 {
+		lw.infof("%d sites found on @%s that the front end did not know are offered for import (run an import task on each): %s",
+			len(offered), platform, strings.Join(offered, ", "))
+	}
+	return nil
+}
+
+// recordSite records a site task: the backups it made, the site's status
+// and database credentials as the back end left them in its context, its
+// packages, and the new site of a clone or a renaming migrate.
+func (d *Dispatcher) recordSite(ctx context.Context, task *aegir.Task, data map[string]any, failed bool, lw *logWriter) error {
+	var errs []error
+	// The backup task, and the safety backups of delete, restore, migrate
+	// and clone, which stay on disk.
+	if file := dataString(data, "backup_file"); file != "" {
+		b := &aegir.Backup{Site: task.Object, File: file, Size: dataInt64(data, "size"), SHA256: dataString(data, "sha256")}
+		if err := d.Store.AddBackup(ctx, b); err != nil {
+			errs = append(errs, fmt.Errorf("record backup %s: %w", file, err))
+		}
+	}
+	r, err := d.Store.GetSite(ctx, task.Object)
+	if aegir.ErrorCode(err) == aegir.ENOTFOUND {
+		lw.warnf("the record of site @%s went away while the task ran: nothing recorded", task.Object)
+		return errors.Join(errs...)
+	} else if err != nil {
+		return errors.Join(append(errs, err)...)
+	}
+	c, err := d.Backend.Contexts.Get(ctx, task.Object)
+	if err != nil && aegir.ErrorCode(err) != aegir.ENOTFOUND {
+		return errors.Join(append(errs, err)...)
+	}
+	if c != nil && c.Type != aegir.SiteContext {
+		c = nil
+	}
+	if c != nil {
+		// What tasks set, not users: status and database credentials.
+		r.Site.Status, r.Site.DBName, r.Site.DBUser, r.Site.DBPassword = c.Site.Status, c.Site.DBName, c.Site.DBUser, c.Site.DBPassword
+		if !failed && (c.Site.Status == aegir.SiteEnabled || c.Site.Status == aegir.SiteDisabled) {
+			r.Status = c.Site.Status
+		}
+	}
+	now := time.Now()
+	newURI := ""
+	switch task.Type {
+	case provision.TaskInstall:
+		if failed {
+			r.Status = aegir.SiteFailed
+		}
+	case provision.TaskDelete:
+		if !failed {
+			r.Status = aegir.SiteDeleted
+		}
+	case provision.TaskCron:
+		if !failed {
+			r.LastCron = &now
+		}
+	case provision.TaskBackup:
+		if !failed {
+			r.LastBackup = &now
+		}
+	case provision.TaskBackupDelete:
+		if !failed {
+			if err := d.deleteBackupRows(ctx, r.Name, dataStrings(data, "deleted")); err != nil {
+				errs = append(errs, err)
+			}
+		}
+	case provision.TaskMigrate:
+		if failed {
+			break
+		}
+		if u := dataString(data, "new_uri"); u != "" && u != r.Name {
+			newURI = u
+			r.Status = aegir.SiteDeleted
+		} else if c != nil {
+			r.Site.Platform = c.Site.Platform
+		}
+	case provision.TaskClone:
+		if !failed {
+			newURI = dataString(data, "new_uri")
+		}
+	}
+	if err := d.Store.UpdateSite(ctx, r); err != nil {
+		return errors.Join(append(errs, fmt.Errorf("update site @%s: %w", r.Name, err))...)
+	}
+	target := r.Name
+	if newURI != "" {
+		if err := d.recordNewSite(ctx, r, newURI, task.Type == provision.TaskMigrate); err != nil {
+			return errors.Join(append(errs, err)...)
+		}
+		target = newURI
+	}
+	if pkgs, ok := dataPackages(data, "packages"); ok && !failed {
+		if err := d.Store.SetSitePackages(ctx, target, pkgs); err != nil {
+			errs = append(errs, fmt.Errorf("record the packages of @%s: %w", target, err))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// recordNewSite records the site a clone or a renaming migrate made, from
+// its context: owned by the client of the source site and, for a rename,
+// with its history. A record of that name that is not deleted (one found
+// on disk) is replaced.
+func (d *Dispatcher) recordNewSite(ctx context.Context, src *aegir.SiteRecord, name string, renamed bool) error {
+	c, err := d.Backend.Contexts.Get(ctx, name)
+	if err != nil {
+		return fmt.Errorf("read the context of the new site @%s: %w", name, err)
+	}
+	if c.Type != aegir.SiteContext {
+		return fmt.Errorf("the context @%s is a %s, not a site", name, c.Type)
+	}
+	r := &aegir.SiteRecord{Name: name, Site: *c.Site, Client: src.Client, Status: aegir.SiteEnabled}
+	if c.Site.Status == aegir.SiteDisabled {
+		r.Status = aegir.SiteDisabled
+	}
+	if renamed {
+		r.LastCron, r.LastBackup, r.DiskFiles, r.DiskDB = src.LastCron, src.LastBackup, src.DiskFiles, src.DiskDB
+	}
+	old, err := d.Store.GetSite(ctx, name)
+	switch {
+	case err == nil && old.Status != aegir.SiteDeleted:
+		err = d.Store.UpdateSite(ctx, r)
+	case err == nil || aegir.ErrorCode(err) == aegir.ENOTFOUND:
+		err = d.Store.CreateSite(ctx, r)
+	}
+	if err != nil {
+		return fmt.Errorf("record the new site @%s: %w", name, err)
+	}
+	return nil
+}
+
+// deleteBackupRows removes the records of the backup files a backup-delete
+// removed: absolute paths, or names in the backups directory.
+func (d *Dispatcher) deleteBackupRows(ctx context.Context, site string, files []string) error {
+	if len(files) == 0 {
+		return nil
+	}
+	gone := map[string]bool{}
+	for _, f := range files {
+		if !filepath.IsAbs(f) {
+			f = filepath.Join(d.Backend.Paths.Backups(), f)
+		}
+		gone[filepath.Clean(f)] = true
+	}
+	list, err := d.Store.ListBackups(ctx, site)
+	if err != nil {
+		return err
+	}
+	for _, b := range list {
+		if gone[filepath.Clean(b.File)] {
+			if err := d.Store.DeleteBackup(ctx, b.ID); err != nil && aegir.ErrorCode(err) != aegir.ENOTFOUND {
+				return fmt.Errorf("delete the record of backup %s: %w", b.File, err)
+			}
+		}
+	}
+	return nil
+}
+
+// recordBatch moves the records of the sites a batch migrate moved to the
+// target platform, with the credentials their contexts now hold.
+func (d *Dispatcher) recordBatch(ctx context.Context, data map[string]any, lw *logWriter) error {
+	var outcomes []provision.SiteOutcome
+	if err := convert(data["sites"], &outcomes); err != nil {
+		return fmt.Errorf("read the batch outcomes: %w", err)
+	}
+	var errs []error
+	for _, o := range outcomes {
+		if o.Error != "" {
+			continue
+		}
+		r, err := d.Store.GetSite(ctx, o.Site)
+		if aegir.ErrorCode(err) == aegir.ENOTFOUND {
+			lw.warnf("site @%s was migrated but has no record in the front end: import it to manage it here", o.Site)
+			continue
+		} else if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		c, err := d.Backend.Contexts.Get(ctx, o.Site)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		r.Site.Platform, r.Site.Status = c.Site.Platform, c.Site.Status
+		r.Site.DBName, r.Site.DBUser, r.Site.DBPassword = c.Site.DBName, c.Site.DBUser, c.Site.DBPassword
+		if err := d.Store.UpdateSite(ctx, r); err != nil {
+			errs = append(errs, fmt.Errorf("update site @%s: %w", r.Name, err))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// The back end's Result data holds Go values when it runs in-process
+// (int64, []string, []aegir.Package); these read them, and the JSON forms
+// the same values take in a stored task, alike.
+
+func dataString(data map[string]any, key string) string {
+	s, _ := data[key].(string)
+	return s
+}
+
+func dataInt64(data map[string]any, key string) int64 {
+	switch v := data[key].(type) {
+	case int64:
+		return v
+	case int:
+		return int64(v)
+	case float64:
+		return int64(v)
+	case json.Number:
+		n, _ := v.Int64()
+		return n
+	}
+	return 0
+}
+
+func dataStrings(data map[string]any, key string) []string {
+	var list []string
+	if convert(data[key], &list) != nil {
+		return nil
+	}
+	return list
+}
+
+func dataPackages(data map[string]any, key string) ([]aegir.Package, bool) {
+	v, ok := data[key]
+	if !ok || v == nil {
+		return nil, false
+	}
+	if pkgs, ok := v.([]aegir.Package); ok {
+		return pkgs, true
+	}
+	var pkgs []aegir.Package
+	if convert(v, &pkgs) != nil {
+		return nil, false
+	}
+	return pkgs, true
+}
+
+// convert copies v into out, directly when it has out's type, else
+// through JSON.
+func convert[T any](v any, out *T) error {
+	if v == nil {
+		return nil
+	}
+	if t, ok := v.(T); ok {
+		*out = t
+		return nil
+	}
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	return json.Unmarshal(b, out)
+}

@@ -157,14 +157,18 @@ func (s *Server) Defaults() {
 	if s.HTTPPort == 0 {
 		s.HTTPPort = 80
 	}
+	test, restart, link := []string{"nginx", "-t"}, []string{"nginx", "-s", "reload"}, "/etc/nginx/conf.d/aegir.conf"
+	if s.HTTPServiceType == ServiceApache {
+		test, restart, link = []string{"apache2ctl", "configtest"}, []string{"apache2ctl", "graceful"}, "/etc/apache2/conf-enabled/aegir.conf"
+	}
 	if len(s.HTTPTestCmd) == 0 {
-		s.HTTPTestCmd = []string{"nginx", "-t"}
+		s.HTTPTestCmd = test
 	}
 	if len(s.HTTPRestartCmd) == 0 {
-		s.HTTPRestartCmd = []string{"nginx", "-s", "reload"}
+		s.HTTPRestartCmd = restart
 	}
 	if s.HTTPConfLink == "" {
-		s.HTTPConfLink = "/etc/nginx/conf.d/aegir.conf"
+		s.HTTPConfLink = link
 	}
 	if s.WebGroup == "" {
 		s.WebGroup = "www-data"

@@ -23,6 +23,7 @@ import (
 	"github.com/aegir-hosting/aegir/tarball"
 
 	// The standard drivers register themselves.
+	_ "github.com/aegir-hosting/aegir/apache"
 	_ "github.com/aegir-hosting/aegir/drupal"
 	_ "github.com/aegir-hosting/aegir/mediawiki"
 	_ "github.com/aegir-hosting/aegir/mysql"
@@ -94,6 +95,9 @@ func commands() map[string]command {
 		"import":           {"adopt a site found on its platform", (*Main).importSite},
 		"login-reset":      {"print a one-time admin login link", (*Main).loginReset},
 		"cron":             {"run a site's cron", (*Main).cron},
+		"hosting-import":   {"bring a context made with the CLI into the front end", (*Main).hostingImport},
+		"serve":            {"run the front end: REST API, metrics, task dispatcher [--listen ADDR] [--database URL] [--workers N]", (*Main).serve},
+		"token":            {"manage API tokens: create USER [--name NAME] | revoke ID | list USER", (*Main).token},
 	}
 }
 

@@ -88,12 +88,17 @@ func (m *Main) setupServer(ctx context.Context, paths aegir.Paths, o *options, w
 			return nil, err
 		}
 	}
-	// The aegir user tests and reloads the system nginx through sudo.
-	if withSudo && len(c.Server.HTTPTestCmd) == 0 && (c.Server.HTTPServiceType == "" || c.Server.HTTPServiceType == aegir.ServiceNginx) {
-		nginx := lookPath("nginx", "/usr/sbin/nginx")
-		c.Server.HTTPTestCmd = []string{"sudo", "-n", nginx, "-t"}
-		if len(c.Server.HTTPRestartCmd) == 0 {
+	// The aegir user tests and reloads the system web server through sudo.
+	if withSudo && len(c.Server.HTTPTestCmd) == 0 && len(c.Server.HTTPRestartCmd) == 0 {
+		switch c.Server.HTTPServiceType {
+		case "", aegir.ServiceNginx:
+			nginx := lookPath("nginx", "/usr/sbin/nginx")
+			c.Server.HTTPTestCmd = []string{"sudo", "-n", nginx, "-t"}
 			c.Server.HTTPRestartCmd = []string{"sudo", "-n", nginx, "-s", "reload"}
+		case aegir.ServiceApache:
+			ctl := lookPath("apache2ctl", "/usr/sbin/apache2ctl")
+			c.Server.HTTPTestCmd = []string{"sudo", "-n", ctl, "configtest"}
+			c.Server.HTTPRestartCmd = []string{"sudo", "-n", ctl, "graceful"}
 		}
 	}
 	if err := c.Validate(); err != nil {
@@ -196,10 +201,15 @@ func writeSudoers(ctx context.Context, path, aegirUser string, server *aegir.Ser
 // linkServerFile links the server file into the system web server, which
 // usually needs root; verify leaves a correct link alone.
 func (m *Main) linkServerFile(paths aegir.Paths, server *aegir.Server) error {
-	if server.HTTPServiceType != aegir.ServiceNginx {
+	var target string
+	switch server.HTTPServiceType {
+	case aegir.ServiceNginx:
+		target = filepath.Join(paths.ServerConfig(aegir.MasterServer), "nginx.conf")
+	case aegir.ServiceApache:
+		target = filepath.Join(paths.ServerConfig(aegir.MasterServer), "apache.conf")
+	default:
 		return nil
 	}
-	target := filepath.Join(paths.ServerConfig(aegir.MasterServer), "nginx.conf")
 	link := server.HTTPConfLink
 	if cur, err := os.Readlink(link); err == nil && cur == target {
 		return nil

@@ -1,0 +1,215 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/aegir-hosting/aegir"
+	"github.com/aegir-hosting/aegir/dispatch"
+	"github.com/aegir-hosting/aegir/hosting"
+	"github.com/aegir-hosting/aegir/provision"
+	"github.com/aegir-hosting/aegir/schedule"
+	"github.com/aegir-hosting/aegir/web"
+
+	// The front end's store drivers register themselves.
+	_ "github.com/aegir-hosting/aegir/postgres"
+	_ "github.com/aegir-hosting/aegir/sqlite"
+)
+
+// defaultListen is where aegir serve listens unless --listen says.
+const defaultListen = "127.0.0.1:8080"
+
+// shutdownTimeout bounds the graceful shutdown of the HTTP server.
+const shutdownTimeout = 15 * time.Second
+
+// databaseURL returns the front end's database from --database, or the
+// SQLite file $AEGIR_HOME/hosting.db.
+func databaseURL(o *options, paths aegir.Paths) string {
+	if db, ok := o.take("database"); ok && db != "" {
+		return db
+	}
+	return filepath.Join(paths.Home, "hosting.db")
+}
+
+// serve runs the front end: the REST API and metrics over HTTP, and the
+// task dispatcher, until SIGINT or SIGTERM, then shuts down gracefully.
+// On the first start it makes the admin user and prints its API token.
+func (m *Main) serve(ctx context.Context, args []string) error {
+	o, err := parseOptions(args)
+	if err != nil {
+		return err
+	}
+	paths := m.paths(o)
+	dbURL := databaseURL(o, paths)
+	listen, ok := o.take("listen")
+	if !ok || listen == "" {
+		listen = defaultListen
+	}
+	workers := runtime.NumCPU()
+	if v, ok := o.take("workers"); ok {
+		if workers, err = strconv.Atoi(v); err != nil || workers < 1 {
+			return usageErrorf("--workers takes a number of at least 1, not %q", v)
+		}
+	}
+	worker, _ := o.take("worker")
+	if worker == "" {
+		worker, _ = os.Hostname()
+	}
+	if err := o.noMore(); err != nil {
+		return err
+	}
+	if len(o.args) > 0 {
+		return usageErrorf("usage: aegir serve [--listen ADDR] [--database URL] [--workers N] [--worker NAME] [--home DIR]")
+	}
+	// The dispatcher runs the back end, which must not run as root; and a
+	// store file made by root would be root's.
+	if err := m.refuseRoot(); err != nil {
+		return err
+	}
+
+	logger := slog.New(slog.NewTextHandler(m.Stderr, nil))
+	store, err := aegir.OpenStore(ctx, dbURL)
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+	svc := &hosting.Service{Store: store}
+	secret, err := svc.EnsureAdmin(ctx)
+	if err != nil {
+		return fmt.Errorf("making the admin user: %w", err)
+	}
+	if secret != "" {
+		fmt.Fprintf(m.Stdout, "created user %s (administrator); its API token, shown only now:\n%s\n", hosting.AdminUser, secret)
+	}
+	api := &web.Server{Service: svc, Store: store, Logger: logger}
+
+	ln, err := net.Listen("tcp", listen)
+	if err != nil {
+		return err
+	}
+	srv := &http.Server{
+		Handler:           api.Handler(),
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      60 * time.Second, // live log streams lift it for themselves
+		IdleTimeout:       2 * time.Minute,
+		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
+	}
+	srv.RegisterOnShutdown(api.Close)
+
+	dctx, stopDispatcher := context.WithCancel(ctx)
+	defer stopDispatcher()
+	// A second signal (or the shutdown timeout) ends the running tasks.
+	hardStop, hardCancel := context.WithCancel(context.WithoutCancel(ctx))
+	defer hardCancel()
+	waitDispatcher, err := startDispatcher(dctx, dispatcherDeps{
+		Backend: m.backend(paths), Store: store, API: api, Workers: workers, Worker: worker, Logger: logger, HardStop: hardStop,
+	})
+	if err != nil {
+		ln.Close()
+		return fmt.Errorf("starting the dispatcher: %w", err)
+	}
+
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(ln) }()
+	fmt.Fprintf(m.Stdout, "serving http://%s/ (API under /api/, metrics at /metrics) with %d workers\n", ln.Addr(), workers)
+	logger.Info("serving", "addr", ln.Addr().String(), "database", redactDB(dbURL), "workers", workers)
+
+	select {
+	case err := <-served:
+		return err
+	case <-ctx.Done():
+	}
+	logger.Info("shutting down")
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), shutdownTimeout)
+	defer cancel()
+	err = srv.Shutdown(sctx)
+	if serr := <-served; !errors.Is(serr, http.ErrServerClosed) {
+		err = errors.Join(err, serr)
+	}
+	stopDispatcher()
+	waited := make(chan struct{})
+	go func() { waitDispatcher(); close(waited) }()
+	select {
+	case <-waited:
+	case <-sctx.Done():
+		logger.Warn("running tasks did not finish in time: stopping them (they roll back)")
+		hardCancel()
+		<-waited
+	}
+	return err
+}
+
+// redactDB hides the password of a database URL for the log.
+func redactDB(dbURL string) string {
+	if u, err := url.Parse(dbURL); err == nil {
+		return u.Redacted()
+	}
+	return "(unparsable database url)"
+}
+
+// dispatcherDeps is what the dispatcher gets from serve.
+type dispatcherDeps struct {
+	Backend *provision.Backend
+	Store   aegir.Store
+	// API takes the duration of each finished task for its metrics.
+	API     *web.Server
+	Workers int
+	Worker  string
+	Logger  *slog.Logger
+	// HardStop ends running tasks (they roll back); the dispatcher's own
+	// context only stops it claiming new ones.
+	HardStop context.Context
+}
+
+// startDispatcher starts the task dispatcher and the schedulers, which run
+// until ctx ends; wait blocks until they have stopped, running tasks
+// included.
+func startDispatcher(ctx context.Context, d dispatcherDeps) (wait func(), err error) {
+	dispatcher := &dispatch.Dispatcher{
+		Store: d.Store, Backend: d.Backend, Workers: d.Workers, Worker: d.Worker, Logger: d.Logger,
+		HardStop: d.HardStop,
+		OnFinish: func(t *aegir.Task, status string, elapsed time.Duration) {
+			done := *t
+			done.Status = status
+			if t.StartedAt != nil {
+				end := t.StartedAt.Add(elapsed)
+				done.FinishedAt = &end
+			}
+			d.API.ObserveTask(&done)
+		},
+	}
+	sizer := &schedule.MySQLSizer{}
+	runners := []interface{ Run(context.Context) error }{
+		dispatcher,
+		&schedule.Cron{Store: d.Store, Logger: d.Logger},
+		&schedule.Backups{Store: d.Store, Logger: d.Logger},
+		&schedule.Stats{Store: d.Store, DB: sizer, Logger: d.Logger},
+		&schedule.Prune{Store: d.Store, Logger: d.Logger},
+	}
+	var wg sync.WaitGroup
+	for _, r := range runners {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := r.Run(ctx); err != nil && ctx.Err() == nil {
+				d.Logger.Error("background job stopped", "job", fmt.Sprintf("%T", r), "err", err)
+			}
+		}()
+	}
+	return func() {
+		wg.Wait()
+		sizer.Close()
+	}, nil
+}

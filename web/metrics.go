@@ -1,0 +1,121 @@
+package web
+
+import (
+	"net/http"
+	"time"
+
+	"github.com/aegir-hosting/aegir"
+	"github.com/aegir-hosting/aegir/hosting"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+)
+
+// Metric names.
+const (
+	metricTasks        = "aegir_tasks"
+	metricQueueDepth   = "aegir_task_queue_depth"
+	metricSites        = "aegir_sites"
+	metricTaskDuration = "aegir_task_duration_seconds"
+)
+
+// initMetrics makes the Server's own registry: the store collector, the
+// task duration histogram, and the Go and process collectors.
+func (s *Server) initMetrics() {
+	s.registry = prometheus.NewRegistry()
+	s.durations = prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		Name:    metricTaskDuration,
+		Help:    "How long finished tasks ran, from claim to finish, by type and final status (observed by this process's dispatcher).",
+		Buckets: []float64{0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600, 1800},
+	}, []string{"type", "status"})
+	s.registry.MustRegister(
+		s.durations,
+		&storeCollector{s: s,
+			tasks: prometheus.NewDesc(metricTasks, "Tasks in the store by type and status.", []string{"type", "status"}, nil),
+			queue: prometheus.NewDesc(metricQueueDepth, "Tasks queued and not yet claimed.", nil, nil),
+			sites: prometheus.NewDesc(metricSites, "Sites by status (\"\" is not installed).", []string{"status"}, nil),
+		},
+		collectors.NewGoCollector(),
+		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+	)
+}
+
+// metricsHandler serves the registry in the Prometheus formats.
+func (s *Server) metricsHandler() http.Handler {
+	return promhttp.HandlerFor(s.registry, promhttp.HandlerOpts{
+		ErrorLog:      promLogger{s},
+		ErrorHandling: promhttp.ContinueOnError,
+	})
+}
+
+// ObserveTask records the duration of a finished task in the
+// aegir_task_duration_seconds histogram. The dispatcher calls it after
+// FinishTask with the finished task (or with the claimed task and its
+// final status set); a task that never started is ignored, a missing
+// finish time is now.
+func (s *Server) ObserveTask(t *aegir.Task) {
+	s.init()
+	if t == nil || t.StartedAt == nil || !finished(t.Status) {
+		return
+	}
+	end := time.Now()
+	if t.FinishedAt != nil {
+		end = *t.FinishedAt
+	}
+	s.durations.WithLabelValues(t.Type, t.Status).Observe(max(end.Sub(*t.StartedAt).Seconds(), 0))
+}
+
+// storeCollector reads the gauges from the store on each scrape, with a
+// bounded number of count queries (see hosting.Service.TaskCounts).
+type storeCollector struct {
+	s                   *Server
+	tasks, queue, sites *prometheus.Desc
+}
+
+// Describe sends the descriptions of the store gauges.
+func (c *storeCollector) Describe(ch chan<- *prometheus.Desc) {
+	ch <- c.tasks
+	ch <- c.queue
+	ch <- c.sites
+}
+
+// Collect counts tasks and sites in the store. A failing count shows as
+// an invalid metric (the scrape reports it) and is logged.
+func (c *storeCollector) Collect(ch chan<- prometheus.Metric) {
+	ctx, cancel := storeContext()
+	defer cancel()
+	fail := func(desc *prometheus.Desc, err error) {
+		c.s.Logger.Error("metrics: counting in the store", "err", err)
+		ch <- prometheus.NewInvalidMetric(desc, err)
+	}
+	if counts, err := c.s.Service.TaskCounts(ctx); err != nil {
+		fail(c.tasks, err)
+	} else {
+		// Every status of a type that has tasks, zeros included, so that
+		// a series drops to 0 instead of vanishing.
+		for typ, byStatus := range counts {
+			for _, status := range hosting.TaskStatuses {
+				ch <- prometheus.MustNewConstMetric(c.tasks, prometheus.GaugeValue, float64(byStatus[status]), typ, status)
+			}
+		}
+	}
+	if n, err := c.s.Service.QueueDepth(ctx); err != nil {
+		fail(c.queue, err)
+	} else {
+		ch <- prometheus.MustNewConstMetric(c.queue, prometheus.GaugeValue, float64(n))
+	}
+	if counts, err := c.s.Service.SiteCounts(ctx); err != nil {
+		fail(c.sites, err)
+	} else {
+		for _, status := range hosting.SiteStatuses {
+			ch <- prometheus.MustNewConstMetric(c.sites, prometheus.GaugeValue, float64(counts[status]), status)
+		}
+	}
+}
+
+// promLogger sends promhttp's errors to the Server's logger.
+type promLogger struct{ s *Server }
+
+func (l promLogger) Println(v ...any) {
+	l.s.Logger.Error("metrics", "err", v)
+}

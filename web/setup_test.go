@@ -1,0 +1,286 @@
+package web
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/aegir-hosting/aegir"
+	"github.com/aegir-hosting/aegir/hosting"
+	"github.com/aegir-hosting/aegir/postgres"
+	"github.com/aegir-hosting/aegir/sqlite"
+	"github.com/jackc/pgx/v5"
+)
+
+// storeMaker opens a fresh, empty store for one test.
+type storeMaker struct {
+	name string
+	open func(t *testing.T) aegir.Store
+}
+
+var stores = []storeMaker{
+	{"sqlite", func(t *testing.T) aegir.Store {
+		s, err := sqlite.Open(t.Context(), filepath.Join(t.TempDir(), "hosting.db"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { s.Close() })
+		return s
+	}},
+	{"postgres", func(t *testing.T) aegir.Store {
+		s, err := postgres.Open(t.Context(), newPostgresDatabase(t))
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { s.Close() })
+		return s
+	}},
+}
+
+// forEachStore runs fn as a parallel subtest on each store.
+func forEachStore(t *testing.T, fn func(t *testing.T, b *bundle)) {
+	for _, sm := range stores {
+		t.Run(sm.name, func(t *testing.T) {
+			t.Parallel()
+			fn(t, newBundle(t, sm.open(t)))
+		})
+	}
+}
+
+// postgresAdminURL finds the test server: $AEGIR_TEST_POSTGRES, or
+// 127.0.0.1:5432 with trust auth as postgres or root; it skips when
+// nothing listens there.
+func postgresAdminURL(t *testing.T) string {
+	t.Helper()
+	if u := os.Getenv("AEGIR_TEST_POSTGRES"); u != "" {
+		return u
+	}
+	conn, err := net.DialTimeout("tcp", "127.0.0.1:5432", 2*time.Second)
+	if err != nil {
+		t.Skipf("PostgreSQL is not reachable at 127.0.0.1:5432 (%v); set AEGIR_TEST_POSTGRES to test elsewhere", err)
+	}
+	conn.Close()
+	var errs []error
+	for _, user := range []string{"postgres", "root"} {
+		u := "postgres://" + user + "@127.0.0.1:5432/postgres?sslmode=disable"
+		c, err := pgx.Connect(t.Context(), u)
+		if err == nil {
+			c.Close(t.Context())
+			return u
+		}
+		errs = append(errs, err)
+	}
+	t.Fatalf("PostgreSQL listens at 127.0.0.1:5432 but takes neither user postgres nor root: %v", errs)
+	return ""
+}
+
+// newPostgresDatabase creates a database with a random name, dropped in
+// t.Cleanup, and returns its URL.
+func newPostgresDatabase(t *testing.T) string {
+	t.Helper()
+	admin := postgresAdminURL(t)
+	b := make([]byte, 6)
+	rand.Read(b)
+	name := "aegir_web_test_" + hex.EncodeToString(b)
+	conn, err := pgx.Connect(t.Context(), admin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(context.Background())
+	if _, err := conn.Exec(t.Context(), "CREATE DATABASE "+name); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		conn, err := pgx.Connect(ctx, admin)
+		if err != nil {
+			t.Errorf("drop database %s: %v", name, err)
+			return
+		}
+		defer conn.Close(ctx)
+		if _, err := conn.Exec(ctx, "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)"); err != nil {
+			t.Errorf("drop database %s: %v", name, err)
+		}
+	})
+	u, err := url.Parse(admin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	u.Path = "/" + name
+	return u.String()
+}
+
+// bundle is an API on a real store, served by httptest, with an admin
+// token.
+type bundle struct {
+	store aegir.Store
+	svc   *hosting.Service
+	srv   *Server
+	http  *httptest.Server
+	token string
+	logs  *syncBuffer
+}
+
+// syncBuffer is a log sink tests read while handlers write.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+func newBundle(t *testing.T, store aegir.Store) *bundle {
+	t.Helper()
+	b := &bundle{store: store, svc: &hosting.Service{Store: store}, logs: &syncBuffer{}}
+	b.srv = &Server{Service: b.svc, Store: store, Logger: slog.New(slog.NewTextHandler(b.logs, nil)), LogPollInterval: 20 * time.Millisecond}
+	b.http = httptest.NewServer(b.srv.Handler())
+	t.Cleanup(b.http.Close)
+	t.Cleanup(b.srv.Close)
+	secret, err := b.svc.EnsureAdmin(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	b.token = secret
+	return b
+}
+
+// answer is a decoded JSON answer.
+type answer struct {
+	status int
+	body   map[string]any
+	raw    string
+	header http.Header
+}
+
+// do sends a request with the admin token; body is JSON-encoded unless it
+// is a string.
+func (b *bundle) do(t *testing.T, method, path string, body any) answer {
+	t.Helper()
+	return b.doWith(t, method, path, body, map[string]string{"Authorization": "Bearer " + b.token})
+}
+
+func (b *bundle) doWith(t *testing.T, method, path string, body any, headers map[string]string) answer {
+	t.Helper()
+	var r io.Reader
+	switch v := body.(type) {
+	case nil:
+	case string:
+		r = strings.NewReader(v)
+	default:
+		data, err := json.Marshal(v)
+		if err != nil {
+			t.Fatal(err)
+		}
+		r = bytes.NewReader(data)
+	}
+	req, err := http.NewRequestWithContext(t.Context(), method, b.http.URL+path, r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	for k, v := range headers {
+		req.Header.Set(k, v)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	data, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := answer{status: resp.StatusCode, raw: string(data), header: resp.Header}
+	if len(data) > 0 && strings.HasPrefix(resp.Header.Get("Content-Type"), "application/json") {
+		if err := json.Unmarshal(data, &a.body); err != nil {
+			t.Fatalf("%s %s: answer is not a JSON object: %v\n%s", method, path, err, data)
+		}
+	}
+	return a
+}
+
+// want checks the status of an answer.
+func (a answer) want(t *testing.T, status int) answer {
+	t.Helper()
+	if a.status != status {
+		t.Fatalf("status %d, want %d: %s", a.status, status, a.raw)
+	}
+	return a
+}
+
+// wantError checks an error answer's status, code and field.
+func (a answer) wantError(t *testing.T, status int, code, field string) answer {
+	t.Helper()
+	a.want(t, status)
+	if a.body["error"] != code {
+		t.Fatalf("error %v, want %q: %s", a.body["error"], code, a.raw)
+	}
+	if field != "" && a.body["field"] != field {
+		t.Fatalf("field %v, want %q: %s", a.body["field"], field, a.raw)
+	}
+	if m, _ := a.body["message"].(string); m == "" {
+		t.Fatalf("error without a message: %s", a.raw)
+	}
+	return a
+}
+
+// obj returns a JSON object inside the answer.
+func (a answer) obj(t *testing.T, key string) map[string]any {
+	t.Helper()
+	m, ok := a.body[key].(map[string]any)
+	if !ok {
+		t.Fatalf("no object %q in %s", key, a.raw)
+	}
+	return m
+}
+
+func must(t *testing.T, err error) {
+	t.Helper()
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+// seed creates server_master and platform_wp through the API.
+func (b *bundle) seed(t *testing.T) {
+	t.Helper()
+	b.do(t, "POST", "/api/servers", map[string]any{"name": "server_master", "http_port": 8080}).want(t, 201)
+	b.do(t, "POST", "/api/platforms", map[string]any{"name": "platform_wp", "root": "/var/aegir/platforms/wp"}).want(t, 201)
+}
+
+// setStatus sets a site's front-end status in the store, as a task's
+// result would.
+func (b *bundle) setStatus(t *testing.T, uri, status string) {
+	t.Helper()
+	r, err := b.store.GetSite(t.Context(), uri)
+	must(t, err)
+	r.Status = status
+	must(t, b.store.UpdateSite(t.Context(), r))
+}

@@ -1,0 +1,239 @@
+package web
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/aegir-hosting/aegir"
+	"github.com/aegir-hosting/aegir/hosting"
+)
+
+// keepAlive is how often an idle log stream sends a comment, so that
+// proxies keep it open.
+const keepAlive = 15 * time.Second
+
+// secretData are keys of a task's result data that are never shown.
+var secretData = []string{"db_passwd", "password", "master_db"}
+
+// taskJSON returns a task as the API shows it (nil for none), with secret
+// result data masked.
+func taskJSON(t *aegir.Task) any {
+	if t == nil {
+		return nil
+	}
+	c := *t
+	if len(t.Data) > 0 {
+		c.Data = make(map[string]any, len(t.Data))
+		for k, v := range t.Data {
+			if slices.Contains(secretData, k) {
+				v = hosting.Masked
+			}
+			c.Data[k] = v
+		}
+	}
+	return &c
+}
+
+// taskID reads the {id} of the path.
+func taskID(r *http.Request) (int64, error) {
+	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
+	if err != nil || id < 1 {
+		return 0, aegir.Errorf(aegir.ENOTFOUND, "task %q does not exist", r.PathValue("id"))
+	}
+	return id, nil
+}
+
+func (s *Server) listTasks(w http.ResponseWriter, r *http.Request, u *aegir.User) error {
+	if err := authorize(u, "list", "tasks"); err != nil {
+		return err
+	}
+	page, perPage, err := pageParams(r)
+	if err != nil {
+		return err
+	}
+	status := r.FormValue("status")
+	if status != "" && !slices.Contains(hosting.TaskStatuses, status) {
+		return aegir.FieldErrorf("status", "%q is not one of %s", status, strings.Join(hosting.TaskStatuses, ", "))
+	}
+	f := aegir.TaskFilter{Status: status, Object: aegir.ContextName(r.FormValue("object")), Type: r.FormValue("type"), Page: page, PerPage: perPage}
+	list, total, err := s.Store.ListTasks(r.Context(), f)
+	if err != nil {
+		return err
+	}
+	out := make([]any, len(list))
+	for i, t := range list {
+		out[i] = taskJSON(t)
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"tasks": out, "total": total, "page": page, "per_page": perPage})
+	return nil
+}
+
+// getTask shows a task with its log so far.
+func (s *Server) getTask(w http.ResponseWriter, r *http.Request, u *aegir.User) error {
+	id, err := taskID(r)
+	if err != nil {
+		return err
+	}
+	if err := authorize(u, "read", fmt.Sprintf("task:%d", id)); err != nil {
+		return err
+	}
+	t, err := s.Store.GetTask(r.Context(), id)
+	if err != nil {
+		return err
+	}
+	log, err := s.Store.TaskLog(r.Context(), id, 0)
+	if err != nil {
+		return err
+	}
+	if log == nil {
+		log = []aegir.TaskLogEntry{}
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"task": taskJSON(t), "log": log})
+	return nil
+}
+
+func (s *Server) cancelTask(w http.ResponseWriter, r *http.Request, u *aegir.User) error {
+	id, err := taskID(r)
+	if err != nil {
+		return err
+	}
+	if err := authorize(u, "cancel", fmt.Sprintf("task:%d", id)); err != nil {
+		return err
+	}
+	if err := s.Service.CancelTask(r.Context(), id); err != nil {
+		return err
+	}
+	t, err := s.Store.GetTask(r.Context(), id)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"task": taskJSON(t)})
+	return nil
+}
+
+// retryTask queues a copy of a failed task: 201 with the new task.
+func (s *Server) retryTask(w http.ResponseWriter, r *http.Request, u *aegir.User) error {
+	id, err := taskID(r)
+	if err != nil {
+		return err
+	}
+	if err := authorize(u, "retry", fmt.Sprintf("task:%d", id)); err != nil {
+		return err
+	}
+	t, err := s.Service.RetryTask(r.Context(), id)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusCreated, map[string]any{"task": taskJSON(t)})
+	return nil
+}
+
+// finished reports whether a task status is final.
+func finished(status string) bool {
+	return status != aegir.StatusQueued && status != aegir.StatusProcessing
+}
+
+// streamLog streams a task's log as server-sent events: each line as a
+// "log" event whose id is its seq (a client that reconnects with
+// Last-Event-ID, or asks ?after=SEQ, gets only later lines), then one
+// "end" event carrying the task with its final status, and the stream
+// ends. It polls the store every LogPollInterval: reading the status
+// before the lines means the lines read after a final status are all of
+// them.
+func (s *Server) streamLog(w http.ResponseWriter, r *http.Request, u *aegir.User) error {
+	id, err := taskID(r)
+	if err != nil {
+		return err
+	}
+	if err := authorize(u, "read", fmt.Sprintf("task:%d", id)); err != nil {
+		return err
+	}
+	after := int64(0)
+	for _, v := range []string{r.Header.Get("Last-Event-ID"), r.FormValue("after")} {
+		if v == "" {
+			continue
+		}
+		if after, err = strconv.ParseInt(v, 10, 64); err != nil || after < 0 {
+			return aegir.FieldErrorf("after", "%q is not a log line number", v)
+		}
+	}
+	ctx := r.Context()
+	if _, err := s.Store.GetTask(ctx, id); err != nil {
+		return err
+	}
+
+	rc := http.NewResponseController(w)
+	// A stream outlives the server's write timeout.
+	if err := rc.SetWriteDeadline(time.Time{}); err != nil && !errors.Is(err, http.ErrNotSupported) {
+		return err
+	}
+	h := w.Header()
+	h.Set("Content-Type", "text/event-stream")
+	h.Set("Cache-Control", "no-store")
+	h.Set("X-Accel-Buffering", "no") // nginx in front must not buffer it
+	w.WriteHeader(http.StatusOK)
+
+	poll := time.NewTicker(s.LogPollInterval)
+	defer poll.Stop()
+	lastWrite := time.Now()
+	for {
+		t, err := s.Store.GetTask(ctx, id)
+		var lines []aegir.TaskLogEntry
+		if err == nil {
+			lines, err = s.Store.TaskLog(ctx, id, after)
+		}
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil
+			}
+			s.streamError(w, r, err)
+			rc.Flush()
+			return nil
+		}
+		for _, e := range lines {
+			data, _ := json.Marshal(e)
+			fmt.Fprintf(w, "id: %d\nevent: log\ndata: %s\n\n", e.Seq, data)
+			after = e.Seq
+		}
+		if finished(t.Status) {
+			data, _ := json.Marshal(map[string]any{"status": t.Status, "task": taskJSON(t)})
+			fmt.Fprintf(w, "event: end\ndata: %s\n\n", data)
+			rc.Flush()
+			return nil
+		}
+		if len(lines) > 0 {
+			lastWrite = time.Now()
+		} else if time.Since(lastWrite) >= keepAlive {
+			fmt.Fprint(w, ": keep-alive\n\n")
+			lastWrite = time.Now()
+		}
+		if err := rc.Flush(); err != nil {
+			return nil // the client is gone
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-s.closing:
+			return nil
+		case <-poll.C:
+		}
+	}
+}
+
+// streamError ends a stream with an "error" event holding the error's
+// JSON; internal errors are logged and not shown.
+func (s *Server) streamError(w http.ResponseWriter, r *http.Request, err error) {
+	body := errorBody{Error: aegir.ErrorCode(err), Message: err.Error()}
+	if body.Error == aegir.EINTERNAL {
+		s.Logger.Error("internal error in log stream", "path", r.URL.Path, "err", err)
+		body.Message = "internal error: the details are in the server's log"
+	}
+	data, _ := json.Marshal(body)
+	fmt.Fprintf(w, "event: error\ndata: %s\n\n", data)
+}

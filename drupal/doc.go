@@ -11,5 +11,6 @@
 // without running it.
 //
 // It implements aegir.App and registers itself as "drupal". It imports only
-// the domain package and the standard library: never another adapter.
+// the domain package, phpfile (the settings-file helpers the app drivers
+// share) and the standard library: never another adapter.
 package drupal

@@ -17,6 +17,7 @@ import (
 
 	"github.com/aegir-hosting/aegir"
 	"github.com/aegir-hosting/aegir/drupal"
+	"github.com/aegir-hosting/aegir/internal/teststack"
 	"github.com/aegir-hosting/aegir/local"
 )
 
@@ -34,7 +35,7 @@ func newApp(t *testing.T, runnerEnv ...string) aegir.App {
 func TestDetectDrupalVersions(t *testing.T) {
 	t.Parallel()
 	d6 := t.TempDir()
-	writeFiles(t, d6, map[string]string{
+	teststack.WriteFiles(t, d6, map[string]string{
 		"includes/bootstrap.inc":        "<?php\n// Drupal 6 declares its version elsewhere.\n",
 		"modules/system/system.module":  "<?php\ndefine('VERSION', '6.38');\n",
 		"index.php":                     "<?php\n",
@@ -43,7 +44,7 @@ func TestDetectDrupalVersions(t *testing.T) {
 		"profiles/default/default.info": "",
 	})
 	notSeven := t.TempDir()
-	writeFiles(t, notSeven, map[string]string{"includes/bootstrap.inc": "<?php\ndefine('VERSION', '5.23');\n"})
+	teststack.WriteFiles(t, notSeven, map[string]string{"includes/bootstrap.inc": "<?php\ndefine('VERSION', '5.23');\n"})
 	tests := []struct {
 		name, root, version string
 		ok                  bool
@@ -147,24 +148,11 @@ func platform(t *testing.T, fixture string, extra map[string]string) string {
 	root := t.TempDir()
 	for _, rel := range []string{"includes/bootstrap.inc", "core/lib/Drupal.php"} {
 		if b, err := os.ReadFile(filepath.Join("testdata", fixture, rel)); err == nil {
-			writeFiles(t, root, map[string]string{rel: string(b)})
+			teststack.WriteFiles(t, root, map[string]string{rel: string(b)})
 		}
 	}
-	writeFiles(t, root, extra)
+	teststack.WriteFiles(t, root, extra)
 	return root
-}
-
-func writeFiles(t *testing.T, root string, files map[string]string) {
-	t.Helper()
-	for rel, content := range files {
-		path := filepath.Join(root, filepath.FromSlash(rel))
-		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
 }
 
 func site(root, uri string, aliases ...string) *aegir.AppSite {
@@ -439,7 +427,7 @@ func TestVerifyPlatformWritesSitesPHPForDrupal8(t *testing.T) {
 	}
 	phpLint(t, filepath.Join(d8, "sites", "sites.php"))
 	// A second verify keeps the file as it is.
-	writeFiles(t, d8, map[string]string{"sites/sites.php": otherSites})
+	teststack.WriteFiles(t, d8, map[string]string{"sites/sites.php": otherSites})
 	if err := app.VerifyPlatform(ctx, d8); err != nil {
 		t.Fatal(err)
 	}

@@ -3,27 +3,22 @@ package drupal_test
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"fmt"
 	"io"
 	"io/fs"
-	"net"
 	"net/http"
-	"net/http/cookiejar"
 	"net/url"
 	"os"
 	"os/exec"
-	"os/user"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
-	"text/template"
 	"time"
 
 	"github.com/aegir-hosting/aegir"
 	"github.com/aegir-hosting/aegir/drupal"
+	"github.com/aegir-hosting/aegir/internal/teststack"
 	"github.com/aegir-hosting/aegir/local"
 )
 
@@ -40,11 +35,7 @@ func TestDrupal7Install(t *testing.T) {
 	if root == "" {
 		t.Skip("AEGIR_DRUPAL7_ROOT is not set: no Drupal 7 codebase to install")
 	}
-	for _, bin := range []string{"php", "mariadb", "php-fpm8.2", "nginx"} {
-		if _, err := exec.LookPath(bin); err != nil {
-			t.Skipf("%s is not installed", bin)
-		}
-	}
+	teststack.Require(t, "php", "mariadb", "php-fpm8.2", "nginx")
 	ctx := context.Background()
 	log := aegir.NewTaskLog(func(e aegir.LogEntry) { t.Logf("%s: %s", e.Level, e.Message) })
 	env := aegir.Env{Runner: &local.Runner{}, Log: log}
@@ -58,10 +49,9 @@ func TestDrupal7Install(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	suffix := randomHex(t, 4)
-	db := createDatabase(t, "aegirt"+suffix)
-	port := freePort(t)
-	uri := "d7-" + suffix + ".example.test"
+	db := teststack.TempDatabase(t, "aegirt")
+	port := teststack.FreePort(t)
+	uri := "d7-" + teststack.RandomHex(t, 4) + ".example.test"
 	s := &aegir.AppSite{
 		URI: uri, Aliases: []string{"www." + uri}, URL: fmt.Sprintf("http://%s:%d", uri, port),
 		Root: root, SiteDir: filepath.Join(root, "sites", uri),
@@ -78,7 +68,7 @@ func TestDrupal7Install(t *testing.T) {
 			t.Error(err)
 		}
 	})
-	gid := webGroup(t)
+	gid := teststack.WebGID(t)
 	// What the lead's provision code does before the settings: the site
 	// directory and its writable directories.
 	for _, d := range append([]string{""}, app.WritableDirs()...) {
@@ -114,7 +104,7 @@ func TestDrupal7Install(t *testing.T) {
 	}
 
 	start := time.Now()
-	password := "Secret-" + randomHex(t, 8)
+	password := "Secret-" + teststack.RandomHex(t, 8)
 	if err := app.Install(ctx, s, aegir.Admin{Name: "admin", Password: password, Email: "admin@example.com"}); err != nil {
 		t.Fatal(err)
 	}
@@ -159,8 +149,8 @@ func TestDrupal7Install(t *testing.T) {
 	t.Logf("login link %s", link)
 
 	// Serve the site and use the link.
-	serve(t, root, port, append([]string{uri}, s.Aliases...), db.Params())
-	client := siteClient(t, port)
+	teststack.ServeSites(t, port, app, s)
+	client := siteClient(port)
 	body := get(t, client, s.URL+"/", 200)
 	if !strings.Contains(body, uri+"</title>") {
 		t.Errorf("front page does not carry the site name %s:\n%.2000s", uri, body)
@@ -181,7 +171,7 @@ func TestDrupal7Install(t *testing.T) {
 	}
 
 	// The admin password reached Drupal: log in with it through the form.
-	other := siteClient(t, port)
+	other := siteClient(port)
 	form := url.Values{"name": {"admin"}, "pass": {password}, "form_id": {"user_login"}, "op": {"Log in"}}
 	resp, err := other.PostForm(s.URL+"/user", form)
 	if err != nil {
@@ -196,14 +186,6 @@ func TestDrupal7Install(t *testing.T) {
 	checkLifecycle7(t, app, s, client, log)
 }
 
-func randomHex(t *testing.T, n int) string {
-	b := make([]byte, n)
-	if _, err := rand.Read(b); err != nil {
-		t.Fatal(err)
-	}
-	return hex.EncodeToString(b)
-}
-
 func mariadb(t *testing.T, sql string) string {
 	t.Helper()
 	cmd := exec.Command("mariadb", "-uroot", "-h127.0.0.1", "-N", "-B")
@@ -216,36 +198,6 @@ func mariadb(t *testing.T, sql string) string {
 }
 
 func query(t *testing.T, sql string) string { return mariadb(t, sql+";") }
-
-// createDatabase makes a database and its user, dropped at cleanup.
-func createDatabase(t *testing.T, name string) *aegir.DBCredentials {
-	password := randomHex(t, 12)
-	mariadb(t, fmt.Sprintf("CREATE DATABASE %[1]s; CREATE USER '%[1]s'@'127.0.0.1' IDENTIFIED BY '%[2]s'; "+
-		"CREATE USER '%[1]s'@'localhost' IDENTIFIED BY '%[2]s'; GRANT ALL PRIVILEGES ON %[1]s.* TO '%[1]s'@'127.0.0.1'; "+
-		"GRANT ALL PRIVILEGES ON %[1]s.* TO '%[1]s'@'localhost';", name, password))
-	t.Cleanup(func() {
-		mariadb(t, fmt.Sprintf("DROP DATABASE IF EXISTS %[1]s; DROP USER IF EXISTS '%[1]s'@'127.0.0.1'; DROP USER IF EXISTS '%[1]s'@'localhost';", name))
-	})
-	return &aegir.DBCredentials{Type: "mysql", Host: "127.0.0.1", Port: 3306, Name: name, User: name, Password: password}
-}
-
-func freePort(t *testing.T) int {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
-}
-
-func webGroup(t *testing.T) int {
-	g, err := user.LookupGroup("www-data")
-	if err != nil {
-		t.Skipf("no www-data group: %v", err)
-	}
-	gid, _ := strconv.Atoi(g.Gid)
-	return gid
-}
 
 // groupWritable gives the web group the tree at root, as provision does.
 func groupWritable(t *testing.T, root string, gid int) {
@@ -270,93 +222,12 @@ func groupWritable(t *testing.T, root string, gid int) {
 	}
 }
 
-// serve starts a private php-fpm and nginx for the site, stopped at
-// cleanup.
-func serve(t *testing.T, root string, port int, names []string, params []aegir.Param) {
-	dir := t.TempDir()
-	// php-fpm and nginx workers run as www-data and must reach the socket.
-	for _, d := range []string{filepath.Dir(dir), dir} {
-		if err := os.Chmod(d, 0o755); err != nil {
-			t.Fatal(err)
-		}
-	}
-	data := map[string]any{"Dir": dir, "Port": port, "Root": root, "Names": strings.Join(names, " "), "Params": params}
-	for _, name := range []string{"nginx.conf", "php-fpm.conf"} {
-		tmpl := template.Must(template.ParseFiles(filepath.Join("testdata", "stack", name+".tmpl")))
-		var buf bytes.Buffer
-		if err := tmpl.Execute(&buf, data); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(filepath.Join(dir, name), buf.Bytes(), 0o600); err != nil {
-			t.Fatal(err)
-		}
-	}
-	start(t, dir, "php-fpm8.2", "-F", "-y", filepath.Join(dir, "php-fpm.conf"), "-p", dir)
-	waitFor(t, func() bool { _, err := os.Stat(filepath.Join(dir, "fpm.sock")); return err == nil }, filepath.Join(dir, "fpm.log"))
-	start(t, dir, "nginx", "-c", filepath.Join(dir, "nginx.conf"), "-p", dir)
-	waitFor(t, func() bool {
-		c, err := net.Dial("tcp", fmt.Sprintf("127.0.0.1:%d", port))
-		if err == nil {
-			c.Close()
-		}
-		return err == nil
-	}, filepath.Join(dir, "nginx-error.log"))
-}
-
-// start runs a server in the foreground as a child, killed at cleanup.
-func start(t *testing.T, dir string, args ...string) {
-	cmd := exec.Command(args[0], args[1:]...)
-	cmd.Dir = dir
-	out, err := os.Create(filepath.Join(dir, filepath.Base(args[0])+".out"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	cmd.Stdout, cmd.Stderr = out, out
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		cmd.Process.Signal(os.Interrupt)
-		done := make(chan struct{})
-		go func() { cmd.Wait(); close(done) }()
-		select {
-		case <-done:
-		case <-time.After(5 * time.Second):
-			cmd.Process.Kill()
-			<-done
-		}
-		out.Close()
-	})
-}
-
-func waitFor(t *testing.T, ready func() bool, logFile string) {
-	t.Helper()
-	for i := 0; i < 100; i++ {
-		if ready() {
-			return
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	b, _ := os.ReadFile(logFile)
-	t.Fatalf("server did not start:\n%s", b)
-}
-
 // siteClient sends every request to the private nginx, whatever the host,
-// and keeps cookies.
-func siteClient(t *testing.T, port int) *http.Client {
-	jar, err := cookiejar.New(nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := fmt.Sprintf("127.0.0.1:%d", port)
-	dialer := &net.Dialer{Timeout: 5 * time.Second}
-	return &http.Client{
-		Jar:     jar,
-		Timeout: 30 * time.Second,
-		Transport: &http.Transport{DialContext: func(ctx context.Context, network, _ string) (net.Conn, error) {
-			return dialer.DialContext(ctx, network, addr)
-		}},
-	}
+// keeps cookies and follows redirects, as a browser.
+func siteClient(port int) *http.Client {
+	c := teststack.HostClient(port)
+	c.CheckRedirect = nil
+	return c
 }
 
 func get(t *testing.T, c *http.Client, url string, status int) string {

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/aegir-hosting/aegir"
+	"github.com/aegir-hosting/aegir/internal/teststack"
 )
 
 // checkLifecycle7 runs the site lifecycle methods on the real Drupal 7 site
@@ -146,7 +147,7 @@ func checkLifecycle7(t *testing.T, app aegir.App, s *aegir.AppSite, client *http
 		// A module whose second pending update fails: the first stays done,
 		// the error names the second, and the site is back online.
 		mod := filepath.Join(s.SiteDir, "modules", "aegirt")
-		writeFiles(t, mod, map[string]string{
+		teststack.WriteFiles(t, mod, map[string]string{
 			"aegirt.info":   "name = Aegir test\ncore = 7.x\nversion = \"7.x-1.0\"\n",
 			"aegirt.module": "<?php\n",
 			"aegirt.install": "<?php\nfunction aegirt_update_7100() {\n  variable_set('aegirt_ran', 7100);\n}\n\n" +
@@ -240,7 +241,7 @@ echo "\n", $node->nid;`, phpQuote(body(oldURI, oldURL))))
 		foreign := &aegir.AppSite{URI: "foreign-" + s.URI, Root: s.Root}
 		foreign.SiteDir = filepath.Join(s.Root, "sites", foreign.URI)
 		t.Cleanup(func() { os.RemoveAll(foreign.SiteDir) })
-		writeFiles(t, foreign.SiteDir, map[string]string{"settings.php": fmt.Sprintf(`<?php
+		teststack.WriteFiles(t, foreign.SiteDir, map[string]string{"settings.php": fmt.Sprintf(`<?php
 $databases = array (
   'default' =>
   array (

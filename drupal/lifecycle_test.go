@@ -13,6 +13,7 @@ import (
 	"testing"
 
 	"github.com/aegir-hosting/aegir"
+	"github.com/aegir-hosting/aegir/internal/teststack"
 	"github.com/aegir-hosting/aegir/local"
 )
 
@@ -64,7 +65,7 @@ func TestReadSettingsOfForeignSites(t *testing.T) {
 			for name, content := range tt.files {
 				files["sites/import.example.com/"+name] = content
 			}
-			writeFiles(t, root, files)
+			teststack.WriteFiles(t, root, files)
 			got, err := app.ReadSettings(context.Background(), s)
 			if tt.want == nil {
 				if aegir.ErrorCode(err) != aegir.EINVALID || !strings.Contains(err.Error(), tt.errText) {
@@ -87,12 +88,8 @@ func TestReadSettingsOfForeignSites(t *testing.T) {
 // {variable} and Drupal 8's {config} tables, with a table prefix.
 func TestReadSettingsAsksTheDatabase(t *testing.T) {
 	t.Parallel()
-	for _, bin := range []string{"php", "mariadb"} {
-		if _, err := exec.LookPath(bin); err != nil {
-			t.Skipf("%s is not installed", bin)
-		}
-	}
-	db := createDatabase(t, "aegirr"+randomHex(t, 4))
+	teststack.Require(t, "php", "mariadb")
+	db := teststack.TempDatabase(t, "aegirr")
 	mariadb(t, fmt.Sprintf(`USE %s;
 CREATE TABLE x_variable (name VARCHAR(128) PRIMARY KEY, value LONGBLOB NOT NULL);
 INSERT INTO x_variable VALUES ('install_profile', 's:7:"minimal";'),
@@ -321,7 +318,7 @@ func TestLifecycleNeedsAnInstalledSiteAndDrush(t *testing.T) {
 	notInstalled := site(d7, "example.com")
 	noDB := site(d7, "example.com")
 	noDB.DB = nil
-	writeFiles(t, d7, map[string]string{"sites/example.com/settings.php": "<?php\n"})
+	teststack.WriteFiles(t, d7, map[string]string{"sites/example.com/settings.php": "<?php\n"})
 	calls := map[string]func(*aegir.AppSite) error{
 		"SitePackages":   func(s *aegir.AppSite) error { _, err := app.SitePackages(ctx, s); return err },
 		"UpdateDatabase": func(s *aegir.AppSite) error { return app.UpdateDatabase(ctx, s) },

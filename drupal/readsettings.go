@@ -1,6 +1,7 @@
 package drupal
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -13,6 +14,7 @@ import (
 	"strings"
 
 	"github.com/aegir-hosting/aegir"
+	"github.com/aegir-hosting/aegir/phpfile"
 )
 
 // cloaked matches the reads of aegir's cloaked credentials: $_SERVER['db_…']
@@ -56,7 +58,7 @@ func (d *Drupal) ReadSettings(ctx context.Context, s *aegir.AppSite) (*aegir.Sit
 		return nil, fmt.Errorf("read %s: %w", path, err)
 	}
 	names := []string{"databases", "db_url", "db_prefix", "conf", "settings"}
-	vars := phpAssignments(nil, src, names...)
+	vars := phpfile.Assignments(nil, src, names...)
 	all := append([]byte(nil), src...)
 	for _, local := range localSettings {
 		if !mentions(src, local) {
@@ -66,7 +68,7 @@ func (d *Drupal) ReadSettings(ctx context.Context, s *aegir.AppSite) (*aegir.Sit
 		if err != nil {
 			continue
 		}
-		vars = phpAssignments(vars, b, names...)
+		vars = phpfile.Assignments(vars, b, names...)
 		all = append(all, b...)
 	}
 	db, prefix, err := settingsDB(vars, all, path)
@@ -74,9 +76,9 @@ func (d *Drupal) ReadSettings(ctx context.Context, s *aegir.AppSite) (*aegir.Sit
 		return nil, err
 	}
 	out := &aegir.SiteSettings{DB: *db}
-	profileVar := lookup(vars["conf"], "install_profile")
+	profileVar := phpfile.Lookup(vars["conf"], "install_profile")
 	if major >= 8 {
-		profileVar = lookup(vars["settings"], "install_profile")
+		profileVar = phpfile.Lookup(vars["settings"], "install_profile")
 	}
 	if p, ok := profileVar.(string); ok && p != "" {
 		out.Profile = p
@@ -104,14 +106,14 @@ func settingsDB(vars map[string]any, src []byte, path string) (*aegir.DBCredenti
 		return aegir.Errorf(aegir.EINVALID, "%s computes %s instead of writing it as a literal value: aegir reads settings without running them", path, what)
 	}
 	databases := vars["databases"]
-	if _, ok := databases.(computed); ok {
+	if _, ok := databases.(phpfile.Computed); ok {
 		return nil, "", notLiteral("$databases")
 	}
-	conn := lookup(databases, "default", "default")
+	conn := phpfile.Lookup(databases, "default", "default")
 	switch conn := conn.(type) {
-	case computed:
+	case phpfile.Computed:
 		return nil, "", notLiteral("$databases['default']['default']")
-	case *phpArray:
+	case *phpfile.Array:
 		db := &aegir.DBCredentials{}
 		fields := []struct {
 			key string
@@ -121,22 +123,22 @@ func settingsDB(vars map[string]any, src []byte, path string) (*aegir.DBCredenti
 			{"password", &db.Password}, {"host", &db.Host},
 		}
 		for _, f := range fields {
-			v, err := scalar(conn.get(f.key))
+			v, err := scalar(conn.Get(f.key))
 			if err != nil {
 				return nil, "", notLiteral(fmt.Sprintf("the database %s", f.key))
 			}
 			*f.dst = v
 		}
-		port, err := scalar(conn.get("port"))
+		port, err := scalar(conn.Get("port"))
 		if err != nil {
 			return nil, "", notLiteral("the database port")
 		}
 		prefix := ""
-		switch p := conn.get("prefix").(type) {
+		switch p := conn.Get("prefix").(type) {
 		case string:
 			prefix = p
-		case *phpArray:
-			prefix, _ = p.get("default").(string)
+		case *phpfile.Array:
+			prefix, _ = p.Get("default").(string)
 		}
 		if err := finishDB(db, port, path); err != nil {
 			return nil, "", err
@@ -146,11 +148,11 @@ func settingsDB(vars map[string]any, src []byte, path string) (*aegir.DBCredenti
 	// Drupal 6: $db_url = 'mysqli://user:pass@host:port/name', or an array
 	// of them keyed by connection.
 	dbURL := vars["db_url"]
-	if a, ok := dbURL.(*phpArray); ok {
-		dbURL = a.get("default")
+	if a, ok := dbURL.(*phpfile.Array); ok {
+		dbURL = a.Get("default")
 	}
 	switch u := dbURL.(type) {
-	case computed:
+	case phpfile.Computed:
 		return nil, "", notLiteral("$db_url")
 	case string:
 		db, port, err := parseDBURL(u, path)
@@ -248,6 +250,16 @@ func (d *Drupal) siteInfo(ctx context.Context, s *aegir.AppSite, major int, db *
 	job := map[string]any{"major": major, "prefix": prefix}
 	err := d.runHelperEnv(ctx, s.Root, db.Env(), "siteinfo.php", job, &info)
 	return info, err
+}
+
+// mentions reports whether src holds any of the strings.
+func mentions(src []byte, strs ...string) bool {
+	for _, s := range strs {
+		if bytes.Contains(src, []byte(s)) {
+			return true
+		}
+	}
+	return false
 }
 
 var _ aegir.App = (*Drupal)(nil)

@@ -18,13 +18,14 @@ import (
 	"text/template"
 
 	"github.com/aegir-hosting/aegir"
+	"github.com/aegir-hosting/aegir/phpfile"
 )
 
 //go:embed files
 var files embed.FS
 
 var templates = template.Must(template.New("").Funcs(template.FuncMap{
-	"php":         phpString,
+	"php":         phpfile.Quote,
 	"hostPattern": hostPattern,
 }).ParseFS(files, "files/*.tmpl"))
 
@@ -65,7 +66,7 @@ func (d *Drupal) WriteSettings(ctx context.Context, s *aegir.AppSite) error {
 	if err := os.MkdirAll(siteDir(s), 0o755); err != nil {
 		return fmt.Errorf("create %s: %w", siteDir(s), err)
 	}
-	if err := writeFile(path, b, 0o440); err != nil {
+	if err := phpfile.WriteKeepingGroup(path, b, 0o440); err != nil {
 		return err
 	}
 	return writeSitesPHP(s.Root, s.URI, s.Aliases)
@@ -116,11 +117,6 @@ func randomKey() (string, error) {
 		return "", err
 	}
 	return base64.RawURLEncoding.EncodeToString(b), nil
-}
-
-// phpString quotes s as a single-quoted PHP string literal.
-func phpString(s string) string {
-	return "'" + strings.NewReplacer(`\`, `\\`, `'`, `\'`).Replace(s) + "'"
 }
 
 // hostPattern is the trusted_host_patterns entry matching exactly host.
@@ -176,7 +172,7 @@ func writeSitesPHP(root, uri string, aliases []string) error {
 			if a == uri {
 				continue
 			}
-			fmt.Fprintf(&out, "$sites[%s] = %s;\n", phpString(a), phpString(uri))
+			fmt.Fprintf(&out, "$sites[%s] = %s;\n", phpfile.Quote(a), phpfile.Quote(uri))
 		}
 	}
 	if old != nil && bytes.Equal(old, out.Bytes()) {
@@ -186,7 +182,7 @@ func writeSitesPHP(root, uri string, aliases []string) error {
 	if st, err := os.Stat(path); err == nil {
 		mode = st.Mode().Perm()
 	}
-	return writeFile(path, out.Bytes(), mode)
+	return phpfile.WriteKeepingGroup(path, out.Bytes(), mode)
 }
 
 // RemoveAliases removes every alias of uri from the platform's
@@ -209,39 +205,6 @@ func (d *Drupal) DeleteSite(ctx context.Context, s *aegir.AppSite) error {
 		return err
 	}
 	return RemoveAliases(s.Root, s.URI)
-}
-
-// writeFile replaces path atomically with data and mode: a temporary file
-// in the same directory renamed over it, so readers see the old file or the
-// new one, never a partial one. The new file keeps the old one's group, so
-// the web server can read it at once.
-func writeFile(path string, data []byte, mode fs.FileMode) error {
-	dir := filepath.Dir(path)
-	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".*")
-	if err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	tmp := f.Name()
-	defer os.Remove(tmp)
-	if _, err := f.Write(data); err != nil {
-		f.Close()
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	if err := f.Close(); err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	if st, err := os.Stat(path); err == nil {
-		if sys, ok := st.Sys().(*syscall.Stat_t); ok {
-			_ = os.Lchown(tmp, -1, int(sys.Gid)) // best effort: the caller fixes groups too
-		}
-	}
-	if err := os.Chmod(tmp, mode); err != nil {
-		return fmt.Errorf("chmod %s: %w", path, err)
-	}
-	if err := os.Rename(tmp, path); err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	return nil
 }
 
 // lockDir takes an exclusive advisory lock on a directory, so two tasks on

@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/aegir-hosting/aegir"
+	"github.com/aegir-hosting/aegir/dispatch"
 	"github.com/aegir-hosting/aegir/hosting"
 	"github.com/aegir-hosting/aegir/provision"
 	"github.com/aegir-hosting/aegir/sqlite"
@@ -75,13 +76,14 @@ func TestTaskTypesAreBackEndTasks(t *testing.T) {
 	t.Parallel()
 	backend := []string{provision.TaskVerify, provision.TaskInstall, provision.TaskBackup, provision.TaskBackupDelete,
 		provision.TaskRestore, provision.TaskMigrate, provision.TaskClone, provision.TaskDisable, provision.TaskEnable,
-		provision.TaskDelete, provision.TaskImport, provision.TaskLoginReset, provision.TaskCron, provision.TaskMigratePlatform}
+		provision.TaskDelete, provision.TaskImport, provision.TaskLoginReset, provision.TaskCron, provision.TaskMigratePlatform,
+		dispatch.TaskNoop} // noop is the dispatcher's own
 	for _, typ := range hosting.TaskTypes("") {
 		if !slices.Contains(backend, typ) {
 			t.Errorf("task %q is not a back-end task", typ)
 		}
 	}
-	if got := hosting.TaskTypes(aegir.ServerContext); !slices.Equal(got, []string{"delete", "verify"}) {
+	if got := hosting.TaskTypes(aegir.ServerContext); !slices.Equal(got, []string{"delete", "noop", "verify"}) {
 		t.Errorf("server tasks %v", got)
 	}
 	if got := hosting.TaskTypes(aegir.PlatformContext); !slices.Equal(got, []string{"delete", "migrate-platform", "verify"}) {

@@ -15,19 +15,22 @@ import (
 
 // Task types the front end queues; they are the back end's task names.
 const (
-	TaskVerify          = "verify"
-	TaskInstall         = "install"
-	TaskBackup          = "backup"
-	TaskBackupDelete    = "backup-delete"
-	TaskRestore         = "restore"
-	TaskMigrate         = "migrate"
-	TaskClone           = "clone"
-	TaskDisable         = "disable"
-	TaskEnable          = "enable"
-	TaskDelete          = "delete"
-	TaskImport          = "import"
-	TaskLoginReset      = "login-reset"
-	TaskCron            = "cron"
+	TaskVerify       = "verify"
+	TaskInstall      = "install"
+	TaskBackup       = "backup"
+	TaskBackupDelete = "backup-delete"
+	TaskRestore      = "restore"
+	TaskMigrate      = "migrate"
+	TaskClone        = "clone"
+	TaskDisable      = "disable"
+	TaskEnable       = "enable"
+	TaskDelete       = "delete"
+	TaskImport       = "import"
+	TaskLoginReset   = "login-reset"
+	TaskCron         = "cron"
+	// TaskNoop does nothing (after sleep_ms): a health check of the queue,
+	// and what the dispatch benchmarks measure.
+	TaskNoop            = "noop"
 	TaskMigratePlatform = "migrate-platform"
 )
 
@@ -46,6 +49,7 @@ type taskSpec struct {
 var (
 	onSites     = []aegir.ContextType{aegir.SiteContext}
 	onPlatforms = []aegir.ContextType{aegir.PlatformContext}
+	onServers   = []aegir.ContextType{aegir.ServerContext}
 	onAll       = []aegir.ContextType{aegir.ServerContext, aegir.PlatformContext, aegir.SiteContext}
 )
 
@@ -68,6 +72,7 @@ var taskSpecs = map[string]taskSpec{
 	TaskLoginReset:      {objects: onSites},
 	TaskCron:            {objects: onSites},
 	TaskMigratePlatform: {objects: onPlatforms, args: argSpec{required: []string{"platform"}, optional: []string{"force"}}},
+	TaskNoop:            {objects: onServers, args: argSpec{optional: []string{"sleep_ms"}}},
 }
 
 // TaskTypes returns the task types that apply to an object type, sorted;

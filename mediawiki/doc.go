@@ -13,7 +13,8 @@
 //
 // PHP runs only through the aegir.Runner given in aegir.Env, with the
 // database credentials in the environment and passwords in 0600 temporary
-// files, never on a command line. It imports the domain package and the
-// standard library only; it must not import other adapters (provision,
-// local, nginx, mysql, ...).
+// files, never on a command line. It imports the domain package, phpfile
+// (the settings-file helpers the app drivers share) and the standard
+// library only; it must not import other adapters (provision, local, nginx,
+// mysql, ...).
 package mediawiki

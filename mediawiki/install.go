@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/aegir-hosting/aegir"
+	"github.com/aegir-hosting/aegir/phpfile"
 )
 
 // loginTTL is how long a login link stays valid.
@@ -177,7 +178,7 @@ func (m *MediaWiki) LoginLink(ctx context.Context, s *aegir.AppSite) (string, er
 	if _, err := os.Stat(filepath.Join(s.SiteDir, m.SettingsFile())); err != nil {
 		return "", aegir.Errorf(aegir.ENOTFOUND, "mediawiki site %s is not installed: %v", s.URI, err)
 	}
-	gid, err := lookupGID(s.WebGroup)
+	gid, err := phpfile.GroupID(s.WebGroup)
 	if err != nil {
 		return "", err
 	}
@@ -213,7 +214,7 @@ func (m *MediaWiki) LoginLink(ctx context.Context, s *aegir.AppSite) (string, er
 		return "", err
 	}
 	// PHP, as the web server's user, reads and deletes the file.
-	if err := writeFile(filepath.Join(s.SiteDir, loginFile), data, 0o660, s.WebGroup); err != nil {
+	if err := phpfile.Write(filepath.Join(s.SiteDir, loginFile), data, 0o660, s.WebGroup); err != nil {
 		return "", err
 	}
 	return strings.TrimRight(s.URL, "/") + "/index.php?aegir_login=" + token, nil

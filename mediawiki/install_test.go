@@ -2,12 +2,10 @@ package mediawiki
 
 import (
 	"context"
-	"database/sql"
 	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
-	"net/http/cookiejar"
 	"os"
 	"path/filepath"
 	"strings"
@@ -15,6 +13,7 @@ import (
 	"time"
 
 	"github.com/aegir-hosting/aegir"
+	"github.com/aegir-hosting/aegir/internal/teststack"
 )
 
 // installWiki makes, configures and installs a wiki on the shared platform.
@@ -28,7 +27,7 @@ func installWiki(t *testing.T, url string) (*MediaWiki, *aegir.AppSite, aegir.Ad
 	if err := m.WriteSettings(ctx, s); err != nil {
 		t.Fatal(err)
 	}
-	admin := aegir.Admin{Name: "admin", Password: "pw-" + randomHex(t, 10), Email: s.Email}
+	admin := aegir.Admin{Name: "admin", Password: "pw-" + teststack.RandomHex(t, 10), Email: s.Email}
 	start := time.Now()
 	if err := m.Install(ctx, s, admin); err != nil {
 		t.Fatal(err)
@@ -83,11 +82,7 @@ func TestInstallMakesAWikiTitledByItsURI(t *testing.T) {
 		t.Errorf("LocalSettings.php mode = %v, want 0440", st.Mode().Perm())
 	}
 
-	db, err := sql.Open("mysql", rootDSN)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
+	db := teststack.RootDB(t)
 	var user, page string
 	q := fmt.Sprintf("SELECT u.user_name, (SELECT p.page_title FROM `%[1]s`.page p WHERE p.page_namespace = 0 LIMIT 1) FROM `%[1]s`.user u JOIN `%[1]s`.user_groups g ON g.ug_user = u.user_id AND g.ug_group = 'sysop'", s.DB.Name)
 	if err := db.QueryRow(q).Scan(&user, &page); err != nil {
@@ -154,7 +149,7 @@ func TestLoginLinkBeforeInstallIsNotFound(t *testing.T) {
 }
 
 func TestLoginLinkLogsInOnceOverHTTP(t *testing.T) {
-	port := freePort(t)
+	port := teststack.FreePort(t)
 	m, s, _ := installWiki(t, fmt.Sprintf("http://URI:%d", port))
 	root := platform(t)
 	for _, dir := range []string{filepath.Dir(root), root} {
@@ -163,10 +158,10 @@ func TestLoginLinkLogsInOnceOverHTTP(t *testing.T) {
 		}
 	}
 	// PHP reads the settings as www-data: they are the web group's, 0440.
-	if err := os.Chown(filepath.Join(s.SiteDir, "LocalSettings.php"), -1, webGID(t)); err != nil {
+	if err := os.Chown(filepath.Join(s.SiteDir, "LocalSettings.php"), -1, teststack.WebGID(t)); err != nil {
 		t.Fatal(err)
 	}
-	st := startStack(t, port, m, s)
+	teststack.ServeSites(t, port, m, s)
 
 	link, err := m.LoginLink(context.Background(), s)
 	if err != nil {
@@ -175,8 +170,7 @@ func TestLoginLinkLogsInOnceOverHTTP(t *testing.T) {
 	if !strings.HasPrefix(link, s.URL+"/index.php?aegir_login=") {
 		t.Fatalf("link = %q", link)
 	}
-	jar, _ := cookiejar.New(nil)
-	c := st.client(jar)
+	c := teststack.HostClient(port)
 
 	res := get(t, c, link)
 	if res.StatusCode != http.StatusFound || !strings.HasPrefix(res.Header.Get("Location"), s.URL+"/") {
@@ -192,7 +186,8 @@ func TestLoginLinkLogsInOnceOverHTTP(t *testing.T) {
 	}
 
 	// The link is one-time: a second use, even without cookies, fails.
-	fresh := st.client(nil)
+	fresh := teststack.HostClient(port)
+	fresh.Jar = nil
 	res = get(t, fresh, link)
 	if body := readBody(t, res); res.StatusCode != http.StatusForbidden || !strings.Contains(body, "already been used") {
 		t.Errorf("second use answered %d:\n%.500s", res.StatusCode, body)
@@ -209,7 +204,7 @@ func TestLoginLinkLogsInOnceOverHTTP(t *testing.T) {
 		t.Errorf("new link after a wrong token answered %d", res.StatusCode)
 	}
 	// Without the session cookie the wiki does not know the user.
-	res = get(t, st.client(nil), s.URL+"/index.php?title=Main_Page")
+	res = get(t, teststack.HostClient(port), s.URL+"/index.php?title=Main_Page")
 	if body := readBody(t, res); res.StatusCode != http.StatusOK || !strings.Contains(body, `"wgUserName":null`) {
 		t.Errorf("anonymous main page answered %d:\n%.500s", res.StatusCode, body)
 	}

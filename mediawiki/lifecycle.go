@@ -15,6 +15,7 @@ import (
 	"strings"
 
 	"github.com/aegir-hosting/aegir"
+	"github.com/aegir-hosting/aegir/phpfile"
 )
 
 var (
@@ -46,14 +47,14 @@ func (m *MediaWiki) SitePackages(ctx context.Context, s *aegir.AppSite) ([]aegir
 	}
 	loaded := map[string][]string{}
 	seen := map[string]bool{}
-	for _, call := range loadPattern.FindAllStringSubmatch(string(stripPHPComments(text)), -1) {
+	for _, call := range loadPattern.FindAllStringSubmatch(string(phpfile.StripComments(text)), -1) {
 		typ := strings.ToLower(call[1])
 		names := stringPattern.FindAllString(call[3], -1)
 		if call[2] == "" && len(names) > 1 {
 			names = names[:1] // wfLoadExtension('X', $path)
 		}
 		for _, literal := range names {
-			name, ok := phpStringValue(literal)
+			name, ok := phpfile.StringValue(literal)
 			if !ok || name == "" || seen[typ+"/"+name] {
 				continue
 			}
@@ -218,8 +219,8 @@ func (m *MediaWiki) ReadSettings(ctx context.Context, s *aegir.AppSite) (*aegir.
 	values := map[string]string{}
 	cloaked := map[string]bool{}
 	// The last assignment wins, as in PHP.
-	for _, a := range settingPattern.FindAllStringSubmatch(string(stripPHPComments(text)), -1) {
-		if v, ok := phpStringValue(a[2]); ok {
+	for _, a := range settingPattern.FindAllStringSubmatch(string(phpfile.StripComments(text)), -1) {
+		if v, ok := phpfile.StringValue(a[2]); ok {
 			values[a[1]], cloaked[a[1]] = v, false
 		} else {
 			delete(values, a[1])
@@ -286,62 +287,6 @@ func splitDBServer(v string, defaultPort int) (string, int, error) {
 		return "", 0, fmt.Errorf("%q has no valid port", v)
 	}
 	return host, port, nil
-}
-
-// stripPHPComments blanks /* */ and # or // line comments outside string
-// literals, so a commented-out setting is not read.
-func stripPHPComments(src []byte) []byte {
-	out := make([]byte, 0, len(src))
-	var quote byte
-	for i := 0; i < len(src); i++ {
-		c := src[i]
-		switch {
-		case quote != 0:
-			out = append(out, c)
-			if c == '\\' && i+1 < len(src) {
-				i++
-				out = append(out, src[i])
-			} else if c == quote {
-				quote = 0
-			}
-		case c == '\'' || c == '"':
-			quote = c
-			out = append(out, c)
-		case c == '/' && i+1 < len(src) && src[i+1] == '*':
-			end := bytes.Index(src[i+2:], []byte("*/"))
-			if end < 0 {
-				return out
-			}
-			out = append(out, bytes.Repeat([]byte("\n"), bytes.Count(src[i:i+2+end+2], []byte("\n")))...)
-			i += 2 + end + 1
-		case c == '#' || (c == '/' && i+1 < len(src) && src[i+1] == '/'):
-			for i < len(src) && src[i] != '\n' {
-				i++
-			}
-			if i < len(src) {
-				out = append(out, '\n')
-			}
-		default:
-			out = append(out, c)
-		}
-	}
-	return out
-}
-
-// phpLiteral is a PHP string literal, single or double quoted, alone.
-var phpLiteral = regexp.MustCompile(`^(?:'((?:[^'\\]|\\.)*)'|"((?:[^"\\$]|\\.)*)")$`)
-
-// phpStringValue returns the value of a PHP string literal; ok is false
-// for anything else (a function call, a variable, an interpolating string).
-func phpStringValue(expr string) (string, bool) {
-	m := phpLiteral.FindStringSubmatch(expr)
-	if m == nil {
-		return "", false
-	}
-	if strings.HasPrefix(expr, "'") {
-		return strings.NewReplacer(`\\`, `\`, `\'`, `'`).Replace(m[1]), true
-	}
-	return strings.NewReplacer(`\\`, `\`, `\"`, `"`, `\$`, `$`, `\n`, "\n", `\t`, "\t").Replace(m[2]), true
 }
 
 func (m *MediaWiki) warnf(format string, args ...any) {

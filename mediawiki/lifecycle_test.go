@@ -2,7 +2,6 @@ package mediawiki
 
 import (
 	"context"
-	"database/sql"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -10,18 +9,8 @@ import (
 	"testing"
 
 	"github.com/aegir-hosting/aegir"
+	"github.com/aegir-hosting/aegir/internal/teststack"
 )
-
-// rootDB opens the test MariaDB as root, closed when the test ends.
-func rootDB(t *testing.T) *sql.DB {
-	t.Helper()
-	db, err := sql.Open("mysql", rootDSN)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	return db
-}
 
 func lastLog(m *MediaWiki) string {
 	e := m.env.Log.Entries()
@@ -33,7 +22,7 @@ func lastLog(m *MediaWiki) string {
 
 func TestUpdateDatabaseBringsBackAMissingTable(t *testing.T) {
 	m, s, _ := installWiki(t, "http://URI")
-	db := rootDB(t)
+	db := teststack.RootDB(t)
 	// A table of MediaWiki 1.39, as a wiki made with 1.38 lacks it.
 	if _, err := db.Exec(fmt.Sprintf("DROP TABLE `%s`.user_autocreate_serial", s.DB.Name)); err != nil {
 		t.Fatal(err)
@@ -86,7 +75,7 @@ func TestCronRunsTheJobQueue(t *testing.T) {
 		t.Errorf("log %q, want the null job run", msg)
 	}
 	var n int
-	if err := rootDB(t).QueryRow(fmt.Sprintf("SELECT COUNT(*) FROM `%s`.job", s.DB.Name)).Scan(&n); err != nil {
+	if err := teststack.RootDB(t).QueryRow(fmt.Sprintf("SELECT COUNT(*) FROM `%s`.job", s.DB.Name)).Scan(&n); err != nil {
 		t.Fatal(err)
 	}
 	if n != 0 {

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/aegir-hosting/aegir"
+	"github.com/aegir-hosting/aegir/internal/teststack"
 )
 
 func TestDetectReadsTheVersionOfDebianMediaWiki(t *testing.T) {
@@ -117,7 +118,7 @@ func TestParamsNameTheSiteAndItsSettings(t *testing.T) {
 
 func TestVerifyPlatformReplacesTheDebianLinkAndIsIdempotent(t *testing.T) {
 	root := filepath.Join(t.TempDir(), "platform")
-	if err := copyTree("testdata/fakemw", root, false); err != nil {
+	if err := teststack.CopyTree("testdata/fakemw", root); err != nil {
 		t.Fatal(err)
 	}
 	// Debian's LocalSettings.php is a link into /var/lib/mediawiki; the
@@ -164,7 +165,7 @@ func TestVerifyPlatformReplacesTheDebianLinkAndIsIdempotent(t *testing.T) {
 
 func TestVerifyPlatformRefusesForeignLocalSettings(t *testing.T) {
 	root := filepath.Join(t.TempDir(), "platform")
-	if err := copyTree("testdata/fakemw", root, false); err != nil {
+	if err := teststack.CopyTree("testdata/fakemw", root); err != nil {
 		t.Fatal(err)
 	}
 	foreign := "<?php $wgDBpassword = 'live';\n"
@@ -295,7 +296,7 @@ func TestLoginLinkStoresTheTokenHashInPrivate(t *testing.T) {
 	root := t.TempDir()
 	s := &aegir.AppSite{URI: "w.example.com", URL: "http://w.example.com:8080/", Root: root,
 		SiteDir: filepath.Join(root, "sites", "w.example.com"), WebGroup: "www-data"}
-	gid := webGID(t)
+	gid := teststack.WebGID(t)
 	if err := os.MkdirAll(s.SiteDir, 0o755); err != nil {
 		t.Fatal(err)
 	}

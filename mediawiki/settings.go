@@ -8,14 +8,13 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
-	"os/user"
 	"path/filepath"
 	"regexp"
-	"strconv"
 	"strings"
 	"text/template"
 
 	"github.com/aegir-hosting/aegir"
+	"github.com/aegir-hosting/aegir/phpfile"
 )
 
 //go:embed files
@@ -23,7 +22,7 @@ var files embed.FS
 
 // settingsTemplate renders a wiki's aegir.settings.php.
 var settingsTemplate = template.Must(template.New("aegir.settings.php.tmpl").
-	Funcs(template.FuncMap{"php": phpString}).
+	Funcs(template.FuncMap{"php": phpfile.Quote}).
 	ParseFS(files, "files/aegir.settings.php.tmpl"))
 
 // aegirSettings is the file, beside LocalSettings.php, that holds what
@@ -57,23 +56,15 @@ func (m *MediaWiki) VerifyPlatform(ctx context.Context, root string) error {
 		return aegir.FieldErrorf("root", "%s is not a MediaWiki codebase (no includes/Defines.php)", root)
 	}
 	path := filepath.Join(root, "LocalSettings.php")
-	if st, err := os.Lstat(path); err == nil && st.Mode().IsRegular() {
-		old, err := os.ReadFile(path)
-		if err != nil {
-			return fmt.Errorf("read %s: %w", path, err)
-		}
-		if !bytes.Contains(old, []byte(loaderMarker)) {
-			return aegir.FieldErrorf("root", "%s is not aegir's platform loader: move it away (each wiki's settings belong in sites/<uri>/LocalSettings.php)", path)
-		}
-	} else if err != nil && !errors.Is(err, fs.ErrNotExist) {
-		return err
-	}
 	loader, err := files.ReadFile("files/LocalSettings.php")
 	if err != nil {
 		return err
 	}
 	// A rename replaces Debian's link itself, never the file it points to.
-	if err := writeFile(path, loader, 0o644, ""); err != nil {
+	err = phpfile.WriteIfOurs(path, loader, 0o644, loaderMarker)
+	if errors.Is(err, phpfile.ErrForeign) {
+		return aegir.FieldErrorf("root", "%s is not aegir's platform loader: move it away (each wiki's settings belong in sites/<uri>/LocalSettings.php)", path)
+	} else if err != nil {
 		return err
 	}
 	if err := os.MkdirAll(filepath.Join(root, "sites"), 0o755); err != nil {
@@ -109,7 +100,7 @@ func (m *MediaWiki) WriteSettings(ctx context.Context, s *aegir.AppSite) error {
 	if err != nil {
 		return err
 	}
-	if err := writeFile(filepath.Join(s.SiteDir, aegirSettings), buf.Bytes(), 0o440, s.WebGroup); err != nil {
+	if err := phpfile.Write(filepath.Join(s.SiteDir, aegirSettings), buf.Bytes(), 0o440, s.WebGroup); err != nil {
 		return err
 	}
 	return m.cloak(s)
@@ -132,60 +123,5 @@ func (m *MediaWiki) cloak(s *aegir.AppSite) error {
 	if text == string(old) {
 		return nil
 	}
-	return writeFile(path, []byte(text), 0o440, s.WebGroup)
-}
-
-// phpString quotes s as a PHP single-quoted string literal.
-func phpString(s string) string {
-	return "'" + strings.NewReplacer(`\`, `\\`, `'`, `\'`).Replace(s) + "'"
-}
-
-// lookupGID returns the id of group, or -1 when group is empty.
-func lookupGID(group string) (int, error) {
-	if group == "" {
-		return -1, nil
-	}
-	g, err := user.LookupGroup(group)
-	if err != nil {
-		return -1, fmt.Errorf("web group: %w", err)
-	}
-	gid, err := strconv.Atoi(g.Gid)
-	if err != nil {
-		return -1, fmt.Errorf("web group %s: %w", group, err)
-	}
-	return gid, nil
-}
-
-// writeFile replaces path with data, atomically (a temporary file renamed
-// over it, so readers never see a partial file and a read-only file can
-// be replaced), with mode and, when group is set, that group.
-func writeFile(path string, data []byte, mode fs.FileMode, group string) error {
-	gid, err := lookupGID(group)
-	if err != nil {
-		return err
-	}
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name())
-	if _, err := tmp.Write(data); err != nil {
-		tmp.Close()
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	if gid >= 0 {
-		if err := os.Chown(tmp.Name(), -1, gid); err != nil {
-			return fmt.Errorf("chgrp %s: %w", path, err)
-		}
-	}
-	if err := os.Chmod(tmp.Name(), mode); err != nil {
-		return err
-	}
-	if err := os.Rename(tmp.Name(), path); err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	return nil
+	return phpfile.Write(path, []byte(text), 0o440, s.WebGroup)
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/go-sql-driver/mysql"
 
 	"github.com/aegir-hosting/aegir"
+	"github.com/aegir-hosting/aegir/internal/teststack"
 )
 
 // testMasterDB is the administrator account of the test server; set
@@ -219,14 +220,9 @@ func TestDropDatabaseRemovesDatabaseAndUserAndIsIdempotent(t *testing.T) {
 
 func TestDeadServerFailsQuicklyWithClearError(t *testing.T) {
 	t.Parallel()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := l.Addr().String()
-	l.Close()
+	addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(teststack.FreePort(t)))
 	start := time.Now()
-	_, err = New(&aegir.Server{MasterDB: "mysql://root:@" + addr}, aegir.Env{})
+	_, err := New(&aegir.Server{MasterDB: "mysql://root:@" + addr}, aegir.Env{})
 	if err == nil {
 		t.Fatalf("New with a dead server %s succeeded", addr)
 	}
@@ -286,13 +282,7 @@ func TestBadNamesAreRejectedBeforeAnySQL(t *testing.T) {
 	t.Parallel()
 	// The pool points at a closed port: any statement would fail with a
 	// connection error, so an EINVALID error proves no SQL was sent.
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := l.Addr().(*net.TCPAddr)
-	l.Close()
-	s, err := newService(&aegir.MasterDB{User: "admin", Host: "127.0.0.1", Port: addr.Port}, nil)
+	s, err := newService(&aegir.MasterDB{User: "admin", Host: "127.0.0.1", Port: teststack.FreePort(t)}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

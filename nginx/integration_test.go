@@ -5,19 +5,24 @@ package nginx
 import (
 	"bytes"
 	"context"
+	"fmt"
+	"io"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/aegir-hosting/aegir"
+	"github.com/aegir-hosting/aegir/internal/teststack"
 	"github.com/aegir-hosting/aegir/local"
 )
 
 // stack is a private nginx and the aegir service that drives it.
 type stack struct {
-	nginx *privateNginx
+	nginx *teststack.Nginx
 	svc   *Nginx
 	port  int
 	home  string
@@ -28,8 +33,8 @@ type stack struct {
 // to socket.
 func newStack(t *testing.T, socket string) *stack {
 	t.Helper()
-	ng := startPrivateNginx(t)
-	s := &stack{nginx: ng, port: freePort(t), home: filepath.Join(ng.Dir, "aegir")}
+	ng := teststack.StartNginx(t)
+	s := &stack{nginx: ng, port: teststack.FreePort(t), home: filepath.Join(ng.Dir, "aegir")}
 	server := &aegir.Server{
 		HTTPPort:       s.port,
 		HTTPConfLink:   filepath.Join(ng.ConfD, "aegir.conf"),
@@ -50,11 +55,55 @@ func newStack(t *testing.T, socket string) *stack {
 // staticRoot returns a platform root whose index.html says text.
 func staticRoot(t *testing.T, text string) string {
 	t.Helper()
-	root := webDir(t)
+	root := teststack.WebDir(t)
 	if err := os.WriteFile(filepath.Join(root, "index.html"), []byte(text+"\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	return root
+}
+
+// response is what one request got.
+type response struct {
+	Status   int
+	Body     string
+	Header   http.Header
+	Location string
+}
+
+func (r response) String() string {
+	return fmt.Sprintf("%d %q (Location %q)", r.Status, r.Body, r.Location)
+}
+
+// get requests path from host through 127.0.0.1:port. It never reuses a
+// connection, since an old worker would answer with the configuration it
+// started with, and never follows a redirect.
+func get(port int, host, path string) (response, error) {
+	client := teststack.HostClient(port)
+	client.Timeout = 5 * time.Second
+	resp, err := client.Get("http://" + host + path)
+	if err != nil {
+		return response{}, err
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	return response{resp.StatusCode, string(body), resp.Header, resp.Header.Get("Location")}, err
+}
+
+// expect polls for up to 5 s until host answers path with status and a
+// body containing want, since nginx reloads in the background after the
+// reload command returns.
+func expect(t *testing.T, port int, host, path string, status int, want string) response {
+	t.Helper()
+	var last response
+	var err error
+	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+		last, err = get(port, host, path)
+		if err == nil && last.Status == status && strings.Contains(last.Body, want) {
+			return last
+		}
+	}
+	t.Fatalf("GET http://%s%s: got %v (error %v), want %d with %q", host, path, last, err, status, want)
+	return last
 }
 
 func readFile(t *testing.T, path string) []byte {
@@ -318,12 +367,12 @@ func TestVerifyServerReplacesALinkButNotAFile(t *testing.T) {
 func TestPHPSiteGetsItsCloakedParams(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	socket := startPrivatePHPFPM(t)
+	socket := teststack.StartPHPFPM(t).Socket
 	s := newStack(t, socket)
 	if err := s.svc.VerifyServer(ctx); err != nil {
 		t.Fatal(err)
 	}
-	root := webDir(t)
+	root := teststack.WebDir(t)
 	files := map[string]string{
 		"index.php":                        `<?php echo "db_name=", $_SERVER['db_name'], " db_passwd=", $_SERVER['db_passwd'], " site=", $_SERVER['AEGIR_SITE'], " script=", $_SERVER['SCRIPT_NAME'], " uri=", $_SERVER['REQUEST_URI'];`,
 		"info.php":                         `<?php echo "script=", $_SERVER['SCRIPT_NAME'], " path_info=", $_SERVER['PATH_INFO'] ?? "", " https=", $_SERVER['HTTPS'] ?? "off";`,
@@ -338,15 +387,7 @@ func TestPHPSiteGetsItsCloakedParams(t *testing.T) {
 		"vendor/autoload.php":              `<?php echo "vendor ran";`,
 		"wp-content/uploads/evil.php":      `<?php echo "evil ran";`,
 	}
-	for name, content := range files {
-		path := filepath.Join(root, name)
-		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
+	teststack.WriteFiles(t, root, files)
 	creds := &aegir.DBCredentials{Type: "mysql", Host: "127.0.0.1", Port: 3306, Name: "ptestdb", User: "ptest", Password: "Sx9mQ2wE7rTy"}
 	v := &aegir.Vhost{URI: "p.test", Root: root, App: "php",
 		Params: append(creds.Params(), aegir.Param{Name: "AEGIR_SITE", Value: "p.test"})}

@@ -6,5 +6,6 @@
 //
 // It implements aegir.App and registers itself as "php" (the package is not
 // named php, which would read badly in Go). It imports only the domain
-// package and the standard library: never another adapter.
+// package, phpfile (the settings-file helpers the app drivers share) and
+// the standard library: never another adapter.
 package phpapp

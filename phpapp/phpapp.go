@@ -5,14 +5,13 @@ import (
 	"context"
 	"embed"
 	"fmt"
-	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"text/template"
 
 	"github.com/aegir-hosting/aegir"
+	"github.com/aegir-hosting/aegir/phpfile"
 )
 
 func init() {
@@ -94,7 +93,7 @@ func (p *PHP) WriteSettings(ctx context.Context, s *aegir.AppSite) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return fmt.Errorf("create %s: %w", dir, err)
 	}
-	return writeFile(filepath.Join(dir, p.SettingsFile()), buf.Bytes(), 0o440)
+	return phpfile.WriteKeepingGroup(filepath.Join(dir, p.SettingsFile()), buf.Bytes(), 0o440)
 }
 
 // Install has nothing to run: a generic PHP app sets up its own database.
@@ -201,36 +200,6 @@ func checkSite(s *aegir.AppSite) error {
 	}
 	if !filepath.IsAbs(s.Root) {
 		return aegir.FieldErrorf("root", "%q must be an absolute path", s.Root)
-	}
-	return nil
-}
-
-// writeFile replaces path atomically with data and mode, keeping the old
-// file's group so the web server can read the new one at once.
-func writeFile(path string, data []byte, mode fs.FileMode) error {
-	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*")
-	if err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	tmp := f.Name()
-	defer os.Remove(tmp)
-	if _, err := f.Write(data); err != nil {
-		f.Close()
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	if err := f.Close(); err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	if st, err := os.Stat(path); err == nil {
-		if sys, ok := st.Sys().(*syscall.Stat_t); ok {
-			_ = os.Lchown(tmp, -1, int(sys.Gid)) // best effort: the caller fixes groups too
-		}
-	}
-	if err := os.Chmod(tmp, mode); err != nil {
-		return fmt.Errorf("chmod %s: %w", path, err)
-	}
-	if err := os.Rename(tmp, path); err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
 	}
 	return nil
 }

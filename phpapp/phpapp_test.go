@@ -13,6 +13,7 @@ import (
 	"testing"
 
 	"github.com/aegir-hosting/aegir"
+	"github.com/aegir-hosting/aegir/internal/teststack"
 	"github.com/aegir-hosting/aegir/phpapp"
 )
 
@@ -21,15 +22,7 @@ var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
 func setup(t *testing.T, files map[string]string) (aegir.App, string, *aegir.TaskLog) {
 	t.Helper()
 	root := t.TempDir()
-	for rel, content := range files {
-		path := filepath.Join(root, rel)
-		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
+	teststack.WriteFiles(t, root, files)
 	log := aegir.NewTaskLog(nil)
 	return phpapp.New(aegir.Env{Log: log}), root, log
 }

@@ -13,6 +13,7 @@
 //
 // PHP runs only through the aegir.Runner given in aegir.Env, with the
 // database credentials in the environment and secrets on standard input.
-// It imports the domain package and the standard library only; it must not
-// import other adapters (provision, local, nginx, mysql, ...).
+// It imports the domain package, phpfile (the settings-file helpers the app
+// drivers share) and the standard library only; it must not import other
+// adapters (provision, local, nginx, mysql, ...).
 package wordpress

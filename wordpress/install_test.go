@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"net/http/cookiejar"
 	"os"
 	"path/filepath"
 	"strings"
@@ -13,6 +12,7 @@ import (
 	"time"
 
 	"github.com/aegir-hosting/aegir"
+	"github.com/aegir-hosting/aegir/internal/teststack"
 )
 
 // installSite makes, configures and installs a site on the shared platform.
@@ -26,7 +26,7 @@ func installSite(t *testing.T, url string) (*WordPress, *aegir.AppSite, aegir.Ad
 	if err := w.WriteSettings(ctx, s); err != nil {
 		t.Fatal(err)
 	}
-	admin := aegir.Admin{Name: "admin", Password: "pw-" + randomHex(t, 10), Email: s.Email}
+	admin := aegir.Admin{Name: "admin", Password: "pw-" + teststack.RandomHex(t, 10), Email: s.Email}
 	start := time.Now()
 	if err := w.Install(ctx, s, admin); err != nil {
 		t.Fatal(err)
@@ -90,7 +90,7 @@ func TestInstallWithWrongDBPasswordFailsClearly(t *testing.T) {
 func TestInstallOnBrokenCodebaseFailsClearly(t *testing.T) {
 	requirePHP(t)
 	root := filepath.Join(t.TempDir(), "platform")
-	if err := copyTree("testdata/fakewp", root, false); err != nil {
+	if err := teststack.CopyTree("testdata/fakewp", root); err != nil {
 		t.Fatal(err)
 	}
 	w := New(testEnv())
@@ -122,7 +122,7 @@ func TestLoginLinkBeforeInstallFails(t *testing.T) {
 }
 
 func TestLoginLinkLogsInOnceOverHTTP(t *testing.T) {
-	port := freePort(t)
+	port := teststack.FreePort(t)
 	w, s, _ := installSite(t, fmt.Sprintf("http://URI:%d", port))
 	root := platform(t)
 	for _, dir := range []string{filepath.Dir(root), root} {
@@ -131,10 +131,10 @@ func TestLoginLinkLogsInOnceOverHTTP(t *testing.T) {
 		}
 	}
 	// PHP reads the settings as www-data: they are the web group's, 0440.
-	if err := os.Chown(filepath.Join(s.SiteDir, "wp-config.php"), -1, webGID(t)); err != nil {
+	if err := os.Chown(filepath.Join(s.SiteDir, "wp-config.php"), -1, teststack.WebGID(t)); err != nil {
 		t.Fatal(err)
 	}
-	st := startStack(t, port, w, s)
+	teststack.ServeSites(t, port, w, s)
 
 	link, err := w.LoginLink(context.Background(), s)
 	if err != nil {
@@ -143,8 +143,7 @@ func TestLoginLinkLogsInOnceOverHTTP(t *testing.T) {
 	if !strings.HasPrefix(link, s.URL+"/wp-login.php?aegir_login=") {
 		t.Fatalf("link = %q", link)
 	}
-	jar, _ := cookiejar.New(nil)
-	c := st.client(jar)
+	c := teststack.HostClient(port)
 
 	res := get(t, c, link)
 	if res.StatusCode != http.StatusFound || res.Header.Get("Location") != s.URL+"/wp-admin/" {
@@ -157,7 +156,8 @@ func TestLoginLinkLogsInOnceOverHTTP(t *testing.T) {
 	}
 
 	// The link is one-time: a second use, even without cookies, fails.
-	fresh := st.client(nil)
+	fresh := teststack.HostClient(port)
+	fresh.Jar = nil
 	res = get(t, fresh, link)
 	if body := readBody(t, res); res.StatusCode != http.StatusForbidden || !strings.Contains(body, "already been used") {
 		t.Errorf("second use answered %d:\n%.500s", res.StatusCode, body)
@@ -174,7 +174,7 @@ func TestLoginLinkLogsInOnceOverHTTP(t *testing.T) {
 		t.Errorf("new link after a wrong token answered %d", res.StatusCode)
 	}
 	// Without the cookie the dashboard sends to the login form.
-	if res := get(t, st.client(nil), s.URL+"/wp-admin/"); res.StatusCode != http.StatusFound {
+	if res := get(t, teststack.HostClient(port), s.URL+"/wp-admin/"); res.StatusCode != http.StatusFound {
 		t.Errorf("dashboard without login answered %d", res.StatusCode)
 	}
 }

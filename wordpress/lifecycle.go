@@ -14,6 +14,7 @@ import (
 	"strings"
 
 	"github.com/aegir-hosting/aegir"
+	"github.com/aegir-hosting/aegir/phpfile"
 )
 
 // SitePackages lists what the installed site uses: the core, with the
@@ -204,8 +205,6 @@ func (w *WordPress) Cron(ctx context.Context, s *aegir.AppSite) error {
 var (
 	// definePattern finds define('NAME', value) in a wp-config.php.
 	definePattern = regexp.MustCompile(`\bdefine\s*\(\s*['"]([A-Z_]+)['"]\s*,\s*('(?:[^'\\]|\\.)*'|"(?:[^"\\]|\\.)*"|[^;]*?)\s*\)\s*;`)
-	// phpLiteral is a PHP string literal, single or double quoted, alone.
-	phpLiteral = regexp.MustCompile(`^(?:'((?:[^'\\]|\\.)*)'|"((?:[^"\\$]|\\.)*)")$`)
 )
 
 // ReadSettings reads sites/<uri>/wp-config.php of a site being imported:
@@ -227,12 +226,12 @@ func (w *WordPress) ReadSettings(ctx context.Context, s *aegir.AppSite) (*aegir.
 	}
 	defines := map[string]string{}
 	cloaked := map[string]bool{}
-	for _, m := range definePattern.FindAllSubmatch(stripPHPComments(b), -1) {
+	for _, m := range definePattern.FindAllSubmatch(phpfile.StripComments(b), -1) {
 		name := string(m[1])
 		if _, done := defines[name]; done || cloaked[name] {
 			continue // PHP keeps the first define of a constant
 		}
-		if v, ok := phpStringValue(string(m[2])); ok {
+		if v, ok := phpfile.StringValue(string(m[2])); ok {
 			defines[name] = v
 		} else {
 			cloaked[name] = true
@@ -258,64 +257,6 @@ func (w *WordPress) ReadSettings(ctx context.Context, s *aegir.AppSite) (*aegir.
 		Profile:  "standard",
 		Language: defines["WPLANG"],
 	}, nil
-}
-
-// stripPHPComments blanks /* */ and # or // line comments outside string
-// literals, so a commented-out define is not read.
-func stripPHPComments(src []byte) []byte {
-	out := make([]byte, 0, len(src))
-	var quote byte
-	for i := 0; i < len(src); i++ {
-		c := src[i]
-		switch {
-		case quote != 0:
-			out = append(out, c)
-			if c == '\\' && i+1 < len(src) {
-				i++
-				out = append(out, src[i])
-			} else if c == quote {
-				quote = 0
-			}
-		case c == '\'' || c == '"':
-			quote = c
-			out = append(out, c)
-		case c == '/' && i+1 < len(src) && src[i+1] == '*':
-			end := strings.Index(string(src[i+2:]), "*/")
-			if end < 0 {
-				return out
-			}
-			// Keep the newlines, so line starts stay line starts.
-			for _, b := range src[i : i+2+end+2] {
-				if b == '\n' {
-					out = append(out, '\n')
-				}
-			}
-			i += 2 + end + 1
-		case c == '#' || (c == '/' && i+1 < len(src) && src[i+1] == '/'):
-			for i < len(src) && src[i] != '\n' {
-				i++
-			}
-			if i < len(src) {
-				out = append(out, '\n')
-			}
-		default:
-			out = append(out, c)
-		}
-	}
-	return out
-}
-
-// phpStringValue returns the value of a PHP string literal; ok is false
-// for anything else (a function call, a variable, an interpolating string).
-func phpStringValue(expr string) (string, bool) {
-	m := phpLiteral.FindStringSubmatch(expr)
-	if m == nil {
-		return "", false
-	}
-	if strings.HasPrefix(expr, "'") {
-		return strings.NewReplacer(`\\`, `\`, `\'`, `'`).Replace(m[1]), true
-	}
-	return strings.NewReplacer(`\\`, `\`, `\"`, `"`, `\$`, `$`, `\n`, "\n", `\t`, "\t").Replace(m[2]), true
 }
 
 // splitDBHost splits WordPress's DB_HOST: host, host:port, or

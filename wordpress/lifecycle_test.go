@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/aegir-hosting/aegir"
+	"github.com/aegir-hosting/aegir/internal/teststack"
 )
 
 // phpJSON runs PHP code for site s, which prints one JSON value, and
@@ -29,7 +30,7 @@ func phpJSON(t *testing.T, s *aegir.AppSite, code string, out any) {
 func renamed(t *testing.T, w *WordPress, s *aegir.AppSite, url string) *aegir.AppSite {
 	t.Helper()
 	n := *s
-	n.URI = "new" + randomHex(t, 4) + ".test"
+	n.URI = "new" + teststack.RandomHex(t, 4) + ".test"
 	n.URL = strings.ReplaceAll(url, "URI", n.URI)
 	n.SiteDir = filepath.Join(s.Root, "sites", n.URI)
 	t.Cleanup(func() { os.RemoveAll(n.SiteDir) })
@@ -202,7 +203,7 @@ func TestCronRunsADueEvent(t *testing.T) {
 	if err := os.WriteFile(plugin, []byte(code), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	marker := randomHex(t, 8)
+	marker := teststack.RandomHex(t, 8)
 	phpEval(t, s, `require 'wp-load.php'; wp_schedule_single_event(time() - 60, 'aegir_test_cron', array('`+marker+`'));`)
 
 	if err := w.Cron(context.Background(), s); err != nil {

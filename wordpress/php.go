@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/aegir-hosting/aegir"
+	"github.com/aegir-hosting/aegir/phpfile"
 )
 
 // loginTTL is how long a login link stays valid.
@@ -42,7 +43,7 @@ func (w *WordPress) runHelper(ctx context.Context, s *aegir.AppSite, job map[str
 		return err
 	}
 	var script bytes.Buffer
-	fmt.Fprintf(&script, "<?php\n$aegir_job = json_decode(%s, true);\n?>", phpString(string(data)))
+	fmt.Fprintf(&script, "<?php\n$aegir_job = json_decode(%s, true);\n?>", phpfile.Quote(string(data)))
 	script.Write(helper)
 	stdout, err := w.env.Runner.Run(ctx, aegir.Command{
 		Args:  []string{"php", "-d", "display_errors=stderr", "-d", "log_errors=0"},

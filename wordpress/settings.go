@@ -9,14 +9,12 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
-	"os/user"
 	"path/filepath"
 	"regexp"
-	"strconv"
-	"strings"
 	"text/template"
 
 	"github.com/aegir-hosting/aegir"
+	"github.com/aegir-hosting/aegir/phpfile"
 )
 
 //go:embed files
@@ -24,7 +22,7 @@ var files embed.FS
 
 // siteTemplate renders a site's wp-config.php.
 var siteTemplate = template.Must(template.New("site-wp-config.php.tmpl").
-	Funcs(template.FuncMap{"php": phpString}).
+	Funcs(template.FuncMap{"php": phpfile.Quote}).
 	ParseFS(files, "files/site-wp-config.php.tmpl"))
 
 // loaderMarker is in the platform wp-config.php aegir writes, so a verify
@@ -64,22 +62,14 @@ func (w *WordPress) VerifyPlatform(ctx context.Context, root string) error {
 		return aegir.FieldErrorf("root", "%s is not a WordPress codebase (no wp-includes/version.php)", root)
 	}
 	path := filepath.Join(root, "wp-config.php")
-	if st, err := os.Lstat(path); err == nil && st.Mode().IsRegular() {
-		old, err := os.ReadFile(path)
-		if err != nil {
-			return fmt.Errorf("read %s: %w", path, err)
-		}
-		if !bytes.Contains(old, []byte(loaderMarker)) && !bytes.Contains(old, []byte(debianMarker)) {
-			return aegir.FieldErrorf("root", "%s is not aegir's platform loader: move it away (each site's settings belong in sites/<uri>/wp-config.php)", path)
-		}
-	} else if err != nil && !errors.Is(err, fs.ErrNotExist) {
-		return err
-	}
 	loader, err := files.ReadFile("files/wp-config.php")
 	if err != nil {
 		return err
 	}
-	if err := writeFile(path, loader, 0o644, ""); err != nil {
+	err = phpfile.WriteIfOurs(path, loader, 0o644, loaderMarker, debianMarker)
+	if errors.Is(err, phpfile.ErrForeign) {
+		return aegir.FieldErrorf("root", "%s is not aegir's platform loader: move it away (each site's settings belong in sites/<uri>/wp-config.php)", path)
+	} else if err != nil {
 		return err
 	}
 	plugin, err := files.ReadFile("files/aegir-login.php")
@@ -89,7 +79,7 @@ func (w *WordPress) VerifyPlatform(ctx context.Context, root string) error {
 	if err := os.MkdirAll(filepath.Dir(filepath.Join(root, muPlugin)), 0o755); err != nil {
 		return err
 	}
-	if err := writeFile(filepath.Join(root, muPlugin), plugin, 0o644, ""); err != nil {
+	if err := phpfile.Write(filepath.Join(root, muPlugin), plugin, 0o644, ""); err != nil {
 		return err
 	}
 	if err := os.MkdirAll(filepath.Join(root, "sites"), 0o755); err != nil {
@@ -151,7 +141,7 @@ func (w *WordPress) WriteSettings(ctx context.Context, s *aegir.AppSite) error {
 	if err != nil {
 		return err
 	}
-	return writeFile(path, buf.Bytes(), 0o440, s.WebGroup)
+	return phpfile.Write(path, buf.Bytes(), 0o440, s.WebGroup)
 }
 
 // saltChars are the characters of generated keys and salts: printable
@@ -173,49 +163,4 @@ func randomSalt(n int) (string, error) {
 		}
 	}
 	return string(out), nil
-}
-
-// phpString quotes s as a PHP single-quoted string literal.
-func phpString(s string) string {
-	return "'" + strings.NewReplacer(`\`, `\\`, `'`, `\'`).Replace(s) + "'"
-}
-
-// writeFile replaces path with data, atomically (a temporary file renamed
-// over it, so readers never see a partial file and a read-only file can
-// be replaced), with mode and, when group is set, that group.
-func writeFile(path string, data []byte, mode fs.FileMode, group string) error {
-	gid := -1
-	if group != "" {
-		g, err := user.LookupGroup(group)
-		if err != nil {
-			return fmt.Errorf("web group: %w", err)
-		}
-		if gid, err = strconv.Atoi(g.Gid); err != nil {
-			return fmt.Errorf("web group %s: %w", group, err)
-		}
-	}
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name())
-	if _, err := tmp.Write(data); err != nil {
-		tmp.Close()
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	if gid >= 0 {
-		if err := os.Chown(tmp.Name(), -1, gid); err != nil {
-			return fmt.Errorf("chgrp %s: %w", path, err)
-		}
-	}
-	if err := os.Chmod(tmp.Name(), mode); err != nil {
-		return err
-	}
-	if err := os.Rename(tmp.Name(), path); err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	return nil
 }

@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/aegir-hosting/aegir"
+	"github.com/aegir-hosting/aegir/internal/teststack"
 )
 
 func TestDetectReadsTheVersionOfDebianWordPress(t *testing.T) {
@@ -99,7 +100,7 @@ func TestParamsAndDirs(t *testing.T) {
 
 func TestVerifyPlatformReplacesDebianLoaderAndIsIdempotent(t *testing.T) {
 	root := filepath.Join(t.TempDir(), "platform")
-	if err := copyTree("testdata/fakewp", root, false); err != nil {
+	if err := teststack.CopyTree("testdata/fakewp", root); err != nil {
 		t.Fatal(err)
 	}
 	debian, err := os.ReadFile(filepath.Join(debianRoot, "wp-config.php"))
@@ -133,7 +134,7 @@ func TestVerifyPlatformReplacesDebianLoaderAndIsIdempotent(t *testing.T) {
 
 func TestVerifyPlatformRefusesForeignWPConfig(t *testing.T) {
 	root := filepath.Join(t.TempDir(), "platform")
-	if err := copyTree("testdata/fakewp", root, false); err != nil {
+	if err := teststack.CopyTree("testdata/fakewp", root); err != nil {
 		t.Fatal(err)
 	}
 	foreign := "<?php define('DB_PASSWORD', 'live');\n"

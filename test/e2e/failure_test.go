@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/aegir-hosting/aegir/internal/teststack"
 )
 
 // TestInstallFailureLeavesNothingBehind proves install's rollback on two
@@ -19,7 +21,7 @@ func TestInstallFailureLeavesNothingBehind(t *testing.T) {
 
 	t.Run("db server unreachable", func(t *testing.T) {
 		s.mustAegir("save", "@server_deaddb", "--context_type=server", "--http_service_type=null",
-			fmt.Sprintf("--master_db=mysql://root:@127.0.0.1:%d", freePort(t)))
+			fmt.Sprintf("--master_db=mysql://root:@127.0.0.1:%d", teststack.FreePort(t)))
 		uri := "dead." + s.token + ".test"
 		s.mustAegir("save", "@"+uri, "--context_type=site", "--platform=@platform_wp", "--db_server=@server_deaddb")
 		r, err := s.task("install", "@"+uri)

@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"slices"
 	"testing"
+
+	"github.com/aegir-hosting/aegir/internal/teststack"
 )
 
 // TestImportAdoptsASiteFoundOnItsPlatform puts a WordPress site on a
@@ -26,19 +28,8 @@ func TestImportAdoptsASiteFoundOnItsPlatform(t *testing.T) {
 	// The foreign site: a copy of the database under its own user, and a
 	// site directory with literal credentials.
 	foreign := "old." + s.token + ".test"
-	dbName, pass := "old"+s.token, "pw"+s.token
-	db := rootDB(t)
-	for _, q := range []string{
-		"CREATE DATABASE " + dbName,
-		fmt.Sprintf("CREATE USER '%s'@'127.0.0.1' IDENTIFIED BY '%s'", dbName, pass),
-		fmt.Sprintf("CREATE USER '%s'@'localhost' IDENTIFIED BY '%s'", dbName, pass),
-		fmt.Sprintf("GRANT ALL ON %s.* TO '%s'@'127.0.0.1'", dbName, dbName),
-		fmt.Sprintf("GRANT ALL ON %s.* TO '%s'@'localhost'", dbName, dbName),
-	} {
-		if _, err := db.Exec(q); err != nil {
-			t.Fatal(err)
-		}
-	}
+	creds := teststack.TempDatabase(t, "old"+s.token)
+	dbName, pass := creds.Name, creds.Password
 	dump, err := exec.Command("mysqldump", "-h127.0.0.1", "-uroot", str(s.siteContext(source)["db_name"])).Output()
 	if err != nil {
 		t.Fatal(err)

@@ -8,6 +8,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/aegir-hosting/aegir/internal/teststack"
 )
 
 // TestNaturalFailuresRollBack provokes real failures, not injected ones: a
@@ -64,7 +66,7 @@ func TestNaturalFailuresRollBack(t *testing.T) {
 
 	t.Run("db server refuses a new database", func(t *testing.T) {
 		s := s.with(t)
-		db := rootDB(t)
+		db := teststack.RootDB(t)
 		admin := "lim" + s.token
 		for _, q := range []string{
 			"CREATE USER '" + admin + "'@'127.0.0.1' IDENTIFIED BY 'pw" + s.token + "'",
@@ -112,7 +114,7 @@ func TestBatchMigrateRollsBackOnlyTheBrokenSite(t *testing.T) {
 		sites = append(sites, uri)
 	}
 	broken := sites[3]
-	if _, err := rootDB(t).Exec("DROP DATABASE `" + str(s.siteContext(broken)["db_name"]) + "`"); err != nil {
+	if _, err := teststack.RootDB(t).Exec("DROP DATABASE `" + str(s.siteContext(broken)["db_name"]) + "`"); err != nil {
 		t.Fatal(err)
 	}
 	r, err := s.task("migrate-platform", "@platform_wp", "@platform_wpnew", "--concurrency", "4")

@@ -2,17 +2,11 @@ package e2e
 
 import (
 	"bytes"
-	"context"
-	"crypto/rand"
 	"database/sql"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io"
-	"io/fs"
-	"net"
 	"net/http"
-	"net/http/cookiejar"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -20,7 +14,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/go-sql-driver/mysql"
+	"github.com/aegir-hosting/aegir/internal/teststack"
 )
 
 // aegirBin is the binary under test, built once by TestMain.
@@ -45,14 +39,15 @@ func TestMain(m *testing.M) {
 }
 
 // stack is one private hosting stack: $AEGIR_HOME, nginx and php-fpm
-// under a temp dir, on a free port, with MariaDB names unique to the test.
+// under temp dirs, on a free port, with MariaDB names unique to the test.
 type stack struct {
 	t      *testing.T
 	dir    string
 	home   string
 	port   int
 	token  string // unique lowercase token for site names and databases
-	nginx  []string
+	fpm    *teststack.PHPFPM
+	nginx  *teststack.Nginx
 	client *http.Client
 }
 
@@ -65,19 +60,16 @@ func newStack(t *testing.T) *stack {
 			t.Fatalf("%s is not installed: run make test, which installs the stack", bin)
 		}
 	}
-	dir := t.TempDir()
-	// Workers run as www-data and must traverse the temp dirs.
-	for d := dir; d != os.TempDir() && d != "/"; d = filepath.Dir(d) {
-		if err := os.Chmod(d, 0o755); err != nil {
-			t.Fatal(err)
-		}
+	// php-fpm and nginx stop when the test ends and, when it failed, log
+	// the tails of their error logs, where the reason for a 404 or a 500
+	// usually is.
+	dir := teststack.WebDir(t)
+	port := teststack.FreePort(t)
+	s := &stack{
+		t: t, dir: dir, home: filepath.Join(dir, "aegir"), port: port, token: "t" + teststack.RandomHex(t, 3),
+		fpm: teststack.StartPHPFPM(t), nginx: teststack.StartNginx(t), client: teststack.HostClient(port),
 	}
-	s := &stack{t: t, dir: dir, home: filepath.Join(dir, "aegir"), port: freePort(t), token: randomToken(t)}
-	s.startPHPFPM()
-	s.startNginx()
-	s.client = hostClient(s.port)
 	t.Cleanup(s.dropDatabases)
-	t.Cleanup(s.logServerErrors)
 	return s
 }
 
@@ -89,58 +81,6 @@ func (s *stack) with(t *testing.T) *stack {
 	return &c
 }
 
-// logServerErrors shows the tails of the servers' error logs of a failed
-// test, where the reason for a 404 or a 500 usually is.
-func (s *stack) logServerErrors() {
-	if !s.t.Failed() {
-		return
-	}
-	for _, log := range []string{"nginx/error.log", "php-fpm/error.log", "php-fpm/php-error.log"} {
-		data, err := os.ReadFile(filepath.Join(s.dir, log))
-		if err != nil || len(data) == 0 {
-			continue
-		}
-		if len(data) > 3000 {
-			data = data[len(data)-3000:]
-		}
-		s.t.Logf("%s:\n%s", log, data)
-	}
-}
-
-func randomToken(t *testing.T) string {
-	b := make([]byte, 3)
-	if _, err := rand.Read(b); err != nil {
-		t.Fatal(err)
-	}
-	return "t" + hex.EncodeToString(b)
-}
-
-func freePort(t *testing.T) int {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
-}
-
-// hostClient dials every http://HOST:port URL on loopback, so sites are
-// fetched by their real names, and keeps cookies like a browser.
-func hostClient(port int) *http.Client {
-	jar, _ := cookiejar.New(nil)
-	dialer := &net.Dialer{Timeout: 5 * time.Second}
-	return &http.Client{
-		Jar:     jar,
-		Timeout: 30 * time.Second,
-		// A new connection per request, as after a reload a kept-alive one
-		// may still reach an old worker with the previous configuration.
-		Transport: &http.Transport{DisableKeepAlives: true, DialContext: func(ctx context.Context, network, _ string) (net.Conn, error) {
-			return dialer.DialContext(ctx, network, fmt.Sprintf("127.0.0.1:%d", port))
-		}},
-		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
-	}
-}
-
 func (s *stack) write(path, content string) {
 	s.t.Helper()
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
@@ -149,85 +89,6 @@ func (s *stack) write(path, content string) {
 	if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
 		s.t.Fatal(err)
 	}
-}
-
-func (s *stack) startPHPFPM() {
-	s.t.Helper()
-	fpm := filepath.Join(s.dir, "php-fpm")
-	s.write(filepath.Join(fpm, "php-fpm.conf"), fmt.Sprintf(`[global]
-pid = %[1]s/php-fpm.pid
-error_log = %[1]s/error.log
-daemonize = no
-[aegir]
-user = www-data
-group = www-data
-listen = %[1]s/php.sock
-listen.mode = 0666
-pm = dynamic
-pm.max_children = 6
-pm.start_servers = 2
-pm.min_spare_servers = 1
-pm.max_spare_servers = 3
-catch_workers_output = yes
-php_admin_value[error_log] = %[1]s/php-error.log
-`, fpm))
-	cmd := exec.Command("php-fpm8.2", "-F", "-y", filepath.Join(fpm, "php-fpm.conf"), "-p", fpm)
-	var out bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &out
-	if err := cmd.Start(); err != nil {
-		s.t.Fatal(err)
-	}
-	s.t.Cleanup(func() {
-		cmd.Process.Signal(os.Interrupt)
-		cmd.Wait()
-	})
-	s.waitFor("php-fpm socket", func() bool {
-		_, err := os.Stat(filepath.Join(fpm, "php.sock"))
-		return err == nil
-	}, &out)
-}
-
-func (s *stack) startNginx() {
-	s.t.Helper()
-	prefix := filepath.Join(s.dir, "nginx")
-	conf := filepath.Join(prefix, "nginx.conf")
-	s.write(conf, fmt.Sprintf(`user www-data;
-worker_processes 1;
-pid %[1]s/nginx.pid;
-error_log %[1]s/error.log;
-events { worker_connections 256; }
-http {
-  access_log off;
-  default_type application/octet-stream;
-  client_body_temp_path %[1]s/client_body;
-  fastcgi_temp_path %[1]s/fastcgi;
-  proxy_temp_path %[1]s/proxy;
-  uwsgi_temp_path %[1]s/uwsgi;
-  scgi_temp_path %[1]s/scgi;
-  include %[1]s/conf.d/*.conf;
-}
-`, prefix))
-	if err := os.MkdirAll(filepath.Join(prefix, "conf.d"), 0o755); err != nil {
-		s.t.Fatal(err)
-	}
-	s.nginx = []string{"nginx", "-p", prefix, "-c", conf}
-	if out, err := exec.Command(s.nginx[0], s.nginx[1:]...).CombinedOutput(); err != nil {
-		s.t.Fatalf("start nginx: %v\n%s", err, out)
-	}
-	s.t.Cleanup(func() {
-		exec.Command(s.nginx[0], append(s.nginx[1:], "-s", "stop")...).Run()
-	})
-}
-
-func (s *stack) waitFor(what string, ok func() bool, log *bytes.Buffer) {
-	s.t.Helper()
-	for range 200 {
-		if ok() {
-			return
-		}
-		time.Sleep(25 * time.Millisecond)
-	}
-	s.t.Fatalf("timed out waiting for %s\n%s", what, log)
 }
 
 // aegir runs the binary with $AEGIR_HOME set to the stack's home.
@@ -301,10 +162,10 @@ func (s *stack) setup() {
 	s.t.Helper()
 	s.mustAegir("setup", "--aegir_user", "root",
 		"--http_port", fmt.Sprint(s.port),
-		"--http_test_cmd", strings.Join(append(s.nginx, "-t"), " "),
-		"--http_restart_cmd", strings.Join(append(s.nginx, "-s", "reload"), " "),
-		"--http_conf_link", filepath.Join(s.dir, "nginx", "conf.d", "aegir.conf"),
-		"--php_fpm_socket", filepath.Join(s.dir, "php-fpm", "php.sock"),
+		"--http_test_cmd", strings.Join(s.nginx.TestCmd(), " "),
+		"--http_restart_cmd", strings.Join(s.nginx.ReloadCmd(), " "),
+		"--http_conf_link", filepath.Join(s.nginx.ConfD, "aegir.conf"),
+		"--php_fpm_socket", s.fpm.Socket,
 		"--master_db", masterDB, "--web_group", "www-data")
 }
 
@@ -313,52 +174,12 @@ func (s *stack) setup() {
 func (s *stack) platform(name, source string) string {
 	s.t.Helper()
 	root := filepath.Join(s.home, "platforms", name)
-	if err := copyTree(source, root); err != nil {
+	if err := teststack.CopyTree(source, root); err != nil {
 		s.t.Fatal(err)
 	}
 	s.mustAegir("save", "@platform_"+name, "--context_type=platform", "--root="+root)
 	s.mustTask("verify", "@platform_"+name)
 	return root
-}
-
-// copyTree copies a codebase, following links (Debian links parts of
-// WordPress and MediaWiki into /etc and /var/lib) and skipping dangling ones.
-func copyTree(src, dst string) error {
-	src, err := filepath.EvalSymlinks(src)
-	if err != nil {
-		return err
-	}
-	return filepath.WalkDir(src, func(path string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		rel, _ := filepath.Rel(src, path)
-		target := filepath.Join(dst, rel)
-		info, err := os.Stat(path)
-		if err != nil {
-			return nil // a dangling link
-		}
-		if info.IsDir() {
-			if d.Type()&fs.ModeSymlink != 0 {
-				return copyTree(path, target)
-			}
-			return os.MkdirAll(target, 0o755)
-		}
-		in, err := os.Open(path)
-		if err != nil {
-			return err
-		}
-		defer in.Close()
-		out, err := os.OpenFile(target, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, info.Mode().Perm())
-		if err != nil {
-			return err
-		}
-		if _, err := io.Copy(out, in); err != nil {
-			out.Close()
-			return err
-		}
-		return out.Close()
-	})
 }
 
 // get fetches a URL through the stack's nginx. nginx applies a reload
@@ -388,22 +209,10 @@ func (s *stack) url(host, path string) string {
 	return fmt.Sprintf("http://%s:%d%s", host, s.port, path)
 }
 
-func rootDB(t *testing.T) *sql.DB {
-	t.Helper()
-	cfg := mysql.NewConfig()
-	cfg.User, cfg.Net, cfg.Addr = "root", "tcp", "127.0.0.1:3306"
-	db, err := sql.Open("mysql", cfg.FormatDSN())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	return db
-}
-
 // databases lists the databases and users whose names hold the token.
 func (s *stack) databases() (dbs, users []string) {
 	s.t.Helper()
-	db := rootDB(s.t)
+	db := teststack.RootDB(s.t)
 	dbs = queryStrings(s.t, db, "SELECT schema_name FROM information_schema.schemata WHERE schema_name LIKE ?", "%"+s.token+"%")
 	users = queryStrings(s.t, db, "SELECT DISTINCT CONCAT(user, '@', host) FROM mysql.user WHERE user LIKE ?", "%"+s.token+"%")
 	return dbs, users
@@ -429,7 +238,7 @@ func queryStrings(t *testing.T, db *sql.DB, query string, args ...any) []string 
 
 // dropDatabases removes what the test's sites left on MariaDB.
 func (s *stack) dropDatabases() {
-	db := rootDB(s.t)
+	db := teststack.RootDB(s.t)
 	for _, name := range queryStrings(s.t, db, "SELECT schema_name FROM information_schema.schemata WHERE schema_name LIKE ?", "%"+s.token+"%") {
 		db.Exec("DROP DATABASE `" + name + "`")
 	}

@@ -1,33 +1,35 @@
-package drupal
+package phpfile
 
 import (
-	"bytes"
 	"strconv"
 	"strings"
 )
 
-// This file reads the literal values a settings.php assigns, without
+// This file reads the literal values a settings file assigns, without
 // running it: an imported site's settings are foreign code, and aegir only
 // needs the few variables written as plain literals ($databases, $db_url,
-// $conf, $settings). Whatever PHP would have to compute (a function call, a
-// constant, a concatenation, another variable, an interpolated string) is
-// read as computed, never guessed.
+// $conf, $settings of Drupal). Whatever PHP would have to compute (a
+// function call, a constant, a concatenation, another variable, an
+// interpolated string) is read as Computed, never guessed.
+//
+// The values read are string, int64, float64, bool, nil (PHP's null),
+// *Array and Computed.
 
-// computed stands for a value the reader cannot know without running PHP.
-type computed struct{}
+// Computed stands for a value the reader cannot know without running PHP.
+type Computed struct{}
 
-// phpArray is a PHP array read from a literal: ordered keys (integer keys
-// in decimal) and their values.
-type phpArray struct {
+// Array is a PHP array read from a literal: ordered keys (integer keys in
+// decimal) and their values.
+type Array struct {
 	keys []string
 	vals map[string]any
 	next int64
 }
 
-func newArray() *phpArray { return &phpArray{vals: map[string]any{}} }
+func newArray() *Array { return &Array{vals: map[string]any{}} }
 
-// set sets key (the next integer key when append) to v.
-func (a *phpArray) set(key string, appendKey bool, v any) {
+// set sets key (the next integer key when appendKey) to v.
+func (a *Array) set(key string, appendKey bool, v any) {
 	if appendKey {
 		key = strconv.FormatInt(a.next, 10)
 	}
@@ -40,23 +42,31 @@ func (a *phpArray) set(key string, appendKey bool, v any) {
 	a.vals[key] = v
 }
 
-// get returns the value at key, nil when there is none.
-func (a *phpArray) get(key string) any {
+// Get returns the value at key, nil when there is none (or a is nil).
+func (a *Array) Get(key string) any {
 	if a == nil {
 		return nil
 	}
 	return a.vals[key]
 }
 
-// lookup walks nested arrays along keys: nil when a key is missing,
-// computed{} when the way goes through a computed value.
-func lookup(v any, keys ...string) any {
+// Keys returns the array's keys in order.
+func (a *Array) Keys() []string {
+	if a == nil {
+		return nil
+	}
+	return append([]string(nil), a.keys...)
+}
+
+// Lookup walks nested arrays from v along keys: nil when a key is missing,
+// Computed{} when the way goes through a computed value.
+func Lookup(v any, keys ...string) any {
 	for _, k := range keys {
 		switch a := v.(type) {
-		case *phpArray:
-			v = a.get(k)
-		case computed:
-			return computed{}
+		case *Array:
+			v = a.Get(k)
+		case Computed:
+			return Computed{}
 		default:
 			return nil
 		}
@@ -261,11 +271,13 @@ func isIdentStart(c byte) bool {
 
 func isIdent(c byte) bool { return isIdentStart(c) || c >= '0' && c <= '9' }
 
-// phpAssignments evaluates the assignments of literal values to the named
-// variables in src (each "$name[...]... = <literal>;"), in order, into vars,
-// and returns it. Any other statement is ignored; an assignment whose value
-// is not a literal assigns computed{}.
-func phpAssignments(vars map[string]any, src []byte, names ...string) map[string]any {
+// Assignments evaluates the assignments of literal values to the named
+// variables in src, the code of a PHP file (each "$name[...]... =
+// <literal>;"), in order, into vars (a new map when nil), and returns it.
+// Any other statement is ignored; an assignment whose value is not a
+// literal assigns Computed{}, and a later assignment into a Computed value
+// leaves it Computed.
+func Assignments(vars map[string]any, src []byte, names ...string) map[string]any {
 	if vars == nil {
 		vars = map[string]any{}
 	}
@@ -306,7 +318,7 @@ func phpAssignments(vars map[string]any, src []byte, names ...string) map[string
 		}
 		v, next, lit := parseLiteral(toks, j+1)
 		if !lit || next >= len(toks) || toks[next].kind != tPunct || toks[next].text != ";" {
-			v = computed{}
+			v = Computed{}
 			next = skipExpr(toks, j+1)
 		}
 		i = next
@@ -317,10 +329,10 @@ func phpAssignments(vars map[string]any, src []byte, names ...string) map[string
 		}
 		// Into a computed value PHP would assign something the reader
 		// cannot know: it stays computed.
-		if _, isComputed := vars[name].(computed); isComputed {
+		if _, isComputed := vars[name].(Computed); isComputed {
 			continue
 		}
-		arr, isArr := vars[name].(*phpArray)
+		arr, isArr := vars[name].(*Array)
 		if !isArr {
 			arr = newArray()
 			vars[name] = arr
@@ -334,11 +346,11 @@ func phpAssignments(vars map[string]any, src []byte, names ...string) map[string
 			if idx.appends {
 				key = strconv.FormatInt(arr.next, 10)
 			}
-			cur := arr.get(key)
-			if _, isComputed := cur.(computed); isComputed {
+			cur := arr.Get(key)
+			if _, isComputed := cur.(Computed); isComputed {
 				break
 			}
-			child, isArr := cur.(*phpArray)
+			child, isArr := cur.(*Array)
 			if !isArr {
 				child = newArray()
 				arr.set(key, false, child)
@@ -408,11 +420,11 @@ func parseNumber(text string) any {
 	if f, err := strconv.ParseFloat(clean, 64); err == nil {
 		return f
 	}
-	return computed{}
+	return Computed{}
 }
 
 // parseArray parses the elements of an array literal from toks[i] up to its
-// closing token. An element that is not a literal is computed{}.
+// closing token. An element that is not a literal is Computed{}.
 func parseArray(toks []token, i int, closer string) (any, int, bool) {
 	arr := newArray()
 	for i < len(toks) {
@@ -424,7 +436,7 @@ func parseArray(toks []token, i int, closer string) (any, int, bool) {
 			key, isKey := arrayKey(first)
 			v, after, vlit := parseLiteral(toks, next+1)
 			if !vlit || !endsElement(toks, after, closer) {
-				v, after = computed{}, skipExpr(toks, next+1)
+				v, after = Computed{}, skipExpr(toks, next+1)
 			}
 			if isKey {
 				arr.set(key, false, v)
@@ -432,7 +444,7 @@ func parseArray(toks []token, i int, closer string) (any, int, bool) {
 			i = after
 		} else {
 			if !lit || !endsElement(toks, next, closer) {
-				first, next = computed{}, skipExpr(toks, i)
+				first, next = Computed{}, skipExpr(toks, i)
 				// A computed key: its value is skipped with it.
 				if next < len(toks) && toks[next].kind == tPunct && toks[next].text == "=>" {
 					next = skipExpr(toks, next+1)
@@ -503,14 +515,4 @@ func arrayKey(v any) (string, bool) {
 		return "", true
 	}
 	return "", false
-}
-
-// mentions reports whether src holds any of the strings.
-func mentions(src []byte, strs ...string) bool {
-	for _, s := range strs {
-		if bytes.Contains(src, []byte(s)) {
-			return true
-		}
-	}
-	return false
 }

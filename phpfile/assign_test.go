@@ -1,4 +1,4 @@
-package drupal
+package phpfile
 
 import (
 	"fmt"
@@ -10,13 +10,13 @@ import (
 // values as ?.
 func show(v any) string {
 	switch v := v.(type) {
-	case *phpArray:
+	case *Array:
 		var parts []string
-		for _, k := range v.keys {
-			parts = append(parts, k+":"+show(v.vals[k]))
+		for _, k := range v.Keys() {
+			parts = append(parts, k+":"+show(v.Get(k)))
 		}
 		return "[" + strings.Join(parts, " ") + "]"
-	case computed:
+	case Computed:
 		return "?"
 	case string:
 		return fmt.Sprintf("%q", v)
@@ -61,7 +61,7 @@ func TestPHPAssignmentsReadOnlyLiterals(t *testing.T) {
 		{"other variables are ignored", `<?php $other = array('a' => 1); $conf['a'] = 'x';`, `[a:"x"]`},
 	}
 	for _, tt := range tests {
-		vars := phpAssignments(nil, []byte(tt.src), "databases", "conf")
+		vars := Assignments(nil, []byte(tt.src), "databases", "conf")
 		got := show(vars["databases"])
 		if vars["databases"] == nil {
 			got = show(vars["conf"])
@@ -74,14 +74,14 @@ func TestPHPAssignmentsReadOnlyLiterals(t *testing.T) {
 
 func TestLookupThroughComputed(t *testing.T) {
 	t.Parallel()
-	vars := phpAssignments(nil, []byte(`<?php $databases['default'] = get_them(); $databases['other']['x'] = 'y';`), "databases")
-	if _, ok := lookup(vars["databases"], "default", "default").(computed); !ok {
-		t.Errorf("lookup through a computed value = %v, want computed", show(lookup(vars["databases"], "default", "default")))
+	vars := Assignments(nil, []byte(`<?php $databases['default'] = get_them(); $databases['other']['x'] = 'y';`), "databases")
+	if _, ok := Lookup(vars["databases"], "default", "default").(Computed); !ok {
+		t.Errorf("lookup through a computed value = %v, want computed", show(Lookup(vars["databases"], "default", "default")))
 	}
-	if got := lookup(vars["databases"], "other", "x"); got != "y" {
+	if got := Lookup(vars["databases"], "other", "x"); got != "y" {
 		t.Errorf("lookup other.x = %v", got)
 	}
-	if got := lookup(vars["databases"], "missing", "x"); got != nil {
+	if got := Lookup(vars["databases"], "missing", "x"); got != nil {
 		t.Errorf("lookup of a missing key = %v", got)
 	}
 }

@@ -1,0 +1,43 @@
+package teststack
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"net/http"
+	"net/http/cookiejar"
+	"testing"
+	"time"
+)
+
+// FreePort returns a TCP port of 127.0.0.1 nothing listens on at the
+// moment.
+func FreePort(t testing.TB) int {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
+}
+
+// HostClient returns an HTTP client that dials 127.0.0.1:port for every
+// URL, so sites are fetched by their real names (http://HOST:port/...). It
+// keeps cookies, as a browser, and returns redirects instead of following
+// them. It opens a new connection per request, since after a reload a
+// kept-alive one may still reach an old nginx worker with the previous
+// configuration.
+func HostClient(port int) *http.Client {
+	jar, _ := cookiejar.New(nil)
+	dialer := &net.Dialer{Timeout: 5 * time.Second}
+	addr := fmt.Sprintf("127.0.0.1:%d", port)
+	return &http.Client{
+		Jar:     jar,
+		Timeout: 30 * time.Second,
+		Transport: &http.Transport{DisableKeepAlives: true, DialContext: func(ctx context.Context, network, _ string) (net.Conn, error) {
+			return dialer.DialContext(ctx, network, addr)
+		}},
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+	}
+}

@@ -1,0 +1,99 @@
+package teststack
+
+import (
+	"os"
+	"os/exec"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// stopTimeout is how long a server has to stop after SIGTERM before it is
+// killed; startTimeout how long it has to get ready.
+const (
+	stopTimeout  = 10 * time.Second
+	startTimeout = 15 * time.Second
+)
+
+// logTail is how much of the end of each log a failed test shows.
+const logTail = 3000
+
+// child is a server running in the foreground as a child of the test.
+type child struct {
+	name string
+	done chan struct{}
+	out  *strings.Builder
+}
+
+// startChild starts a server in the foreground as a child that dies with
+// the test binary, and stops it in t.Cleanup (SIGTERM, then SIGKILL). When
+// the test failed, its output and the tails of logs are logged.
+func startChild(t testing.TB, logs []string, name string, args ...string) *child {
+	t.Helper()
+	cmd := exec.Command(name, args...)
+	c := &child{name: name, done: make(chan struct{}), out: &strings.Builder{}}
+	cmd.Stdout, cmd.Stderr = c.out, c.out
+	dieWithParent(cmd)
+	if err := cmd.Start(); err != nil {
+		t.Fatalf("start %s: %v", name, err)
+	}
+	go func() { _ = cmd.Wait(); close(c.done) }()
+	t.Cleanup(func() {
+		_ = cmd.Process.Signal(syscall.SIGTERM)
+		select {
+		case <-c.done:
+		case <-time.After(stopTimeout):
+			_ = cmd.Process.Kill()
+			<-c.done
+		}
+		if t.Failed() {
+			if c.out.Len() > 0 {
+				t.Logf("%s output:\n%s", name, c.out)
+			}
+			logTails(t, logs)
+		}
+	})
+	return c
+}
+
+// waitForFile waits until path is a socket or a file with something in
+// it, failing the test when the child exits or takes too long.
+func (c *child) waitForFile(t testing.TB, path string) {
+	t.Helper()
+	for deadline := time.Now().Add(startTimeout); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		if fi, err := os.Stat(path); err == nil && (fi.Mode()&os.ModeSocket != 0 || fi.Size() > 0) {
+			return
+		}
+		select {
+		case <-c.done:
+			t.Fatalf("%s exited before %s appeared:\n%s", c.name, path, c.out)
+		default:
+		}
+	}
+	t.Fatalf("%s did not appear within %v", path, startTimeout)
+}
+
+// logTails logs the last logTail bytes of each log that has anything in it.
+func logTails(t testing.TB, logs []string) {
+	for _, log := range logs {
+		data, err := os.ReadFile(log)
+		if err != nil || len(data) == 0 {
+			continue
+		}
+		if len(data) > logTail {
+			data = data[len(data)-logTail:]
+		}
+		t.Logf("%s:\n%s", log, data)
+	}
+}
+
+// Require skips t unless every program is installed (on PATH).
+func Require(t testing.TB, programs ...string) {
+	t.Helper()
+	for _, p := range programs {
+		if _, err := exec.LookPath(p); err != nil {
+			t.Skipf("%s is not installed", p)
+		}
+	}
+}

@@ -47,3 +47,18 @@ fi
 if ! mariadb -h 127.0.0.1 -u root -e 'SELECT 1' >/dev/null 2>&1; then
   mariadb -u root -e "CREATE USER IF NOT EXISTS 'root'@'127.0.0.1'; GRANT ALL PRIVILEGES ON *.* TO 'root'@'127.0.0.1' WITH GRANT OPTION;"
 fi
+
+# PostgreSQL, for the front end's store tests: start it, or install it with
+# trust on loopback (a test machine), when it is not answering.
+if ! (echo > /dev/tcp/127.0.0.1/5432) 2>/dev/null; then
+  if ! ls -d /etc/postgresql/*/main >/dev/null 2>&1; then
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -q postgresql
+    hba=$(ls /etc/postgresql/*/main/pg_hba.conf | head -n 1)
+    sed -i '1i host all all 127.0.0.1/32 trust # aegir tests' "$hba"
+  fi
+  pg_ctlcluster --skip-systemctl-redirect "$(ls /etc/postgresql | head -n 1)" main start
+  for _ in $(seq 1 100); do
+    (echo > /dev/tcp/127.0.0.1/5432) 2>/dev/null && break
+    sleep 0.2
+  done
+fi

@@ -56,6 +56,26 @@ else
   as_aegir aegir verify "@$site"
 fi
 
+# The front end: the CLI-made contexts join its store, then aegir serve
+# runs in the background as the aegir user.
+as_aegir aegir hosting-import "@$site" >/dev/null
+listen=${AEGIR_LISTEN:-127.0.0.1:8080}
+pidfile="$home/serve.pid"
+if [ -s "$pidfile" ] && kill -0 "$(cat "$pidfile")" 2>/dev/null; then
+  kill "$(cat "$pidfile")"
+  while kill -0 "$(cat "$pidfile")" 2>/dev/null; do sleep 0.2; done
+fi
+runuser -u aegir -- env AEGIR_HOME="$home" nohup aegir serve --listen "$listen" >>"$home/serve.log" 2>&1 &
+echo $! >"$pidfile"
+for _ in $(seq 1 50); do
+  curl -fs "http://$listen/api/openapi.json" >/dev/null && break
+  sleep 0.2
+done
+token=$(as_aegir aegir token create admin --name "make run $(date +%Y%m%d.%H%M%S)" 2>/dev/null)
+
 echo
 echo "aegir is set up in $home; the demo site is http://$site/"
 echo "(from this machine: curl -H 'Host: $site' http://127.0.0.1/)"
+echo "aegir serve runs at http://$listen/ (log: $home/serve.log)"
+echo "admin API token: $token"
+echo "  e.g. curl -H 'Authorization: Bearer $token' http://$listen/api/sites"

@@ -43,36 +43,27 @@ func (t *run) backupFile() (string, error) {
 // restore takes a backup of the site, then deploys the chosen backup in
 // its place with a new database; the old database goes last.
 func (t *run) restore(ctx context.Context, c *aegir.Context) error {
-	file, err := t.backupFile()
-	if err != nil {
-		return err
-	}
-	s, err := t.loadInstalledSite(ctx, c)
-	if err != nil {
-		return err
-	}
-	defer s.close()
-	d := &deployment{target: s, file: file, oldURI: s.site.URI, oldURL: s.url(), before: t.orig}
-	if u := t.opts.Args["old_uri"]; u != "" {
-		if err := aegir.ValidateURI("old_uri", u); err != nil {
-			return err
-		}
-		d.oldURI, d.oldURL = u, "http://"+u
-	}
-	var safety string
-	steps := t.backupSteps(s, &safety)
-	steps = append(steps, t.deploySteps(d)...)
-	steps = append(steps, t.cleanupStep(d, s.db, nil))
-	return t.steps.Run(ctx, steps)
+	return t.deployInPlace(ctx, c, true)
 }
 
 // deploy unpacks a backup into the site without taking a backup first.
 func (t *run) deploy(ctx context.Context, c *aegir.Context) error {
+	return t.deployInPlace(ctx, c, false)
+}
+
+// deployInPlace deploys the backup named by the file arg into the site
+// itself, after a safety backup when asked. The old_uri arg names the site
+// the backup was taken from, when it was another.
+func (t *run) deployInPlace(ctx context.Context, c *aegir.Context, backupFirst bool) error {
 	file, err := t.backupFile()
 	if err != nil {
 		return err
 	}
-	s, err := t.loadSite(ctx, c)
+	load := t.loadSite
+	if backupFirst {
+		load = t.loadInstalledSite
+	}
+	s, err := load(ctx, c)
 	if err != nil {
 		return err
 	}
@@ -84,7 +75,13 @@ func (t *run) deploy(ctx context.Context, c *aegir.Context) error {
 		}
 		d.oldURI, d.oldURL = u, "http://"+u
 	}
-	steps := append(t.deploySteps(d), t.cleanupStep(d, s.db, nil))
+	var steps []aegir.Step
+	if backupFirst {
+		var safety string
+		steps = t.backupSteps(s, &safety)
+	}
+	steps = append(steps, t.deploySteps(d)...)
+	steps = append(steps, t.cleanupStep(d, s.db, nil))
 	return t.steps.Run(ctx, steps)
 }
 

@@ -41,6 +41,7 @@ type Server struct {
 	RemoteHost      string   `yaml:"remote_host,omitempty"`
 	HTTPServiceType string   `yaml:"http_service_type,omitempty"`
 	HTTPPort        int      `yaml:"http_port,omitempty"`
+	HTTPSPort       int      `yaml:"https_port,omitempty"`
 	HTTPTestCmd     []string `yaml:"http_test_cmd,omitempty,flow"`
 	HTTPRestartCmd  []string `yaml:"http_restart_cmd,omitempty,flow"`
 	HTTPConfLink    string   `yaml:"http_conf_link,omitempty"`
@@ -68,6 +69,10 @@ type Site struct {
 	ClientEmail string   `yaml:"client_email,omitempty"`
 	Aliases     []string `yaml:"aliases,omitempty,flow"`
 	Redirection string   `yaml:"redirection,omitempty"`
+	SSLEnabled  int      `yaml:"ssl_enabled,omitempty"`
+	SSLKey      string   `yaml:"ssl_key,omitempty"`
+	SSLProvider string   `yaml:"ssl_provider,omitempty"`
+	HSTS        bool     `yaml:"hsts,omitempty"`
 
 	// Set by tasks, not by users.
 	Status     string `yaml:"status,omitempty" aegir:"internal"`
@@ -157,6 +162,7 @@ func (s *Server) Defaults() {
 	if s.HTTPPort == 0 {
 		s.HTTPPort = 80
 	}
+	s.httpsDefaults()
 	test, restart, link := []string{"nginx", "-t"}, []string{"nginx", "-s", "reload"}, "/etc/nginx/conf.d/aegir.conf"
 	if s.HTTPServiceType == ServiceApache {
 		test, restart, link = []string{"apache2ctl", "configtest"}, []string{"apache2ctl", "graceful"}, "/etc/apache2/conf-enabled/aegir.conf"
@@ -205,6 +211,7 @@ func (s *Site) Defaults() {
 	if s.Language == "" {
 		s.Language = "en"
 	}
+	s.sslDefaults()
 }
 
 // Validate reports the first invalid server property.
@@ -217,6 +224,9 @@ func (s *Server) Validate() error {
 	}
 	if s.HTTPPort < 0 || s.HTTPPort > 65535 {
 		return FieldErrorf("http_port", "%d is not a TCP port", s.HTTPPort)
+	}
+	if err := s.validateHTTPS(); err != nil {
+		return err
 	}
 	if !slices.Contains([]string{"", ServiceMySQL, ServiceNull}, s.DBServiceType) {
 		return FieldErrorf("db_service_type", "%q is not one of mysql, null", s.DBServiceType)
@@ -275,6 +285,9 @@ func (s *Site) Validate() error {
 	}
 	if s.ClientEmail != "" && !emailPattern.MatchString(s.ClientEmail) {
 		return FieldErrorf("client_email", "%q is not an email address", s.ClientEmail)
+	}
+	if err := s.validateSSL(); err != nil {
+		return err
 	}
 	return nil
 }

@@ -27,6 +27,14 @@ type Vhost struct {
 	Params      []Param
 	Disabled    bool
 	DisabledURL string // where a disabled site redirects; empty serves a page
+	// SSL is the site's ssl_enabled: SSLOff, SSLOn (HTTP and HTTPS on the
+	// server's https_port) or SSLRequired (plain HTTP redirects to https,
+	// but for ACME challenges). CertFile (PEM, the certificate then its
+	// chain) and KeyFile are the certificate's when SSL is on.
+	SSL      int
+	CertFile string
+	KeyFile  string
+	HSTS     bool // send Strict-Transport-Security over HTTPS
 }
 
 // Param is a FastCGI parameter (or SetEnv variable) passed to PHP.

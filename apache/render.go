@@ -112,6 +112,14 @@ type serverData struct {
 	ChallengeDir string
 	Port         int
 	Listen       bool
+	HTTPSPort    int // 0 is 443
+}
+
+// ListenHTTPS reports whether the server file must listen on the https
+// port itself: the system Apache listens on 443 (ports.conf, with
+// mod_ssl), and aegir on any other port.
+func (d serverData) ListenHTTPS() bool {
+	return d.HTTPSPort != 0 && d.HTTPSPort != aegir.DefaultHTTPSPort && d.HTTPSPort != 80 && d.HTTPSPort != d.Port
 }
 
 // generationData is what the generation file template is given.
@@ -163,6 +171,28 @@ type vhostData struct {
 	OtherAliases []string // its ServerAlias
 	Disabled     bool
 	DisabledURL  string
+
+	// AllName and AllAliases are every name of the site.
+	AllName    string
+	AllAliases []string
+	// ChallengeDir is where the ACME http-01 tokens of the server are.
+	ChallengeDir string
+	// HTTPS: the site has a virtual host on HTTPSPort with the
+	// certificate; when HTTPSOnly (ssl_enabled 2), plain HTTP only
+	// redirects to https.
+	HTTPS     bool
+	HTTPSOnly bool
+	HTTPSPort int
+	CertFile  string
+	KeyFile   string
+	HSTS      bool
+	// HTTPSTarget is where plain HTTP redirects to, after "https://": the
+	// redirection, or the requested name, with the https port when it is
+	// not 443.
+	HTTPSTarget string
+	// HTTPSRedirectTo is host[:https port] the other names redirect to
+	// over https.
+	HTTPSRedirectTo string
 }
 
 // vhostData validates v and returns the template data of its vhost. Every
@@ -181,8 +211,12 @@ func (a *Apache) vhostData(v *aegir.Vhost) (*vhostData, error) {
 			names = append(names, alias)
 		}
 	}
-	d := &vhostData{URI: v.URI, Port: a.server.HTTPPort, Disabled: v.Disabled}
+	d := &vhostData{URI: v.URI, Port: a.server.HTTPPort, Disabled: v.Disabled, ChallengeDir: a.env.Paths.ChallengeDir(a.name)}
 	d.Name, d.Aliases = names[0], names[1:]
+	d.AllName, d.AllAliases = names[0], names[1:]
+	if err := a.httpsData(d, v); err != nil {
+		return nil, err
+	}
 	if v.Disabled {
 		if v.DisabledURL != "" {
 			if err := checkURL("disabled_url", v.DisabledURL); err != nil {
@@ -227,8 +261,58 @@ func (a *Apache) vhostData(v *aegir.Vhost) (*vhostData, error) {
 		if len(others) > 0 {
 			d.OtherName, d.OtherAliases = others[0], others[1:]
 		}
+		if d.HTTPS {
+			d.HTTPSRedirectTo = v.Redirection + httpsPortSuffix(d.HTTPSPort)
+			d.HTTPSTarget = d.HTTPSRedirectTo
+		}
 	}
 	return d, nil
+}
+
+// httpsPort is the server's https_port, 443 when unset.
+func (a *Apache) httpsPort() int {
+	if a.server.HTTPSPort == 0 {
+		return aegir.DefaultHTTPSPort
+	}
+	return a.server.HTTPSPort
+}
+
+// httpsPortSuffix is what follows a host name in an https URL: nothing on
+// port 443.
+func httpsPortSuffix(port int) string {
+	if port == aegir.DefaultHTTPSPort {
+		return ""
+	}
+	return fmt.Sprintf(":%d", port)
+}
+
+// httpsData checks the HTTPS fields of v and fills those of d.
+func (a *Apache) httpsData(d *vhostData, v *aegir.Vhost) error {
+	switch v.SSL {
+	case aegir.SSLOff:
+		return nil
+	case aegir.SSLOn, aegir.SSLRequired:
+	default:
+		return aegir.FieldErrorf("ssl_enabled", "%d is not one of 0, 1, 2", v.SSL)
+	}
+	for _, f := range []struct{ field, path string }{{"ssl_certificate", v.CertFile}, {"ssl_certificate_key", v.KeyFile}} {
+		if !pathPattern.MatchString(f.path) || filepath.Clean(f.path) != f.path {
+			return aegir.FieldErrorf(f.field, "%q must be a clean absolute path of letters, digits and ._/@+,=:~- only", f.path)
+		}
+	}
+	port := a.httpsPort()
+	if port <= 0 || port > 65535 {
+		return aegir.FieldErrorf("https_port", "%d is not a TCP port", port)
+	}
+	if port == a.server.HTTPPort {
+		return aegir.FieldErrorf("https_port", "%d is also the http_port", port)
+	}
+	d.HTTPS, d.HTTPSOnly, d.HTTPSPort = true, v.SSL == aegir.SSLRequired && !v.Disabled, port
+	d.CertFile, d.KeyFile, d.HSTS = v.CertFile, v.KeyFile, v.HSTS
+	// With UseCanonicalName Off (the default), SERVER_NAME is the name the
+	// request asked for, without its port.
+	d.HTTPSTarget = "%{SERVER_NAME}" + httpsPortSuffix(port)
+	return nil
 }
 
 // checkParam reports a parameter whose name or value could break out of

@@ -58,7 +58,7 @@ var (
 // backup's file is not taken either: the API must not write archives at
 // paths a user picks.
 var taskSpecs = map[string]taskSpec{
-	TaskVerify:          {objects: onAll},
+	TaskVerify:          {objects: onAll, args: argSpec{optional: []string{"renew"}}},
 	TaskInstall:         {objects: onSites, args: argSpec{optional: []string{"force"}}},
 	TaskBackup:          {objects: onSites, args: argSpec{optional: []string{"format"}}},
 	TaskBackupDelete:    {objects: onSites, args: argSpec{required: []string{"files"}}},

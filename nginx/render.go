@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io/fs"
 	"net/url"
+	"path/filepath"
 	"regexp"
 	"slices"
 	"strings"
@@ -51,7 +52,8 @@ func includeNames() []string {
 	var names []string
 	for _, t := range templates.Templates() {
 		n := t.Name()
-		if n == serverTemplate || n == vhostTemplate || n == "" {
+		// Templates the vhost defines for itself have no file name.
+		if n == serverTemplate || n == vhostTemplate || !strings.HasSuffix(n, ".conf.tmpl") {
 			continue
 		}
 		names = append(names, strings.TrimSuffix(n, ".tmpl"))
@@ -82,6 +84,15 @@ type serverData struct {
 	PHPFPMSocket string
 }
 
+// ChallengeRoot is the parent of the server's ACME challenge directory,
+// aegir.Paths.ChallengeDir: config/<server>, the parent of Dir.
+func (d serverData) ChallengeRoot() string { return filepath.Dir(d.Dir) }
+
+// ChallengeBase is the name of the server's ACME challenge directory.
+func (d serverData) ChallengeBase() string {
+	return filepath.Base(aegir.Paths{}.ChallengeDir(d.Server))
+}
+
 // vhostData is what the vhost template is given.
 type vhostData struct {
 	URI         string
@@ -90,12 +101,32 @@ type vhostData struct {
 	Root        string
 	App         string
 	Params      []aegir.Param
+	AllNames    []string // every name of the site
 	Names       []string // every name, the main block's when not redirecting
 	Redirection string
 	RedirectTo  string   // host[:port] the other names redirect to
 	OtherNames  []string // names that redirect
 	Disabled    bool
 	DisabledURL string
+
+	// ChallengeRoot/ChallengeBase is the directory ACME http-01 tokens
+	// are served from.
+	ChallengeRoot string
+	ChallengeBase string
+	// HTTPS: the site listens on HTTPSPort with the certificate; when
+	// HTTPSOnly (ssl_enabled 2) plain HTTP only redirects to https.
+	HTTPS     bool
+	HTTPSOnly bool
+	HTTPSPort int
+	CertFile  string
+	KeyFile   string
+	HSTS      bool
+	// HTTPSTarget is where plain HTTP redirects to, after "https://":
+	// the redirection (or $host) with the https port when it is not 443.
+	HTTPSTarget string
+	// HTTPSRedirectTo is host[:https port] the other names redirect to
+	// over https.
+	HTTPSRedirectTo string
 }
 
 // vhostData validates v and returns the template data of its vhost. Every
@@ -114,9 +145,14 @@ func (n *Nginx) vhostData(v *aegir.Vhost) (*vhostData, error) {
 			names = append(names, a)
 		}
 	}
+	challenge := n.env.Paths.ChallengeDir(n.name)
 	d := &vhostData{
 		URI: v.URI, Port: n.server.HTTPPort, Includes: n.env.Paths.Includes(),
-		Names: names, Disabled: v.Disabled,
+		AllNames: names, Names: names, Disabled: v.Disabled,
+		ChallengeRoot: filepath.Dir(challenge), ChallengeBase: filepath.Base(challenge),
+	}
+	if err := n.httpsData(d, v); err != nil {
+		return nil, err
 	}
 	if v.Disabled {
 		if v.DisabledURL != "" {
@@ -156,8 +192,56 @@ func (n *Nginx) vhostData(v *aegir.Vhost) (*vhostData, error) {
 			}
 		}
 		d.Names = []string{v.Redirection}
+		if d.HTTPS {
+			d.HTTPSRedirectTo = v.Redirection + httpsPortSuffix(d.HTTPSPort)
+			d.HTTPSTarget = d.HTTPSRedirectTo
+		}
 	}
 	return d, nil
+}
+
+// httpsPort is the server's https_port, 443 when unset.
+func (n *Nginx) httpsPort() int {
+	if n.server.HTTPSPort == 0 {
+		return aegir.DefaultHTTPSPort
+	}
+	return n.server.HTTPSPort
+}
+
+// httpsPortSuffix is what follows a host name in an https URL: nothing on
+// port 443.
+func httpsPortSuffix(port int) string {
+	if port == aegir.DefaultHTTPSPort {
+		return ""
+	}
+	return fmt.Sprintf(":%d", port)
+}
+
+// httpsData checks the HTTPS fields of v and fills those of d.
+func (n *Nginx) httpsData(d *vhostData, v *aegir.Vhost) error {
+	switch v.SSL {
+	case aegir.SSLOff:
+		return nil
+	case aegir.SSLOn, aegir.SSLRequired:
+	default:
+		return aegir.FieldErrorf("ssl_enabled", "%d is not one of 0, 1, 2", v.SSL)
+	}
+	for field, path := range map[string]string{"ssl_certificate": v.CertFile, "ssl_certificate_key": v.KeyFile} {
+		if !pathPattern.MatchString(path) || strings.Contains(path, "..") {
+			return aegir.FieldErrorf(field, "%q must be an absolute path of letters, digits and ._/@+,=:~- only", path)
+		}
+	}
+	port := n.httpsPort()
+	if port <= 0 || port > 65535 {
+		return aegir.FieldErrorf("https_port", "%d is not a TCP port", port)
+	}
+	if port == n.server.HTTPPort {
+		return aegir.FieldErrorf("https_port", "%d is also the http_port", port)
+	}
+	d.HTTPS, d.HTTPSOnly, d.HTTPSPort = true, v.SSL == aegir.SSLRequired && !v.Disabled, port
+	d.CertFile, d.KeyFile, d.HSTS = v.CertFile, v.KeyFile, v.HSTS
+	d.HTTPSTarget = "$host" + httpsPortSuffix(port)
+	return nil
 }
 
 // checkParam reports a parameter whose name or value could break out of

@@ -83,6 +83,7 @@ func (t *run) deploySteps(d *deployment) []aegir.Step {
 			t.log.Infof("rewriting %s to %s", d.oldURL, s.url())
 			return nil, s.platform.app.RewriteURI(ctx, s.appSite(), d.oldURI, d.oldURL)
 		}},
+		t.certificateStep(s),
 		{Name: "vhost", Do: func(ctx context.Context) (aegir.Undo, error) {
 			return s.http.WriteSite(ctx, s.vhost())
 		}},

@@ -50,6 +50,7 @@ func (t *run) install(ctx context.Context, c *aegir.Context) error {
 			// The installer wrote files as this user: give them back to the web group.
 			return nil, t.permissions(s)
 		}},
+		t.certificateStep(s),
 		{Name: "vhost", Do: func(ctx context.Context) (aegir.Undo, error) {
 			return s.http.WriteSite(ctx, s.vhost())
 		}},

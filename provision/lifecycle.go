@@ -189,6 +189,12 @@ func (t *run) retireSteps(s, target *siteEnv, renamed bool, aside *string) []aeg
 			}
 			return s.http.DeleteSite(ctx, s.site.URI)
 		}},
+		{Name: "release old certificates", Do: func(ctx context.Context) (aegir.Undo, error) {
+			if !renamed {
+				return nil, nil
+			}
+			return t.release(ctx, s, s.site.URI, nil)
+		}},
 		{Name: "remove old context", Do: func(ctx context.Context) (aegir.Undo, error) {
 			if !renamed {
 				return nil, nil
@@ -245,6 +251,9 @@ func (t *run) clone(ctx context.Context, c *aegir.Context) error {
 		return aegir.FieldErrorf("platform", "@%s is a %s platform, the site is %s", target.platform.name, target.platform.appName, s.platform.appName)
 	}
 	target.site.Aliases, target.site.Redirection = nil, ""
+	// The clone's names are its own: it starts without SSL, like without
+	// aliases, and gets a certificate of its own once SSL is turned on.
+	target.site.SSLEnabled, target.site.SSLKey, target.site.SSLProvider, target.site.HSTS = aegir.SSLOff, "", "", false
 	target.site.DBName, target.site.DBUser, target.site.DBPassword = "", "", ""
 	t.data["new_uri"] = newURI
 	var file string
@@ -279,6 +288,7 @@ func (t *run) setEnabled(ctx context.Context, c *aegir.Context, enabled bool) er
 			s.site.Status = status
 			return t.putContext(ctx, c, before)
 		}},
+		t.certificateStep(s),
 		{Name: "vhost", Do: func(ctx context.Context) (aegir.Undo, error) {
 			v := s.vhost()
 			v.DisabledURL = t.opts.Args["disabled_url"]
@@ -302,6 +312,7 @@ func (t *run) deleteSite(ctx context.Context, c *aegir.Context) error {
 		aegir.Step{Name: "remove vhost", Do: func(ctx context.Context) (aegir.Undo, error) {
 			return s.http.DeleteSite(ctx, s.site.URI)
 		}},
+		t.releaseStep(s),
 		aegir.Step{Name: "remove site directory", Do: func(ctx context.Context) (aegir.Undo, error) {
 			if err := s.platform.app.DeleteSite(ctx, s.appSite()); err != nil {
 				return nil, err
@@ -385,6 +396,7 @@ func (t *run) importSite(ctx context.Context, c *aegir.Context) error {
 		{Name: "permissions", Do: func(context.Context) (aegir.Undo, error) {
 			return nil, t.permissions(s)
 		}},
+		t.certificateStep(s),
 		{Name: "vhost", Do: func(ctx context.Context) (aegir.Undo, error) {
 			return s.http.WriteSite(ctx, s.vhost())
 		}},

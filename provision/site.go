@@ -25,6 +25,9 @@ type siteEnv struct {
 	http     aegir.HTTPService
 	dbServer *aegir.Server
 	db       aegir.DBService
+	// cert is the site's certificate, once the certificate step has
+	// obtained it; nil when SSL is off.
+	cert *aegir.Certificate
 }
 
 func (s *siteEnv) close() {
@@ -64,11 +67,18 @@ func (s *siteEnv) siteDir() string {
 	return filepath.Join(s.platform.root, "sites", s.site.URI)
 }
 
-// url is the site's address, with the port when it is not the default.
+// url is the site's address, with the port when it is not the default:
+// https when the site requires it.
 func (s *siteEnv) url() string {
 	host := s.site.URI
 	if s.site.Redirection != "" {
 		host = s.site.Redirection
+	}
+	if s.site.SSLEnabled == aegir.SSLRequired {
+		if port := s.web.HTTPSPort; port != 0 && port != aegir.DefaultHTTPSPort {
+			return fmt.Sprintf("https://%s:%d", host, port)
+		}
+		return "https://" + host
 	}
 	if s.web.HTTPPort != 80 {
 		return fmt.Sprintf("http://%s:%d", host, s.web.HTTPPort)
@@ -107,11 +117,15 @@ func (s *siteEnv) adminEmail() string {
 func (s *siteEnv) vhost() *aegir.Vhost {
 	a := s.appSite()
 	params := append(s.creds().Params(), s.platform.app.Params(a)...)
-	return &aegir.Vhost{
+	v := &aegir.Vhost{
 		URI: s.site.URI, Aliases: s.site.Aliases, Redirection: s.site.Redirection,
 		Root: s.platform.root, App: s.platform.appName, SiteDir: s.siteDir(),
 		Params: params, Disabled: s.site.Status == aegir.SiteDisabled,
 	}
+	if s.site.SSLEnabled != aegir.SSLOff && s.cert != nil {
+		v.SSL, v.CertFile, v.KeyFile, v.HSTS = s.site.SSLEnabled, s.cert.CertFile, s.cert.KeyFile, s.site.HSTS
+	}
+	return v
 }
 
 // grantHosts are the hosts the site's db user may connect from: the web
@@ -147,9 +161,11 @@ func (t *run) verifySite(ctx context.Context, c *aegir.Context) error {
 		{Name: "permissions", Do: func(context.Context) (aegir.Undo, error) {
 			return nil, t.permissions(s)
 		}},
+		t.certificateStep(s),
 		{Name: "vhost", Do: func(ctx context.Context) (aegir.Undo, error) {
 			return s.http.WriteSite(ctx, s.vhost())
 		}},
+		t.releaseStep(s),
 		{Name: "packages", Do: func(ctx context.Context) (aegir.Undo, error) {
 			return nil, t.packages(ctx, s)
 		}},

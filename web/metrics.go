@@ -1,6 +1,7 @@
 package web
 
 import (
+	"context"
 	"net/http"
 	"time"
 
@@ -118,4 +119,68 @@ type promLogger struct{ s *Server }
 
 func (l promLogger) Println(v ...any) {
 	l.s.Logger.Error("metrics", "err", v)
+}
+
+// Metric names of the certificate collector.
+const (
+	metricCertificateDays   = "aegir_ssl_certificate_days_to_expiry"
+	metricCertificateFailed = "aegir_ssl_certificate_renewal_failed"
+)
+
+// CertificateLister lists the certificates of the machine; the ssl
+// package's Service is one.
+type CertificateLister interface {
+	List(ctx context.Context) ([]*aegir.Certificate, error)
+}
+
+// WatchCertificates adds the certificates of l to the metrics, read on
+// each scrape: aegir_ssl_certificate_days_to_expiry, the days left until
+// each expires (negative once expired), and
+// aegir_ssl_certificate_renewal_failed, 1 when its last issue or renewal
+// failed. Call it once, before serving.
+func (s *Server) WatchCertificates(l CertificateLister) {
+	s.init()
+	s.registry.MustRegister(newCertificateCollector(s, l))
+}
+
+func newCertificateCollector(s *Server, l CertificateLister) *certificateCollector {
+	return &certificateCollector{s: s, list: l,
+		days:   prometheus.NewDesc(metricCertificateDays, "Days until each certificate expires; negative once expired.", []string{"certificate", "provider"}, nil),
+		failed: prometheus.NewDesc(metricCertificateFailed, "1 when the last issue or renewal of the certificate failed (the task log has the error), else 0.", []string{"certificate", "provider"}, nil),
+	}
+}
+
+// certificateCollector reads the certificates on each scrape.
+type certificateCollector struct {
+	s            *Server
+	list         CertificateLister
+	days, failed *prometheus.Desc
+}
+
+// Describe sends the descriptions of the certificate gauges.
+func (c *certificateCollector) Describe(ch chan<- *prometheus.Desc) {
+	ch <- c.days
+	ch <- c.failed
+}
+
+// Collect lists the certificates. A failing list shows as an invalid
+// metric and is logged.
+func (c *certificateCollector) Collect(ch chan<- prometheus.Metric) {
+	ctx, cancel := storeContext()
+	defer cancel()
+	certs, err := c.list.List(ctx)
+	if err != nil {
+		c.s.Logger.Error("metrics: listing certificates", "err", err)
+		ch <- prometheus.NewInvalidMetric(c.days, err)
+		return
+	}
+	now := time.Now()
+	for _, cert := range certs {
+		failed := 0.0
+		if cert.LastError != "" {
+			failed = 1
+		}
+		ch <- prometheus.MustNewConstMetric(c.days, prometheus.GaugeValue, cert.DaysLeft(now), cert.Name, cert.Provider)
+		ch <- prometheus.MustNewConstMetric(c.failed, prometheus.GaugeValue, failed, cert.Name, cert.Provider)
+	}
 }

@@ -30,6 +30,7 @@ import (
 	_ "github.com/aegir-hosting/aegir/nginx"
 	_ "github.com/aegir-hosting/aegir/null"
 	_ "github.com/aegir-hosting/aegir/phpapp"
+	_ "github.com/aegir-hosting/aegir/ssl"
 	_ "github.com/aegir-hosting/aegir/static"
 	_ "github.com/aegir-hosting/aegir/wordpress"
 )
@@ -98,6 +99,7 @@ func commands() map[string]command {
 		"hosting-import":   {"bring a context made with the CLI into the front end", (*Main).hostingImport},
 		"serve":            {"run the front end: REST API, metrics, task dispatcher [--listen ADDR] [--database URL] [--workers N]", (*Main).serve},
 		"token":            {"manage API tokens: create USER [--name NAME] | revoke ID | list USER", (*Main).token},
+		"user":             {"manage front-end users: create NAME [--role R --email E --clients C] | login-link NAME | disable NAME | enable NAME | list", (*Main).user},
 	}
 }
 

@@ -20,6 +20,7 @@ import (
 	"github.com/aegir-hosting/aegir/hosting"
 	"github.com/aegir-hosting/aegir/provision"
 	"github.com/aegir-hosting/aegir/schedule"
+	"github.com/aegir-hosting/aegir/ssl"
 	"github.com/aegir-hosting/aegir/web"
 
 	// The front end's store drivers register themselves.
@@ -93,6 +94,15 @@ func (m *Main) serve(ctx context.Context, args []string) error {
 		fmt.Fprintf(m.Stdout, "created user %s (administrator); its API token, shown only now:\n%s\n", hosting.AdminUser, secret)
 	}
 	api := &web.Server{Service: svc, Store: store, Logger: logger}
+	sslConfig, err := ssl.ConfigFromEnv()
+	if err != nil {
+		return fmt.Errorf("certificates: %w", err)
+	}
+	certs, err := ssl.New(paths, aegir.SSLSelfSigned, nil, sslConfig)
+	if err != nil {
+		return fmt.Errorf("certificates: %w", err)
+	}
+	api.WatchCertificates(certs)
 
 	ln, err := net.Listen("tcp", listen)
 	if err != nil {
@@ -115,6 +125,7 @@ func (m *Main) serve(ctx context.Context, args []string) error {
 	defer hardCancel()
 	waitDispatcher, err := startDispatcher(dctx, dispatcherDeps{
 		Backend: m.backend(paths), Store: store, API: api, Workers: workers, Worker: worker, Logger: logger, HardStop: hardStop,
+		Certificates: certs,
 	})
 	if err != nil {
 		ln.Close()
@@ -171,6 +182,8 @@ type dispatcherDeps struct {
 	// HardStop ends running tasks (they roll back); the dispatcher's own
 	// context only stops it claiming new ones.
 	HardStop context.Context
+	// Certificates are watched for renewal.
+	Certificates schedule.CertificateLister
 }
 
 // startDispatcher starts the task dispatcher and the schedulers, which run
@@ -197,6 +210,7 @@ func startDispatcher(ctx context.Context, d dispatcherDeps) (wait func(), err er
 		&schedule.Backups{Store: d.Store, Logger: d.Logger},
 		&schedule.Stats{Store: d.Store, DB: sizer, Logger: d.Logger},
 		&schedule.Prune{Store: d.Store, Logger: d.Logger},
+		&schedule.Renewals{Store: d.Store, Certificates: d.Certificates, Logger: d.Logger},
 	}
 	var wg sync.WaitGroup
 	for _, r := range runners {

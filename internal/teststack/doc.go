@@ -1,7 +1,7 @@
 // Package teststack is what the integration tests share to run real
-// components of their own: a private php-fpm and nginx started as children
-// of the test (StartPHPFPM, StartNginx, and ServeSites for an app's sites on
-// a free loopback port), an HTTP client that reaches every host name
+// components of their own: a private php-fpm, nginx and Apache started as
+// children of the test (StartPHPFPM, StartNginx, StartApache, and ServeSites
+// for an app's sites on a free loopback port), an HTTP client that reaches every host name
 // through that port (FreePort, HostClient), copies of Debian-packaged
 // codebases to use as platforms (CopyTree, LinkTree, SharedPlatform), site
 // and web directories the web server's workers can read (WebDir,

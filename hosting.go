@@ -138,6 +138,52 @@ type Task struct {
 	Data       map[string]any    `json:"data,omitempty"`
 }
 
+// LoginLink is a one-time link that logs a user in (to set a password,
+// or instead of one). Only the SHA-256 of its secret is stored.
+type LoginLink struct {
+	Hash      string
+	UserID    int64
+	CreatedAt time.Time
+	ExpiresAt time.Time
+}
+
+// AuditEntry records who did what, for changes that are not tasks (users,
+// clients, tokens, logins).
+type AuditEntry struct {
+	ID      int64     `json:"id"`
+	Time    time.Time `json:"time"`
+	Actor   string    `json:"actor"`  // user name, or "" for the system
+	Action  string    `json:"action"` // "user.create", "login.failed" ...
+	Object  string    `json:"object"` // "user:ann", "client:acme"
+	Detail  string    `json:"detail,omitempty"`
+	Address string    `json:"address,omitempty"` // the client's IP
+}
+
+// AuditFilter selects one page of the audit log; empty fields match all.
+type AuditFilter struct {
+	Actor   string
+	Object  string
+	Page    int
+	PerPage int
+}
+
+// DiskUsage is the disk space sites use on one server.
+type DiskUsage struct {
+	Server string `json:"server"`
+	Files  int64  `json:"files"`
+	DB     int64  `json:"db"`
+	Sites  int    `json:"sites"` // sites whose files or database are there
+}
+
+// TaskHour sums up the tasks that finished in one hour.
+type TaskHour struct {
+	Hour       time.Time `json:"hour"` // UTC, start of the hour
+	Finished   int       `json:"finished"`
+	Failed     int       `json:"failed"`
+	AvgSeconds float64   `json:"avg_seconds"`
+	MaxSeconds float64   `json:"max_seconds"`
+}
+
 // TaskLogEntry is one stored line of a task's log; Seq counts from 1 for
 // each task.
 type TaskLogEntry struct {
@@ -159,12 +205,26 @@ type Backup struct {
 	CreatedAt time.Time `json:"created_at"`
 }
 
+// Scope limits a list to what the users of some clients may see. The
+// zero Scope limits nothing.
+type Scope struct {
+	// Limited, when set, keeps only what belongs to Clients: with no
+	// clients, no site, task, client or user, and only the platforms open
+	// to every client.
+	Limited bool
+	Clients []string
+}
+
 // ListFilter selects one page of a list; Query matches a substring of the
 // name.
 type ListFilter struct {
 	Query   string
 	Page    int // from 1
 	PerPage int
+	// Scope keeps, for platforms, those open to one of its clients (or to
+	// every client); for clients, its clients; for users, the members of
+	// one of its clients. Servers ignore it.
+	Scope Scope
 }
 
 // SiteFilter selects one page of sites; empty fields match every site.
@@ -175,6 +235,8 @@ type SiteFilter struct {
 	Status   string
 	Page     int
 	PerPage  int
+	// Scope keeps the sites of its clients.
+	Scope Scope
 }
 
 // TaskFilter selects one page of tasks, newest first.
@@ -184,6 +246,12 @@ type TaskFilter struct {
 	Type    string
 	Page    int
 	PerPage int
+	// ObjectTypes, when not empty, keeps the tasks on objects of these
+	// types.
+	ObjectTypes []ContextType
+	// Scope keeps the tasks on the sites of its clients (sites with a
+	// record of that client now).
+	Scope Scope
 }
 
 // Paginate turns a 1-based page and a page size into LIMIT and OFFSET:
@@ -376,6 +444,52 @@ type TaskQueue interface {
 	Listen(ctx context.Context) (<-chan struct{}, error)
 }
 
+// SessionStore keeps the web UI's sessions and the one-time login links.
+// Session tokens and link secrets reach it hashed.
+type SessionStore interface {
+	// FindSession returns the data of a session that has not expired;
+	// found is false for an unknown or expired one.
+	FindSession(ctx context.Context, hash string) (data []byte, found bool, err error)
+	// CommitSession adds or replaces a session.
+	CommitSession(ctx context.Context, hash string, data []byte, expiry time.Time) error
+	// DeleteSession removes a session; an unknown one is no error.
+	DeleteSession(ctx context.Context, hash string) error
+	// PruneSessions deletes the sessions and login links that expired
+	// before now and returns how many went.
+	PruneSessions(ctx context.Context, now time.Time) (int64, error)
+
+	// CreateLoginLink adds a one-time login link; a hash in use is an
+	// ECONFLICT, a user that does not exist an EINVALID.
+	CreateLoginLink(ctx context.Context, l *LoginLink) error
+	// UseLoginLink removes the link with that hash and returns it, or
+	// returns ENOTFOUND when there is none or it expired before now: a
+	// link works once.
+	UseLoginLink(ctx context.Context, hash string, now time.Time) (*LoginLink, error)
+}
+
+// AuditStore keeps the audit log of changes that are not tasks (a task
+// records its own creator).
+type AuditStore interface {
+	// AddAudit records an entry and sets its ID; a zero Time is now.
+	AddAudit(ctx context.Context, e *AuditEntry) error
+	// ListAudit returns one page of entries, newest first, and the total.
+	ListAudit(ctx context.Context, f AuditFilter) ([]*AuditEntry, int, error)
+}
+
+// StatsStore answers the dashboard's questions with aggregate queries.
+type StatsStore interface {
+	// DiskUsage returns, per server, the bytes of site files on it (as the
+	// web server of their platform) and of site databases on it (as their
+	// db server), counting the sites in scope that are not deleted; servers
+	// without any are left out. Sorted by server name.
+	DiskUsage(ctx context.Context, scope Scope) ([]DiskUsage, error)
+	// TaskHistory returns, per hour since since (truncated to the hour),
+	// how many tasks matching f's ObjectTypes and Scope finished, how
+	// many of them failed, and their durations. Hours without tasks are
+	// left out; oldest first.
+	TaskHistory(ctx context.Context, since time.Time, f TaskFilter) ([]TaskHour, error)
+}
+
 // Store is everything the front end keeps. Every method is one
 // transaction: the store never holds half a change.
 type Store interface {
@@ -386,6 +500,9 @@ type Store interface {
 	UserStore
 	BackupStore
 	TaskQueue
+	SessionStore
+	AuditStore
+	StatsStore
 	// Close releases the store's connections.
 	Close() error
 }
@@ -552,6 +669,40 @@ func (t *Token) Validate() error {
 	}
 	if !sha256Pattern.MatchString(t.Hash) {
 		return FieldErrorf("hash", "must be a hex SHA-256")
+	}
+	return nil
+}
+
+// Validate reports the first invalid field of a login link.
+func (l *LoginLink) Validate() error {
+	if l.UserID <= 0 {
+		return FieldErrorf("user_id", "is required")
+	}
+	if !sha256Pattern.MatchString(l.Hash) {
+		return FieldErrorf("hash", "must be a hex SHA-256")
+	}
+	if l.ExpiresAt.IsZero() {
+		return FieldErrorf("expires_at", "is required")
+	}
+	return nil
+}
+
+// Validate reports the first invalid field of an audit entry.
+func (e *AuditEntry) Validate() error {
+	if len(e.Actor) > 64 {
+		return FieldErrorf("actor", "is longer than 64 characters")
+	}
+	if e.Action == "" || len(e.Action) > 64 {
+		return FieldErrorf("action", "must be 1 to 64 characters")
+	}
+	if len(e.Object) > 255 {
+		return FieldErrorf("object", "is longer than 255 characters")
+	}
+	if len(e.Detail) > 4096 {
+		return FieldErrorf("detail", "is longer than 4096 characters")
+	}
+	if len(e.Address) > 64 {
+		return FieldErrorf("address", "is longer than 64 characters")
 	}
 	return nil
 }

@@ -7,6 +7,7 @@ import (
 	"reflect"
 	"slices"
 	"sort"
+	"sync"
 	"time"
 
 	"github.com/aegir-hosting/aegir"
@@ -28,6 +29,14 @@ type Service struct {
 	// OwnSite is the site that serves the front end itself, if it hosts
 	// one: it can be neither disabled nor deleted.
 	OwnSite string
+	// Argon2 are the cost parameters of new password hashes; zero means
+	// DefaultArgon2.
+	Argon2 Argon2Params
+
+	hashOnce  sync.Once
+	hashSem   chan struct{} // bounds the argon2 computations at once
+	dummyOnce sync.Once
+	dummy     string // the hash a login of an unknown user checks
 }
 
 // undoTimeout bounds the compensation after a failed enqueue; it runs even

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/base64"
+	"fmt"
 	"strings"
 
 	"github.com/aegir-hosting/aegir"
@@ -45,7 +46,7 @@ func (s *Service) CreateToken(ctx context.Context, userName, tokenName string) (
 	if err := s.Store.CreateToken(ctx, t); err != nil {
 		return nil, "", err
 	}
-	return t, secret, nil
+	return t, secret, s.Audit(ctx, Actor{}, "token.create", KindUser+":"+u.Name, fmt.Sprintf("token %d (%s)", t.ID, t.Name))
 }
 
 // ListTokens returns the tokens of the named user, newest first.
@@ -59,7 +60,10 @@ func (s *Service) ListTokens(ctx context.Context, userName string) ([]*aegir.Tok
 
 // RevokeToken revokes a token by ID.
 func (s *Service) RevokeToken(ctx context.Context, id int64) error {
-	return s.Store.RevokeToken(ctx, id)
+	if err := s.Store.RevokeToken(ctx, id); err != nil {
+		return err
+	}
+	return s.Audit(ctx, Actor{}, "token.revoke", fmt.Sprintf("token:%d", id), "")
 }
 
 // Authenticate returns the user of a bearer token secret. An unknown or

@@ -293,7 +293,7 @@ func (s *Store) DeletePlatform(ctx context.Context, name string) error {
 func (s *Store) ListPlatforms(ctx context.Context, f aegir.ListFilter) ([]*aegir.PlatformRecord, int, error) {
 	limit, offset := aegir.Paginate(f.Page, f.PerPage)
 	var list []*aegir.PlatformRecord
-	total, err := s.page(ctx, "platforms", nameFilter(f.Query), platformCols, "name", limit, offset, func(rows pgx.Rows) error {
+	total, err := s.page(ctx, "platforms", nameFilter(f.Query).scope(platformScope, f.Scope), platformCols, "name", limit, offset, func(rows pgx.Rows) error {
 		r, err := scanPlatform(rows)
 		list = append(list, r)
 		return err
@@ -491,6 +491,7 @@ func (s *Store) ListSites(ctx context.Context, f aegir.SiteFilter) ([]*aegir.Sit
 			c.add(f.col+" = ?", f.v)
 		}
 	}
+	c.scope(siteScope, f.Scope)
 	limit, offset := aegir.Paginate(f.Page, f.PerPage)
 	var list []*aegir.SiteRecord
 	total, err := s.page(ctx, "sites", c, siteCols, "name", limit, offset, func(rows pgx.Rows) error {
@@ -649,7 +650,7 @@ func (s *Store) DeleteClient(ctx context.Context, name string) error {
 func (s *Store) ListClients(ctx context.Context, f aegir.ListFilter) ([]*aegir.Client, int, error) {
 	limit, offset := aegir.Paginate(f.Page, f.PerPage)
 	var list []*aegir.Client
-	total, err := s.page(ctx, "clients", nameFilter(f.Query), clientCols, "name", limit, offset, func(rows pgx.Rows) error {
+	total, err := s.page(ctx, "clients", nameFilter(f.Query).scope(clientScope, f.Scope), clientCols, "name", limit, offset, func(rows pgx.Rows) error {
 		c, err := scanClient(rows)
 		list = append(list, c)
 		return err

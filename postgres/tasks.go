@@ -157,6 +157,7 @@ func (s *Store) ListTasks(ctx context.Context, f aegir.TaskFilter) ([]*aegir.Tas
 			c.add(f.col+" = ?", f.v)
 		}
 	}
+	c.taskFilter(f)
 	limit, offset := aegir.Paginate(f.Page, f.PerPage)
 	var list []*aegir.Task
 	total, err := s.page(ctx, "tasks", c, taskCols, "id DESC", limit, offset, func(rows pgx.Rows) error {

@@ -135,7 +135,7 @@ func deleteOne(ctx context.Context, tx pgx.Tx, query string, id int64, notFound 
 func (s *Store) ListUsers(ctx context.Context, f aegir.ListFilter) ([]*aegir.User, int, error) {
 	limit, offset := aegir.Paginate(f.Page, f.PerPage)
 	var list []*aegir.User
-	total, err := s.page(ctx, "users", nameFilter(f.Query), userCols, "name", limit, offset, func(rows pgx.Rows) error {
+	total, err := s.page(ctx, "users", nameFilter(f.Query).scope(userScope, f.Scope), userCols, "name", limit, offset, func(rows pgx.Rows) error {
 		u, err := scanUser(rows)
 		list = append(list, u)
 		return err

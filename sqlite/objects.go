@@ -314,6 +314,7 @@ func (s *Store) DeletePlatform(ctx context.Context, name string) error {
 // ListPlatforms returns one page of platforms by name.
 func (s *Store) ListPlatforms(ctx context.Context, f aegir.ListFilter) ([]*aegir.PlatformRecord, int, error) {
 	conds, args := nameFilter(f.Query)
+	conds, args = addScope(conds, args, platformScope, f.Scope)
 	limit, offset := aegir.Paginate(f.Page, f.PerPage)
 	var list []*aegir.PlatformRecord
 	total, err := s.page(ctx, "platforms", conds, args, platformCols, "name", limit, offset, func(rows *sql.Rows) error {
@@ -518,6 +519,7 @@ func (s *Store) ListSites(ctx context.Context, f aegir.SiteFilter) ([]*aegir.Sit
 			conds, args = append(conds, c.col+" = ?"), append(args, c.v)
 		}
 	}
+	conds, args = addScope(conds, args, siteScope, f.Scope)
 	limit, offset := aegir.Paginate(f.Page, f.PerPage)
 	var list []*aegir.SiteRecord
 	total, err := s.page(ctx, "sites", conds, args, siteCols, "name", limit, offset, func(rows *sql.Rows) error {
@@ -685,6 +687,7 @@ func (s *Store) DeleteClient(ctx context.Context, name string) error {
 // ListClients returns one page of clients by name.
 func (s *Store) ListClients(ctx context.Context, f aegir.ListFilter) ([]*aegir.Client, int, error) {
 	conds, args := nameFilter(f.Query)
+	conds, args = addScope(conds, args, clientScope, f.Scope)
 	limit, offset := aegir.Paginate(f.Page, f.PerPage)
 	var list []*aegir.Client
 	total, err := s.page(ctx, "clients", conds, args, clientCols, "name", limit, offset, func(rows *sql.Rows) error {

@@ -133,6 +133,7 @@ func (s *Store) ListTasks(ctx context.Context, f aegir.TaskFilter) ([]*aegir.Tas
 			conds, args = append(conds, c.col+" = ?"), append(args, c.v)
 		}
 	}
+	conds, args = taskConds(conds, args, f)
 	limit, offset := aegir.Paginate(f.Page, f.PerPage)
 	var list []*aegir.Task
 	total, err := s.page(ctx, "tasks", conds, args, taskCols, "id DESC", limit, offset, func(rows *sql.Rows) error {

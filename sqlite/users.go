@@ -138,6 +138,7 @@ func deleteOne(ctx context.Context, tx *sql.Tx, query string, id int64, notFound
 // ListUsers returns one page of users by name.
 func (s *Store) ListUsers(ctx context.Context, f aegir.ListFilter) ([]*aegir.User, int, error) {
 	conds, args := nameFilter(f.Query)
+	conds, args = addScope(conds, args, userScope, f.Scope)
 	limit, offset := aegir.Paginate(f.Page, f.PerPage)
 	var list []*aegir.User
 	total, err := s.page(ctx, "users", conds, args, userCols, "name", limit, offset, func(rows *sql.Rows) error {

@@ -46,6 +46,11 @@ func Exercise(t *testing.T, newStore func(t *testing.T) aegir.Store) {
 		{"ListTasks", testListTasks},
 		{"ListenWakesOnEnqueueAndFinish", testListen},
 		{"ConcurrentClaimsNeverShareAnObject", testConcurrentClaims},
+		{"ListsKeepToAClientScope", testScopes},
+		{"Sessions", testSessions},
+		{"LoginLinksWorkOnce", testLoginLinks},
+		{"Audit", testAudit},
+		{"DashboardAggregates", testStats},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

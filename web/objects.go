@@ -158,136 +158,167 @@ type objectKind struct {
 	// ctxType is the context type of the objects; "" for clients, which
 	// take no tasks.
 	ctxType aegir.ContextType
-	list    func(s *Server, r *http.Request, page, perPage int) ([]any, int, error)
-	get     func(s *Server, ctx context.Context, name string) (any, error)
-	create  func(s *Server, ctx context.Context, b body, creator string) (any, *aegir.Task, error)
-	update  func(s *Server, ctx context.Context, name string, b body, creator string) (any, *aegir.Task, error)
+	list    func(s *Server, r *http.Request, c caller, page, perPage int) ([]any, int, error)
+	get     func(s *Server, ctx context.Context, c caller, name string) (any, error)
+	create  func(s *Server, ctx context.Context, c caller, b body) (any, *aegir.Task, error)
+	update  func(s *Server, ctx context.Context, c caller, name string, b body) (any, *aegir.Task, error)
 	// remove queues the delete task, or (for clients) deletes at once
 	// and returns no task.
-	remove func(s *Server, ctx context.Context, name, creator string) (*aegir.Task, error)
+	remove func(s *Server, ctx context.Context, c caller, name string) (*aegir.Task, error)
+}
+
+// caller is who makes a request: the user, and the actor the audit log
+// records.
+type caller struct {
+	u *aegir.User
+	a hosting.Actor
+}
+
+// callerOf returns the caller of an authenticated request.
+func callerOf(r *http.Request, u *aegir.User) caller {
+	return caller{u: u, a: hosting.ActorOf(u, clientAddress(r))}
 }
 
 var objectKinds = map[string]*objectKind{
 	"servers": {
 		plural: "servers", singular: "server", ctxType: aegir.ServerContext,
-		list: func(s *Server, r *http.Request, page, perPage int) ([]any, int, error) {
+		list: func(s *Server, r *http.Request, _ caller, page, perPage int) ([]any, int, error) {
 			list, total, err := s.Store.ListServers(r.Context(), aegir.ListFilter{Query: r.FormValue("q"), Page: page, PerPage: perPage})
 			return showAll(list, serverJSON), total, err
 		},
-		get: func(s *Server, ctx context.Context, name string) (any, error) {
+		get: func(s *Server, ctx context.Context, _ caller, name string) (any, error) {
 			rec, err := s.Store.GetServer(ctx, name)
 			return showOne(rec, err, serverJSON)
 		},
-		create: func(s *Server, ctx context.Context, b body, creator string) (any, *aegir.Task, error) {
+		create: func(s *Server, ctx context.Context, c caller, b body) (any, *aegir.Task, error) {
 			in, err := serverInput(b)
 			if err != nil {
 				return nil, nil, err
 			}
-			rec, t, err := s.Service.CreateServer(ctx, in, creator)
+			rec, t, err := s.Service.CreateServer(ctx, in, c.a.Name)
 			return showTask(rec, t, err, serverJSON)
 		},
-		update: func(s *Server, ctx context.Context, name string, b body, creator string) (any, *aegir.Task, error) {
+		update: func(s *Server, ctx context.Context, c caller, name string, b body) (any, *aegir.Task, error) {
 			in, err := serverInput(b)
 			if err != nil {
 				return nil, nil, err
 			}
-			rec, t, err := s.Service.UpdateServer(ctx, name, in, creator)
+			rec, t, err := s.Service.UpdateServer(ctx, name, in, c.a.Name)
 			return showTask(rec, t, err, serverJSON)
 		},
-		remove: func(s *Server, ctx context.Context, name, creator string) (*aegir.Task, error) {
-			return s.Service.DeleteServer(ctx, name, creator)
+		remove: func(s *Server, ctx context.Context, c caller, name string) (*aegir.Task, error) {
+			return s.Service.DeleteServer(ctx, name, c.a.Name)
 		},
 	},
 	"platforms": {
 		plural: "platforms", singular: "platform", ctxType: aegir.PlatformContext,
-		list: func(s *Server, r *http.Request, page, perPage int) ([]any, int, error) {
-			list, total, err := s.Store.ListPlatforms(r.Context(), aegir.ListFilter{Query: r.FormValue("q"), Page: page, PerPage: perPage})
-			return showAll(list, platformJSON), total, err
+		list: func(s *Server, r *http.Request, c caller, page, perPage int) ([]any, int, error) {
+			scope, _ := hosting.ListScope(c.u, hosting.KindPlatform)
+			list, total, err := s.Store.ListPlatforms(r.Context(), aegir.ListFilter{Query: r.FormValue("q"), Page: page, PerPage: perPage, Scope: scope})
+			return showAll(list, platformShown(c.u)), total, err
 		},
-		get: func(s *Server, ctx context.Context, name string) (any, error) {
+		get: func(s *Server, ctx context.Context, c caller, name string) (any, error) {
 			rec, err := s.Store.GetPlatform(ctx, name)
-			return showOne(rec, err, platformJSON)
+			return showOne(rec, err, platformShown(c.u))
 		},
-		create: func(s *Server, ctx context.Context, b body, creator string) (any, *aegir.Task, error) {
+		create: func(s *Server, ctx context.Context, c caller, b body) (any, *aegir.Task, error) {
 			in, err := platformInput(b)
 			if err != nil {
 				return nil, nil, err
 			}
-			rec, t, err := s.Service.CreatePlatform(ctx, in, creator)
-			return showTask(rec, t, err, platformJSON)
+			if err := s.checkPlatformInput(ctx, c.u, in); err != nil {
+				return nil, nil, err
+			}
+			rec, t, err := s.Service.CreatePlatform(ctx, in, c.a.Name)
+			return showTask(rec, t, err, platformShown(c.u))
 		},
-		update: func(s *Server, ctx context.Context, name string, b body, creator string) (any, *aegir.Task, error) {
+		update: func(s *Server, ctx context.Context, c caller, name string, b body) (any, *aegir.Task, error) {
 			in, err := platformInput(b)
 			if err != nil {
 				return nil, nil, err
 			}
-			rec, t, err := s.Service.UpdatePlatform(ctx, name, in, creator)
-			return showTask(rec, t, err, platformJSON)
+			if err := s.checkPlatformInput(ctx, c.u, in); err != nil {
+				return nil, nil, err
+			}
+			rec, t, err := s.Service.UpdatePlatform(ctx, name, in, c.a.Name)
+			return showTask(rec, t, err, platformShown(c.u))
 		},
-		remove: func(s *Server, ctx context.Context, name, creator string) (*aegir.Task, error) {
-			return s.Service.DeletePlatform(ctx, name, creator)
+		remove: func(s *Server, ctx context.Context, c caller, name string) (*aegir.Task, error) {
+			return s.Service.DeletePlatform(ctx, name, c.a.Name)
 		},
 	},
 	"sites": {
 		plural: "sites", singular: "site", ctxType: aegir.SiteContext,
-		list: func(s *Server, r *http.Request, page, perPage int) ([]any, int, error) {
+		list: func(s *Server, r *http.Request, c caller, page, perPage int) ([]any, int, error) {
+			scope, _ := hosting.ListScope(c.u, hosting.KindSite)
 			f := aegir.SiteFilter{Query: r.FormValue("q"), Platform: aegir.ContextName(r.FormValue("platform")),
-				Client: r.FormValue("client"), Status: r.FormValue("status"), Page: page, PerPage: perPage}
+				Client: r.FormValue("client"), Status: r.FormValue("status"), Page: page, PerPage: perPage, Scope: scope}
 			list, total, err := s.Store.ListSites(r.Context(), f)
 			return showAll(list, siteJSON), total, err
 		},
-		get: func(s *Server, ctx context.Context, name string) (any, error) {
+		get: func(s *Server, ctx context.Context, _ caller, name string) (any, error) {
 			rec, err := s.Store.GetSite(ctx, name)
 			return showOne(rec, err, siteJSON)
 		},
-		create: func(s *Server, ctx context.Context, b body, creator string) (any, *aegir.Task, error) {
+		create: func(s *Server, ctx context.Context, c caller, b body) (any, *aegir.Task, error) {
 			in, err := siteInput(b)
 			if err != nil {
 				return nil, nil, err
 			}
-			rec, t, err := s.Service.CreateSite(ctx, in, creator)
+			if err := s.checkSiteInput(ctx, c.u, &in, nil); err != nil {
+				return nil, nil, err
+			}
+			rec, t, err := s.Service.CreateSite(ctx, in, c.a.Name)
 			return showTask(rec, t, err, siteJSON)
 		},
-		update: func(s *Server, ctx context.Context, name string, b body, creator string) (any, *aegir.Task, error) {
+		update: func(s *Server, ctx context.Context, c caller, name string, b body) (any, *aegir.Task, error) {
 			in, err := siteInput(b)
 			if err != nil {
 				return nil, nil, err
 			}
-			rec, t, err := s.Service.UpdateSite(ctx, name, in, creator)
+			old, err := s.Store.GetSite(ctx, name)
+			if err != nil {
+				return nil, nil, err
+			}
+			if err := s.checkSiteInput(ctx, c.u, &in, old); err != nil {
+				return nil, nil, err
+			}
+			rec, t, err := s.Service.UpdateSite(ctx, name, in, c.a.Name)
 			return showTask(rec, t, err, siteJSON)
 		},
-		remove: func(s *Server, ctx context.Context, name, creator string) (*aegir.Task, error) {
-			return s.Service.DeleteSite(ctx, name, creator)
+		remove: func(s *Server, ctx context.Context, c caller, name string) (*aegir.Task, error) {
+			return s.Service.DeleteSite(ctx, name, c.a.Name)
 		},
 	},
 	"clients": {
 		plural: "clients", singular: "client",
-		list: func(s *Server, r *http.Request, page, perPage int) ([]any, int, error) {
-			list, total, err := s.Service.ListClients(r.Context(), aegir.ListFilter{Query: r.FormValue("q"), Page: page, PerPage: perPage})
+		list: func(s *Server, r *http.Request, c caller, page, perPage int) ([]any, int, error) {
+			scope, _ := hosting.ListScope(c.u, hosting.KindClient)
+			list, total, err := s.Service.ListClients(r.Context(), aegir.ListFilter{Query: r.FormValue("q"), Page: page, PerPage: perPage, Scope: scope})
 			return showAll(list, clientJSON), total, err
 		},
-		get: func(s *Server, ctx context.Context, name string) (any, error) {
+		get: func(s *Server, ctx context.Context, _ caller, name string) (any, error) {
 			c, err := s.Service.GetClient(ctx, name)
 			return showOne(c, err, clientJSON)
 		},
-		create: func(s *Server, ctx context.Context, b body, _ string) (any, *aegir.Task, error) {
+		create: func(s *Server, ctx context.Context, c caller, b body) (any, *aegir.Task, error) {
 			in, err := clientInput(b)
 			if err != nil {
 				return nil, nil, err
 			}
-			c, err := s.Service.CreateClient(ctx, in)
-			return showTask(c, nil, err, clientJSON)
+			cl, err := s.Service.CreateClientAs(ctx, c.a, in)
+			return showTask(cl, nil, err, clientJSON)
 		},
-		update: func(s *Server, ctx context.Context, name string, b body, _ string) (any, *aegir.Task, error) {
+		update: func(s *Server, ctx context.Context, c caller, name string, b body) (any, *aegir.Task, error) {
 			in, err := clientInput(b)
 			if err != nil {
 				return nil, nil, err
 			}
-			c, err := s.Service.UpdateClient(ctx, name, in)
-			return showTask(c, nil, err, clientJSON)
+			cl, err := s.Service.UpdateClientAs(ctx, c.a, name, in)
+			return showTask(cl, nil, err, clientJSON)
 		},
-		remove: func(s *Server, ctx context.Context, name, _ string) (*aegir.Task, error) {
-			return nil, s.Service.DeleteClient(ctx, name)
+		remove: func(s *Server, ctx context.Context, c caller, name string) (*aegir.Task, error) {
+			return nil, s.Service.DeleteClientAs(ctx, c.a, name)
 		},
 	},
 }
@@ -402,6 +433,24 @@ func serverJSON(r *aegir.ServerRecord) map[string]any {
 	return m
 }
 
+// platformShown returns how a platform is shown to u: a client user sees
+// only their own clients among those it is limited to.
+func platformShown(u *aegir.User) func(*aegir.PlatformRecord) map[string]any {
+	if u == nil || u.Role != aegir.RoleClient {
+		return platformJSON
+	}
+	return func(r *aegir.PlatformRecord) map[string]any {
+		c := *r
+		c.Clients = nil
+		for _, name := range r.Clients {
+			if slices.Contains(u.Clients, name) {
+				c.Clients = append(c.Clients, name)
+			}
+		}
+		return platformJSON(&c)
+	}
+}
+
 func platformJSON(r *aegir.PlatformRecord) map[string]any {
 	m := hosting.PublicProps(r.Context())
 	m["name"], m["status"], m["created_at"], m["updated_at"] = r.Name, r.Status, r.CreatedAt, r.UpdatedAt
@@ -458,14 +507,14 @@ func objectName(r *http.Request) string {
 
 func (s *Server) listObjects(o *objectKind) handlerFunc {
 	return func(w http.ResponseWriter, r *http.Request, u *aegir.User) error {
-		if err := authorize(u, "list", o.plural); err != nil {
+		if err := s.authorize(r.Context(), u, hosting.ActList, o.plural); err != nil {
 			return err
 		}
 		page, perPage, err := pageParams(r)
 		if err != nil {
 			return err
 		}
-		list, total, err := o.list(s, r, page, perPage)
+		list, total, err := o.list(s, r, callerOf(r, u), page, perPage)
 		if err != nil {
 			return err
 		}
@@ -477,10 +526,10 @@ func (s *Server) listObjects(o *objectKind) handlerFunc {
 func (s *Server) getObject(o *objectKind) handlerFunc {
 	return func(w http.ResponseWriter, r *http.Request, u *aegir.User) error {
 		name := objectName(r)
-		if err := authorize(u, "read", o.singular+":"+name); err != nil {
+		if err := s.authorize(r.Context(), u, hosting.ActRead, o.singular+":"+name); err != nil {
 			return err
 		}
-		v, err := o.get(s, r.Context(), name)
+		v, err := o.get(s, r.Context(), callerOf(r, u), name)
 		if err != nil {
 			return err
 		}
@@ -501,14 +550,14 @@ func (o *objectKind) answer(v any, t *aegir.Task) map[string]any {
 
 func (s *Server) createObject(o *objectKind) handlerFunc {
 	return func(w http.ResponseWriter, r *http.Request, u *aegir.User) error {
-		if err := authorize(u, "create", o.plural); err != nil {
+		if err := s.authorize(r.Context(), u, hosting.ActCreate, o.plural); err != nil {
 			return err
 		}
 		b, err := readBody(w, r)
 		if err != nil {
 			return err
 		}
-		v, t, err := o.create(s, r.Context(), b, u.Name)
+		v, t, err := o.create(s, r.Context(), callerOf(r, u), b)
 		if err != nil {
 			return err
 		}
@@ -520,14 +569,14 @@ func (s *Server) createObject(o *objectKind) handlerFunc {
 func (s *Server) updateObject(o *objectKind) handlerFunc {
 	return func(w http.ResponseWriter, r *http.Request, u *aegir.User) error {
 		name := objectName(r)
-		if err := authorize(u, "update", o.singular+":"+name); err != nil {
+		if err := s.authorize(r.Context(), u, hosting.ActUpdate, o.singular+":"+name); err != nil {
 			return err
 		}
 		b, err := readBody(w, r)
 		if err != nil {
 			return err
 		}
-		v, t, err := o.update(s, r.Context(), name, b, u.Name)
+		v, t, err := o.update(s, r.Context(), callerOf(r, u), name, b)
 		if err != nil {
 			return err
 		}
@@ -541,10 +590,10 @@ func (s *Server) updateObject(o *objectKind) handlerFunc {
 func (s *Server) deleteObject(o *objectKind) handlerFunc {
 	return func(w http.ResponseWriter, r *http.Request, u *aegir.User) error {
 		name := objectName(r)
-		if err := authorize(u, "delete", o.singular+":"+name); err != nil {
+		if err := s.authorize(r.Context(), u, hosting.ActDelete, o.singular+":"+name); err != nil {
 			return err
 		}
-		t, err := o.remove(s, r.Context(), name, u.Name)
+		t, err := o.remove(s, r.Context(), callerOf(r, u), name)
 		if err != nil {
 			return err
 		}
@@ -574,7 +623,7 @@ func (s *Server) createTask(o *objectKind) handlerFunc {
 		if typ == "" {
 			return aegir.FieldErrorf("type", "is required")
 		}
-		if err := authorize(u, "task:"+typ, o.singular+":"+name); err != nil {
+		if err := s.authorize(r.Context(), u, hosting.ActTask+typ, o.singular+":"+name); err != nil {
 			return err
 		}
 		args := map[string]string{}
@@ -592,6 +641,9 @@ func (s *Server) createTask(o *objectKind) handlerFunc {
 		delete(b, "args")
 		for k := range b {
 			return aegir.FieldErrorf(k, "is not a field of a task request (type, args)")
+		}
+		if err := s.checkTaskArgs(r.Context(), u, args); err != nil {
+			return err
 		}
 		t, err := s.Service.CreateTask(r.Context(), hosting.TaskRequest{ObjectType: o.ctxType, Object: name, Type: typ, Args: args}, u.Name)
 		if err != nil {

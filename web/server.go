@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"html/template"
 	"log/slog"
 	"net/http"
 	"strings"
@@ -12,12 +13,13 @@ import (
 
 	"github.com/aegir-hosting/aegir"
 	"github.com/aegir-hosting/aegir/hosting"
+	"github.com/alexedwards/scs/v2"
 	"github.com/prometheus/client_golang/prometheus"
 )
 
-// Server serves the REST API and the metrics. Set its fields, then call
-// Handler; Close ends the live log streams (call it when the HTTP server
-// shuts down, e.g. from http.Server.RegisterOnShutdown).
+// Server serves the web UI, the REST API and the metrics. Set its fields,
+// then call Handler; Close ends the live log streams (call it when the
+// HTTP server shuts down, e.g. from http.Server.RegisterOnShutdown).
 type Server struct {
 	Service *hosting.Service
 	Store   aegir.Store
@@ -25,18 +27,32 @@ type Server struct {
 	// LogPollInterval is how often a live task log looks for new lines;
 	// 250 ms when zero.
 	LogPollInterval time.Duration
+	// SecureCookies marks the session cookie Secure on every answer, for
+	// a front end behind a proxy that ends TLS. Requests that come over
+	// TLS get a Secure cookie anyway.
+	SecureCookies bool
+	// SendMail, when set, sends password reset links by mail; without it
+	// the UI shows the link to the administrator who asked for it, and
+	// `aegir user login-link` prints one.
+	SendMail func(ctx context.Context, to, subject, body string) error
+	// LoginLimit bounds failed logins per client address and per user
+	// name; DefaultLoginLimit when zero.
+	LoginLimit LoginLimit
 
 	once      sync.Once
 	registry  *prometheus.Registry
 	durations *prometheus.HistogramVec
 	closing   chan struct{}
 	closeOnce sync.Once
+	sessions  *scs.SessionManager
+	limiter   *loginLimiter
+	pages     map[string]*template.Template
 }
 
-// eForbidden is the HTTP layer's own code for a request that is refused
-// although its credentials are good: a cross-origin request, or (from the
-// next issue on) an action the user's role does not allow.
-const eForbidden = "forbidden"
+// eForbidden is the code of a request that is refused although its
+// credentials are good: a cross-origin request, or an action the user's
+// role does not allow.
+const eForbidden = hosting.EFORBIDDEN
 
 // eMethod is the HTTP layer's code for a method a path does not take.
 const eMethod = "method_not_allowed"
@@ -71,6 +87,9 @@ func (s *Server) init() {
 		}
 		s.closing = make(chan struct{})
 		s.initMetrics()
+		s.initSessions()
+		s.limiter = newLoginLimiter(s.LoginLimit)
+		s.pages = mustParsePages()
 	})
 }
 
@@ -106,6 +125,15 @@ func (s *Server) routes() []route {
 		{method: "GET", path: "/api/tasks/{id}/log", handler: s.streamLog},
 		{method: "POST", path: "/api/tasks/{id}/cancel", handler: s.cancelTask},
 		{method: "POST", path: "/api/tasks/{id}/retry", handler: s.retryTask},
+		{method: "GET", path: "/api/me", handler: s.me},
+		{method: "GET", path: "/api/users", handler: s.listUsers},
+		{method: "POST", path: "/api/users", handler: s.createUser},
+		{method: "GET", path: "/api/users/{name}", handler: s.getUser},
+		{method: "PATCH", path: "/api/users/{name}", handler: s.updateUser},
+		{method: "DELETE", path: "/api/users/{name}", handler: s.deleteUser},
+		{method: "POST", path: "/api/users/{name}/login-link", handler: s.createLoginLink},
+		{method: "GET", path: "/api/sites/{name}/backups", handler: s.listBackups},
+		{method: "GET", path: "/api/audit", handler: s.listAudit},
 	}
 	for _, k := range kinds {
 		o := objectKinds[k]
@@ -123,10 +151,13 @@ func (s *Server) routes() []route {
 	return rs
 }
 
-// Handler returns the HTTP handler of the API and the metrics.
+// Handler returns the HTTP handler of the UI, the API and the metrics.
 func (s *Server) Handler() http.Handler {
 	s.init()
 	mux := http.NewServeMux()
+	for _, pr := range s.pageRoutes() {
+		mux.Handle(pr.method+" "+pr.path, s.page(pr))
+	}
 	for _, rt := range s.routes() {
 		var h http.Handler
 		switch {
@@ -143,11 +174,12 @@ func (s *Server) Handler() http.Handler {
 	cop.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, aegir.Errorf(eForbidden, "cross-origin request refused"))
 	}))
-	return s.recoverPanics(cop.Handler(s.unmatched(mux)))
+	return s.recoverPanics(securityHeaders(cop.Handler(s.withSession(s.unmatched(mux)))))
 }
 
 // api wraps a handlerFunc: it authenticates the request (unless public)
-// and writes the error the handler returns.
+// by its bearer token or, for the UI's own calls (the live log), its
+// session, and writes the error the handler returns.
 func (s *Server) api(h handlerFunc, public bool) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		var u *aegir.User
@@ -165,27 +197,32 @@ func (s *Server) api(h handlerFunc, public bool) http.Handler {
 	})
 }
 
-// authenticate returns the user of the request's bearer token.
+// authenticate returns the user of the request's bearer token or, when
+// it has none, of its session.
 func (s *Server) authenticate(r *http.Request) (*aegir.User, error) {
-	scheme, secret, ok := strings.Cut(r.Header.Get("Authorization"), " ")
+	header := r.Header.Get("Authorization")
+	if header == "" {
+		if u, err := s.sessionUser(r); err != nil || u != nil {
+			return u, err
+		}
+	}
+	scheme, secret, ok := strings.Cut(header, " ")
 	if !ok || !strings.EqualFold(scheme, "Bearer") {
 		return nil, aegir.Errorf(aegir.EUNAUTHORIZED, "an Authorization: Bearer <token> header is required")
 	}
 	return s.Service.Authenticate(r.Context(), strings.TrimSpace(secret))
 }
 
-// authorize decides whether user may do action ("create", "read",
-// "update", "delete", "list", or "task:TYPE", "cancel", "retry") on object
-// ("site:example.com", "sites", "task:17"). Every permission decision
-// goes through here. For now any enabled user may do everything; roles
-// (administrator, platform and account managers, client users limited to
-// their clients' sites) come with the users issue.
-func authorize(user *aegir.User, action, object string) error {
-	_, _ = action, object
-	if user == nil || user.Disabled {
-		return aegir.Errorf(eForbidden, "not allowed")
-	}
-	return nil
+// authorize decides whether user may do action ("list", "read",
+// "create", "update", "delete", "task:TYPE", "cancel", "retry", "use",
+// "grant") on object (a collection "sites", an object "site:example.com",
+// "task:17", "role:client", or "audit"). Every permission decision of the
+// API and the pages goes through here, to the one rule table of package
+// hosting (see hosting.Service.Authorize): 403 when the role may not do
+// the action on that kind of object, 404 when the object belongs to a
+// client that is not the user's, so that its existence stays hidden.
+func (s *Server) authorize(ctx context.Context, user *aegir.User, action, object string) error {
+	return s.Service.Authorize(ctx, user, action, object)
 }
 
 // unmatched answers requests that match no route with a JSON 404 or 405
@@ -204,7 +241,13 @@ func (s *Server) unmatched(mux *http.ServeMux) http.Handler {
 			w.Header().Set("Allow", rec.header.Get("Allow"))
 			s.writeError(w, r, aegir.Errorf(eMethod, "%s is not allowed on %s", r.Method, r.URL.Path))
 		case http.StatusNotFound:
-			s.writeError(w, r, aegir.Errorf(aegir.ENOTFOUND, "no such path: %s", r.URL.Path))
+			err := aegir.Errorf(aegir.ENOTFOUND, "no such path: %s", r.URL.Path)
+			if strings.HasPrefix(r.URL.Path, "/api/") {
+				s.writeError(w, r, err)
+				return
+			}
+			u, _ := s.sessionUser(r)
+			s.pageError(w, r, u, aegir.Errorf(aegir.ENOTFOUND, "There is no page at %s.", r.URL.Path))
 		default: // a redirect to the canonical path
 			mux.ServeHTTP(w, r)
 		}

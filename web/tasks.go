@@ -1,6 +1,7 @@
 package web
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -21,9 +22,18 @@ const keepAlive = 15 * time.Second
 // secretData are keys of a task's result data that are never shown.
 var secretData = []string{"db_passwd", "password", "master_db"}
 
+// loginLinkData is the key of a one-time login link in a task's result,
+// shown only to those who may ask for one (see taskShown).
+const loginLinkData = "login_link"
+
 // taskJSON returns a task as the API shows it (nil for none), with secret
-// result data masked.
+// result data masked and no login link.
 func taskJSON(t *aegir.Task) any {
+	return taskData(t, false)
+}
+
+// taskData returns a task as shown, with its login link when showLink.
+func taskData(t *aegir.Task, showLink bool) *aegir.Task {
 	if t == nil {
 		return nil
 	}
@@ -31,13 +41,23 @@ func taskJSON(t *aegir.Task) any {
 	if len(t.Data) > 0 {
 		c.Data = make(map[string]any, len(t.Data))
 		for k, v := range t.Data {
-			if slices.Contains(secretData, k) {
+			if slices.Contains(secretData, k) || (k == loginLinkData && !showLink) {
 				v = hosting.Masked
 			}
 			c.Data[k] = v
 		}
 	}
 	return &c
+}
+
+// taskShown returns a task as u may see it: the one-time login link of an
+// install or login-reset only for those who may ask for a new one.
+func (s *Server) taskShown(ctx context.Context, u *aegir.User, t *aegir.Task) *aegir.Task {
+	show := false
+	if t != nil && t.ObjectType == aegir.SiteContext && t.Data[loginLinkData] != nil {
+		show = s.Service.ShowLoginLink(ctx, u, t.Object)
+	}
+	return taskData(t, show)
 }
 
 // taskID reads the {id} of the path.
@@ -50,7 +70,7 @@ func taskID(r *http.Request) (int64, error) {
 }
 
 func (s *Server) listTasks(w http.ResponseWriter, r *http.Request, u *aegir.User) error {
-	if err := authorize(u, "list", "tasks"); err != nil {
+	if err := s.authorize(r.Context(), u, hosting.ActList, "tasks"); err != nil {
 		return err
 	}
 	page, perPage, err := pageParams(r)
@@ -61,7 +81,9 @@ func (s *Server) listTasks(w http.ResponseWriter, r *http.Request, u *aegir.User
 	if status != "" && !slices.Contains(hosting.TaskStatuses, status) {
 		return aegir.FieldErrorf("status", "%q is not one of %s", status, strings.Join(hosting.TaskStatuses, ", "))
 	}
-	f := aegir.TaskFilter{Status: status, Object: aegir.ContextName(r.FormValue("object")), Type: r.FormValue("type"), Page: page, PerPage: perPage}
+	scope, types := hosting.ListScope(u, hosting.KindTask)
+	f := aegir.TaskFilter{Status: status, Object: aegir.ContextName(r.FormValue("object")), Type: r.FormValue("type"), Page: page, PerPage: perPage,
+		Scope: scope, ObjectTypes: types}
 	list, total, err := s.Store.ListTasks(r.Context(), f)
 	if err != nil {
 		return err
@@ -80,7 +102,7 @@ func (s *Server) getTask(w http.ResponseWriter, r *http.Request, u *aegir.User) 
 	if err != nil {
 		return err
 	}
-	if err := authorize(u, "read", fmt.Sprintf("task:%d", id)); err != nil {
+	if err := s.authorize(r.Context(), u, hosting.ActRead, fmt.Sprintf("task:%d", id)); err != nil {
 		return err
 	}
 	t, err := s.Store.GetTask(r.Context(), id)
@@ -94,7 +116,7 @@ func (s *Server) getTask(w http.ResponseWriter, r *http.Request, u *aegir.User) 
 	if log == nil {
 		log = []aegir.TaskLogEntry{}
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"task": taskJSON(t), "log": log})
+	writeJSON(w, http.StatusOK, map[string]any{"task": s.taskShown(r.Context(), u, t), "log": log})
 	return nil
 }
 
@@ -103,7 +125,7 @@ func (s *Server) cancelTask(w http.ResponseWriter, r *http.Request, u *aegir.Use
 	if err != nil {
 		return err
 	}
-	if err := authorize(u, "cancel", fmt.Sprintf("task:%d", id)); err != nil {
+	if err := s.authorize(r.Context(), u, hosting.ActCancel, fmt.Sprintf("task:%d", id)); err != nil {
 		return err
 	}
 	if err := s.Service.CancelTask(r.Context(), id); err != nil {
@@ -123,7 +145,7 @@ func (s *Server) retryTask(w http.ResponseWriter, r *http.Request, u *aegir.User
 	if err != nil {
 		return err
 	}
-	if err := authorize(u, "retry", fmt.Sprintf("task:%d", id)); err != nil {
+	if err := s.authorize(r.Context(), u, hosting.ActRetry, fmt.Sprintf("task:%d", id)); err != nil {
 		return err
 	}
 	t, err := s.Service.RetryTask(r.Context(), id)
@@ -151,7 +173,7 @@ func (s *Server) streamLog(w http.ResponseWriter, r *http.Request, u *aegir.User
 	if err != nil {
 		return err
 	}
-	if err := authorize(u, "read", fmt.Sprintf("task:%d", id)); err != nil {
+	if err := s.authorize(r.Context(), u, hosting.ActRead, fmt.Sprintf("task:%d", id)); err != nil {
 		return err
 	}
 	after := int64(0)
@@ -202,7 +224,7 @@ func (s *Server) streamLog(w http.ResponseWriter, r *http.Request, u *aegir.User
 			after = e.Seq
 		}
 		if finished(t.Status) {
-			data, _ := json.Marshal(map[string]any{"status": t.Status, "task": taskJSON(t)})
+			data, _ := json.Marshal(map[string]any{"status": t.Status, "task": s.taskShown(ctx, u, t)})
 			fmt.Fprintf(w, "event: end\ndata: %s\n\n", data)
 			rc.Flush()
 			return nil

@@ -1,0 +1,233 @@
+package web
+
+import (
+	"fmt"
+	"net/http"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/aegir-hosting/aegir"
+	"github.com/aegir-hosting/aegir/hosting"
+)
+
+// names returns the "name" of each object in a list answer.
+func names(t *testing.T, a answer, key string) []string {
+	t.Helper()
+	list, ok := a.body[key].([]any)
+	if !ok {
+		t.Fatalf("no list %q in %s", key, a.raw)
+	}
+	var out []string
+	for _, v := range list {
+		m := v.(map[string]any)
+		if n, ok := m["name"]; ok {
+			out = append(out, fmt.Sprint(n))
+		} else {
+			out = append(out, fmt.Sprint(m["object"]))
+		}
+	}
+	slices.Sort(out)
+	return slices.Compact(out)
+}
+
+// TestClientUserSeesOnlyTheirClientsObjects is the isolation of clients on
+// the API: ann, a client user of acme, sees nothing of beta. Its site, its
+// tasks and its backups answer 404 as if they did not exist, lists leave
+// them out, and she can neither queue tasks on beta's site nor put a site
+// on the platform reserved to beta.
+func TestClientUserSeesOnlyTheirClientsObjects(t *testing.T) {
+	t.Parallel()
+	forEachStore(t, func(t *testing.T, b *bundle) {
+		w := newWorld(t, b)
+		ann := func(method, path string, body any) answer { t.Helper(); return w.as(t, "ann", method, path, body) }
+
+		if got := names(t, ann("GET", "/api/sites", nil).want(t, 200), "sites"); !slices.Equal(got, []string{"a.example"}) {
+			t.Fatalf("ann's sites: %v", got)
+		}
+		if got := names(t, ann("GET", "/api/sites?client=beta", nil).want(t, 200), "sites"); len(got) != 0 {
+			t.Fatalf("ann's sites of beta: %v", got)
+		}
+		if got := names(t, ann("GET", "/api/tasks", nil).want(t, 200), "tasks"); !slices.Equal(got, []string{"a.example"}) {
+			t.Fatalf("ann's tasks are on %v", got)
+		}
+		if got := names(t, ann("GET", "/api/clients", nil).want(t, 200), "clients"); !slices.Equal(got, []string{"acme"}) {
+			t.Fatalf("ann's clients: %v", got)
+		}
+		if got := names(t, ann("GET", "/api/platforms", nil).want(t, 200), "platforms"); !slices.Equal(got, []string{"platform_a", "platform_open"}) {
+			t.Fatalf("ann's platforms: %v", got)
+		}
+
+		// Everything of beta is 404, with the message a missing object gets.
+		for _, path := range []string{"/api/sites/b.example", "/api/sites/b.example/backups", fmt.Sprintf("/api/tasks/%d", w.taskB),
+			fmt.Sprintf("/api/tasks/%d/log", w.taskB), "/api/platforms/platform_b", "/api/clients/beta", "/api/users/bob"} {
+			a := ann("GET", path, nil).wantError(t, 404, "not_found", "")
+			if strings.Contains(a.raw, "allowed") || strings.Contains(a.raw, "may not") {
+				t.Errorf("GET %s tells more than that it does not exist: %s", path, a.raw)
+			}
+		}
+		missing := ann("GET", "/api/sites/nosuch.example", nil).wantError(t, 404, "not_found", "")
+		hidden := ann("GET", "/api/sites/b.example", nil)
+		if strings.Replace(hidden.raw, "b.example", "nosuch.example", 1) != missing.raw {
+			t.Errorf("a hidden site answers differently from a missing one:\n%s\n%s", hidden.raw, missing.raw)
+		}
+		ann("POST", "/api/sites/b.example/tasks", map[string]any{"type": "backup"}).wantError(t, 404, "not_found", "")
+		ann("PATCH", "/api/sites/b.example", map[string]any{"aliases": []string{"x.b.example"}}).wantError(t, 404, "not_found", "")
+		ann("DELETE", "/api/sites/b.example", nil).wantError(t, 404, "not_found", "")
+		ann("POST", fmt.Sprintf("/api/tasks/%d/cancel", w.taskBQueued), nil).wantError(t, 404, "not_found", "")
+		ann("POST", fmt.Sprintf("/api/tasks/%d/retry", w.taskBFailed), nil).wantError(t, 404, "not_found", "")
+
+		// No site on beta's platform, none for beta, none moved there.
+		a := ann("POST", "/api/sites", map[string]any{"uri": "new.example", "platform": "platform_b"}).wantError(t, 400, "invalid", "platform")
+		if !strings.Contains(a.raw, "does not exist") {
+			t.Errorf("the reserved platform is not hidden: %s", a.raw)
+		}
+		ann("POST", "/api/sites", map[string]any{"uri": "new.example", "platform": "platform_a", "client": "beta"}).wantError(t, 400, "invalid", "client")
+		ann("POST", "/api/sites/a.example/tasks", map[string]any{"type": "migrate", "args": map[string]string{"platform": "platform_b"}}).
+			wantError(t, 400, "invalid", "args.platform")
+		ann("POST", "/api/sites/a.example/tasks", map[string]any{"type": "clone", "args": map[string]string{"new_uri": "c.example", "platform": "platform_b"}}).
+			wantError(t, 400, "invalid", "args.platform")
+		ann("PATCH", "/api/sites/a.example", map[string]any{"client": "beta"}).wantError(t, 400, "invalid", "client")
+		ann("PATCH", "/api/sites/a.example", map[string]any{"db_server": "@server_other"}).wantError(t, 400, "invalid", "db_server")
+		if _, err := b.store.GetSite(t.Context(), "new.example"); aegir.ErrorCode(err) != aegir.ENOTFOUND {
+			t.Fatalf("a refused site was created: %v", err)
+		}
+
+		// What is hers works: a new site is acme's without asking, on
+		// a platform open to acme.
+		a = ann("POST", "/api/sites", map[string]any{"uri": "new.example", "platform": "platform_open"}).want(t, 201)
+		if a.obj(t, "site")["client"] != "acme" || a.obj(t, "task")["creator"] != "ann" {
+			t.Fatalf("ann's new site: %s", a.raw)
+		}
+		ann("POST", "/api/sites/a.example/tasks", map[string]any{"type": "backup"}).want(t, 201)
+		ann("GET", "/api/sites/a.example/backups", nil).want(t, 200)
+		// Tasks a client user may not queue at all are 403, on her site too.
+		ann("POST", "/api/sites/a.example/tasks", map[string]any{"type": "import"}).wantError(t, 403, "forbidden", "")
+		ann("POST", "/api/servers/server_master/tasks", map[string]any{"type": "verify"}).wantError(t, 403, "forbidden", "")
+		ann("GET", "/api/users", nil).wantError(t, 403, "forbidden", "")
+		ann("PATCH", "/api/users/ann", map[string]any{"clients": []string{"acme", "beta"}}).wantError(t, 403, "forbidden", "")
+		ann("PATCH", "/api/users/ann", map[string]any{"role": "administrator"}).wantError(t, 403, "forbidden", "")
+		ann("PATCH", "/api/users/ann", map[string]any{"email": "ann@acme.example"}).want(t, 200)
+	})
+}
+
+// TestRolesKeepToTheirWork checks the managers: an account manager manages
+// clients and users but runs no technical task and gives no role above
+// their own; a platform manager manages servers and platforms but not
+// users, clients or sites.
+func TestRolesKeepToTheirWork(t *testing.T) {
+	t.Parallel()
+	forEachStore(t, func(t *testing.T, b *bundle) {
+		w := newWorld(t, b)
+		am := func(method, path string, body any) answer { t.Helper(); return w.as(t, "am", method, path, body) }
+		pm := func(method, path string, body any) answer { t.Helper(); return w.as(t, "pm", method, path, body) }
+
+		for _, typ := range []string{"backup", "verify", "migrate", "delete", "login-reset"} {
+			am("POST", "/api/sites/a.example/tasks", map[string]any{"type": typ}).wantError(t, 403, "forbidden", "")
+		}
+		am("POST", "/api/platforms/platform_a/tasks", map[string]any{"type": "verify"}).wantError(t, 403, "forbidden", "")
+		am("POST", "/api/sites", map[string]any{"uri": "x.example", "platform": "platform_open"}).wantError(t, 403, "forbidden", "")
+		am("GET", "/api/servers", nil).wantError(t, 403, "forbidden", "")
+		if got := names(t, am("GET", "/api/tasks", nil).want(t, 200), "tasks"); slices.Contains(got, "server_master") {
+			t.Fatalf("the account manager sees server tasks: %v", got)
+		}
+		am("GET", fmt.Sprintf("/api/tasks/%d", w.taskServer), nil).wantError(t, 404, "not_found", "")
+		am("POST", "/api/clients", map[string]any{"name": "gamma"}).want(t, 201)
+		a := am("POST", "/api/users", map[string]any{"name": "gina", "email": "gina@gamma.example", "role": "client", "clients": []string{"gamma"}}).want(t, 201)
+		if u := a.obj(t, "user"); u["role"] != "client" || fmt.Sprint(u["clients"]) != "[gamma]" || u["has_password"] != false {
+			t.Fatalf("new user %s", a.raw)
+		}
+		am("POST", "/api/users", map[string]any{"name": "root2", "role": "administrator"}).wantError(t, 403, "forbidden", "")
+		am("POST", "/api/users", map[string]any{"name": "pm2", "role": "platform_manager"}).wantError(t, 403, "forbidden", "")
+		am("PATCH", "/api/users/gina", map[string]any{"role": "administrator"}).wantError(t, 403, "forbidden", "")
+		am("PATCH", "/api/users/pm", map[string]any{"disabled": true}).wantError(t, 403, "forbidden", "")
+		am("PATCH", "/api/users/am", map[string]any{"role": "administrator"}).wantError(t, 403, "forbidden", "")
+		am("PATCH", "/api/users/gina", map[string]any{"disabled": true}).want(t, 200)
+		a = am("POST", "/api/users/bob/login-link", nil).want(t, 201)
+		if link, _ := a.body["url"].(string); !strings.HasPrefix(link, w.http.URL+"/login/link/") {
+			t.Fatalf("login link %s", a.raw)
+		}
+
+		pm("GET", "/api/users", nil).wantError(t, 403, "forbidden", "")
+		pm("POST", "/api/users", map[string]any{"name": "x", "role": "client"}).wantError(t, 403, "forbidden", "")
+		pm("PATCH", "/api/users/bob", map[string]any{"disabled": true}).wantError(t, 403, "forbidden", "")
+		pm("POST", "/api/clients", map[string]any{"name": "delta"}).wantError(t, 403, "forbidden", "")
+		pm("POST", "/api/sites/a.example/tasks", map[string]any{"type": "backup"}).wantError(t, 403, "forbidden", "")
+		pm("POST", "/api/platforms", map[string]any{"name": "platform_c", "root": "/var/aegir/platforms/c", "clients": []string{"acme"}}).want(t, 201)
+		pm("POST", "/api/servers/server_master/tasks", map[string]any{"type": "verify"}).want(t, 201)
+
+		// The platform manager reads sites' tasks but not the login link
+		// an install left: only those who may ask for one see it.
+		for _, c := range []struct {
+			user string
+			see  bool
+		}{{"pm", false}, {"am", false}, {"bob", true}, {"admin", true}} {
+			a := w.as(t, c.user, "GET", fmt.Sprintf("/api/tasks/%d", w.taskB), nil).want(t, 200)
+			if got := strings.Contains(a.raw, "/login/secret"); got != c.see {
+				t.Errorf("%s sees the login link: %v, want %v: %s", c.user, got, c.see, a.raw)
+			}
+		}
+
+		// The audit log says who did what.
+		a = w.as(t, "admin", "GET", "/api/audit?object=user:gina", nil).want(t, 200)
+		for _, want := range []string{`"actor": "am"`, `"action": "user.create"`, `"action": "user.disable"`} {
+			if !strings.Contains(a.raw, want) {
+				t.Errorf("audit log lacks %s: %s", want, a.raw)
+			}
+		}
+		am("GET", "/api/audit", nil).wantError(t, 403, "forbidden", "")
+	})
+}
+
+// TestUsersAPI covers the users' life: create, read, disable (their token
+// stops working), reset by login link, and the guards on the last
+// administrator.
+func TestUsersAPI(t *testing.T) {
+	t.Parallel()
+	forEachStore(t, func(t *testing.T, b *bundle) {
+		b.svc.Argon2 = fastArgon2
+		ctx := t.Context()
+		b.do(t, "POST", "/api/clients", map[string]any{"name": "acme"}).want(t, 201)
+		a := b.do(t, "POST", "/api/users", map[string]any{"name": "ann", "email": "ann@example.com", "role": "client", "clients": []string{"acme"}}).want(t, 201)
+		if strings.Contains(a.raw, "password") && !strings.Contains(a.raw, "has_password") {
+			t.Fatalf("the answer shows a password: %s", a.raw)
+		}
+		b.do(t, "POST", "/api/users", map[string]any{"name": "ann", "role": "client"}).wantError(t, 409, "conflict", "name")
+		b.do(t, "POST", "/api/users", map[string]any{"name": "bo", "role": "client", "clients": []string{"nope"}}).wantError(t, 400, "invalid", "clients")
+		b.do(t, "POST", "/api/users", map[string]any{"name": "bo", "role": "root"}).wantError(t, 400, "invalid", "role")
+		b.do(t, "POST", "/api/users", map[string]any{"name": "bo", "password": "short"}).wantError(t, 400, "invalid", "password")
+		b.do(t, "POST", "/api/users", map[string]any{"name": "bo", "hash": "x"}).wantError(t, 400, "invalid", "hash")
+		b.do(t, "GET", "/api/users/ann", nil).want(t, 200)
+		b.do(t, "GET", "/api/users/nobody", nil).wantError(t, 404, "not_found", "")
+
+		_, secret, err := b.svc.CreateToken(ctx, "ann", "ci")
+		must(t, err)
+		annAuth := map[string]string{"Authorization": "Bearer " + secret}
+		me := b.doWith(t, "GET", "/api/me", nil, annAuth).want(t, 200)
+		if me.obj(t, "user")["name"] != "ann" {
+			t.Fatalf("me: %s", me.raw)
+		}
+		b.do(t, "PATCH", "/api/users/ann", map[string]any{"disabled": true}).want(t, 200)
+		b.doWith(t, "GET", "/api/me", nil, annAuth).wantError(t, 401, "unauthorized", "")
+		b.do(t, "PATCH", "/api/users/ann", map[string]any{"disabled": false, "password": "a long new password"}).want(t, 200)
+		b.doWith(t, "GET", "/api/me", nil, annAuth).want(t, 200)
+		u, err := b.store.GetUserByName(ctx, "ann")
+		must(t, err)
+		if !strings.HasPrefix(u.PasswordHash, "$argon2id$v=19$") || !hosting.VerifyPassword("a long new password", u.PasswordHash) {
+			t.Fatalf("password hash %q", u.PasswordHash)
+		}
+
+		// The last administrator stays one, and nobody deletes themselves.
+		b.do(t, "PATCH", "/api/users/admin", map[string]any{"role": "client"}).wantError(t, 409, "conflict", "")
+		b.do(t, "PATCH", "/api/users/admin", map[string]any{"disabled": true}).wantError(t, 400, "invalid", "disabled")
+		b.do(t, "DELETE", "/api/users/admin", nil).wantError(t, 409, "conflict", "")
+		b.do(t, "DELETE", "/api/users/ann", nil).want(t, http.StatusNoContent)
+		b.doWith(t, "GET", "/api/me", nil, annAuth).wantError(t, 401, "unauthorized", "")
+		a = b.do(t, "GET", "/api/audit", nil).want(t, 200)
+		for _, want := range []string{"user.create", "user.disable", "user.enable", "user.password", "user.delete", "token.create"} {
+			if !strings.Contains(a.raw, `"action": "`+want+`"`) {
+				t.Errorf("audit log lacks %s", want)
+			}
+		}
+	})
+}

@@ -1,0 +1,289 @@
+package web
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"net/url"
+	"time"
+
+	"github.com/aegir-hosting/aegir"
+	"github.com/aegir-hosting/aegir/hosting"
+)
+
+// userJSON shows a user; the password hash never leaves the server.
+func userJSON(u *aegir.User) map[string]any {
+	clients := u.Clients
+	if clients == nil {
+		clients = []string{}
+	}
+	return map[string]any{"id": u.ID, "name": u.Name, "email": u.Email, "role": u.Role, "disabled": u.Disabled,
+		"clients": clients, "created_at": u.CreatedAt, "has_password": u.PasswordHash != ""}
+}
+
+// userInput reads a user: name, email, role, clients, password, disabled.
+func userInput(b body) (hosting.UserInput, error) {
+	var in hosting.UserInput
+	var err error
+	if in.Name, _, err = b.takeString("name"); err != nil {
+		return in, err
+	}
+	for _, f := range []struct {
+		key string
+		to  **string
+	}{{"email", &in.Email}, {"role", &in.Role}, {"password", &in.Password}} {
+		if v, ok, err := b.takeString(f.key); err != nil {
+			return in, err
+		} else if ok {
+			*f.to = &v
+		}
+	}
+	if in.Clients, err = b.takeStrings("clients"); err != nil {
+		return in, err
+	}
+	if in.Disabled, err = b.takeBool("disabled"); err != nil {
+		return in, err
+	}
+	for k := range b {
+		if k == "id" || k == "created_at" || k == "has_password" {
+			return in, aegir.FieldErrorf(k, "is set by aegir and cannot be changed")
+		}
+		return in, aegir.FieldErrorf(k, "is not a field of a user (name, email, role, clients, password, disabled)")
+	}
+	return in, nil
+}
+
+// checkUserInput applies the rules of giving roles: setting a role, the
+// clients or the disabled flag of a user is managing users of that role
+// ("grant" on "role:NAME"), so an account manager manages client users
+// and account managers only, and a client user changes only their own
+// email and password. The clients must be ones the user may use.
+func (s *Server) checkUserInput(ctx context.Context, u *aegir.User, in hosting.UserInput, old *aegir.User) error {
+	role := aegir.RoleClient
+	if old != nil {
+		role = old.Role
+	}
+	if in.Role != nil {
+		role = *in.Role
+	}
+	if in.Role != nil || in.Clients != nil || in.Disabled != nil || old == nil {
+		if err := s.authorize(ctx, u, hosting.ActGrant, hosting.KindRole+":"+role); err != nil {
+			return err
+		}
+	}
+	if in.Clients != nil {
+		for _, c := range *in.Clients {
+			if err := s.Service.CheckUse(ctx, u, hosting.KindClient, c, "clients"); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+func (s *Server) listUsers(w http.ResponseWriter, r *http.Request, u *aegir.User) error {
+	if err := s.authorize(r.Context(), u, hosting.ActList, "users"); err != nil {
+		return err
+	}
+	page, perPage, err := pageParams(r)
+	if err != nil {
+		return err
+	}
+	scope, _ := hosting.ListScope(u, hosting.KindUser)
+	list, total, err := s.Service.ListUsers(r.Context(), aegir.ListFilter{Query: r.FormValue("q"), Page: page, PerPage: perPage, Scope: scope})
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"users": showAll(list, userJSON), "total": total, "page": page, "per_page": perPage})
+	return nil
+}
+
+func (s *Server) getUser(w http.ResponseWriter, r *http.Request, u *aegir.User) error {
+	name := r.PathValue("name")
+	if err := s.authorize(r.Context(), u, hosting.ActRead, hosting.KindUser+":"+name); err != nil {
+		return err
+	}
+	found, err := s.Service.GetUser(r.Context(), name)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"user": userJSON(found)})
+	return nil
+}
+
+// me shows the user of the request.
+func (s *Server) me(w http.ResponseWriter, _ *http.Request, u *aegir.User) error {
+	writeJSON(w, http.StatusOK, map[string]any{"user": userJSON(u)})
+	return nil
+}
+
+func (s *Server) createUser(w http.ResponseWriter, r *http.Request, u *aegir.User) error {
+	if err := s.authorize(r.Context(), u, hosting.ActCreate, "users"); err != nil {
+		return err
+	}
+	b, err := readBody(w, r)
+	if err != nil {
+		return err
+	}
+	in, err := userInput(b)
+	if err != nil {
+		return err
+	}
+	if err := s.checkUserInput(r.Context(), u, in, nil); err != nil {
+		return err
+	}
+	created, err := s.Service.CreateUser(r.Context(), callerOf(r, u).a, in)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusCreated, map[string]any{"user": userJSON(created)})
+	return nil
+}
+
+func (s *Server) updateUser(w http.ResponseWriter, r *http.Request, u *aegir.User) error {
+	name := r.PathValue("name")
+	if err := s.authorize(r.Context(), u, hosting.ActUpdate, hosting.KindUser+":"+name); err != nil {
+		return err
+	}
+	b, err := readBody(w, r)
+	if err != nil {
+		return err
+	}
+	in, err := userInput(b)
+	if err != nil {
+		return err
+	}
+	old, err := s.Service.GetUser(r.Context(), name)
+	if err != nil {
+		return err
+	}
+	if err := s.checkUserInput(r.Context(), u, in, old); err != nil {
+		return err
+	}
+	updated, err := s.Service.UpdateUser(r.Context(), callerOf(r, u).a, name, in)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"user": userJSON(updated)})
+	return nil
+}
+
+func (s *Server) deleteUser(w http.ResponseWriter, r *http.Request, u *aegir.User) error {
+	name := r.PathValue("name")
+	if err := s.authorize(r.Context(), u, hosting.ActDelete, hosting.KindUser+":"+name); err != nil {
+		return err
+	}
+	if err := s.Service.DeleteUser(r.Context(), callerOf(r, u).a, name); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+// loginLinkPath is where a login link points, under the front end's URL.
+const loginLinkPath = "/login/link/"
+
+// LoginLinkURL returns the URL of a login link secret on the front end at
+// base (such as "https://aegir.example.com").
+func LoginLinkURL(base, secret string) string {
+	return base + loginLinkPath + url.PathEscape(secret)
+}
+
+// baseURL is the front end's URL as the request reached it.
+func baseURL(r *http.Request) string {
+	scheme := "http"
+	if r.TLS != nil {
+		scheme = "https"
+	}
+	return scheme + "://" + r.Host
+}
+
+// newLoginLink makes a one-time login link for a user: sent by mail when
+// the front end can send mail and the user has an address (sent is the
+// address), else returned for the one who asked to pass on.
+func (s *Server) newLoginLink(r *http.Request, u *aegir.User, name string) (link, sent string, expires time.Time, err error) {
+	target, err := s.Service.GetUser(r.Context(), name)
+	if err != nil {
+		return "", "", time.Time{}, err
+	}
+	secret, l, err := s.Service.NewLoginLink(r.Context(), callerOf(r, u).a, name, 0)
+	if err != nil {
+		return "", "", time.Time{}, err
+	}
+	link = LoginLinkURL(baseURL(r), secret)
+	if s.SendMail != nil && target.Email != "" {
+		body := fmt.Sprintf("Hello %s,\n\nuse this link to log in to aegir and set your password (it works once, until %s):\n\n%s\n",
+			target.Name, l.ExpiresAt.UTC().Format(time.RFC1123), link)
+		if err := s.SendMail(r.Context(), target.Email, "Your aegir login link", body); err != nil {
+			return "", "", time.Time{}, fmt.Errorf("sending the login link: %w", err)
+		}
+		return "", target.Email, l.ExpiresAt, nil
+	}
+	return link, "", l.ExpiresAt, nil
+}
+
+// createLoginLink answers {"url": ..., "expires_at": ...}, or {"sent_to":
+// address} when the link went by mail.
+func (s *Server) createLoginLink(w http.ResponseWriter, r *http.Request, u *aegir.User) error {
+	name := r.PathValue("name")
+	if err := s.authorize(r.Context(), u, hosting.ActUpdate, hosting.KindUser+":"+name); err != nil {
+		return err
+	}
+	target, err := s.Service.GetUser(r.Context(), name)
+	if err != nil {
+		return err
+	}
+	if err := s.authorize(r.Context(), u, hosting.ActGrant, hosting.KindRole+":"+target.Role); err != nil {
+		return err
+	}
+	link, sent, expires, err := s.newLoginLink(r, u, name)
+	if err != nil {
+		return err
+	}
+	if sent != "" {
+		writeJSON(w, http.StatusCreated, map[string]any{"sent_to": sent, "expires_at": expires})
+		return nil
+	}
+	writeJSON(w, http.StatusCreated, map[string]any{"url": link, "expires_at": expires})
+	return nil
+}
+
+// listBackups lists a site's backups, newest first.
+func (s *Server) listBackups(w http.ResponseWriter, r *http.Request, u *aegir.User) error {
+	name := objectName(r)
+	if err := s.authorize(r.Context(), u, hosting.ActRead, hosting.KindSite+":"+name); err != nil {
+		return err
+	}
+	if _, err := s.Store.GetSite(r.Context(), name); err != nil {
+		return err
+	}
+	list, err := s.Store.ListBackups(r.Context(), name)
+	if err != nil {
+		return err
+	}
+	if list == nil {
+		list = []*aegir.Backup{}
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"backups": list})
+	return nil
+}
+
+// listAudit shows one page of the audit log, newest first.
+func (s *Server) listAudit(w http.ResponseWriter, r *http.Request, u *aegir.User) error {
+	if err := s.authorize(r.Context(), u, hosting.ActRead, hosting.KindAudit); err != nil {
+		return err
+	}
+	page, perPage, err := pageParams(r)
+	if err != nil {
+		return err
+	}
+	list, total, err := s.Service.ListAudit(r.Context(), aegir.AuditFilter{Actor: r.FormValue("actor"), Object: r.FormValue("object"), Page: page, PerPage: perPage})
+	if err != nil {
+		return err
+	}
+	if list == nil {
+		list = []*aegir.AuditEntry{}
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"entries": list, "total": total, "page": page, "per_page": perPage})
+	return nil
+}

@@ -72,10 +72,12 @@ for _ in $(seq 1 50); do
   sleep 0.2
 done
 token=$(as_aegir aegir token create admin --name "make run $(date +%Y%m%d.%H%M%S)" 2>/dev/null)
+login=$(as_aegir aegir user login-link admin --url "http://$listen" 2>/dev/null)
 
 echo
 echo "aegir is set up in $home; the demo site is http://$site/"
 echo "(from this machine: curl -H 'Host: $site' http://127.0.0.1/)"
 echo "aegir serve runs at http://$listen/ (log: $home/serve.log)"
+echo "log in as admin (one-time link): $login"
 echo "admin API token: $token"
 echo "  e.g. curl -H 'Authorization: Bearer $token' http://$listen/api/sites"

@@ -92,6 +92,7 @@ func (m *Main) serve(ctx context.Context, args []string) error {
 	}
 	if secret != "" {
 		fmt.Fprintf(m.Stdout, "created user %s (administrator); its API token, shown only now:\n%s\n", hosting.AdminUser, secret)
+		fmt.Fprintf(m.Stderr, "log in to the web UI with a one-time link: aegir user login-link %s\n", hosting.AdminUser)
 	}
 	api := &web.Server{Service: svc, Store: store, Logger: logger}
 	sslConfig, err := ssl.ConfigFromEnv()

@@ -90,6 +90,7 @@ var tasks = map[string]map[aegir.ContextType]taskFunc{
 func (b *Backend) Run(ctx context.Context, task, name string, opts Options) (*aegir.Result, error) {
 	log := aegir.NewTaskLog(opts.Sink)
 	t := &run{b: b, log: log, opts: opts, data: map[string]any{}, steps: &aegir.StepRunner{Log: log, FailAt: opts.FailAt}}
+	defer t.closeDBs()
 	start := time.Now()
 	err := b.checkLoad(task)
 	if err == nil {
@@ -123,6 +124,8 @@ type run struct {
 	// orig is the task's site context as it was before the task, which
 	// undoing a context change puts back.
 	orig *aegir.Context
+	// dbs are the db services opened by the task, by server name.
+	dbs map[string]aegir.DBService
 }
 
 func (t *run) dispatch(ctx context.Context, task, name string) error {
@@ -183,15 +186,30 @@ func (t *run) httpService(ctx context.Context, ref string) (*aegir.Server, aegir
 	return server, svc, nil
 }
 
-// dbService builds the db service of the named server; the caller closes it.
+// dbService returns the db service of the named server, connected once
+// per task however many sites use it; Run closes them.
 func (t *run) dbService(ctx context.Context, ref string) (*aegir.Server, aegir.DBService, error) {
 	name, server, err := t.server(ctx, ref)
 	if err != nil {
 		return nil, nil, err
 	}
+	if svc, ok := t.dbs[name]; ok {
+		return server, svc, nil
+	}
 	svc, err := aegir.NewDBService(server, t.env())
 	if err != nil {
 		return nil, nil, fmt.Errorf("@%s: %w", name, err)
 	}
+	if t.dbs == nil {
+		t.dbs = map[string]aegir.DBService{}
+	}
+	t.dbs[name] = svc
 	return server, svc, nil
+}
+
+// closeDBs closes the db services the task opened.
+func (t *run) closeDBs() {
+	for _, svc := range t.dbs {
+		svc.Close()
+	}
 }

@@ -113,7 +113,6 @@ func (t *run) backup(ctx context.Context, c *aegir.Context) error {
 	if err != nil {
 		return err
 	}
-	defer s.close()
 	file := t.opts.Args["file"]
 	if file != "" {
 		if !filepath.IsAbs(file) {

@@ -19,7 +19,6 @@ func (t *run) install(ctx context.Context, c *aegir.Context) error {
 	if err != nil {
 		return err
 	}
-	defer s.close()
 	if err := t.refuseReinstall(s); err != nil {
 		return err
 	}

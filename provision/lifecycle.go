@@ -18,7 +18,6 @@ func (t *run) loadInstalledSite(ctx context.Context, c *aegir.Context) (*siteEnv
 		return nil, err
 	}
 	if s.site.Status == aegir.SiteNotInstalled {
-		s.close()
 		return nil, aegir.Errorf(aegir.EINVALID, "site @%s is not installed", c.Name)
 	}
 	t.data["db_name"] = s.site.DBName
@@ -67,7 +66,6 @@ func (t *run) deployInPlace(ctx context.Context, c *aegir.Context, backupFirst b
 	if err != nil {
 		return err
 	}
-	defer s.close()
 	d := &deployment{target: s, file: file, oldURI: s.site.URI, oldURL: s.url(), before: t.orig}
 	if u := t.opts.Args["old_uri"]; u != "" {
 		if err := aegir.ValidateURI("old_uri", u); err != nil {
@@ -126,7 +124,6 @@ func (t *run) migrate(ctx context.Context, c *aegir.Context) error {
 	if err != nil {
 		return err
 	}
-	defer s.close()
 	newURI := t.opts.Args["new_uri"]
 	if newURI == "" {
 		newURI = s.site.URI
@@ -135,7 +132,6 @@ func (t *run) migrate(ctx context.Context, c *aegir.Context) error {
 	if err != nil {
 		return err
 	}
-	defer target.close()
 	renamed := newURI != s.site.URI
 	if target.platform.root == s.platform.root && !renamed {
 		return aegir.FieldErrorf("platform", "@%s is already on @%s", c.Name, target.platform.name)
@@ -233,7 +229,6 @@ func (t *run) clone(ctx context.Context, c *aegir.Context) error {
 	if err != nil {
 		return err
 	}
-	defer s.close()
 	newURI := t.opts.Args["new_uri"]
 	if newURI == s.site.URI {
 		return aegir.FieldErrorf("new_uri", "a clone needs a name of its own")
@@ -246,7 +241,6 @@ func (t *run) clone(ctx context.Context, c *aegir.Context) error {
 	if err != nil {
 		return err
 	}
-	defer target.close()
 	if target.platform.appName != s.platform.appName {
 		return aegir.FieldErrorf("platform", "@%s is a %s platform, the site is %s", target.platform.name, target.platform.appName, s.platform.appName)
 	}
@@ -277,7 +271,6 @@ func (t *run) setEnabled(ctx context.Context, c *aegir.Context, enabled bool) er
 	if err != nil {
 		return err
 	}
-	defer s.close()
 	before := t.orig
 	status := aegir.SiteDisabled
 	if enabled {
@@ -305,7 +298,6 @@ func (t *run) deleteSite(ctx context.Context, c *aegir.Context) error {
 	if err != nil {
 		return err
 	}
-	defer s.close()
 	var file string
 	steps := t.backupSteps(s, &file)
 	steps = append(steps,
@@ -353,7 +345,6 @@ func (t *run) importSite(ctx context.Context, c *aegir.Context) error {
 	if err != nil {
 		return err
 	}
-	defer s.close()
 	if s.site.Status != aegir.SiteNotInstalled && !t.opts.Force {
 		return aegir.Errorf(aegir.ECONFLICT, "site @%s is already installed", c.Name)
 	}
@@ -416,7 +407,6 @@ func (t *run) loginReset(ctx context.Context, c *aegir.Context) error {
 	if err != nil {
 		return err
 	}
-	defer s.close()
 	link, err := s.platform.app.LoginLink(ctx, s.appSite())
 	if err != nil {
 		return err
@@ -432,7 +422,6 @@ func (t *run) cron(ctx context.Context, c *aegir.Context) error {
 	if err != nil {
 		return err
 	}
-	defer s.close()
 	if s.site.Status == aegir.SiteDisabled {
 		return aegir.Errorf(aegir.EINVALID, "site @%s is disabled", c.Name)
 	}

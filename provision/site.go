@@ -30,12 +30,6 @@ type siteEnv struct {
 	cert *aegir.Certificate
 }
 
-func (s *siteEnv) close() {
-	if s.db != nil {
-		s.db.Close()
-	}
-}
-
 func (t *run) loadSite(ctx context.Context, c *aegir.Context) (*siteEnv, error) {
 	site := c.Site
 	site.Defaults()
@@ -146,7 +140,6 @@ func (t *run) verifySite(ctx context.Context, c *aegir.Context) error {
 	if err != nil {
 		return err
 	}
-	defer s.close()
 	if s.site.Status == aegir.SiteNotInstalled {
 		return aegir.Errorf(aegir.EINVALID, "site @%s is not installed: run aegir install @%s", c.Name, c.Name)
 	}

@@ -62,7 +62,10 @@ func (t *run) verifyServer(ctx context.Context, c *aegir.Context) error {
 				return nil, err
 			}
 			t.log.Infof("verifying %s http service on port %d", server.HTTPServiceType, server.HTTPPort)
-			return nil, svc.VerifyServer(ctx)
+			if err := svc.VerifyServer(ctx); err != nil {
+				return nil, err
+			}
+			return nil, t.rewriteServer(ctx, c.Name, svc)
 		}},
 		{Name: "db service", Do: func(ctx context.Context) (aegir.Undo, error) {
 			var err error
@@ -187,4 +190,51 @@ func sitesOnDisk(p *platformInfo) ([]string, error) {
 	}
 	sort.Strings(sites)
 	return sites, nil
+}
+
+// rewriteServer writes again the platform file of every platform the
+// server serves and the vhost of each of their installed sites, so that
+// a server whose http service changed (nginx to apache, a new port)
+// serves every site again after its verify.
+func (t *run) rewriteServer(ctx context.Context, server string, svc aegir.HTTPService) error {
+	all, err := t.b.Contexts.List(ctx, "")
+	if err != nil {
+		return err
+	}
+	platforms := map[string]*platformInfo{}
+	for _, c := range all {
+		if c.Type != aegir.PlatformContext || aegir.ContextName(c.WithDefaults().Platform.WebServer) != server {
+			continue
+		}
+		p, err := t.detect(c)
+		if err != nil {
+			t.log.Warnf("platform @%s: %v", c.Name, err)
+			continue
+		}
+		if _, err := svc.WritePlatform(ctx, c.Name, p.root, p.appName); err != nil {
+			return fmt.Errorf("platform @%s: %w", c.Name, err)
+		}
+		platforms[c.Name] = p
+	}
+	sites := 0
+	for _, c := range all {
+		if c.Type != aegir.SiteContext || c.Site.Status == aegir.SiteNotInstalled || platforms[aegir.ContextName(c.Site.Platform)] == nil {
+			continue
+		}
+		s, err := t.loadSite(ctx, c)
+		if err != nil {
+			return fmt.Errorf("site @%s: %w", c.Name, err)
+		}
+		if _, err := t.certificateStep(s).Do(ctx); err != nil {
+			return fmt.Errorf("site @%s: %w", c.Name, err)
+		}
+		if _, err := svc.WriteSite(ctx, s.vhost()); err != nil {
+			return fmt.Errorf("site @%s: %w", c.Name, err)
+		}
+		sites++
+	}
+	if len(platforms) > 0 {
+		t.log.Infof("wrote the files of %d platforms and %d sites served by @%s", len(platforms), sites, server)
+	}
+	return nil
 }

@@ -27,7 +27,11 @@ type Apache struct {
 	ConfD    string
 	ErrorLog string
 	BasePort int
+	child    *child
 }
+
+// Stop stops Apache before the test ends, freeing its ports.
+func (a *Apache) Stop() { a.child.stop() }
 
 // StartApache starts apache2 in the foreground as a child of the test,
 // with every module of ApacheModules but the ones named in without, its
@@ -64,8 +68,8 @@ func StartApache(t testing.TB, without ...string) *Apache {
 		Modules                   []string
 		ModuleDir                 string
 	}{a, os.Geteuid() == 0, err == nil, slices.Contains(modules, "ssl") && slices.Contains(modules, "socache_shmcb"), modules, apacheModuleDir})
-	c := startChild(t, []string{a.ErrorLog}, "apache2", a.args("-DFOREGROUND")...)
-	c.waitForFile(t, filepath.Join(dir, "apache2.pid"))
+	a.child = startChild(t, []string{a.ErrorLog}, "apache2", a.args("-DFOREGROUND")...)
+	a.child.waitForFile(t, filepath.Join(dir, "apache2.pid"))
 	return a
 }
 

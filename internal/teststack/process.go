@@ -24,6 +24,8 @@ type child struct {
 	name string
 	done chan struct{}
 	out  *strings.Builder
+	// stop ends the server and waits for it; it may be called again.
+	stop func()
 }
 
 // startChild starts a server in the foreground as a child that dies with
@@ -39,7 +41,7 @@ func startChild(t testing.TB, logs []string, name string, args ...string) *child
 		t.Fatalf("start %s: %v", name, err)
 	}
 	go func() { _ = cmd.Wait(); close(c.done) }()
-	t.Cleanup(func() {
+	c.stop = func() {
 		_ = cmd.Process.Signal(syscall.SIGTERM)
 		select {
 		case <-c.done:
@@ -47,6 +49,9 @@ func startChild(t testing.TB, logs []string, name string, args ...string) *child
 			_ = cmd.Process.Kill()
 			<-c.done
 		}
+	}
+	t.Cleanup(func() {
+		c.stop()
 		if t.Failed() {
 			if c.out.Len() > 0 {
 				t.Logf("%s output:\n%s", name, c.out)

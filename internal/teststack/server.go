@@ -67,7 +67,11 @@ type Nginx struct {
 	Conf     string // nginx.conf
 	ConfD    string // where the server blocks go
 	ErrorLog string
+	child    *child
 }
+
+// Stop stops nginx before the test ends, freeing its ports.
+func (n *Nginx) Stop() { n.child.stop() }
 
 // StartNginx starts nginx in the foreground as a child of the test, its
 // workers as www-data when the test runs as root, and waits for its pid
@@ -100,8 +104,8 @@ func startNginx(t testing.TB, confs []string) *Nginx {
 		*Nginx
 		AsWebUser bool
 	}{n, os.Geteuid() == 0})
-	c := startChild(t, []string{n.ErrorLog}, "nginx", n.args()...)
-	c.waitForFile(t, filepath.Join(dir, "nginx.pid"))
+	n.child = startChild(t, []string{n.ErrorLog}, "nginx", n.args()...)
+	n.child.waitForFile(t, filepath.Join(dir, "nginx.pid"))
 	return n
 }
 

@@ -36,7 +36,13 @@ func (s *stack) mustServe(url, want string) {
 // restore, migrate, clone, disable, enable and delete, and a MediaWiki
 // site through backup and restore, checking content over HTTP each time.
 func TestSiteLifecycleRoundTrips(t *testing.T) {
-	s := newStack(t)
+	for _, web := range webServers {
+		t.Run(web, func(t *testing.T) { testSiteLifecycle(t, web) })
+	}
+}
+
+func testSiteLifecycle(t *testing.T, web string) {
+	s := newStackOn(t, web)
 	s.setup()
 	wpRoot := s.platform("wp", "/usr/share/wordpress")
 	wp2Root := s.platform("wpnew", "/usr/share/wordpress")
@@ -158,7 +164,7 @@ func TestSiteLifecycleRoundTrips(t *testing.T) {
 		s := s.with(t)
 		r := s.mustTask("disable", "@"+uri)
 		if code, body := s.get(s.url(uri, "/?p="+post)); code != 503 || !strings.Contains(body, "disabled") {
-			vhost, _ := os.ReadFile(filepath.Join(s.home, "config", "server_master", "nginx", "vhost.d", uri+".conf"))
+			vhost, _ := os.ReadFile(s.vhostFile(uri))
 			t.Fatalf("disabled site answered %d:\n%.300s\nvhost:\n%s\nlog: %+v", code, body, vhost, r.Log)
 		}
 		s.mustTask("enable", "@"+uri)
@@ -180,7 +186,7 @@ func TestSiteLifecycleRoundTrips(t *testing.T) {
 		if _, err := os.Stat(filepath.Join(wp2Root, "sites", clone)); !os.IsNotExist(err) {
 			t.Fatal("site directory left")
 		}
-		if _, err := os.Stat(filepath.Join(s.home, "config", "server_master", "nginx", "vhost.d", clone+".conf")); !os.IsNotExist(err) {
+		if _, err := os.Stat(s.vhostFile(clone)); !os.IsNotExist(err) {
 			t.Fatal("vhost left")
 		}
 		if _, err := s.aegir("show", "@"+clone); err == nil {

@@ -16,7 +16,16 @@ import (
 // path: setup, two platforms copied from Debian's packages, sites that
 // install, serve their own titles through nginx and php-fpm, and log in.
 func TestWordPressAndMediaWikiSitesInstallServeAndLogIn(t *testing.T) {
-	s := newStack(t)
+	for _, web := range webServers {
+		t.Run(web, func(t *testing.T) { testSitesInstallServeAndLogIn(t, web) })
+	}
+}
+
+// webServers are the http services the end-to-end tables run on.
+var webServers = []string{"nginx", "apache"}
+
+func testSitesInstallServeAndLogIn(t *testing.T, web string) {
+	s := newStackOn(t, web)
 	s.setup()
 	wpRoot := s.platform("wp", "/usr/share/wordpress")
 	s.platform("mw", "/usr/share/mediawiki")

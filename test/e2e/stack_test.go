@@ -48,6 +48,7 @@ type stack struct {
 	token  string // unique lowercase token for site names and databases
 	fpm    *teststack.PHPFPM
 	nginx  *teststack.Nginx
+	apache *teststack.Apache // instead of nginx, on stacks made by newStackOn
 	client *http.Client
 }
 
@@ -71,6 +72,32 @@ func newStack(t *testing.T) *stack {
 	}
 	t.Cleanup(s.dropDatabases)
 	return s
+}
+
+// newStackOn returns a stack whose web server is nginx or apache.
+func newStackOn(t *testing.T, web string) *stack {
+	t.Helper()
+	s := newStack(t)
+	if web == "apache" {
+		s.nginx.Stop()
+		s.nginx, s.apache = nil, teststack.StartApache(t)
+	}
+	return s
+}
+
+// webServerArgs are the server properties that point aegir at the stack's
+// running web server.
+func (s *stack) webServerArgs() []string {
+	if s.apache != nil {
+		return []string{"--http_service_type", "apache",
+			"--http_test_cmd", strings.Join(s.apache.TestCmd(), " "),
+			"--http_restart_cmd", strings.Join(s.apache.RestartCmd(), " "),
+			"--http_conf_link", filepath.Join(s.apache.ConfD, "aegir.conf")}
+	}
+	return []string{"--http_service_type", "nginx",
+		"--http_test_cmd", strings.Join(s.nginx.TestCmd(), " "),
+		"--http_restart_cmd", strings.Join(s.nginx.ReloadCmd(), " "),
+		"--http_conf_link", filepath.Join(s.nginx.ConfD, "aegir.conf")}
 }
 
 // with returns the stack as seen from a subtest, so failures stop the
@@ -160,13 +187,8 @@ func (s *stack) mustTask(args ...string) *result {
 // setup runs aegir setup for the private stack.
 func (s *stack) setup() {
 	s.t.Helper()
-	s.mustAegir("setup", "--aegir_user", "root",
-		"--http_port", fmt.Sprint(s.port),
-		"--http_test_cmd", strings.Join(s.nginx.TestCmd(), " "),
-		"--http_restart_cmd", strings.Join(s.nginx.ReloadCmd(), " "),
-		"--http_conf_link", filepath.Join(s.nginx.ConfD, "aegir.conf"),
-		"--php_fpm_socket", s.fpm.Socket,
-		"--master_db", masterDB, "--web_group", "www-data")
+	args := append([]string{"setup", "--aegir_user", "root", "--http_port", fmt.Sprint(s.port)}, s.webServerArgs()...)
+	s.mustAegir(append(args, "--php_fpm_socket", s.fpm.Socket, "--master_db", masterDB, "--web_group", "www-data")...)
 }
 
 // platform copies a Debian-packaged codebase into a new platform root and
@@ -245,4 +267,13 @@ func (s *stack) dropDatabases() {
 	for _, u := range queryStrings(s.t, db, "SELECT CONCAT('`', user, '`@`', host, '`') FROM mysql.user WHERE user LIKE ?", "%"+s.token+"%") {
 		db.Exec("DROP USER " + u)
 	}
+}
+
+// vhostFile is where aegir writes the vhost of a site on the stack.
+func (s *stack) vhostFile(uri string) string {
+	web := "nginx"
+	if s.apache != nil {
+		web = "apache"
+	}
+	return filepath.Join(s.home, "config", "server_master", web, "vhost.d", uri+".conf")
 }

@@ -283,7 +283,12 @@ func TestBrowserRunsTheSiteLifecycle(t *testing.T) {
 	b.do("open the migrate form", chromedp.Click(chromedp.CSS(`a[data-task="migrate"]`)), chromedp.WaitVisible(chromedp.CSS("#migrate-form")))
 	b.choose("platform", "platform_wpnew")
 	b.do("the package report", chromedp.WaitVisible(chromedp.CSS("#package-report")))
+	// htmx swaps the report in after the choice: read it once it is there.
 	report := b.text("#report")
+	for deadline := time.Now().Add(10 * time.Second); !strings.Contains(report, "platform_wpnew") && time.Now().Before(deadline); {
+		time.Sleep(100 * time.Millisecond)
+		report = b.text("#report")
+	}
 	if !strings.Contains(report, "platform_wpnew") || strings.Contains(report, "blocked") {
 		t.Fatalf("package report: %q", report)
 	}

@@ -3,7 +3,7 @@
 GO ?= go
 STATICCHECK ?= honnef.co/go/tools/cmd/staticcheck@v0.8.2
 
-.PHONY: build deps test lint run install clean
+.PHONY: build deps test lint run install clean bench bench-full
 
 build:
 	$(GO) build -o bin/aegir ./cmd/aegir
@@ -25,6 +25,17 @@ install: build
 
 run: deps install
 	bash scripts/run.sh
+
+# Benchmarks (issue 6): quick sizes in a few minutes, full sizes in about
+# half an hour; each prints its figures with their targets and writes its
+# table into docs/benchmarks.md. AEGIR_BENCH_PROFILE=DIR keeps CPU profiles.
+bench:
+	$(GO) test -c -o bin/aegir-bench ./bench
+	cd bench && AEGIR_BENCH=quick ../bin/aegir-bench -test.timeout 30m
+
+bench-full:
+	$(GO) test -c -o bin/aegir-bench ./bench
+	cd bench && AEGIR_BENCH=full ../bin/aegir-bench -test.timeout 180m
 
 clean:
 	rm -rf bin

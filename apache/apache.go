@@ -129,7 +129,7 @@ func (a *Apache) listens() bool { return a.server.HTTPPort != 80 && a.server.HTT
 func (a *Apache) renderServer() ([]byte, error) {
 	return render(serverTemplate, serverData{
 		Server: a.name, Dir: a.confDir(), ChallengeDir: a.ChallengeDir(),
-		Port: a.server.HTTPPort, Listen: a.listens(),
+		Port: a.server.HTTPPort, Listen: a.listens(), HTTPSPort: a.server.HTTPSPort,
 	})
 }
 
@@ -285,96 +285,51 @@ func (a *Apache) WriteSite(ctx context.Context, v *aegir.Vhost) (aegir.Undo, err
 	return a.replace(ctx, a.VhostFile(v.URI), data, vhostMode)
 }
 
-// replace writes data to path and makes it live; see WriteSite.
+// replace writes data to path and makes it live; see WriteSite. Calls
+// made at the same time (by the tasks of one process) share one test and
+// one graceful restart; see apply.go.
 func (a *Apache) replace(ctx context.Context, path string, data []byte, mode fs.FileMode) (aegir.Undo, error) {
-	unlock, err := a.lock()
-	if err != nil {
+	c := &change{path: path, data: data, mode: mode}
+	if err := a.submit(ctx, c); err != nil {
 		return nil, err
 	}
-	defer unlock()
-	before, err := takeSnapshot(path)
-	if err != nil {
-		return nil, err
-	}
-	if err := writeFile(path, data, mode); err != nil {
-		return nil, err
-	}
-	a.env.Log.Infof("wrote %s", path)
-	if err := a.apply(ctx, before); err != nil {
-		return nil, err
-	}
-	return a.undoTo(before), nil
+	return a.undoTo(c.before), nil
 }
 
 // DeleteSite removes the vhost of the site uri, tests and restarts; a
 // missing vhost is not an error. When the test or the restart fails, the
 // vhost is put back. The returned Undo writes the vhost back, tests and
-// restarts.
+// restarts. Like WriteSite, calls made at the same time share a restart.
 func (a *Apache) DeleteSite(ctx context.Context, uri string) (aegir.Undo, error) {
 	if err := aegir.ValidateURI("uri", uri); err != nil {
 		return nil, err
 	}
 	path := a.VhostFile(uri)
-	unlock, err := a.lock()
-	if err != nil {
-		return nil, err
-	}
-	defer unlock()
-	before, err := takeSnapshot(path)
-	if err != nil {
-		return nil, err
-	}
-	if !before.exists {
+	if _, err := os.Stat(filepath.Dir(path)); errors.Is(err, fs.ErrNotExist) {
 		a.env.Log.Infof("no vhost for %s in %s", uri, filepath.Dir(path))
 		return nil, nil
 	}
-	if err := os.Remove(path); err != nil {
-		return nil, fmt.Errorf("remove vhost: %w", err)
-	}
-	a.env.Log.Infof("removed %s", path)
-	if err := a.apply(ctx, before); err != nil {
+	c := &change{path: path}
+	if err := a.submit(ctx, c); err != nil {
 		return nil, err
 	}
-	return a.undoTo(before), nil
-}
-
-// apply makes a change already written to disk live: it tests and
-// restarts, and when either fails it puts back the file as before
-// recorded it.
-func (a *Apache) apply(ctx context.Context, before snapshot) error {
-	err := a.testAndReload(ctx)
-	if err == nil {
-		return nil
+	if c.absent {
+		a.env.Log.Infof("no vhost for %s in %s", uri, filepath.Dir(path))
+		return nil, nil
 	}
-	if rerr := before.restore(); rerr != nil {
-		return errors.Join(err, fmt.Errorf("put back %s: %w", before.path, rerr))
-	}
-	if before.exists {
-		a.env.Log.Infof("put back the previous %s", before.path)
-	} else {
-		a.env.Log.Infof("removed %s again", before.path)
-	}
-	return err
+	return a.undoTo(c.before), nil
 }
 
 // undoTo returns an Undo that puts the file back as before recorded it,
-// tests and restarts.
+// tests and restarts (coalesced like WriteSite). When the test fails, the
+// file stays as the change left it and the error says why.
 func (a *Apache) undoTo(before snapshot) aegir.Undo {
 	return func(ctx context.Context) error {
-		unlock, err := a.lock()
-		if err != nil {
-			return err
-		}
-		defer unlock()
-		if err := before.restore(); err != nil {
-			return fmt.Errorf("put back %s: %w", before.path, err)
-		}
+		c := &change{path: before.path, undo: true}
 		if before.exists {
-			a.env.Log.Infof("put back the previous %s", before.path)
-		} else {
-			a.env.Log.Infof("removed %s", before.path)
+			c.data, c.mode = before.data, before.mode
 		}
-		return a.testAndReload(ctx)
+		return a.submit(ctx, c)
 	}
 }
 
@@ -447,26 +402,27 @@ func (a *Apache) answers(ctx context.Context, token string) bool {
 // and until the new children run, the previous configuration answers
 // (say, with a database the task is about to drop). Children of the
 // previous generation stop accepting connections when told to go, so the
-// token alone tells. A timeout is logged, not an error, since the restart
-// was accepted.
-func (a *Apache) waitLive(ctx context.Context, token string) {
+// token alone tells. A timeout is not an error, since the restart was
+// accepted: waitLive reports false, and the caller warns.
+func (a *Apache) waitLive(ctx context.Context, token string) bool {
 	if !a.local() {
-		return
+		return true
 	}
 	deadline := time.Now().Add(liveTimeout)
 	for time.Now().Before(deadline) && ctx.Err() == nil {
 		if a.answers(ctx, token) {
-			return
+			return true
 		}
-		time.Sleep(20 * time.Millisecond)
+		time.Sleep(10 * time.Millisecond)
 	}
-	a.env.Log.Warnf("apache did not confirm the graceful restart within %s", liveTimeout)
+	return false
 }
 
 // testAndReload tests the whole Apache configuration and, only when it
 // passes, restarts Apache gracefully and waits until the new configuration
-// answers. Every change goes live through this one method, so that
-// restarts can later be coalesced here.
+// answers. VerifyServer goes live through it; site and platform changes
+// go through the batches of apply.go, which do the same for many changes
+// at once.
 func (a *Apache) testAndReload(ctx context.Context) error {
 	token, err := a.writeGeneration()
 	if err != nil {
@@ -475,10 +431,14 @@ func (a *Apache) testAndReload(ctx context.Context) error {
 	if err := a.test(ctx); err != nil {
 		return err
 	}
+	a.env.Log.Infof("apache configuration test passed (%s)", strings.Join(a.server.HTTPTestCmd, " "))
 	if err := a.reload(ctx); err != nil {
 		return err
 	}
-	a.waitLive(ctx, token)
+	a.env.Log.Infof("restarted apache gracefully (%s)", strings.Join(a.server.HTTPRestartCmd, " "))
+	if !a.waitLive(ctx, token) {
+		a.env.Log.Warnf("apache did not confirm the graceful restart within %s", liveTimeout)
+	}
 	return nil
 }
 
@@ -487,7 +447,6 @@ func (a *Apache) test(ctx context.Context) error {
 	if _, err := a.env.Runner.Run(ctx, aegir.Command{Args: a.server.HTTPTestCmd}); err != nil {
 		return &aegir.Error{Code: aegir.EINVALID, Message: fmt.Errorf("%w: %v", errRejected, err).Error(), Cause: errRejected}
 	}
-	a.env.Log.Infof("apache configuration test passed (%s)", strings.Join(a.server.HTTPTestCmd, " "))
 	return nil
 }
 
@@ -496,7 +455,6 @@ func (a *Apache) reload(ctx context.Context) error {
 	if _, err := a.env.Runner.Run(ctx, aegir.Command{Args: a.server.HTTPRestartCmd}); err != nil {
 		return fmt.Errorf("restart apache: %w", err)
 	}
-	a.env.Log.Infof("restarted apache gracefully (%s)", strings.Join(a.server.HTTPRestartCmd, " "))
 	return nil
 }
 

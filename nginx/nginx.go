@@ -240,99 +240,57 @@ func (n *Nginx) WritePlatform(ctx context.Context, name, root, app string) (aegi
 // put back (or the new one removed), nothing is reloaded, and the error
 // carries nginx's message. The returned Undo puts back the previous vhost,
 // or removes the vhost when there was none, then tests and reloads.
+//
+// Calls made at the same time (by the tasks of one process) share one
+// test and one reload; a new vhost is first tested on its own, so a
+// broken one fails alone and never holds up, or reaches, the others. See
+// apply.go.
 func (n *Nginx) WriteSite(ctx context.Context, v *aegir.Vhost) (aegir.Undo, error) {
 	data, err := n.renderVhost(v)
 	if err != nil {
 		return nil, err
 	}
-	path := n.VhostFile(v.URI)
-	unlock, err := n.lock()
-	if err != nil {
+	c := &change{path: n.VhostFile(v.URI), data: data, mode: vhostMode, pretest: true}
+	if err := n.submit(ctx, c); err != nil {
 		return nil, err
 	}
-	defer unlock()
-	before, err := takeSnapshot(path)
-	if err != nil {
-		return nil, err
-	}
-	if err := writeFile(path, data, vhostMode); err != nil {
-		return nil, err
-	}
-	n.env.Log.Infof("wrote %s", path)
-	if err := n.apply(ctx, before); err != nil {
-		return nil, err
-	}
-	return n.undoTo(before), nil
+	return n.undoTo(c.before), nil
 }
 
 // DeleteSite removes the vhost of the site uri, tests and reloads; a
 // missing vhost is not an error. When the test or the reload fails, the
 // vhost is put back. The returned Undo writes the vhost back, tests and
-// reloads.
+// reloads. Like WriteSite, calls made at the same time share a reload.
 func (n *Nginx) DeleteSite(ctx context.Context, uri string) (aegir.Undo, error) {
 	if err := aegir.ValidateURI("uri", uri); err != nil {
 		return nil, err
 	}
 	path := n.VhostFile(uri)
-	unlock, err := n.lock()
-	if err != nil {
-		return nil, err
-	}
-	defer unlock()
-	before, err := takeSnapshot(path)
-	if err != nil {
-		return nil, err
-	}
-	if !before.exists {
+	if _, err := os.Stat(filepath.Dir(path)); errors.Is(err, fs.ErrNotExist) {
 		n.env.Log.Infof("no vhost for %s in %s", uri, filepath.Dir(path))
 		return nil, nil
 	}
-	if err := os.Remove(path); err != nil {
-		return nil, fmt.Errorf("remove vhost: %w", err)
-	}
-	n.env.Log.Infof("removed %s", path)
-	if err := n.apply(ctx, before); err != nil {
+	c := &change{path: path}
+	if err := n.submit(ctx, c); err != nil {
 		return nil, err
 	}
-	return n.undoTo(before), nil
-}
-
-// apply makes a change already written to disk live: it tests and reloads,
-// and when either fails it puts back the file as before recorded it.
-func (n *Nginx) apply(ctx context.Context, before snapshot) error {
-	err := n.testAndReload(ctx)
-	if err == nil {
-		return nil
+	if c.absent {
+		n.env.Log.Infof("no vhost for %s in %s", uri, filepath.Dir(path))
+		return nil, nil
 	}
-	if rerr := before.restore(); rerr != nil {
-		return errors.Join(err, fmt.Errorf("put back %s: %w", before.path, rerr))
-	}
-	if before.exists {
-		n.env.Log.Infof("put back the previous %s", before.path)
-	} else {
-		n.env.Log.Infof("removed %s again", before.path)
-	}
-	return err
+	return n.undoTo(c.before), nil
 }
 
 // undoTo returns an Undo that puts the file back as before recorded it,
-// tests and reloads.
+// tests and reloads (coalesced like WriteSite). When the test fails, the
+// file stays as the change left it and the error says why.
 func (n *Nginx) undoTo(before snapshot) aegir.Undo {
 	return func(ctx context.Context) error {
-		unlock, err := n.lock()
-		if err != nil {
-			return err
-		}
-		defer unlock()
-		if err := before.restore(); err != nil {
-			return fmt.Errorf("put back %s: %w", before.path, err)
-		}
+		c := &change{path: before.path, undo: true}
 		if before.exists {
-			n.env.Log.Infof("put back the previous %s", before.path)
-		} else {
-			n.env.Log.Infof("removed %s", before.path)
+			c.data, c.mode, c.pretest = before.data, before.mode, true
 		}
-		return n.testAndReload(ctx)
+		return n.submit(ctx, c)
 	}
 }
 
@@ -402,19 +360,19 @@ func (n *Nginx) workers(ctx context.Context) []int {
 // are gone: nginx applies a reload asynchronously, and an old worker would
 // otherwise go on serving the previous configuration (say, a database the
 // task is about to drop). A timeout is logged, not an error, since the
-// reload was accepted.
-func (n *Nginx) waitLive(ctx context.Context, generation string, old []int) {
+// reload was accepted: waitLive reports false, and the caller warns.
+func (n *Nginx) waitLive(ctx context.Context, generation string, old []int) bool {
 	if !n.local() {
-		return
+		return true
 	}
 	deadline := time.Now().Add(liveTimeout)
 	for time.Now().Before(deadline) && ctx.Err() == nil {
 		if g, _, ok := n.probe(ctx); ok && g == generation && !anyAlive(old) {
-			return
+			return true
 		}
-		time.Sleep(20 * time.Millisecond)
+		time.Sleep(10 * time.Millisecond)
 	}
-	n.env.Log.Warnf("nginx did not confirm the reload within %s", liveTimeout)
+	return false
 }
 
 // parentPID reads the parent of a process from /proc.
@@ -490,8 +448,8 @@ func (n *Nginx) lock() (unlock func(), err error) {
 
 // testAndReload tests the whole nginx configuration and, only when it
 // passes, reloads nginx and waits until the new configuration answers.
-// Every change goes live through this one method, so that reloads can
-// later be coalesced here.
+// VerifyServer goes live through it; site changes go through the batches
+// of apply.go, which do the same for many changes at once.
 func (n *Nginx) testAndReload(ctx context.Context) error {
 	generation, err := n.writeGeneration()
 	if err != nil {
@@ -500,11 +458,15 @@ func (n *Nginx) testAndReload(ctx context.Context) error {
 	if err := n.test(ctx); err != nil {
 		return err
 	}
+	n.env.Log.Infof("nginx configuration test passed (%s)", strings.Join(n.server.HTTPTestCmd, " "))
 	old := n.workers(ctx)
 	if err := n.reload(ctx); err != nil {
 		return err
 	}
-	n.waitLive(ctx, generation, old)
+	n.env.Log.Infof("reloaded nginx (%s)", strings.Join(n.server.HTTPRestartCmd, " "))
+	if !n.waitLive(ctx, generation, old) {
+		n.env.Log.Warnf("nginx did not confirm the reload within %s", liveTimeout)
+	}
 	return nil
 }
 
@@ -516,7 +478,6 @@ func (n *Nginx) test(ctx context.Context) error {
 	if _, err := n.env.Runner.Run(ctx, aegir.Command{Args: n.server.HTTPTestCmd}); err != nil {
 		return &aegir.Error{Code: aegir.EINVALID, Message: fmt.Errorf("%w: %v", errRejected, err).Error(), Cause: errRejected}
 	}
-	n.env.Log.Infof("nginx configuration test passed (%s)", strings.Join(n.server.HTTPTestCmd, " "))
 	return nil
 }
 
@@ -525,7 +486,6 @@ func (n *Nginx) reload(ctx context.Context) error {
 	if _, err := n.env.Runner.Run(ctx, aegir.Command{Args: n.server.HTTPRestartCmd}); err != nil {
 		return fmt.Errorf("reload nginx: %w", err)
 	}
-	n.env.Log.Infof("reloaded nginx (%s)", strings.Join(n.server.HTTPRestartCmd, " "))
 	return nil
 }
 

@@ -1,0 +1,8 @@
+//go:build !linux
+
+package apache
+
+import "errors"
+
+// exchange is not available here: the caller renames.
+func exchange(a, b string) error { return errors.ErrUnsupported }

@@ -1,0 +1,249 @@
+package bench
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/aegir-hosting/aegir"
+	"github.com/aegir-hosting/aegir/internal/teststack"
+	"github.com/aegir-hosting/aegir/sqlite"
+)
+
+// server is a running aegir serve.
+type server struct {
+	cmd   *exec.Cmd
+	url   string
+	token string
+	http  *http.Client
+}
+
+// startServe runs aegir serve on home and returns once the API answers,
+// with the admin token it printed on its first start.
+func startServe(t *testing.T, home string, args ...string) *server {
+	t.Helper()
+	port := teststack.FreePort(t)
+	cmd := exec.Command(binary(t), append([]string{"serve", "--home", home, "--listen", fmt.Sprintf("127.0.0.1:%d", port)}, args...)...)
+	cmd.Env = append(os.Environ(), "AEGIR_HOME="+home, "AEGIR_ALLOW_ROOT=1")
+	stdout, err := cmd.StdoutPipe()
+	must(t, err)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	must(t, cmd.Start())
+	s := &server{cmd: cmd, url: fmt.Sprintf("http://127.0.0.1:%d", port), http: &http.Client{Timeout: time.Minute}}
+	t.Cleanup(func() {
+		cmd.Process.Signal(syscall.SIGTERM)
+		cmd.Wait()
+	})
+	lines := bufio.NewScanner(stdout)
+	for lines.Scan() {
+		line := lines.Text()
+		if strings.HasPrefix(line, "created user") && lines.Scan() {
+			s.token = strings.TrimSpace(lines.Text())
+		}
+		if strings.HasPrefix(line, "serving ") {
+			break
+		}
+	}
+	go io.Copy(io.Discard, stdout)
+	if s.token == "" {
+		t.Fatalf("aegir serve printed no token:\n%s", stderr.String())
+	}
+	return s
+}
+
+// api requests path and decodes the answer into out; it fails t.
+func (s *server) api(t testing.TB, method, path string, body any, out any) {
+	t.Helper()
+	must(t, s.call(method, path, body, out))
+}
+
+// call requests path and decodes the answer into out.
+func (s *server) call(method, path string, body any, out any) error {
+	var r io.Reader
+	if body != nil {
+		data, err := json.Marshal(body)
+		if err != nil {
+			return err
+		}
+		r = bytes.NewReader(data)
+	}
+	req, err := http.NewRequest(method, s.url+path, r)
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Authorization", "Bearer "+s.token)
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	resp, err := s.http.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	data, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return err
+	}
+	if resp.StatusCode >= 300 {
+		return fmt.Errorf("%s %s: %s %s", method, path, resp.Status, data)
+	}
+	if out != nil {
+		return json.Unmarshal(data, out)
+	}
+	return nil
+}
+
+// rss returns the resident set size of the process, in bytes.
+func rss(t testing.TB, pid int) int64 {
+	t.Helper()
+	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	must(t, err)
+	for _, line := range strings.Split(string(data), "\n") {
+		if v, ok := strings.CutPrefix(line, "VmRSS:"); ok {
+			kb, err := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 10, 64)
+			must(t, err)
+			return kb * 1024
+		}
+	}
+	t.Fatal("no VmRSS")
+	return 0
+}
+
+// restingRSS waits for the process to settle and returns its smallest RSS
+// over a few seconds (the Go runtime returns freed memory to the system in
+// the background).
+func restingRSS(t testing.TB, pid int) int64 {
+	t.Helper()
+	time.Sleep(2 * time.Second)
+	least := rss(t, pid)
+	for range 10 {
+		time.Sleep(300 * time.Millisecond)
+		least = min(least, rss(t, pid))
+	}
+	return least
+}
+
+func mb(b int64) string { return fmt.Sprintf("%.0f MB", float64(b)/(1<<20)) }
+
+// TestControlPlane is benchmark 5 (but the regeneration figure, which
+// TestNginxScale measures): aegir serve on an SQLite store of
+// ControlSites site rows made directly (services null): GET /api/sites
+// pages, its RSS at rest, and after ControlTasks site verify tasks queued
+// through the API (which takes no no-op tasks) and run by its dispatcher.
+func TestControlPlane(t *testing.T) {
+	need(t)
+	home := filepath.Join(teststack.WebDir(t), "aegir")
+	must(t, os.MkdirAll(filepath.Join(home, "platforms", "static", "sites"), 0o755))
+	store, err := sqlite.Open(background, filepath.Join(home, "hosting.db"))
+	must(t, err)
+	must(t, store.CreateServer(background, &aegir.ServerRecord{Name: aegir.MasterServer,
+		Server: aegir.Server{HTTPServiceType: aegir.ServiceNull, DBServiceType: aegir.ServiceNull}}))
+	must(t, store.CreatePlatform(background, &aegir.PlatformRecord{Name: "static",
+		Platform: aegir.Platform{Root: filepath.Join(home, "platforms", "static"), WebServer: "@" + aegir.MasterServer}}))
+	// Backed up and cron run just now, so that the schedulers have
+	// nothing due at once.
+	n, now := size.ControlSites, time.Now()
+	for i := range n {
+		must(t, store.CreateSite(background, &aegir.SiteRecord{Name: siteName(i), Status: aegir.SiteEnabled, LastBackup: &now, LastCron: &now,
+			Site: aegir.Site{URI: siteName(i), Platform: "@static", Aliases: []string{"www." + siteName(i)}, Status: aegir.SiteEnabled}}))
+	}
+	must(t, store.Close())
+
+	srv := startServe(t, home)
+	pid := srv.cmd.Process.Pid
+	started := restingRSS(t, pid)
+
+	// Pages of 50 sites, anywhere in the list, and searches.
+	const perPage = 50
+	pages := n / perPage
+	var lat []time.Duration
+	for i := range size.APIRequests {
+		path := fmt.Sprintf("/api/sites?page=%d&per_page=%d", 1+rand.IntN(pages), perPage)
+		if i%5 == 4 {
+			path = fmt.Sprintf("/api/sites?q=s%03d&per_page=%d", rand.IntN(n/10), perPage)
+		}
+		var page struct {
+			Sites []map[string]any `json:"sites"`
+			Total int              `json:"total"`
+		}
+		lat = append(lat, timed(func() { srv.api(t, "GET", path, nil, &page) }))
+		if i%5 != 4 && (len(page.Sites) != perPage || page.Total != n) {
+			t.Fatalf("GET %s: %d sites of %d, want %d of %d", path, len(page.Sites), page.Total, perPage, n)
+		}
+	}
+	p50, p95 := percentile(lat, 50), percentile(lat, 95)
+	// At rest: idle, after it has served its pages.
+	atRest := restingRSS(t, pid)
+	report(figure{Bench: "5 control plane", Name: fmt.Sprintf("GET /api/sites page of %d, %d sites: p50", perPage, n),
+		Value: ms(p50), Result: info, Note: fmt.Sprintf("%d requests, one at a time: random pages, and one in five a search", size.APIRequests)})
+	report(figure{Bench: "5 control plane", Name: fmt.Sprintf("GET /api/sites page of %d, %d sites: p95", perPage, n),
+		Value: ms(p95), Target: "≤ 50 ms", Result: atMost(p95.Seconds(), 0.050)})
+	report(figure{Bench: "5 control plane", Name: fmt.Sprintf("aegir serve RSS at rest, %d sites", n),
+		Value: mb(atRest), Target: "≤ 150 MB", Result: atMost(float64(atRest), 150<<20),
+		Note: fmt.Sprintf("idle after the requests above (%s just after start); the least of a few seconds' samples of VmRSS", mb(started))})
+
+	// Tasks through the API, four clients at a time.
+	tasks := size.ControlTasks
+	var wg sync.WaitGroup
+	next := make(chan int)
+	errs := make(chan error, tasks)
+	for range 4 {
+		wg.Go(func() {
+			for i := range next {
+				if err := srv.call("POST", "/api/sites/"+siteName(i%n)+"/tasks", map[string]any{"type": "verify"}, nil); err != nil {
+					errs <- err
+				}
+			}
+		})
+	}
+	start := time.Now()
+	for i := range tasks {
+		next <- i
+	}
+	close(next)
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatal(err)
+	}
+	for {
+		var list struct {
+			Total int `json:"total"`
+		}
+		done := 0
+		for _, status := range []string{aegir.StatusSuccess, aegir.StatusWarning, aegir.StatusFailed} {
+			srv.api(t, "GET", "/api/tasks?type=verify&per_page=1&status="+status, nil, &list)
+			if status != aegir.StatusSuccess && list.Total > 0 {
+				t.Fatalf("%d verify tasks ended %s", list.Total, status)
+			}
+			done += list.Total
+		}
+		if done >= tasks {
+			break
+		}
+		if time.Since(start) > 10*time.Minute {
+			t.Fatalf("%d of %d tasks done after 10 minutes", done, tasks)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	took := time.Since(start)
+	after := restingRSS(t, pid)
+	growth := float64(after-atRest) / float64(atRest)
+	report(figure{Bench: "5 control plane", Name: fmt.Sprintf("aegir serve RSS growth after %d tasks", tasks),
+		Value: fmt.Sprintf("%+.1f%% (%s)", 100*growth, mb(after)), Target: "≤ +10%", Result: atMost(growth, 0.10),
+		Note: fmt.Sprintf("%d site verify tasks (static app, null services) queued through the API by 4 clients and run by its dispatcher (default workers), %s (%.0f tasks/s end to end)", tasks, secs(took.Seconds()), float64(tasks)/took.Seconds())})
+}

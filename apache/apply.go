@@ -356,20 +356,12 @@ func prepare(batch []*change) []*change {
 	return out
 }
 
-// cleanSpares empties the spares of the batch's changes, which hold the
+// cleanSpares removes the spares of the batch's changes, which hold the
 // previous content of a swapped file (or a content put back), so no old
-// vhost lingers; a spare is kept, empty, for the next change of a file
-// that stays, and removed with the file, or when the file is new.
+// vhost lingers and a failed task leaves no file behind.
 func cleanSpares(batch []*change) {
 	parallel(len(batch), func(i int) {
-		c := batch[i]
-		if c.data == nil || !c.before.exists {
-			os.Remove(c.sparePath())
-			return
-		}
-		if c.spare || c.how == swapped {
-			os.Truncate(c.sparePath(), 0)
-		}
+		os.Remove(batch[i].sparePath())
 	})
 }
 

@@ -116,7 +116,7 @@ func TestARewriteSwapsInPlaceAndLeavesNoPreviousFileBehind(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !strings.Contains(string(readFile(t, path)), "second") || len(readFile(t, spare)) != 0 {
+	if !strings.Contains(string(readFile(t, path)), "second") || len(readOptional(spare)) != 0 {
 		t.Error("the rewrite is not in place, or the spare still holds the previous vhost")
 	}
 	broken := *v
@@ -124,7 +124,7 @@ func TestARewriteSwapsInPlaceAndLeavesNoPreviousFileBehind(t *testing.T) {
 	if _, err := s.svc.WriteSite(ctx, &broken); err == nil {
 		t.Fatal("a broken rewrite passed")
 	}
-	if !strings.Contains(string(readFile(t, path)), "second") || len(readFile(t, spare)) != 0 {
+	if !strings.Contains(string(readFile(t, path)), "second") || len(readOptional(spare)) != 0 {
 		t.Error("the broken rewrite was not swapped back, or the spare holds it")
 	}
 	if err := undo(ctx); err != nil {
@@ -140,4 +140,10 @@ func TestARewriteSwapsInPlaceAndLeavesNoPreviousFileBehind(t *testing.T) {
 	if _, err := os.Stat(spare); !os.IsNotExist(err) {
 		t.Errorf("the spare outlived its vhost: %v", err)
 	}
+}
+
+// readOptional reads a file that may not exist (a removed spare).
+func readOptional(path string) []byte {
+	data, _ := os.ReadFile(path)
+	return data
 }

@@ -390,7 +390,7 @@ func TestARewriteSwapsInPlaceAndLeavesNoPreviousVhostBehind(t *testing.T) {
 	if !strings.Contains(string(readFile(t, path)), `"second"`) {
 		t.Error("the rewrite is not in place")
 	}
-	if data := readFile(t, spare); len(data) != 0 {
+	if data, _ := os.ReadFile(spare); len(data) != 0 {
 		t.Errorf("the spare still holds the previous vhost:\n%s", data)
 	}
 	broken := *v
@@ -401,7 +401,7 @@ func TestARewriteSwapsInPlaceAndLeavesNoPreviousVhostBehind(t *testing.T) {
 	if data := readFile(t, path); !strings.Contains(string(data), `"second"`) {
 		t.Errorf("the broken rewrite was not swapped back:\n%s", data)
 	}
-	if data := readFile(t, spare); len(data) != 0 {
+	if data, _ := os.ReadFile(spare); len(data) != 0 {
 		t.Errorf("the spare still holds the broken vhost:\n%s", data)
 	}
 	if err := undo(ctx); err != nil {
@@ -410,8 +410,8 @@ func TestARewriteSwapsInPlaceAndLeavesNoPreviousVhostBehind(t *testing.T) {
 	if !strings.Contains(string(readFile(t, path)), `"first"`) {
 		t.Error("undo did not put the first vhost back")
 	}
-	if fi, err := os.Stat(spare); err != nil || fi.Mode().Perm() != 0o600 {
-		t.Errorf("spare: %v %v, want mode 0600", fi, err)
+	if _, err := os.Stat(spare); !os.IsNotExist(err) {
+		t.Errorf("the spare outlived the undo (it would hold a vhost's secrets): %v", err)
 	}
 	if _, err := s.svc.DeleteSite(ctx, "r.test"); err != nil {
 		t.Fatal(err)

@@ -1,6 +1,9 @@
 package aegir
 
-import "context"
+import (
+	"context"
+	"io"
+)
 
 // ArchiveInfo describes a backup archive once written.
 type ArchiveInfo struct {
@@ -22,4 +25,27 @@ type Archiver interface {
 	Extract(ctx context.Context, path, dest string) error
 	// Delete removes an archive and its checksum file.
 	Delete(path string) error
+}
+
+// StreamExtractor is an Archiver that can hand one file of an archive to a
+// consumer while it unpacks the others, so a restore imports the database
+// dump while the files are still being written.
+type StreamExtractor interface {
+	// ExtractStream unpacks the archive at path into dest, which must not
+	// exist, in one pass, and calls consume in a goroutine of its own with
+	// the content of the regular file name (relative to dest) as it is
+	// written. It returns once both are done, with the first error, and
+	// whether consume was called (not when there is no such file). Each
+	// entry is checked before it is written and nothing is ever written
+	// outside dest; on any error dest is removed.
+	ExtractStream(ctx context.Context, path, dest, name string, consume func(ctx context.Context, r io.Reader) error) (bool, error)
+}
+
+// QuickArchiver is an Archiver that can also write an archive at its
+// compressor's fastest level, for a backup taken in the course of another
+// task (a restore's safety backup, a migrate's), where the task's time
+// counts for more than a few percent of size.
+type QuickArchiver interface {
+	// CreateQuick is Create at the fastest level.
+	CreateQuick(ctx context.Context, path, dir string) (*ArchiveInfo, error)
 }

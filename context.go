@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/url"
+	"reflect"
 	"slices"
 	"strconv"
 )
@@ -107,6 +108,33 @@ func NewContext(name string, typ ContextType) (*Context, error) {
 	return c, nil
 }
 
+// Clone returns a deep copy of c, which shares nothing with it.
+func (c *Context) Clone() *Context {
+	cp := *c
+	switch {
+	case c.Server != nil:
+		v := *c.Server
+		cp.Server = &v
+	case c.Platform != nil:
+		v := *c.Platform
+		cp.Platform = &v
+	case c.Site != nil:
+		v := *c.Site
+		cp.Site = &v
+	}
+	// The properties are strings, numbers, booleans and lists of strings.
+	props := reflect.ValueOf(cp.Props())
+	if props.Kind() == reflect.Pointer && !props.IsNil() {
+		props = props.Elem()
+		for i := range props.NumField() {
+			if f := props.Field(i); f.Kind() == reflect.Slice && !f.IsNil() {
+				f.Set(reflect.AppendSlice(reflect.MakeSlice(f.Type(), 0, f.Len()), f))
+			}
+		}
+	}
+	return &cp
+}
+
 // Props returns the struct that holds the context's properties.
 func (c *Context) Props() any {
 	switch c.Type {
@@ -154,6 +182,16 @@ type ContextStore interface {
 	List(ctx context.Context, typ ContextType) ([]*Context, error)
 }
 
+// NginxRestartCmd returns the default restart command of nginx: a HUP
+// signal to its master, found through its pid file (Debian's), as
+// Debian's init script reloads it. nginx -s reload would parse the whole
+// configuration first only to find that pid: seconds with thousands of
+// vhosts, on every reload. The configuration is tested before (the test
+// command), and the nginx driver reports a master that did not take it.
+func NginxRestartCmd() []string {
+	return []string{"start-stop-daemon", "--stop", "--signal", "HUP", "--pidfile", "/run/nginx.pid", "--exec", "/usr/sbin/nginx"}
+}
+
 // Defaults fills unset server properties with their defaults.
 func (s *Server) Defaults() {
 	if s.HTTPServiceType == "" {
@@ -163,7 +201,7 @@ func (s *Server) Defaults() {
 		s.HTTPPort = 80
 	}
 	s.httpsDefaults()
-	test, restart, link := []string{"nginx", "-t"}, []string{"nginx", "-s", "reload"}, "/etc/nginx/conf.d/aegir.conf"
+	test, restart, link := []string{"nginx", "-t"}, NginxRestartCmd(), "/etc/nginx/conf.d/aegir.conf"
 	if s.HTTPServiceType == ServiceApache {
 		test, restart, link = []string{"apache2ctl", "configtest"}, []string{"apache2ctl", "graceful"}, "/etc/apache2/conf-enabled/aegir.conf"
 	}

@@ -1,6 +1,7 @@
 package aegir_test
 
 import (
+	"reflect"
 	"strings"
 	"testing"
 
@@ -142,5 +143,26 @@ func TestNullIsAServiceTypeNotAReset(t *testing.T) {
 	}
 	if err := c.SetProperty("db-service-type", "null"); err != nil || c.Server.DBServiceType != aegir.ServiceNull {
 		t.Fatalf("db_service_type=null gave %q, %v", c.Server.DBServiceType, err)
+	}
+}
+
+func TestCloneSharesNothing(t *testing.T) {
+	site, _ := aegir.NewContext("a.example", aegir.SiteContext)
+	site.Site.Aliases = []string{"www.a.example"}
+	site.Site.DBName = "adb"
+	cp := site.Clone()
+	if !reflect.DeepEqual(cp, site) {
+		t.Fatalf("clone %+v differs from %+v", cp.Site, site.Site)
+	}
+	cp.Site.Aliases[0], cp.Site.DBName = "changed", "other"
+	if site.Site.Aliases[0] != "www.a.example" || site.Site.DBName != "adb" {
+		t.Fatalf("changing the clone changed the original: %+v", site.Site)
+	}
+	server, _ := aegir.NewContext("server_master", aegir.ServerContext)
+	server.Server.HTTPTestCmd = []string{"nginx", "-t"}
+	cs := server.Clone()
+	cs.Server.HTTPTestCmd[0] = "apache2ctl"
+	if server.Server.HTTPTestCmd[0] != "nginx" || cs.Platform != nil || cs.Site != nil {
+		t.Fatalf("server clone shares its lists: %+v", server.Server)
 	}
 }

@@ -94,6 +94,10 @@ type DBService interface {
 	Verify(ctx context.Context) error
 	// DatabaseExists reports whether a database of that name exists.
 	DatabaseExists(ctx context.Context, name string) (bool, error)
+	// DatabaseSize returns the bytes the database takes on the server, its
+	// data and indexes as the server reports them; a database that does
+	// not exist is an ENOTFOUND error.
+	DatabaseSize(ctx context.Context, name string) (int64, error)
 	// UserExists reports whether a user of that name exists on any host.
 	UserExists(ctx context.Context, user string) (bool, error)
 	// CreateDatabase creates a database, its user with password and the
@@ -192,6 +196,31 @@ type App interface {
 	// directory (Drupal's sites.php entries); the directory itself is the
 	// caller's.
 	DeleteSite(ctx context.Context, s *AppSite) error
+}
+
+// UpdateChecker is an App that can tell, from the packages a site uses (as
+// SitePackages lists them) and those of the codebase it runs on (as
+// Packages lists them), that UpdateDatabase would change nothing, so a
+// deploy can leave out the run. An app that cannot tell does not implement
+// it, and its UpdateDatabase always runs.
+type UpdateChecker interface {
+	// UpdatePending reports whether UpdateDatabase may have anything to
+	// do; it must answer true whenever it is not sure.
+	UpdatePending(used, available []Package) bool
+}
+
+// AddressReader is an App whose site's data holds the site's own address,
+// which its pages link to and redirect to (WordPress's home option): when
+// the site's URL changes scheme or port (SSL turned on or off, another
+// port), a verify reads that address and moves the data to the new URL
+// with RewriteURI. An app that takes its address from the settings file
+// aegir writes (MediaWiki's $wgServer) or from each request (Drupal) has
+// nothing to move and does not implement it.
+type AddressReader interface {
+	// SiteAddress returns the address the site's data holds, as
+	// scheme://host[:port][/path] without a trailing slash, or "" when it
+	// holds none.
+	SiteAddress(ctx context.Context, s *AppSite) (string, error)
 }
 
 // Drivers are looked up by name; each adapter package registers its own

@@ -13,10 +13,10 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/aegir-hosting/aegir"
+	"github.com/aegir-hosting/aegir/internal/webconf"
 )
 
 func init() {
@@ -41,7 +41,7 @@ const (
 // place of the nginx ones that aegir.Server.Defaults fills in.
 var (
 	nginxTestCmd      = []string{"nginx", "-t"}
-	nginxRestartCmd   = []string{"nginx", "-s", "reload"}
+	nginxRestartCmd   = []string{"nginx", "-s", "reload"} // the default before aegir.NginxRestartCmd
 	nginxConfLink     = "/etc/nginx/conf.d/aegir.conf"
 	defaultTestCmd    = []string{"apache2ctl", "configtest"}
 	defaultRestartCmd = []string{"apache2ctl", "graceful"}
@@ -81,13 +81,13 @@ func New(server *aegir.Server, serverName string, env aegir.Env) (aegir.HTTPServ
 	if slices.Equal(s.HTTPTestCmd, nginxTestCmd) {
 		s.HTTPTestCmd = slices.Clone(defaultTestCmd)
 	}
-	if slices.Equal(s.HTTPRestartCmd, nginxRestartCmd) {
+	if slices.Equal(s.HTTPRestartCmd, nginxRestartCmd) || slices.Equal(s.HTTPRestartCmd, aegir.NginxRestartCmd()) {
 		s.HTTPRestartCmd = slices.Clone(defaultRestartCmd)
 	}
 	if s.HTTPConfLink == nginxConfLink {
 		s.HTTPConfLink = defaultConfLink
 	}
-	if err := checkServer(&s, serverName, env.Paths); err != nil {
+	if err := webconf.CheckServer(&s, serverName, env.Paths, "Apache"); err != nil {
 		return nil, err
 	}
 	if env.Runner == nil || env.Log == nil {
@@ -159,43 +159,43 @@ func (a *Apache) VerifyServer(ctx context.Context) error {
 	if err := a.makeDirs(); err != nil {
 		return err
 	}
-	unlock, err := a.lock()
+	unlock, err := webconf.Lock(a.confDir())
 	if err != nil {
 		return err
 	}
 	defer unlock()
-	if err := a.checkLinkPlace(); err != nil {
+	if err := webconf.CheckLinkPlace(a.server.HTTPConfLink, "apache"); err != nil {
 		return err
 	}
 	live := filepath.Join(a.confDir(), "generation", generationLiveFile)
-	if err := writeFile(live, []byte("live\n"), servedFileMode); err != nil {
+	if err := webconf.WriteFile(live, []byte("live\n"), servedFileMode); err != nil {
 		return err
 	}
 	data, err := a.renderServer()
 	if err != nil {
 		return err
 	}
-	before, err := takeSnapshot(a.ServerFile())
+	before, err := webconf.TakeSnapshot(a.ServerFile())
 	if err != nil {
 		return err
 	}
-	link, err := takeLinkSnapshot(a.server.HTTPConfLink)
+	link, err := webconf.TakeLinkSnapshot(a.server.HTTPConfLink)
 	if err != nil {
 		return err
 	}
 	putBack := func() error {
 		// The link first, so Apache never includes a server file that is gone.
-		if err := errors.Join(link.restore(), before.restore()); err != nil {
+		if err := errors.Join(link.Restore(), before.Restore()); err != nil {
 			return fmt.Errorf("put back the previous apache configuration: %w", err)
 		}
 		a.env.Log.Infof("put back the previous apache configuration of server %s", a.name)
 		return nil
 	}
-	if err := writeFile(a.ServerFile(), data, serverFileMode); err != nil {
+	if err := webconf.WriteFile(a.ServerFile(), data, serverFileMode); err != nil {
 		return errors.Join(err, putBack())
 	}
 	a.env.Log.Infof("wrote %s", a.ServerFile())
-	if err := symlink(a.ServerFile(), a.server.HTTPConfLink); err != nil {
+	if err := webconf.Symlink(a.ServerFile(), a.server.HTTPConfLink); err != nil {
 		return errors.Join(aegir.FieldErrorf("http_conf_link", "link %s to %s: %v", a.server.HTTPConfLink, a.ServerFile(), err), putBack())
 	}
 	a.env.Log.Infof("linked %s to %s", a.server.HTTPConfLink, a.ServerFile())
@@ -236,26 +236,6 @@ func (a *Apache) makeDirs() error {
 	return nil
 }
 
-// checkLinkPlace reports why the conf link cannot be made: a missing
-// directory, or something other than a symbolic link in its place.
-func (a *Apache) checkLinkPlace() error {
-	link := a.server.HTTPConfLink
-	dir := filepath.Dir(link)
-	if fi, err := os.Stat(dir); err != nil || !fi.IsDir() {
-		return aegir.FieldErrorf("http_conf_link", "directory %s of %s does not exist: is apache installed there, or should http_conf_link point elsewhere?", dir, link)
-	}
-	fi, err := os.Lstat(link)
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil
-	} else if err != nil {
-		return fmt.Errorf("http_conf_link: %w", err)
-	}
-	if fi.Mode()&fs.ModeSymlink == 0 {
-		return aegir.FieldErrorf("http_conf_link", "%s exists and is not a symbolic link; aegir will not replace it: move it away, or point http_conf_link elsewhere", link)
-	}
-	return nil
-}
-
 // WritePlatform writes the platform file of the codebase at root: a
 // <Directory> block that grants access to it and holds the app's rules
 // (front controller, PHP through php-fpm, denied paths), since Apache
@@ -289,11 +269,7 @@ func (a *Apache) WriteSite(ctx context.Context, v *aegir.Vhost) (aegir.Undo, err
 // made at the same time (by the tasks of one process) share one test and
 // one graceful restart; see apply.go.
 func (a *Apache) replace(ctx context.Context, path string, data []byte, mode fs.FileMode) (aegir.Undo, error) {
-	c := &change{path: path, data: data, mode: mode}
-	if err := a.submit(ctx, c); err != nil {
-		return nil, err
-	}
-	return a.undoTo(c.before), nil
+	return webconf.Write(ctx, a.target(), path, data, mode)
 }
 
 // DeleteSite removes the vhost of the site uri, tests and restarts; a
@@ -304,55 +280,7 @@ func (a *Apache) DeleteSite(ctx context.Context, uri string) (aegir.Undo, error)
 	if err := aegir.ValidateURI("uri", uri); err != nil {
 		return nil, err
 	}
-	path := a.VhostFile(uri)
-	if _, err := os.Stat(filepath.Dir(path)); errors.Is(err, fs.ErrNotExist) {
-		a.env.Log.Infof("no vhost for %s in %s", uri, filepath.Dir(path))
-		return nil, nil
-	}
-	c := &change{path: path}
-	if err := a.submit(ctx, c); err != nil {
-		return nil, err
-	}
-	if c.absent {
-		a.env.Log.Infof("no vhost for %s in %s", uri, filepath.Dir(path))
-		return nil, nil
-	}
-	return a.undoTo(c.before), nil
-}
-
-// undoTo returns an Undo that puts the file back as before recorded it,
-// tests and restarts (coalesced like WriteSite). When the test fails, the
-// file stays as the change left it and the error says why.
-func (a *Apache) undoTo(before snapshot) aegir.Undo {
-	return func(ctx context.Context) error {
-		c := &change{path: before.path, undo: true}
-		if before.exists {
-			c.data, c.mode = before.data, before.mode
-		}
-		return a.submit(ctx, c)
-	}
-}
-
-// lock serialises changes to this server's configuration, across tasks
-// and processes: otherwise one task's broken vhost could fail another's
-// test, and that task would put back its own good vhost for nothing.
-func (a *Apache) lock() (unlock func(), err error) {
-	path := filepath.Join(a.confDir(), ".lock")
-	if err := os.MkdirAll(a.confDir(), serverDirMode); err != nil {
-		return nil, err
-	}
-	f, err := os.OpenFile(path, os.O_CREATE|os.O_RDWR, 0o600)
-	if err != nil {
-		return nil, fmt.Errorf("lock %s: %w", path, err)
-	}
-	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX); err != nil {
-		f.Close()
-		return nil, fmt.Errorf("lock %s: %w", path, err)
-	}
-	return func() {
-		syscall.Flock(int(f.Fd()), syscall.LOCK_UN)
-		f.Close()
-	}, nil
+	return webconf.Remove(ctx, a.target(), a.VhostFile(uri))
 }
 
 // writeGeneration writes a new token into the file the default virtual
@@ -368,7 +296,7 @@ func (a *Apache) writeGeneration() (string, error) {
 	if err != nil {
 		return "", err
 	}
-	return token, writeFile(a.generationFile(), data, servedFileMode)
+	return token, webconf.WriteFile(a.generationFile(), data, servedFileMode)
 }
 
 func (a *Apache) generationFile() string { return filepath.Join(a.confDir(), "generation.conf") }

@@ -14,11 +14,11 @@
 // 80 and 443, which the system Apache's ports.conf already listens on.
 //
 // Changes made at the same time by the tasks of one process are coalesced
-// into one configuration test and one graceful restart (apply.go).
+// into one configuration test and one graceful restart, by the engine the
+// nginx driver uses too (internal/webconf; apply.go is Apache's side).
 //
 // It registers itself as the "apache" http service type. It imports only
-// the domain package, the standard library and golang.org/x/sys/unix
-// (renameat2); it must not import other adapters (nginx, local, provision,
-// contextfile, other drivers) or cmd. The file helpers in file.go and the
-// batches of apply.go are copies of the nginx driver's, for that reason.
+// the domain package, internal/webconf and the standard library; it must
+// not import other adapters (nginx, local, provision, contextfile, other
+// drivers) or cmd.
 package apache

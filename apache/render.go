@@ -6,14 +6,13 @@ import (
 	"embed"
 	"encoding/hex"
 	"fmt"
-	"net/url"
 	"path/filepath"
-	"regexp"
 	"slices"
 	"strings"
 	"text/template"
 
 	"github.com/aegir-hosting/aegir"
+	"github.com/aegir-hosting/aegir/internal/webconf"
 )
 
 //go:embed templates/*.tmpl
@@ -33,30 +32,9 @@ const (
 // platformTemplate is the name of the template of an app's platform file.
 func platformTemplate(app string) string { return "platform_" + app + ".conf.tmpl" }
 
-// maxValue is the longest parameter value accepted.
-const maxValue = 1024
-
-var (
-	// pathPattern is what a path written into the configuration may hold:
-	// no space, quote, backslash, '$' (Apache variables), '%', '#', braces
-	// or angle brackets. Of what it allows, only '.' and '+' mean
-	// something in a regular expression, and rootRegex escapes them.
-	pathPattern = regexp.MustCompile(`^/[A-Za-z0-9._/@+,=:~-]*$`)
-	// paramNamePattern is what an environment variable name may be.
-	paramNamePattern = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]{0,63}$`)
-	// valuePattern is what a value written inside double quotes may hold:
-	// printable ASCII except quotes, backslash, '$' (Apache substitutes
-	// ${VAR} in every line), ';', braces (%{VAR} in expressions) and the
-	// backquote; no whitespace or control characters. It is the nginx
-	// driver's rule, so a site's values suit both web servers.
-	valuePattern = regexp.MustCompile(`^[A-Za-z0-9!#%&()*+,\-./:<=>?@\[\]^_|~]*$`)
-	// appPattern is what an app name may be: it names a template.
-	appPattern = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,63}$`)
-)
-
 // hasApp reports whether there are platform rules for app.
 func hasApp(app string) bool {
-	return appPattern.MatchString(app) && templates.Lookup(platformTemplate(app)) != nil
+	return webconf.IsApp(app) && templates.Lookup(platformTemplate(app)) != nil
 }
 
 // apps lists the apps that have platform rules.
@@ -88,7 +66,7 @@ func rootDefine(root string) string {
 }
 
 // rootRegex returns root as a regular expression that matches it
-// literally. root matches pathPattern, so '.' and '+' are the only
+// literally. root passed webconf.IsPath, so '.' and '+' are the only
 // characters to escape; they go in brackets, since a backslash in a quoted
 // Apache argument is an escape of its own.
 func rootRegex(root string) string {
@@ -99,7 +77,7 @@ func rootRegex(root string) string {
 // configuration: it must be a clean absolute path other than "/", whose
 // <Directory> block would grant the whole file system.
 func checkRoot(root string) error {
-	if !pathPattern.MatchString(root) || filepath.Clean(root) != root || root == "/" {
+	if !webconf.IsPath(root) || filepath.Clean(root) != root || root == "/" {
 		return aegir.FieldErrorf("root", "%q must be a clean absolute path other than / of letters, digits and ._/@+,=:~- only", root)
 	}
 	return nil
@@ -219,7 +197,7 @@ func (a *Apache) vhostData(v *aegir.Vhost) (*vhostData, error) {
 	}
 	if v.Disabled {
 		if v.DisabledURL != "" {
-			if err := checkURL("disabled_url", v.DisabledURL); err != nil {
+			if err := webconf.CheckURL("disabled_url", v.DisabledURL); err != nil {
 				return nil, err
 			}
 			d.DisabledURL = v.DisabledURL
@@ -233,11 +211,11 @@ func (a *Apache) vhostData(v *aegir.Vhost) (*vhostData, error) {
 	}
 	// The app's rules are in the platform file; the name is still checked,
 	// as the nginx driver does, so a site is valid for both servers.
-	if !appPattern.MatchString(v.App) {
+	if !webconf.IsApp(v.App) {
 		return nil, aegir.FieldErrorf("app", "%q may hold only lowercase letters, digits, '_' and '-'", v.App)
 	}
 	for _, p := range v.Params {
-		if err := checkParam(p); err != nil {
+		if err := webconf.CheckParam(p); err != nil {
 			return nil, err
 		}
 	}
@@ -262,7 +240,7 @@ func (a *Apache) vhostData(v *aegir.Vhost) (*vhostData, error) {
 			d.OtherName, d.OtherAliases = others[0], others[1:]
 		}
 		if d.HTTPS {
-			d.HTTPSRedirectTo = v.Redirection + httpsPortSuffix(d.HTTPSPort)
+			d.HTTPSRedirectTo = v.Redirection + webconf.HTTPSPortSuffix(d.HTTPSPort)
 			d.HTTPSTarget = d.HTTPSRedirectTo
 		}
 	}
@@ -277,15 +255,6 @@ func (a *Apache) httpsPort() int {
 	return a.server.HTTPSPort
 }
 
-// httpsPortSuffix is what follows a host name in an https URL: nothing on
-// port 443.
-func httpsPortSuffix(port int) string {
-	if port == aegir.DefaultHTTPSPort {
-		return ""
-	}
-	return fmt.Sprintf(":%d", port)
-}
-
 // httpsData checks the HTTPS fields of v and fills those of d.
 func (a *Apache) httpsData(d *vhostData, v *aegir.Vhost) error {
 	switch v.SSL {
@@ -296,7 +265,7 @@ func (a *Apache) httpsData(d *vhostData, v *aegir.Vhost) error {
 		return aegir.FieldErrorf("ssl_enabled", "%d is not one of 0, 1, 2", v.SSL)
 	}
 	for _, f := range []struct{ field, path string }{{"ssl_certificate", v.CertFile}, {"ssl_certificate_key", v.KeyFile}} {
-		if !pathPattern.MatchString(f.path) || filepath.Clean(f.path) != f.path {
+		if !webconf.IsPath(f.path) || filepath.Clean(f.path) != f.path {
 			return aegir.FieldErrorf(f.field, "%q must be a clean absolute path of letters, digits and ._/@+,=:~- only", f.path)
 		}
 	}
@@ -311,54 +280,6 @@ func (a *Apache) httpsData(d *vhostData, v *aegir.Vhost) error {
 	d.CertFile, d.KeyFile, d.HSTS = v.CertFile, v.KeyFile, v.HSTS
 	// With UseCanonicalName Off (the default), SERVER_NAME is the name the
 	// request asked for, without its port.
-	d.HTTPSTarget = "%{SERVER_NAME}" + httpsPortSuffix(port)
-	return nil
-}
-
-// checkParam reports a parameter whose name or value could break out of
-// its SetEnv directive. The value is never quoted in the error: it may be
-// a password.
-func checkParam(p aegir.Param) error {
-	if !paramNamePattern.MatchString(p.Name) {
-		return aegir.FieldErrorf("params", "%q is not a valid parameter name (letters, digits and '_', not starting with a digit)", p.Name)
-	}
-	if len(p.Value) > maxValue || !valuePattern.MatchString(p.Value) {
-		return aegir.FieldErrorf("params", "the value of %s may hold only printable ASCII characters other than quotes, backslash, '$', ';', '`', braces and spaces, at most 1024 of them", p.Name)
-	}
-	return nil
-}
-
-// checkURL reports a URL Apache cannot safely redirect to.
-func checkURL(field, raw string) error {
-	u, err := url.Parse(raw)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || len(raw) > maxValue || !valuePattern.MatchString(raw) {
-		return aegir.FieldErrorf(field, "%q must be an http or https URL without quotes, spaces, '$', ';' or braces", raw)
-	}
-	return nil
-}
-
-// checkServer reports a server property the configuration cannot hold.
-func checkServer(s *aegir.Server, serverName string, paths aegir.Paths) error {
-	if err := aegir.ValidateName("server", serverName); err != nil {
-		return err
-	}
-	if s.HTTPPort <= 0 || s.HTTPPort > 65535 {
-		return aegir.FieldErrorf("http_port", "%d is not a TCP port", s.HTTPPort)
-	}
-	if !pathPattern.MatchString(s.PHPFPMSocket) {
-		return aegir.FieldErrorf("php_fpm_socket", "%q must be an absolute path of letters, digits and ._/@+,=:~- only", s.PHPFPMSocket)
-	}
-	if !pathPattern.MatchString(s.HTTPConfLink) {
-		return aegir.FieldErrorf("http_conf_link", "%q must be an absolute path of letters, digits and ._/@+,=:~- only", s.HTTPConfLink)
-	}
-	if len(s.HTTPTestCmd) == 0 {
-		return aegir.FieldErrorf("http_test_cmd", "must not be empty")
-	}
-	if len(s.HTTPRestartCmd) == 0 {
-		return aegir.FieldErrorf("http_restart_cmd", "must not be empty")
-	}
-	if !pathPattern.MatchString(paths.Home) {
-		return aegir.FieldErrorf("aegir_home", "%q must be an absolute path of letters, digits and ._/@+,=:~- only, since Apache includes files under it", paths.Home)
-	}
+	d.HTTPSTarget = "%{SERVER_NAME}" + webconf.HTTPSPortSuffix(port)
 	return nil
 }

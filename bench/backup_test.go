@@ -91,6 +91,16 @@ func TestBackup(t *testing.T) {
 				t.Logf("%6s %s", e.Time.Sub(start).Round(time.Millisecond), e.Message)
 			}
 		})
+		// And a restore's, with its safety backup.
+		file := newest(t, backups)
+		start := time.Now()
+		res, err := b.Run(background, provision.TaskRestore, uri, provision.Options{Args: map[string]string{"file": file}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, e := range res.Log {
+			t.Logf("%6s %s", e.Time.Sub(start).Round(time.Millisecond), e.Message)
+		}
 		clean(t, backups)
 	}
 }

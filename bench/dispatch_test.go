@@ -3,7 +3,6 @@ package bench
 import (
 	"context"
 	"fmt"
-	"runtime"
 	"testing"
 	"time"
 
@@ -38,7 +37,7 @@ type runningDispatcher struct {
 	stop     func()
 }
 
-// startDispatcher runs a dispatcher of workers (0: one per CPU) on store
+// startDispatcher runs a dispatcher of workers (0: the default) on store
 // and backend until the test ends or stop is called.
 func startDispatcher(t testing.TB, store aegir.Store, backend *provision.Backend, workers int) *runningDispatcher {
 	t.Helper()
@@ -147,7 +146,7 @@ func TestDispatch(t *testing.T) {
 				d.stop()
 			}
 			tput, p50, p99 := median(tputs), time.Duration(median(p50s)), time.Duration(median(p99s))
-			note := fmt.Sprintf("median of %d runs; one dispatcher, %d workers (one per CPU)", size.Runs, dispatchWorkers())
+			note := fmt.Sprintf("median of %d runs; one dispatcher, %d workers (the default, eight per CPU)", size.Runs, dispatchWorkers())
 			if k.name == "SQLite" {
 				report(figure{Bench: "1 dispatch", Name: fmt.Sprintf("SQLite: %d no-op tasks through the queue", size.DispatchTasks),
 					Value: fmt.Sprintf("%.0f tasks/s", tput), Target: "≥ 500 tasks/s", Result: atLeast(tput, 500), Note: note})
@@ -166,4 +165,4 @@ func TestDispatch(t *testing.T) {
 }
 
 // dispatchWorkers is the dispatcher's default number of workers.
-func dispatchWorkers() int { return runtime.NumCPU() }
+func dispatchWorkers() int { return dispatch.DefaultWorkers() }

@@ -19,34 +19,36 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 )
 
 // sizes are the sizes of one mode of the benchmarks.
 type sizes struct {
-	DispatchTasks  int // no-op tasks through the queue, per run
-	LatencyTasks   int // tasks enqueued at LatencyRate for the latency figures
-	LatencyRate    int // tasks per second
-	VerifySites    int // sites verified through the queue
-	VerifyWorkers  int // dispatcher workers for the verify and migrate benchmarks
-	BackupUploads  int // MB of uploads of the backed-up site
-	BackupDB       int // MB of rows in its database
-	MigrateSites   int // WordPress sites moved by one batch migrate
-	ControlSites   int // site rows of the control-plane benchmark
-	ControlTasks   int // no-op tasks run through aegir serve
-	NginxVhosts    int // vhosts of the nginx benchmark and the regeneration
-	Runs           int // runs of each cheap measurement, of which the median is kept
-	ExpensiveRuns  int // runs of each expensive measurement
-	APIRequests    int // GET /api/sites requests
-	NaiveSitesFrac int // the naive peer runs VerifySites/NaiveSitesFrac sites, scaled up (1: all)
+	DispatchTasks  int  // no-op tasks through the queue, per run
+	LatencyTasks   int  // tasks enqueued at LatencyRate for the latency figures
+	LatencyRate    int  // tasks per second
+	VerifySites    int  // sites verified through the queue
+	VerifyWorkers  int  // dispatcher workers of the verify benchmark (0: the default, eight per CPU)
+	BackupUploads  int  // MB of uploads of the backed-up site
+	BackupDB       int  // MB of rows in its database
+	MigrateSites   int  // WordPress sites moved by one batch migrate
+	ControlSites   int  // site rows of the control-plane benchmark
+	ControlTasks   int  // no-op tasks run through aegir serve
+	NginxVhosts    int  // vhosts of the nginx benchmark and the regeneration
+	Runs           int  // runs of each cheap measurement, of which the median is kept
+	ExpensiveRuns  int  // runs of each expensive measurement
+	APIRequests    int  // GET /api/sites requests
+	NaiveSitesFrac int  // the naive peer runs VerifySites/NaiveSitesFrac sites, scaled up (1: all)
+	SkipNaive      bool // AEGIR_BENCH_NAIVE=0: benchmark 2 leaves out its naive peer (minutes at 1,000 sites)
 }
 
 var modes = map[string]sizes{
-	"quick": {DispatchTasks: 1000, LatencyTasks: 500, LatencyRate: 250, VerifySites: 200, VerifyWorkers: 256,
+	"quick": {DispatchTasks: 1000, LatencyTasks: 500, LatencyRate: 250, VerifySites: 200, VerifyWorkers: 0,
 		BackupUploads: 20, BackupDB: 5, MigrateSites: 8, ControlSites: 2000, ControlTasks: 1000,
 		NginxVhosts: 2000, Runs: 3, ExpensiveRuns: 1, APIRequests: 200, NaiveSitesFrac: 1},
-	"full": {DispatchTasks: 1000, LatencyTasks: 1000, LatencyRate: 250, VerifySites: 1000, VerifyWorkers: 256,
+	"full": {DispatchTasks: 1000, LatencyTasks: 1000, LatencyRate: 250, VerifySites: 1000, VerifyWorkers: 0,
 		BackupUploads: 200, BackupDB: 50, MigrateSites: 100, ControlSites: 10000, ControlTasks: 10000,
 		NginxVhosts: 10000, Runs: 3, ExpensiveRuns: 1, APIRequests: 500, NaiveSitesFrac: 1},
 }
@@ -58,8 +60,8 @@ var (
 )
 
 // withOverrides applies AEGIR_BENCH_WORKERS (dispatcher workers of the
-// verify and migrate benchmarks) and AEGIR_BENCH_SITES (sites of the
-// verify benchmark), for exploring.
+// verify and migrate benchmarks), AEGIR_BENCH_SITES (sites of the verify
+// benchmark) and AEGIR_BENCH_NAIVE=0 (no naive peer), for exploring.
 func withOverrides(s sizes) sizes {
 	if n, err := strconv.Atoi(os.Getenv("AEGIR_BENCH_WORKERS")); err == nil && n > 0 {
 		s.VerifyWorkers = n
@@ -67,6 +69,7 @@ func withOverrides(s sizes) sizes {
 	if n, err := strconv.Atoi(os.Getenv("AEGIR_BENCH_SITES")); err == nil && n > 0 {
 		s.VerifySites = n
 	}
+	s.SkipNaive = os.Getenv("AEGIR_BENCH_NAIVE") == "0"
 	return s
 }
 
@@ -401,3 +404,56 @@ func writeDoc(took time.Duration) error {
 
 // background is a context for the benchmarks' own calls.
 var background = context.Background()
+
+// cpuUse is the CPU time used so far by this process's waited-for
+// children (and theirs), by MariaDB's server and by the nginx masters
+// (with the workers they reaped).
+type cpuUse struct{ children, mariadb, nginx time.Duration }
+
+// cpuNow reads cpuUse.
+func cpuNow(t testing.TB) cpuUse {
+	t.Helper()
+	var ru syscall.Rusage
+	must(t, syscall.Getrusage(syscall.RUSAGE_CHILDREN, &ru))
+	u := cpuUse{children: time.Duration(ru.Utime.Nano() + ru.Stime.Nano())}
+	entries, err := os.ReadDir("/proc")
+	must(t, err)
+	for _, e := range entries {
+		stat, err := os.ReadFile(filepath.Join("/proc", e.Name(), "stat"))
+		if err != nil {
+			continue
+		}
+		// pid (comm) state ppid ... utime stime cutime cstime (fields 14-17)
+		text := string(stat)
+		open, end := strings.IndexByte(text, '('), strings.LastIndexByte(text, ')')
+		if open < 0 || end < open {
+			continue
+		}
+		comm, fields := text[open+1:end], strings.Fields(text[end+1:])
+		if len(fields) < 15 {
+			continue
+		}
+		ticks := func(i int) time.Duration {
+			n, _ := strconv.ParseInt(fields[i], 10, 64)
+			return time.Duration(n) * 10 * time.Millisecond // USER_HZ is 100 on Linux
+		}
+		switch {
+		case comm == "mariadbd" || comm == "mysqld":
+			u.mariadb += ticks(11) + ticks(12)
+		case comm == "nginx":
+			// a master, with the workers it reaped
+			if cmd, _ := os.ReadFile(filepath.Join("/proc", e.Name(), "cmdline")); strings.Contains(string(cmd), "master process") {
+				u.nginx += ticks(11) + ticks(12) + ticks(13) + ticks(14)
+			}
+		}
+	}
+	return u
+}
+
+// since returns the CPU used from u until now, as a note.
+func (u cpuUse) since(t testing.TB) string {
+	t.Helper()
+	now := cpuNow(t)
+	return fmt.Sprintf("CPU: %s in its processes, %s in MariaDB, %s in nginx", secs((now.children - u.children).Seconds()),
+		secs((now.mariadb - u.mariadb).Seconds()), secs((now.nginx - u.nginx).Seconds()))
+}

@@ -8,16 +8,74 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"reflect"
 	"sort"
 	"strings"
+	"sync"
 
 	"github.com/aegir-hosting/aegir"
 	"go.yaml.in/yaml/v3"
 )
 
 // Store keeps contexts in Dir as <name>.yml.
+//
+// It remembers the last content it read or wrote of each file with the
+// context decoded from it: a context whose file still holds those bytes
+// is not decoded again (a task reads its site, platform and server
+// contexts several times, and decoding YAML costs far more than reading
+// a small file), and one that Put finds unchanged is not encoded either.
+// What is compared is the content itself, so a file another process
+// rewrote is always read afresh.
 type Store struct {
 	Dir string
+
+	mu     sync.Mutex
+	parsed map[string]parsedFile
+}
+
+// maxParsed bounds the contexts a Store remembers, so that its memory does
+// not grow with the number of sites: the server and platform contexts,
+// which every task reads, are among the few hundred read last.
+const maxParsed = 512
+
+// parsedFile is a context file's content and the context decoded from it.
+type parsedFile struct {
+	data []byte
+	ctx  *aegir.Context
+}
+
+// remembered returns a copy of the context decoded from data when name's
+// file was last seen holding data.
+func (s *Store) remembered(name string, data []byte) *aegir.Context {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if p, ok := s.parsed[name]; ok && bytes.Equal(p.data, data) {
+		return p.ctx.Clone()
+	}
+	return nil
+}
+
+// remember records that name's file holds data, decoded as c (a copy is
+// kept), or forgets it when c is nil.
+func (s *Store) remember(name string, data []byte, c *aegir.Context) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if c == nil {
+		delete(s.parsed, name)
+		return
+	}
+	if s.parsed == nil {
+		s.parsed = map[string]parsedFile{}
+	}
+	if _, ok := s.parsed[name]; !ok && len(s.parsed) >= maxParsed {
+		// Forget one at random (a map's order is): a server or platform
+		// forgotten is read again by its next task.
+		for other := range s.parsed {
+			delete(s.parsed, other)
+			break
+		}
+	}
+	s.parsed[name] = parsedFile{data: data, ctx: c.Clone()}
 }
 
 // New returns a store of the contexts under paths.
@@ -49,7 +107,15 @@ func (s *Store) Get(_ context.Context, name string) (*aegir.Context, error) {
 	} else if err != nil {
 		return nil, fmt.Errorf("read context @%s: %w", name, err)
 	}
-	return decode(name, data)
+	if c := s.remembered(name, data); c != nil {
+		return c, nil
+	}
+	c, err := decode(name, data)
+	if err != nil {
+		return nil, err
+	}
+	s.remember(name, data, c)
+	return c, nil
 }
 
 func decode(name string, data []byte) (*aegir.Context, error) {
@@ -69,11 +135,24 @@ func decode(name string, data []byte) (*aegir.Context, error) {
 	return c, nil
 }
 
-// Put writes c atomically: a reader never sees half a file.
+// Put writes c atomically: a reader never sees half a file. A context
+// file that already holds the same content is left alone: a task writes
+// the platform and server contexts it needs, mostly unchanged, and a new
+// file, an fsync and a rename cost far more than reading it.
 func (s *Store) Put(_ context.Context, c *aegir.Context) error {
 	path, err := s.path(c.Name)
 	if err != nil {
 		return err
+	}
+	// A private file that already holds this context is left alone: known
+	// from the context remembered for its content (nothing to encode), or
+	// from the same bytes.
+	cur, err := os.ReadFile(path)
+	kept := err == nil && private(path)
+	if kept {
+		if old := s.remembered(c.Name, cur); old != nil && reflect.DeepEqual(old, c) {
+			return nil
+		}
 	}
 	body, err := yaml.Marshal(c.Props())
 	if err != nil {
@@ -83,6 +162,11 @@ func (s *Store) Put(_ context.Context, c *aegir.Context) error {
 		body = nil
 	}
 	data := append([]byte(fmt.Sprintf("# aegir context @%s\ncontext_type: %s\n", c.Name, c.Type)), body...)
+	if kept && bytes.Equal(cur, data) {
+		s.remember(c.Name, data, c)
+		return nil
+	}
+	s.remember(c.Name, nil, nil)
 	if err := os.MkdirAll(s.Dir, 0o700); err != nil {
 		return fmt.Errorf("create %s: %w", s.Dir, err)
 	}
@@ -105,7 +189,15 @@ func (s *Store) Put(_ context.Context, c *aegir.Context) error {
 	if err := os.Rename(tmp.Name(), path); err != nil {
 		return fmt.Errorf("write context @%s: %w", c.Name, err)
 	}
+	s.remember(c.Name, data, c)
 	return nil
+}
+
+// private says whether the file at path is a regular file only its owner
+// may read, as Put writes them (they may hold database credentials).
+func private(path string) bool {
+	st, err := os.Lstat(path)
+	return err == nil && st.Mode().IsRegular() && st.Mode().Perm() == 0o600
 }
 
 // Delete removes the context called name.
@@ -115,6 +207,7 @@ func (s *Store) Delete(_ context.Context, name string) error {
 	if err != nil {
 		return err
 	}
+	s.remember(name, nil, nil)
 	if err := os.Remove(path); errors.Is(err, fs.ErrNotExist) {
 		return aegir.Errorf(aegir.ENOTFOUND, "context @%s does not exist", name)
 	} else if err != nil {

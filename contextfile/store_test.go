@@ -71,3 +71,77 @@ func TestStoreRejectsACorruptFile(t *testing.T) {
 		t.Fatalf("Get(bad) = %v, want EINVALID", err)
 	}
 }
+
+func TestPutLeavesAnUnchangedContextFileAlone(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	store := contextfile.New(aegir.Paths{Home: t.TempDir()})
+	platform, _ := aegir.NewContext("platform_a", aegir.PlatformContext)
+	platform.Platform.Root = "/var/aegir/platforms/a"
+	if err := store.Put(ctx, platform); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(store.Dir, "platform_a.yml")
+	first, _ := os.Stat(path)
+
+	// The same content: the very same file stays (a rewrite renames a new one in).
+	if err := store.Put(ctx, platform); err != nil {
+		t.Fatal(err)
+	}
+	if again, _ := os.Stat(path); !os.SameFile(first, again) {
+		t.Error("an unchanged context was written again")
+	}
+
+	// A changed content, or a file that lost its private mode, is rewritten.
+	platform.Platform.Root = "/var/aegir/platforms/b"
+	if err := store.Put(ctx, platform); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := store.Get(ctx, "platform_a"); got.Platform.Root != "/var/aegir/platforms/b" {
+		t.Fatalf("root after a change = %q", got.Platform.Root)
+	}
+	if err := os.Chmod(path, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := store.Put(ctx, platform); err != nil {
+		t.Fatal(err)
+	}
+	if st, _ := os.Stat(path); st.Mode().Perm() != 0o600 {
+		t.Errorf("mode after Put = %v, want 0600", st.Mode().Perm())
+	}
+}
+
+func TestGetReadsWhatTheFileHoldsNow(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	store := contextfile.New(aegir.Paths{Home: t.TempDir()})
+	site, _ := aegir.NewContext("a.example", aegir.SiteContext)
+	site.Site.Aliases = []string{"www.a.example"}
+	if err := store.Put(ctx, site); err != nil {
+		t.Fatal(err)
+	}
+	// What Get returns is the caller's own: changing it changes nothing stored.
+	got, err := store.Get(ctx, "a.example")
+	if err != nil {
+		t.Fatal(err)
+	}
+	got.Site.Aliases[0], got.Site.Profile = "changed", "changed"
+	if again, _ := store.Get(ctx, "a.example"); again.Site.Aliases[0] != "www.a.example" || again.Site.Profile != "" {
+		t.Fatalf("a change to a context Get returned leaked into the store: %+v", again.Site)
+	}
+	// Another process rewrites the file: the next Get reads it, and a Put
+	// of what was there before writes it back.
+	path := filepath.Join(store.Dir, "a.example.yml")
+	if err := os.WriteFile(path, []byte("context_type: site\nuri: a.example\naliases: [other.a.example]\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := store.Get(ctx, "a.example"); len(got.Site.Aliases) != 1 || got.Site.Aliases[0] != "other.a.example" {
+		t.Fatalf("after a rewrite by another process Get = %+v", got.Site)
+	}
+	if err := store.Put(ctx, site); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := store.Get(ctx, "a.example"); got.Site.Aliases[0] != "www.a.example" {
+		t.Fatalf("Put of the earlier context left %+v", got.Site)
+	}
+}

@@ -36,8 +36,15 @@ const (
 type Dispatcher struct {
 	Store   aegir.Store
 	Backend *provision.Backend
-	// Workers is how many tasks run at once; zero means one per CPU.
+	// Workers is how many tasks run at once; zero means DefaultWorkers. A
+	// task that only waits for work others do for it (its web server's
+	// next reload, shared by the tasks of a batch: aegir.BeginWait) does
+	// not count while it waits, so that many changes share one reload.
 	Workers int
+	// Waiting bounds the tasks that wait so, beyond Workers; zero means
+	// DefaultWaiting. Each running task is claimed under a name of its
+	// own, "Worker/N" with N below Workers+Waiting.
+	Waiting int
 	// Worker names this process in the queue: stable across restarts and
 	// unique among the processes that share the store. Each running task
 	// is claimed as "Worker/N". Empty means the host name.
@@ -47,8 +54,8 @@ type Dispatcher struct {
 	// HardStop, when it ends, cancels the running tasks; nil never does.
 	HardStop context.Context
 	// BatchConcurrency is how many sites a migrate-platform task moves at
-	// once, unless its concurrency argument says otherwise; zero means one
-	// per CPU.
+	// once, unless its concurrency argument says otherwise; zero means
+	// provision.DefaultBatchConcurrency().
 	BatchConcurrency int
 	// OnFinish, when set, is called after each task is recorded, with its
 	// final status and how long it ran (for metrics).
@@ -81,12 +88,35 @@ func (d *Dispatcher) logger() *slog.Logger {
 	return slog.Default()
 }
 
+// DefaultWaiting is how many tasks may wait for others' work at once
+// beyond the Workers that run, unless Waiting says otherwise: enough for
+// the sites of a large server to go live in a few reloads.
+const DefaultWaiting = 1024
+
+func (d *Dispatcher) waiting() int {
+	if d.Waiting > 0 {
+		return d.Waiting
+	}
+	return DefaultWaiting
+}
+
 func (d *Dispatcher) workers() int {
 	if d.Workers > 0 {
 		return d.Workers
 	}
-	return runtime.NumCPU()
+	return DefaultWorkers()
 }
+
+// DefaultWorkers is how many tasks run at once unless told otherwise:
+// eight per CPU. A task spends most of its time waiting on others (MariaDB,
+// a PHP process, the web server's test and reload, the disk), so one per
+// CPU leaves the CPUs idle, and tasks that arrive together (a verify of
+// every site, a template change) reach their web server's batch a few at
+// a time and take many reloads where one would do; eight per CPU is what
+// that takes (docs/benchmarks.md, benchmark 2) while keeping the PHP
+// processes of concurrent installs and migrates to a number the machine
+// holds.
+func DefaultWorkers() int { return 8 * runtime.NumCPU() }
 
 // WorkerName returns the worker name the dispatcher claims tasks under:
 // Worker, or the host name.
@@ -99,7 +129,7 @@ func (d *Dispatcher) WorkerName() (string, error) {
 		}
 		name = host
 	}
-	if err := aegir.ValidateWorker(name + "/" + strconv.Itoa(d.workers())); err != nil {
+	if err := aegir.ValidateWorker(name + "/" + strconv.Itoa(d.workers()+d.waiting())); err != nil {
 		return "", err
 	}
 	return name, nil
@@ -142,19 +172,24 @@ func (d *Dispatcher) Run(ctx context.Context) error {
 		hard = context.Background()
 	}
 	workers := d.workers()
-	free := make([]int, 0, workers)
-	for i := workers - 1; i >= 0; i-- {
+	slots := aegir.NewSlots(workers)
+	// Names of the running tasks: a task that waits keeps its name, so
+	// there are more names than slots.
+	names := workers + d.waiting()
+	free := make([]int, 0, names)
+	for i := names - 1; i >= 0; i-- {
 		free = append(free, i)
 	}
-	done := make(chan int, workers)
+	done := make(chan int, names)
 	running := 0
 	var wake <-chan struct{}
 	var retry <-chan time.Time // set while the store is failing: no claims until it fires
-	start := func(task *aegir.Task, slot int) {
+	start := func(task *aegir.Task, name int) {
 		running++
 		go func() {
-			defer func() { done <- slot }()
-			d.runTask(hard, task, log)
+			defer func() { done <- name }()
+			defer slots.Release()
+			d.runTask(aegir.WithWaitHook(hard, slots.WaitHook()), task, log)
 		}()
 	}
 
@@ -164,7 +199,7 @@ func (d *Dispatcher) Run(ctx context.Context) error {
 		defer t.Stop()
 		rescan = t.C
 	}
-	log.Info("dispatcher started", "workers", workers)
+	log.Info("dispatcher started", "workers", workers, "waiting", d.waiting())
 	for {
 		if retry == nil && wake == nil {
 			ch, err := d.Store.Listen(ctx)
@@ -178,10 +213,11 @@ func (d *Dispatcher) Run(ctx context.Context) error {
 				wake = ch
 			}
 		}
-		for retry == nil && running < workers && ctx.Err() == nil {
-			slot := free[len(free)-1]
-			task, err := d.Store.ClaimTask(ctx, worker+"/"+strconv.Itoa(slot))
+		for retry == nil && running < names && ctx.Err() == nil && slots.TryTake() {
+			name := free[len(free)-1]
+			task, err := d.Store.ClaimTask(ctx, worker+"/"+strconv.Itoa(name))
 			if err != nil {
+				slots.GiveBack()
 				if ctx.Err() != nil {
 					break
 				}
@@ -191,10 +227,11 @@ func (d *Dispatcher) Run(ctx context.Context) error {
 			}
 			bo.reset()
 			if task == nil {
+				slots.GiveBack()
 				break
 			}
 			free = free[:len(free)-1]
-			start(task, slot)
+			start(task, name)
 		}
 		if ctx.Err() != nil {
 			break
@@ -209,9 +246,10 @@ func (d *Dispatcher) Run(ctx context.Context) error {
 				log.Error("store: the notification listener stopped; listening again", "retry_in", bo.next())
 				retry = time.After(bo.d)
 			}
-		case slot := <-done:
+		case name := <-done:
 			running--
-			free = append(free, slot)
+			free = append(free, name)
+		case <-slots.Freed():
 		case <-retry:
 			retry = nil
 		case <-rescan:

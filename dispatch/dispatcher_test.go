@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aegir-hosting/aegir/internal/teststack"
+
 	"github.com/aegir-hosting/aegir"
 	"github.com/aegir-hosting/aegir/dispatch"
 	"github.com/aegir-hosting/aegir/provision"
@@ -270,7 +272,7 @@ func TestTasksThatCannotRunAreFailedWithAReason(t *testing.T) {
 // each task runs once, and both dispatchers take part.
 func TestTwoDispatchersOnOnePostgresStoreRunEachTaskOnce(t *testing.T) {
 	t.Parallel()
-	dbURL := newPostgresDatabase(t)
+	dbURL := teststack.TempPostgresDatabase(t, "aegir_test_")
 	a, b := openPostgres(t, dbURL), openPostgres(t, dbURL)
 	f := setup(t, a, 20)
 	var tasks []*aegir.Task
@@ -410,13 +412,13 @@ func TestRescanPicksUpTasksOfAnotherProcessOnSQLite(t *testing.T) {
 // dispatcher retries, its listener reconnects, and new tasks run.
 func TestDispatcherRecoversWhenPostgresConnectionsDie(t *testing.T) {
 	t.Parallel()
-	dbURL := newPostgresDatabase(t)
+	dbURL := teststack.TempPostgresDatabase(t, "aegir_test_")
 	a, b := openPostgres(t, dbURL), openPostgres(t, dbURL)
 	f := setup(t, a, 1)
 	f.start(t, "host", 2)
 	waitTasks(t, b, 10*time.Second, enqueue(t, b, noop("s00.example", 0))...)
 
-	conn, err := pgx.Connect(context.Background(), postgresAdminURL(t))
+	conn, err := pgx.Connect(context.Background(), teststack.PostgresAdminURL(t))
 	must(t, err)
 	defer conn.Close(context.Background())
 	name := dbURL[strings.LastIndex(dbURL, "/")+1:]

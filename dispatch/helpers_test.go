@@ -7,13 +7,13 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
-	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/aegir-hosting/aegir/internal/teststack"
 
 	"github.com/aegir-hosting/aegir"
 	"github.com/aegir-hosting/aegir/contextfile"
@@ -23,7 +23,6 @@ import (
 	"github.com/aegir-hosting/aegir/provision"
 	"github.com/aegir-hosting/aegir/sqlite"
 	"github.com/aegir-hosting/aegir/tarball"
-	"github.com/jackc/pgx/v5"
 
 	// The drivers the tests' servers and platforms use.
 	_ "github.com/aegir-hosting/aegir/mysql"
@@ -47,7 +46,9 @@ type storeKind struct {
 
 var storeKinds = []storeKind{
 	{"sqlite", openSQLite},
-	{"postgres", func(t testing.TB) aegir.Store { return openPostgres(t, newPostgresDatabase(t)) }},
+	{"postgres", func(t testing.TB) aegir.Store {
+		return openPostgres(t, teststack.TempPostgresDatabase(t, "aegir_test_"))
+	}},
 }
 
 // forEachStore runs fn, in parallel, on a new SQLite store and on a new
@@ -67,63 +68,6 @@ func openSQLite(t testing.TB) aegir.Store {
 	must(t, err)
 	t.Cleanup(func() { s.Close() })
 	return s
-}
-
-// postgresAdminURL finds the test server as postgres/postgres_test.go
-// does: $AEGIR_TEST_POSTGRES, or 127.0.0.1:5432 with trust auth. It skips
-// only when nothing listens there.
-func postgresAdminURL(t testing.TB) string {
-	t.Helper()
-	if u := os.Getenv("AEGIR_TEST_POSTGRES"); u != "" {
-		return u
-	}
-	conn, err := net.DialTimeout("tcp", "127.0.0.1:5432", 2*time.Second)
-	if err != nil {
-		t.Skipf("PostgreSQL is not reachable at 127.0.0.1:5432 (%v); set AEGIR_TEST_POSTGRES to test elsewhere", err)
-	}
-	conn.Close()
-	var errs []error
-	for _, user := range []string{"postgres", "root"} {
-		u := "postgres://" + user + "@127.0.0.1:5432/postgres?sslmode=disable"
-		c, err := pgx.Connect(context.Background(), u)
-		if err == nil {
-			c.Close(context.Background())
-			return u
-		}
-		errs = append(errs, err)
-	}
-	t.Fatalf("PostgreSQL listens at 127.0.0.1:5432 but takes neither user postgres nor root: %v", errs)
-	return ""
-}
-
-// newPostgresDatabase creates an empty database, dropped in t.Cleanup, and
-// returns its URL.
-func newPostgresDatabase(t testing.TB) string {
-	t.Helper()
-	admin := postgresAdminURL(t)
-	name := "aegir_test_" + randomHex(6)
-	conn, err := pgx.Connect(context.Background(), admin)
-	must(t, err)
-	defer conn.Close(context.Background())
-	_, err = conn.Exec(context.Background(), "CREATE DATABASE "+name)
-	must(t, err)
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
-		conn, err := pgx.Connect(ctx, admin)
-		if err != nil {
-			t.Errorf("drop database %s: %v", name, err)
-			return
-		}
-		defer conn.Close(ctx)
-		if _, err := conn.Exec(ctx, "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)"); err != nil {
-			t.Errorf("drop database %s: %v", name, err)
-		}
-	})
-	u, err := url.Parse(admin)
-	must(t, err)
-	u.Path = "/" + name
-	return u.String()
 }
 
 func openPostgres(t testing.TB, dbURL string) aegir.Store {

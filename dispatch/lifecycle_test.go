@@ -206,6 +206,15 @@ func TestBatchMigrateMovesTheRecords(t *testing.T) {
 			if aegir.ContextName(r.Site.Platform) != "static2" || r.Status != aegir.SiteEnabled || r.Site.DBName == "" {
 				t.Fatalf("%s after the batch migrate: platform %q status %q db %q (was %q)", uri, r.Site.Platform, r.Status, r.Site.DBName, before[uri])
 			}
+			// The backup its migrate left is listed, and is on disk.
+			backups, err := s.ListBackups(ctx, uri)
+			must(t, err)
+			if len(backups) != 1 || backups[0].Size == 0 || backups[0].SHA256 == "" {
+				t.Fatalf("%s's backups after the batch migrate: %+v", uri, backups)
+			}
+			if _, err := os.Stat(backups[0].File); err != nil {
+				t.Fatalf("%s's backup: %v", uri, err)
+			}
 			id := enqueue(t, s, dispatch.SiteTask(provision.TaskVerify, r, nil))[0]
 			wantStatus(t, s, waitTasks(t, s, 30*time.Second, id)[0], aegir.StatusSuccess)
 			id = enqueue(t, s, dispatch.SiteTask(provision.TaskDelete, r, nil))[0]

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"time"
 
@@ -154,6 +155,10 @@ func (d *Dispatcher) recordSite(ctx context.Context, task *aegir.Task, data map[
 	if c != nil && c.Type != aegir.SiteContext {
 		c = nil
 	}
+	// What the record held, to leave an unchanged record alone (a verify of
+	// a site that is fine changes nothing). The changes below set fields,
+	// never what a field points to, so a shallow copy tells.
+	before := *r
 	if c != nil {
 		// What tasks set, not users: status and database credentials.
 		r.Site.Status, r.Site.DBName, r.Site.DBUser, r.Site.DBPassword = c.Site.Status, c.Site.DBName, c.Site.DBUser, c.Site.DBPassword
@@ -201,8 +206,10 @@ func (d *Dispatcher) recordSite(ctx context.Context, task *aegir.Task, data map[
 			newURI = dataString(data, "new_uri")
 		}
 	}
-	if err := d.Store.UpdateSite(ctx, r); err != nil {
-		return errors.Join(append(errs, fmt.Errorf("update site @%s: %w", r.Name, err))...)
+	if !reflect.DeepEqual(&before, r) {
+		if err := d.Store.UpdateSite(ctx, r); err != nil {
+			return errors.Join(append(errs, fmt.Errorf("update site @%s: %w", r.Name, err))...)
+		}
 	}
 	target := r.Name
 	if newURI != "" {
@@ -211,12 +218,22 @@ func (d *Dispatcher) recordSite(ctx context.Context, task *aegir.Task, data map[
 		}
 		target = newURI
 	}
-	if pkgs, ok := dataPackages(data, "packages"); ok && !failed {
+	if pkgs, ok := dataPackages(data, "packages"); ok && !failed && !d.samePackages(ctx, target, pkgs) {
 		if err := d.Store.SetSitePackages(ctx, target, pkgs); err != nil {
 			errs = append(errs, fmt.Errorf("record the packages of @%s: %w", target, err))
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// samePackages reports whether the site's package list is pkgs already,
+// so that a verify that found nothing new writes nothing.
+func (d *Dispatcher) samePackages(ctx context.Context, site string, pkgs []aegir.Package) bool {
+	old, err := d.Store.SitePackages(ctx, site)
+	if err != nil || len(old) != len(pkgs) {
+		return false
+	}
+	return len(pkgs) == 0 || reflect.DeepEqual(old, pkgs)
 }
 
 // recordNewSite records the site a clone or a renaming migrate made, from
@@ -279,7 +296,8 @@ func (d *Dispatcher) deleteBackupRows(ctx context.Context, site string, files []
 }
 
 // recordBatch moves the records of the sites a batch migrate moved to the
-// target platform, with the credentials their contexts now hold.
+// target platform, with the credentials their contexts now hold, and
+// records the backup each site's migrate left.
 func (d *Dispatcher) recordBatch(ctx context.Context, data map[string]any, lw *logWriter) error {
 	var outcomes []provision.SiteOutcome
 	if err := convert(data["sites"], &outcomes); err != nil {
@@ -289,6 +307,12 @@ func (d *Dispatcher) recordBatch(ctx context.Context, data map[string]any, lw *l
 	for _, o := range outcomes {
 		if o.Error != "" {
 			continue
+		}
+		if o.Backup != nil {
+			b := &aegir.Backup{Site: o.Site, File: o.Backup.Path, Size: o.Backup.Size, SHA256: o.Backup.SHA256}
+			if err := d.Store.AddBackup(ctx, b); err != nil {
+				errs = append(errs, fmt.Errorf("record backup %s: %w", b.File, err))
+			}
 		}
 		r, err := d.Store.GetSite(ctx, o.Site)
 		if aegir.ErrorCode(err) == aegir.ENOTFOUND {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"runtime"
 	"runtime/debug"
 	"strconv"
 	"time"
@@ -135,7 +134,7 @@ func (d *Dispatcher) batchConcurrency(task *aegir.Task) (int, error) {
 	if d.BatchConcurrency > 0 {
 		return d.BatchConcurrency, nil
 	}
-	return runtime.NumCPU(), nil
+	return provision.DefaultBatchConcurrency(), nil
 }
 
 func isTrue(v string) bool {

@@ -290,11 +290,25 @@ func TestUpdatesQueueVerifyOnce(t *testing.T) {
 	if strings.Contains(masked, "s3cret") {
 		t.Fatalf("masked %q", masked)
 	}
+	b.site(t, "other.example.com", aegir.SiteEnabled)
+	b.site(t, "off.example.com", aegir.SiteDisabled)
 	rec, _, err := b.svc.UpdateServer(ctx, "server_master", hosting.ServerInput{Props: map[string]string{"master_db": masked, "http_port": "8080"}}, "test")
 	must(t, err)
 	if rec.Server.MasterDB != "mysql://root:s3cret@127.0.0.1" || rec.Server.HTTPPort != 8080 {
 		t.Fatalf("server %+v", rec.Server)
 	}
+	// A port change queues a verify of each enabled site on the server (its
+	// URL changed), beside the one already queued on live.example.com.
+	tasks, _, err := b.store.ListTasks(ctx, aegir.TaskFilter{Type: "verify", Status: aegir.StatusQueued, PerPage: aegir.MaxPerPage})
+	must(t, err)
+	queued := map[string]int{}
+	for _, task := range tasks {
+		queued[task.Object]++
+	}
+	if queued["live.example.com"] != 1 || queued["other.example.com"] != 1 || queued["off.example.com"] != 0 {
+		t.Fatalf("verifies queued after the port change: %v", queued)
+	}
+
 	props := hosting.PublicProps(rec.Context())
 	if props["master_db"] != masked {
 		t.Fatalf("public master_db %v", props["master_db"])

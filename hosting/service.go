@@ -229,7 +229,41 @@ func (s *Service) UpdateServer(ctx context.Context, name string, in ServerInput,
 	if err != nil {
 		return nil, nil, err
 	}
+	// A site's URL holds its server's ports, and an app may keep its
+	// address in its data (WordPress): its own verify moves it.
+	if old.Server.HTTPPort != r.Server.HTTPPort || old.Server.HTTPSPort != r.Server.HTTPSPort {
+		if err := s.verifySitesOn(ctx, name, creator); err != nil {
+			return nil, nil, fmt.Errorf("the server's verify is queued, but not its sites': %w", err)
+		}
+	}
 	return &r, t, nil
+}
+
+// verifySitesOn queues a verify of each enabled site on a platform of the
+// server name, but those that have one queued already.
+func (s *Service) verifySitesOn(ctx context.Context, name, creator string) error {
+	platforms, err := s.platformsOn(ctx, name)
+	if err != nil {
+		return err
+	}
+	for _, platform := range platforms {
+		for page := 1; ; page++ {
+			list, total, err := s.Store.ListSites(ctx, aegir.SiteFilter{Platform: platform, Status: aegir.SiteEnabled, Page: page, PerPage: aegir.MaxPerPage})
+			if err != nil {
+				return err
+			}
+			for _, r := range list {
+				t := &aegir.Task{Type: TaskVerify, ObjectType: aegir.SiteContext, Object: r.Name, Platform: platform, Creator: creator}
+				if _, err := s.queueVerify(ctx, t, func(context.Context) error { return nil }); err != nil {
+					return err
+				}
+			}
+			if page*aegir.MaxPerPage >= total {
+				break
+			}
+		}
+	}
+	return nil
 }
 
 // DeleteServer queues the delete of a server that no platform or site
@@ -238,26 +272,36 @@ func (s *Service) DeleteServer(ctx context.Context, name, creator string) (*aegi
 	return s.CreateTask(ctx, TaskRequest{ObjectType: aegir.ServerContext, Object: name, Type: TaskDelete}, creator)
 }
 
+// platformsOn returns the names of the platforms on the web server name.
+// The store has no filter by server, so this reads them page by page.
+func (s *Service) platformsOn(ctx context.Context, name string) ([]string, error) {
+	var out []string
+	for page := 1; ; page++ {
+		list, total, err := s.Store.ListPlatforms(ctx, aegir.ListFilter{Page: page, PerPage: aegir.MaxPerPage})
+		if err != nil {
+			return nil, err
+		}
+		for _, p := range list {
+			if aegir.ContextName(p.Platform.WebServer) == name {
+				out = append(out, p.Name)
+			}
+		}
+		if page*aegir.MaxPerPage >= total {
+			return out, nil
+		}
+	}
+}
+
 // serverUnused returns ECONFLICT when a platform or a site that is not
 // deleted uses the server. The store has no filter by server, so this
 // reads the platforms and sites page by page; deleting a server is rare.
 func (s *Service) serverUnused(ctx context.Context, name string) error {
 	ref := "@" + name
-	var platforms, sites int
-	for page := 1; ; page++ {
-		list, total, err := s.Store.ListPlatforms(ctx, aegir.ListFilter{Page: page, PerPage: aegir.MaxPerPage})
-		if err != nil {
-			return err
-		}
-		for _, p := range list {
-			if aegir.ContextName(p.Platform.WebServer) == name {
-				platforms++
-			}
-		}
-		if page*aegir.MaxPerPage >= total {
-			break
-		}
+	on, err := s.platformsOn(ctx, name)
+	if err != nil {
+		return err
 	}
+	platforms, sites := len(on), 0
 	for page := 1; ; page++ {
 		list, total, err := s.Store.ListSites(ctx, aegir.SiteFilter{Page: page, PerPage: aegir.MaxPerPage})
 		if err != nil {

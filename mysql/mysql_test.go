@@ -3,6 +3,7 @@ package mysql
 import (
 	"context"
 	"database/sql"
+	"fmt"
 	"io"
 	"net"
 	"os"
@@ -432,5 +433,73 @@ func TestRegistered(t *testing.T) {
 	_, err := aegir.NewDBService(&aegir.Server{DBServiceType: aegir.ServiceMySQL, MasterDB: "mysql://root:@127.0.0.1:1"}, aegir.Env{})
 	if err == nil || !strings.Contains(err.Error(), "unreachable") {
 		t.Fatalf("got %v, want the mysql driver's unreachable error", err)
+	}
+}
+
+func TestDatabaseSizeGrowsWithItsTables(t *testing.T) {
+	t.Parallel()
+	s, _ := setup(t)
+	var svc aegir.DBService = s // as the statistics scheduler calls it
+	ctx := context.Background()
+	name := uniqueName(t)
+	cleanup(t, s, name, name)
+	if err := svc.CreateDatabase(ctx, name, name, "secret", []string{"127.0.0.1"}); err != nil {
+		t.Fatal(err)
+	}
+	size := func() int64 {
+		t.Helper()
+		n, err := svc.DatabaseSize(ctx, name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	if got := size(); got != 0 {
+		t.Fatalf("size of an empty database = %d, want 0", got)
+	}
+	table := quote(name) + ".t"
+	if _, err := s.db.ExecContext(ctx, "CREATE TABLE "+table+" (id INT PRIMARY KEY, v VARCHAR(1000) NOT NULL) ENGINE=InnoDB"); err != nil {
+		t.Fatal(err)
+	}
+	empty := size()
+	if empty <= 0 {
+		t.Fatalf("size with an empty table = %d, want its first pages", empty)
+	}
+	// 1000 rows of 1000 bytes, in one statement.
+	const rows, width = 1000, 1000
+	var insert strings.Builder
+	insert.WriteString("INSERT INTO " + table + " VALUES ")
+	for i := range rows {
+		if i > 0 {
+			insert.WriteString(",")
+		}
+		fmt.Fprintf(&insert, "(%d, REPEAT('x', %d))", i, width)
+	}
+	if _, err := s.db.ExecContext(ctx, insert.String()); err != nil {
+		t.Fatal(err)
+	}
+	// InnoDB's figures follow its statistics, which the server updates in
+	// the background; ANALYZE TABLE updates them now.
+	if _, err := s.db.ExecContext(ctx, "ANALYZE TABLE "+table); err != nil {
+		t.Fatal(err)
+	}
+	full := size()
+	if full < empty+rows*width || full > 8*rows*width {
+		t.Fatalf("size with %d bytes of rows = %d (%d empty), want at least their bytes and not eight times them", rows*width, full, empty)
+	}
+	t.Logf("empty table %d bytes, with %d bytes of rows %d bytes", empty, rows*width, full)
+}
+
+func TestDatabaseSizeOfMissingDatabaseIsNotFound(t *testing.T) {
+	t.Parallel()
+	s, _ := setup(t)
+	name := uniqueName(t)
+	n, err := s.DatabaseSize(context.Background(), name)
+	if aegir.ErrorCode(err) != aegir.ENOTFOUND || !strings.Contains(err.Error(), name) || n != 0 {
+		t.Fatalf("DatabaseSize = %d, %v; want an ENOTFOUND error naming %s", n, err, name)
+	}
+	// A bad name is refused before any SQL.
+	if _, err := s.DatabaseSize(context.Background(), "bad`name"); aegir.ErrorCode(err) != aegir.EINVALID {
+		t.Fatalf("DatabaseSize of a bad name = %v, want EINVALID", err)
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"reflect"
 	"slices"
 	"strings"
 	"sync"
@@ -15,6 +16,7 @@ import (
 	"time"
 
 	"github.com/aegir-hosting/aegir"
+	"github.com/aegir-hosting/aegir/internal/webconf"
 	"github.com/aegir-hosting/aegir/local"
 )
 
@@ -31,7 +33,7 @@ func (r *countingRunner) Run(ctx context.Context, cmd aegir.Command) ([]byte, er
 	args := strings.Join(cmd.Args, " ")
 	kind := "test"
 	switch {
-	case strings.Contains(args, "-s reload"):
+	case strings.Contains(args, "-s reload"), strings.Contains(args, "--signal HUP"):
 		kind = "reload"
 	case strings.Contains(args, "/.pretest-"):
 		kind = "pretest"
@@ -309,7 +311,7 @@ func TestAWaitingWriteSiteIsWithdrawnWhenItsContextEnds(t *testing.T) {
 	}
 	// Hold the server's lock, as another process's batch would, so the
 	// first change is under way and the second waits behind it.
-	unlock, err := s.svc.lock()
+	unlock, err := webconf.Lock(s.svc.confDir())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -320,10 +322,8 @@ func TestAWaitingWriteSiteIsWithdrawnWhenItsContextEnds(t *testing.T) {
 		first <- err
 	}()
 	waitFor(t, func() bool {
-		appliers.Lock()
-		defer appliers.Unlock()
-		a := appliers.m[s.svc.applyKey()]
-		return a != nil && len(a.pending) == 0
+		n, underWay := webconf.Pending(s.svc.applyKey())
+		return underWay && n == 0
 	})
 	ctx, cancel := context.WithCancel(context.Background())
 	second := make(chan error, 1)
@@ -332,10 +332,8 @@ func TestAWaitingWriteSiteIsWithdrawnWhenItsContextEnds(t *testing.T) {
 		second <- err
 	}()
 	waitFor(t, func() bool {
-		appliers.Lock()
-		defer appliers.Unlock()
-		a := appliers.m[s.svc.applyKey()]
-		return a != nil && len(a.pending) == 1
+		n, underWay := webconf.Pending(s.svc.applyKey())
+		return underWay && n == 1
 	})
 	cancel()
 	if err := <-second; err != context.Canceled {
@@ -393,6 +391,9 @@ func TestARewriteSwapsInPlaceAndLeavesNoPreviousVhostBehind(t *testing.T) {
 	if data, _ := os.ReadFile(spare); len(data) != 0 {
 		t.Errorf("the spare still holds the previous vhost:\n%s", data)
 	}
+	if _, err := os.Stat(spare); err != nil {
+		t.Errorf("a rewritten vhost kept no spare for its next rewrite: %v", err)
+	}
 	broken := *v
 	broken.App, broken.Params = "nonexistent", []aegir.Param{{Name: "SECRET", Value: "third"}}
 	if _, err := s.svc.WriteSite(ctx, &broken); err == nil {
@@ -420,4 +421,61 @@ func TestARewriteSwapsInPlaceAndLeavesNoPreviousVhostBehind(t *testing.T) {
 		t.Errorf("the spare outlived its vhost: %v", err)
 	}
 	expect(t, s.port, "r.test", "/", 404, "")
+}
+
+// files returns the names and contents of the files of dir.
+func files(t *testing.T, dir string) map[string]string {
+	t.Helper()
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]string{}
+	for _, e := range entries {
+		out[e.Name()] = string(readFile(t, filepath.Join(dir, e.Name())))
+	}
+	return out
+}
+
+func TestUndoLeavesTheVhostsAndTheirSparesAsTheyWere(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	s := newStack(t, "/run/php/php8.2-fpm.sock")
+	if err := s.svc.VerifyServer(ctx); err != nil {
+		t.Fatal(err)
+	}
+	root := staticRoot(t, "site")
+	site := func(uri, secret string) *aegir.Vhost {
+		return &aegir.Vhost{URI: uri, Root: root, App: "static", Params: []aegir.Param{{Name: "SECRET", Value: secret}}}
+	}
+	// r.test rewritten once (it has an empty spare), q.test written once.
+	for _, v := range []*aegir.Vhost{site("r.test", "1"), site("r.test", "2"), site("q.test", "1")} {
+		if _, err := s.svc.WriteSite(ctx, v); err != nil {
+			t.Fatal(err)
+		}
+	}
+	dir := filepath.Dir(s.svc.VhostFile("r.test"))
+	before := files(t, dir)
+	if _, ok := before[".r.test.conf.spare"]; !ok || len(before) != 3 {
+		t.Fatalf("vhost.d holds %v, want r.test's vhost and spare, and q.test's vhost", before)
+	}
+	// Each change of a task that then fails, and its undo.
+	for _, step := range []func() (aegir.Undo, error){
+		func() (aegir.Undo, error) { return s.svc.WriteSite(ctx, site("r.test", "3")) },
+		func() (aegir.Undo, error) { return s.svc.WriteSite(ctx, site("q.test", "2")) },
+		func() (aegir.Undo, error) { return s.svc.WriteSite(ctx, site("n.test", "1")) },
+		func() (aegir.Undo, error) { return s.svc.DeleteSite(ctx, "r.test") },
+	} {
+		undo, err := step()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := undo(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if after := files(t, dir); !reflect.DeepEqual(before, after) {
+			t.Fatalf("after the undo, vhost.d holds\n%v\nwant\n%v", after, before)
+		}
+	}
+	expect(t, s.port, "r.test", "/", 200, "site")
 }

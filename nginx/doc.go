@@ -5,10 +5,11 @@
 // puts the previous files back when a test fails, so a broken vhost never
 // reaches the running nginx. Changes made at the same time by the tasks of
 // one process are coalesced into one test and one reload, each new vhost
-// tested on its own first (apply.go).
+// tested on its own first, by the engine the apache driver uses too
+// (internal/webconf; apply.go is nginx's side).
 //
 // It registers itself as the "nginx" http service type. It imports only the
-// domain package, the standard library and golang.org/x/sys/unix
-// (renameat2); it must not import other adapters (local, provision,
-// contextfile, other drivers) or cmd.
+// domain package, internal/webconf and the standard library; it must not
+// import other adapters (local, provision, contextfile, other drivers) or
+// cmd.
 package nginx

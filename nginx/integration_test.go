@@ -424,3 +424,32 @@ func TestPHPSiteGetsItsCloakedParams(t *testing.T) {
 	expect(t, s.port, "wordpress.test", "/2024/01/hello/", 200, "uri=/2024/01/hello/")
 	expect(t, s.port, "wordpress.test", "/wp-content/uploads/evil.php", 403, "")
 }
+
+// TestAReloadTheMasterRejectsFailsAndPutsTheVhostBack: with a test
+// command that lets anything through, a broken vhost reaches the reload;
+// the master, signalled, does not take the configuration, and the change
+// fails with a clear error instead of hanging, its vhost removed again.
+func TestAReloadTheMasterRejectsFailsAndPutsTheVhostBack(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	s := newStack(t, "/run/php/php8.2-fpm.sock")
+	if err := s.svc.VerifyServer(ctx); err != nil {
+		t.Fatal(err)
+	}
+	root := staticRoot(t, "this is site A")
+	if _, err := s.svc.WriteSite(ctx, &aegir.Vhost{URI: "a.test", Root: root, App: "static"}); err != nil {
+		t.Fatal(err)
+	}
+	expect(t, s.port, "a.test", "/", 200, "this is site A")
+
+	s.svc.server.HTTPTestCmd = []string{"true"}
+	s.svc.rejectAfter = time.Second
+	_, err := s.svc.WriteSite(ctx, &aegir.Vhost{URI: "c.test", Root: root, App: "nonexistent"})
+	if err == nil || !strings.Contains(err.Error(), "did not load the new configuration") {
+		t.Fatalf("got %v, want the error of a master that rejected the configuration", err)
+	}
+	if _, err := os.Stat(s.svc.VhostFile("c.test")); !os.IsNotExist(err) {
+		t.Errorf("the rejected vhost was left behind: %v", err)
+	}
+	expect(t, s.port, "a.test", "/", 200, "this is site A")
+}

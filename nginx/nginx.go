@@ -11,12 +11,13 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/aegir-hosting/aegir"
+	"github.com/aegir-hosting/aegir/internal/webconf"
 )
 
 func init() {
@@ -42,13 +43,15 @@ type Nginx struct {
 	server *aegir.Server
 	name   string
 	env    aegir.Env
+	// rejectAfter, when set, replaces rejectTimeout (tests).
+	rejectAfter time.Duration
 }
 
 // New returns the nginx service of the server named serverName. The server
 // must have its defaults applied (port, test and restart commands, conf
 // link, PHP-FPM socket).
 func New(server *aegir.Server, serverName string, env aegir.Env) (aegir.HTTPService, error) {
-	if err := checkServer(server, serverName, env.Paths); err != nil {
+	if err := webconf.CheckServer(server, serverName, env.Paths, "nginx"); err != nil {
 		return nil, err
 	}
 	if env.Runner == nil || env.Log == nil {
@@ -100,12 +103,12 @@ func (n *Nginx) VerifyServer(ctx context.Context) error {
 	if err := n.makeDirs(); err != nil {
 		return err
 	}
-	unlock, err := n.lock()
+	unlock, err := webconf.Lock(n.confDir())
 	if err != nil {
 		return err
 	}
 	defer unlock()
-	if err := n.checkLinkPlace(); err != nil {
+	if err := webconf.CheckLinkPlace(n.server.HTTPConfLink, "nginx"); err != nil {
 		return err
 	}
 
@@ -128,23 +131,23 @@ func (n *Nginx) VerifyServer(ctx context.Context) error {
 	}
 	files = append(files, file{n.ServerFile(), data, serverFileMode})
 
-	var before []snapshot
+	var before []webconf.Snapshot
 	for _, f := range files {
-		s, err := takeSnapshot(f.path)
+		s, err := webconf.TakeSnapshot(f.path)
 		if err != nil {
 			return err
 		}
 		before = append(before, s)
 	}
-	link, err := takeLinkSnapshot(n.server.HTTPConfLink)
+	link, err := webconf.TakeLinkSnapshot(n.server.HTTPConfLink)
 	if err != nil {
 		return err
 	}
 	putBack := func() error {
 		// The link first, so nginx never includes a server file that is gone.
-		errs := []error{link.restore()}
+		errs := []error{link.Restore()}
 		for _, s := range before {
-			errs = append(errs, s.restore())
+			errs = append(errs, s.Restore())
 		}
 		if err := errors.Join(errs...); err != nil {
 			return fmt.Errorf("put back the previous nginx configuration: %w", err)
@@ -154,12 +157,12 @@ func (n *Nginx) VerifyServer(ctx context.Context) error {
 	}
 
 	for _, f := range files {
-		if err := writeFile(f.path, f.data, f.mode); err != nil {
+		if err := webconf.WriteFile(f.path, f.data, f.mode); err != nil {
 			return errors.Join(err, putBack())
 		}
 	}
 	n.env.Log.Infof("wrote %s and %d include snippets in %s", n.ServerFile(), len(files)-1, n.env.Paths.Includes())
-	if err := symlink(n.ServerFile(), n.server.HTTPConfLink); err != nil {
+	if err := webconf.Symlink(n.ServerFile(), n.server.HTTPConfLink); err != nil {
 		return errors.Join(aegir.FieldErrorf("http_conf_link", "link %s to %s: %v", n.server.HTTPConfLink, n.ServerFile(), err), putBack())
 	}
 	n.env.Log.Infof("linked %s to %s", n.server.HTTPConfLink, n.ServerFile())
@@ -201,26 +204,6 @@ func (n *Nginx) makeDirs() error {
 	return nil
 }
 
-// checkLinkPlace reports why the conf link cannot be made: a missing
-// directory, or something other than a symbolic link in its place.
-func (n *Nginx) checkLinkPlace() error {
-	link := n.server.HTTPConfLink
-	dir := filepath.Dir(link)
-	if fi, err := os.Stat(dir); err != nil || !fi.IsDir() {
-		return aegir.FieldErrorf("http_conf_link", "directory %s of %s does not exist: is nginx installed there, or should http_conf_link point elsewhere?", dir, link)
-	}
-	fi, err := os.Lstat(link)
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil
-	} else if err != nil {
-		return fmt.Errorf("http_conf_link: %w", err)
-	}
-	if fi.Mode()&fs.ModeSymlink == 0 {
-		return aegir.FieldErrorf("http_conf_link", "%s exists and is not a symbolic link; aegir will not replace it: move it away, or point http_conf_link elsewhere", link)
-	}
-	return nil
-}
-
 // WritePlatform writes nothing and returns a nil Undo. Unlike Apache's
 // <Directory> blocks, nginx has no per-codebase configuration: everything a
 // platform needs (its root and its app's include snippet) is written into
@@ -229,7 +212,7 @@ func (n *Nginx) checkLinkPlace() error {
 // reports an app that has no include snippet, since none of the
 // platform's sites could be served.
 func (n *Nginx) WritePlatform(ctx context.Context, name, root, app string) (aegir.Undo, error) {
-	if !appPattern.MatchString(app) || !hasAppInclude(app) {
+	if !webconf.IsApp(app) || !hasAppInclude(app) {
 		return nil, aegir.FieldErrorf("app", "nginx has no include snippet for app %q", app)
 	}
 	return nil, nil
@@ -250,11 +233,7 @@ func (n *Nginx) WriteSite(ctx context.Context, v *aegir.Vhost) (aegir.Undo, erro
 	if err != nil {
 		return nil, err
 	}
-	c := &change{path: n.VhostFile(v.URI), data: data, mode: vhostMode, pretest: true}
-	if err := n.submit(ctx, c); err != nil {
-		return nil, err
-	}
-	return n.undoTo(c.before), nil
+	return webconf.Write(ctx, n.target(), n.VhostFile(v.URI), data, vhostMode)
 }
 
 // DeleteSite removes the vhost of the site uri, tests and reloads; a
@@ -265,33 +244,7 @@ func (n *Nginx) DeleteSite(ctx context.Context, uri string) (aegir.Undo, error) 
 	if err := aegir.ValidateURI("uri", uri); err != nil {
 		return nil, err
 	}
-	path := n.VhostFile(uri)
-	if _, err := os.Stat(filepath.Dir(path)); errors.Is(err, fs.ErrNotExist) {
-		n.env.Log.Infof("no vhost for %s in %s", uri, filepath.Dir(path))
-		return nil, nil
-	}
-	c := &change{path: path}
-	if err := n.submit(ctx, c); err != nil {
-		return nil, err
-	}
-	if c.absent {
-		n.env.Log.Infof("no vhost for %s in %s", uri, filepath.Dir(path))
-		return nil, nil
-	}
-	return n.undoTo(c.before), nil
-}
-
-// undoTo returns an Undo that puts the file back as before recorded it,
-// tests and reloads (coalesced like WriteSite). When the test fails, the
-// file stays as the change left it and the error says why.
-func (n *Nginx) undoTo(before snapshot) aegir.Undo {
-	return func(ctx context.Context) error {
-		c := &change{path: before.path, undo: true}
-		if before.exists {
-			c.data, c.mode, c.pretest = before.data, before.mode, true
-		}
-		return n.submit(ctx, c)
-	}
+	return webconf.Remove(ctx, n.target(), n.VhostFile(uri))
 }
 
 // writeGeneration writes a new token into the file the default server
@@ -303,7 +256,7 @@ func (n *Nginx) writeGeneration() (string, error) {
 		return "", err
 	}
 	token := hex.EncodeToString(b)
-	return token, writeFile(n.generationFile(), []byte("return 200 \""+token+" $pid\\n\";\n"), includeMode)
+	return token, webconf.WriteFile(n.generationFile(), []byte("return 200 \""+token+" $pid\\n\";\n"), includeMode)
 }
 
 func (n *Nginx) generationFile() string { return filepath.Join(n.confDir(), "generation.conf") }
@@ -355,24 +308,73 @@ func (n *Nginx) workers(ctx context.Context) []int {
 	return childPIDs(master)
 }
 
+// rejectTimeout bounds the wait for the master to start the workers of
+// a new configuration after the restart command: a master that has not
+// by then did not take it (a reload by signal returns before the master
+// reads the configuration, and a master that fails to load it only says
+// so in its error log).
+const rejectTimeout = 30 * time.Second
+
 // waitLive waits, for a few seconds at most, until nginx answers with the
 // generation just written and the workers of the previous configuration
 // are gone: nginx applies a reload asynchronously, and an old worker would
 // otherwise go on serving the previous configuration (say, a database the
-// task is about to drop). A timeout is logged, not an error, since the
-// reload was accepted: waitLive reports false, and the caller warns.
-func (n *Nginx) waitLive(ctx context.Context, generation string, old []int) bool {
+// task is about to drop). When the master has started new workers but the
+// new generation does not answer in time, waitLive reports false, and the
+// caller warns, since the reload was taken. When the master starts no new
+// workers at all (it rejected the configuration), waitLive returns an
+// error after rejectTimeout.
+func (n *Nginx) waitLive(ctx context.Context, generation string, old []int) (bool, error) {
 	if !n.local() {
-		return true
+		return true, nil
 	}
-	deadline := time.Now().Add(liveTimeout)
-	for time.Now().Before(deadline) && ctx.Err() == nil {
+	start := time.Now()
+	for ctx.Err() == nil {
 		if g, _, ok := n.probe(ctx); ok && g == generation && !anyAlive(old) {
-			return true
+			return true, nil
+		}
+		if waited := time.Since(start); waited > liveTimeout {
+			started, known := newWorkers(old)
+			if started || !known {
+				return false, nil
+			}
+			limit := rejectTimeout
+			if n.rejectAfter > 0 {
+				limit = n.rejectAfter
+			}
+			if waited > limit {
+				return false, fmt.Errorf("nginx did not load the new configuration: its master started no new workers within %s of the reload (%s); it rejected the configuration, see nginx's error log",
+					limit, strings.Join(n.server.HTTPRestartCmd, " "))
+			}
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
-	return false
+	return false, nil
+}
+
+// newWorkers reports whether the master of the old workers has started
+// others, and whether that can be told (the old workers are known and
+// their master runs).
+func newWorkers(old []int) (started, known bool) {
+	if len(old) == 0 {
+		return false, false
+	}
+	master := 0
+	for _, pid := range old {
+		if ppid, ok := parentPID(pid); ok {
+			master = ppid
+			break
+		}
+	}
+	if master <= 1 {
+		return false, false
+	}
+	for _, pid := range childPIDs(master) {
+		if !slices.Contains(old, pid) {
+			return true, true
+		}
+	}
+	return false, true
 }
 
 // parentPID reads the parent of a process from /proc.
@@ -424,28 +426,6 @@ func anyAlive(pids []int) bool {
 	return false
 }
 
-// lock serialises changes to this server's configuration, across tasks
-// and processes: otherwise one task's broken vhost could fail another's
-// test, and that task would put back its own good vhost for nothing.
-func (n *Nginx) lock() (unlock func(), err error) {
-	path := filepath.Join(n.confDir(), ".lock")
-	if err := os.MkdirAll(n.confDir(), serverDirMode); err != nil {
-		return nil, err
-	}
-	f, err := os.OpenFile(path, os.O_CREATE|os.O_RDWR, 0o600)
-	if err != nil {
-		return nil, fmt.Errorf("lock %s: %w", path, err)
-	}
-	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX); err != nil {
-		f.Close()
-		return nil, fmt.Errorf("lock %s: %w", path, err)
-	}
-	return func() {
-		syscall.Flock(int(f.Fd()), syscall.LOCK_UN)
-		f.Close()
-	}, nil
-}
-
 // testAndReload tests the whole nginx configuration and, only when it
 // passes, reloads nginx and waits until the new configuration answers.
 // VerifyServer goes live through it; site changes go through the batches
@@ -464,7 +444,11 @@ func (n *Nginx) testAndReload(ctx context.Context) error {
 		return err
 	}
 	n.env.Log.Infof("reloaded nginx (%s)", strings.Join(n.server.HTTPRestartCmd, " "))
-	if !n.waitLive(ctx, generation, old) {
+	confirmed, err := n.waitLive(ctx, generation, old)
+	if err != nil {
+		return err
+	}
+	if !confirmed {
 		n.env.Log.Warnf("nginx did not confirm the reload within %s", liveTimeout)
 	}
 	return nil

@@ -5,14 +5,13 @@ import (
 	"embed"
 	"fmt"
 	"io/fs"
-	"net/url"
 	"path/filepath"
-	"regexp"
 	"slices"
 	"strings"
 	"text/template"
 
 	"github.com/aegir-hosting/aegir"
+	"github.com/aegir-hosting/aegir/internal/webconf"
 )
 
 //go:embed templates/*.tmpl
@@ -26,24 +25,6 @@ var templates = template.Must(template.New("").Funcs(template.FuncMap{
 const (
 	serverTemplate = "server.conf.tmpl"
 	vhostTemplate  = "vhost.conf.tmpl"
-)
-
-// maxValue is the longest parameter value accepted.
-const maxValue = 1024
-
-var (
-	// pathPattern is what a path written unquoted into the configuration
-	// may hold: no space, quote, ';', '$', '#' or brace that nginx would read
-	// as syntax.
-	pathPattern = regexp.MustCompile(`^/[A-Za-z0-9._/@+,=:~-]*$`)
-	// paramNamePattern is what a FastCGI parameter name may be.
-	paramNamePattern = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]{0,63}$`)
-	// valuePattern is what a value written inside double quotes may hold:
-	// printable ASCII except quotes, backslash, '$' (nginx variables), ';',
-	// braces and the backquote; no whitespace or control characters.
-	valuePattern = regexp.MustCompile(`^[A-Za-z0-9!#%&()*+,\-./:<=>?@\[\]^_|~]*$`)
-	// appPattern is what an app name may be: it names an include file.
-	appPattern = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,63}$`)
 )
 
 // includeNames lists the include snippets, by file name, that VerifyServer
@@ -156,7 +137,7 @@ func (n *Nginx) vhostData(v *aegir.Vhost) (*vhostData, error) {
 	}
 	if v.Disabled {
 		if v.DisabledURL != "" {
-			if err := checkURL("disabled_url", v.DisabledURL); err != nil {
+			if err := webconf.CheckURL("disabled_url", v.DisabledURL); err != nil {
 				return nil, err
 			}
 			d.DisabledURL = v.DisabledURL
@@ -165,14 +146,14 @@ func (n *Nginx) vhostData(v *aegir.Vhost) (*vhostData, error) {
 		// disabled vhost is always writable.
 		return d, nil
 	}
-	if !pathPattern.MatchString(v.Root) || strings.Contains(v.Root, "..") {
+	if !webconf.IsPath(v.Root) || strings.Contains(v.Root, "..") {
 		return nil, aegir.FieldErrorf("root", "%q must be an absolute path of letters, digits and ._/@+,=:~- only", v.Root)
 	}
-	if !appPattern.MatchString(v.App) {
+	if !webconf.IsApp(v.App) {
 		return nil, aegir.FieldErrorf("app", "%q may hold only lowercase letters, digits, '_' and '-'", v.App)
 	}
 	for _, p := range v.Params {
-		if err := checkParam(p); err != nil {
+		if err := webconf.CheckParam(p); err != nil {
 			return nil, err
 		}
 	}
@@ -193,7 +174,7 @@ func (n *Nginx) vhostData(v *aegir.Vhost) (*vhostData, error) {
 		}
 		d.Names = []string{v.Redirection}
 		if d.HTTPS {
-			d.HTTPSRedirectTo = v.Redirection + httpsPortSuffix(d.HTTPSPort)
+			d.HTTPSRedirectTo = v.Redirection + webconf.HTTPSPortSuffix(d.HTTPSPort)
 			d.HTTPSTarget = d.HTTPSRedirectTo
 		}
 	}
@@ -208,15 +189,6 @@ func (n *Nginx) httpsPort() int {
 	return n.server.HTTPSPort
 }
 
-// httpsPortSuffix is what follows a host name in an https URL: nothing on
-// port 443.
-func httpsPortSuffix(port int) string {
-	if port == aegir.DefaultHTTPSPort {
-		return ""
-	}
-	return fmt.Sprintf(":%d", port)
-}
-
 // httpsData checks the HTTPS fields of v and fills those of d.
 func (n *Nginx) httpsData(d *vhostData, v *aegir.Vhost) error {
 	switch v.SSL {
@@ -227,7 +199,7 @@ func (n *Nginx) httpsData(d *vhostData, v *aegir.Vhost) error {
 		return aegir.FieldErrorf("ssl_enabled", "%d is not one of 0, 1, 2", v.SSL)
 	}
 	for field, path := range map[string]string{"ssl_certificate": v.CertFile, "ssl_certificate_key": v.KeyFile} {
-		if !pathPattern.MatchString(path) || strings.Contains(path, "..") {
+		if !webconf.IsPath(path) || strings.Contains(path, "..") {
 			return aegir.FieldErrorf(field, "%q must be an absolute path of letters, digits and ._/@+,=:~- only", path)
 		}
 	}
@@ -240,54 +212,6 @@ func (n *Nginx) httpsData(d *vhostData, v *aegir.Vhost) error {
 	}
 	d.HTTPS, d.HTTPSOnly, d.HTTPSPort = true, v.SSL == aegir.SSLRequired && !v.Disabled, port
 	d.CertFile, d.KeyFile, d.HSTS = v.CertFile, v.KeyFile, v.HSTS
-	d.HTTPSTarget = "$host" + httpsPortSuffix(port)
-	return nil
-}
-
-// checkParam reports a parameter whose name or value could break out of
-// its fastcgi_param directive. The value is never quoted in the error: it
-// may be a password.
-func checkParam(p aegir.Param) error {
-	if !paramNamePattern.MatchString(p.Name) {
-		return aegir.FieldErrorf("params", "%q is not a valid parameter name (letters, digits and '_', not starting with a digit)", p.Name)
-	}
-	if len(p.Value) > maxValue || !valuePattern.MatchString(p.Value) {
-		return aegir.FieldErrorf("params", "the value of %s may hold only printable ASCII characters other than quotes, backslash, '$', ';', '`', braces and spaces, at most 1024 of them", p.Name)
-	}
-	return nil
-}
-
-// checkURL reports a URL nginx cannot safely redirect to.
-func checkURL(field, raw string) error {
-	u, err := url.Parse(raw)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || len(raw) > maxValue || !valuePattern.MatchString(raw) {
-		return aegir.FieldErrorf(field, "%q must be an http or https URL without quotes, spaces, '$', ';' or braces", raw)
-	}
-	return nil
-}
-
-// checkServer reports a server property the server file cannot hold.
-func checkServer(s *aegir.Server, serverName string, paths aegir.Paths) error {
-	if err := aegir.ValidateName("server", serverName); err != nil {
-		return err
-	}
-	if s.HTTPPort <= 0 || s.HTTPPort > 65535 {
-		return aegir.FieldErrorf("http_port", "%d is not a TCP port", s.HTTPPort)
-	}
-	if !pathPattern.MatchString(s.PHPFPMSocket) {
-		return aegir.FieldErrorf("php_fpm_socket", "%q must be an absolute path of letters, digits and ._/@+,=:~- only", s.PHPFPMSocket)
-	}
-	if !pathPattern.MatchString(s.HTTPConfLink) {
-		return aegir.FieldErrorf("http_conf_link", "%q must be an absolute path of letters, digits and ._/@+,=:~- only", s.HTTPConfLink)
-	}
-	if len(s.HTTPTestCmd) == 0 {
-		return aegir.FieldErrorf("http_test_cmd", "must not be empty")
-	}
-	if len(s.HTTPRestartCmd) == 0 {
-		return aegir.FieldErrorf("http_restart_cmd", "must not be empty")
-	}
-	if !pathPattern.MatchString(paths.Home) {
-		return aegir.FieldErrorf("aegir_home", "%q must be an absolute path of letters, digits and ._/@+,=:~- only, since nginx includes files under it", paths.Home)
-	}
+	d.HTTPSTarget = "$host" + webconf.HTTPSPortSuffix(port)
 	return nil
 }

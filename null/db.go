@@ -22,6 +22,12 @@ func (DB) Verify(context.Context) error { return nil }
 // DatabaseExists reports false.
 func (DB) DatabaseExists(context.Context, string) (bool, error) { return false, nil }
 
+// DatabaseSize returns an ENOTFOUND error: no database exists on the
+// server.
+func (DB) DatabaseSize(_ context.Context, name string) (int64, error) {
+	return 0, aegir.Errorf(aegir.ENOTFOUND, "database %s does not exist: the db server has no database service (db_service_type is null)", name)
+}
+
 // UserExists reports false.
 func (DB) UserExists(context.Context, string) (bool, error) { return false, nil }
 

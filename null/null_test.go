@@ -52,6 +52,9 @@ func TestNullDBHasNothingAndCreatesNothing(t *testing.T) {
 	if ok, err := svc.DatabaseExists(ctx, "example"); ok || err != nil {
 		t.Errorf("DatabaseExists = %v, %v", ok, err)
 	}
+	if n, err := svc.DatabaseSize(ctx, "example"); n != 0 || aegir.ErrorCode(err) != aegir.ENOTFOUND {
+		t.Errorf("DatabaseSize = %d, %v; want an ENOTFOUND error", n, err)
+	}
 	if ok, err := svc.UserExists(ctx, "example"); ok || err != nil {
 		t.Errorf("UserExists = %v, %v", ok, err)
 	}

@@ -2,85 +2,17 @@ package postgres_test
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"fmt"
-	"net"
-	"net/url"
-	"os"
 	"testing"
 	"time"
+
+	"github.com/aegir-hosting/aegir/internal/teststack"
 
 	"github.com/aegir-hosting/aegir"
 	"github.com/aegir-hosting/aegir/postgres"
 	"github.com/aegir-hosting/aegir/storetest"
 	"github.com/jackc/pgx/v5"
 )
-
-// adminURL finds how to reach the test server: $AEGIR_TEST_POSTGRES, or
-// 127.0.0.1:5432 with trust auth as postgres or root. It skips the test
-// only when nothing listens there.
-func adminURL(t *testing.T) string {
-	t.Helper()
-	if u := os.Getenv("AEGIR_TEST_POSTGRES"); u != "" {
-		return u
-	}
-	conn, err := net.DialTimeout("tcp", "127.0.0.1:5432", 2*time.Second)
-	if err != nil {
-		t.Skipf("PostgreSQL is not reachable at 127.0.0.1:5432 (%v); set AEGIR_TEST_POSTGRES to test elsewhere", err)
-	}
-	conn.Close()
-	var errs []error
-	for _, user := range []string{"postgres", "root"} {
-		u := "postgres://" + user + "@127.0.0.1:5432/postgres?sslmode=disable"
-		c, err := pgx.Connect(t.Context(), u)
-		if err == nil {
-			c.Close(t.Context())
-			return u
-		}
-		errs = append(errs, err)
-	}
-	t.Fatalf("PostgreSQL listens at 127.0.0.1:5432 but takes neither user postgres nor root: %v", errs)
-	return ""
-}
-
-// newDatabase creates an empty database with a random name, dropped (after
-// its connections are ended) in t.Cleanup, and returns its URL.
-func newDatabase(t *testing.T) string {
-	t.Helper()
-	admin := adminURL(t)
-	b := make([]byte, 6)
-	rand.Read(b)
-	name := "aegir_test_" + hex.EncodeToString(b)
-	conn, err := pgx.Connect(t.Context(), admin)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close(context.Background())
-	if _, err := conn.Exec(t.Context(), "CREATE DATABASE "+name); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
-		conn, err := pgx.Connect(ctx, admin)
-		if err != nil {
-			t.Errorf("drop database %s: %v", name, err)
-			return
-		}
-		defer conn.Close(ctx)
-		conn.Exec(ctx, "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()", name)
-		if _, err := conn.Exec(ctx, "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)"); err != nil {
-			t.Errorf("drop database %s: %v", name, err)
-		}
-	})
-	u, err := url.Parse(admin)
-	if err != nil {
-		t.Fatal(err)
-	}
-	u.Path = "/" + name
-	return u.String()
-}
 
 func open(t *testing.T, dbURL string) *postgres.Store {
 	t.Helper()
@@ -95,7 +27,7 @@ func open(t *testing.T, dbURL string) *postgres.Store {
 func TestStoreConformance(t *testing.T) {
 	t.Parallel()
 	storetest.Exercise(t, func(t *testing.T) aegir.Store {
-		return open(t, newDatabase(t))
+		return open(t, teststack.TempPostgresDatabase(t, "aegir_test_"))
 	})
 }
 
@@ -108,7 +40,7 @@ func TestStoreConformance(t *testing.T) {
 // order per object.
 func TestTwoProcessesShareOneQueue(t *testing.T) {
 	t.Parallel()
-	dbURL := newDatabase(t)
+	dbURL := teststack.TempPostgresDatabase(t, "aegir_test_")
 	a, b := open(t, dbURL), open(t, dbURL)
 	queued := storetest.TaskMix(500, 20, 4, 1)
 	for i, task := range queued {
@@ -157,7 +89,7 @@ func TestTwoProcessesShareOneQueue(t *testing.T) {
 // and that a listener whose connection is killed reconnects and goes on.
 func TestListenerOfOneProcessWakesOnAnother(t *testing.T) {
 	t.Parallel()
-	dbURL := newDatabase(t)
+	dbURL := teststack.TempPostgresDatabase(t, "aegir_test_")
 	a, b := open(t, dbURL), open(t, dbURL)
 	ch, err := a.Listen(t.Context())
 	if err != nil {
@@ -204,7 +136,7 @@ func TestListenerOfOneProcessWakesOnAnother(t *testing.T) {
 // once: one migrates under goose's lock while the other waits.
 func TestTwoProcessesStartTogether(t *testing.T) {
 	t.Parallel()
-	dbURL := newDatabase(t)
+	dbURL := teststack.TempPostgresDatabase(t, "aegir_test_")
 	errs := make(chan error, 2)
 	for range 2 {
 		go func() {
@@ -228,7 +160,7 @@ func TestTwoProcessesStartTogether(t *testing.T) {
 
 func TestOpenStoreTakesAPostgresURL(t *testing.T) {
 	t.Parallel()
-	s, err := aegir.OpenStore(t.Context(), newDatabase(t))
+	s, err := aegir.OpenStore(t.Context(), teststack.TempPostgresDatabase(t, "aegir_test_"))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -142,7 +142,7 @@ func (t *run) dispatch(ctx context.Context, task, name string) error {
 		return aegir.Errorf(aegir.EINVALID, "task %q does not apply to @%s, a %s", task, name, c.Type)
 	}
 	if c.Type == aegir.SiteContext {
-		t.orig = cloneContext(c)
+		t.orig = c.Clone()
 	}
 	return fn(t, ctx, c)
 }

@@ -4,9 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/aegir-hosting/aegir"
@@ -16,14 +18,25 @@ import (
 // (the same one, or a new one on another platform or under another name)
 // with a database of its own.
 type deployment struct {
-	target  *siteEnv
-	file    string
-	oldURI  string // the name the backup was taken under
-	oldURL  string
-	staging string // <site dir>.restore while unpacking
-	retired string // the site directory that was replaced, removed at the end
-	before  *aegir.Context
-	oldDB   struct{ name, user string }
+	target *siteEnv
+	file   string
+	oldURI string // the name the backup was taken under
+	oldURL string
+	// oldURLGuessed says oldURL is a guess (a restore or deploy of a backup:
+	// the address the site had when it was taken, http or https, is not
+	// known), to check against the address the data holds.
+	oldURLGuessed bool
+	staging       string // <site dir>.restore while unpacking
+	retired       string // the site directory that was replaced, removed at the end
+	before        *aegir.Context
+	oldDB         struct{ name, user string }
+	// beforeSwap are steps of the caller's that must end before the new
+	// copy replaces the site: the join of a backup taken meanwhile.
+	beforeSwap []aegir.Step
+	// pkgs is the package check of the site's data against the target's
+	// codebase: made by the deploy, or before it by a migrate or clone
+	// whose deploy carries the very data it checked.
+	pkgs *packageCheck
 }
 
 // deploySteps unpack a backup into the target site and bring it up with a
@@ -31,31 +44,57 @@ type deployment struct {
 // directory and database (of a site deployed in place) are kept until the
 // caller's cleanup steps, so every step before them can be undone.
 func (t *run) deploySteps(d *deployment) []aegir.Step {
+	steps := t.unpackSteps(d)
+	steps = append(steps, d.beforeSwap...)
+	return append(steps, t.bringUpSteps(d)...)
+}
+
+// unpackSteps create the target's new database and unpack the backup
+// beside the target's directory, importing its dump.
+func (t *run) unpackSteps(d *deployment) []aegir.Step {
 	s := d.target
 	d.staging = s.siteDir() + ".restore"
 	d.oldDB.name, d.oldDB.user = s.site.DBName, s.site.DBUser
+	imported := false
 	return []aegir.Step{
-		{Name: "unpack", Do: func(ctx context.Context) (aegir.Undo, error) {
-			if err := removeIfExists(d.staging); err != nil {
-				return nil, err
-			}
-			if err := t.b.Archiver.Extract(ctx, d.file, d.staging); err != nil {
-				return nil, err
-			}
-			if _, err := os.Stat(filepath.Join(d.staging, dumpFile)); err != nil {
-				removeIfExists(d.staging)
-				return nil, aegir.FieldErrorf("file", "%s holds no %s", d.file, dumpFile)
-			}
-			t.log.Infof("unpacked %s", d.file)
-			return func(context.Context) error { return removeIfExists(d.staging) }, nil
-		}},
+		// The database comes first, so the dump can be imported while the
+		// files unpack.
 		{Name: "database", Do: func(ctx context.Context) (aegir.Undo, error) {
 			s.site.DBName = ""
 			return t.createDatabase(ctx, s)
 		}},
+		{Name: "unpack", Do: func(ctx context.Context) (aegir.Undo, error) {
+			if err := removeIfExists(d.staging); err != nil {
+				return nil, err
+			}
+			var err error
+			if imported, err = t.unpack(ctx, s, d); err != nil {
+				return nil, err
+			}
+			undo := func(context.Context) error { return removeIfExists(d.staging) }
+			if _, err := os.Stat(filepath.Join(d.staging, dumpFile)); err != nil {
+				undo(ctx)
+				return nil, aegir.FieldErrorf("file", "%s holds no %s", d.file, dumpFile)
+			}
+			return undo, nil
+		}},
+		// The import is the unpack's when the archiver streamed the dump
+		// into it; here otherwise.
 		{Name: "import", Do: func(ctx context.Context) (aegir.Undo, error) {
+			if imported {
+				return nil, nil
+			}
 			return nil, t.importDump(ctx, s, filepath.Join(d.staging, dumpFile))
 		}},
+	}
+}
+
+// bringUpSteps put the unpacked copy in the target's place and bring it
+// up: settings, permissions, the app's checks and updates, its vhost and
+// context.
+func (t *run) bringUpSteps(d *deployment) []aegir.Step {
+	s := d.target
+	return []aegir.Step{
 		{Name: "swap in", Do: func(context.Context) (aegir.Undo, error) {
 			return t.swapIn(d)
 		}},
@@ -71,12 +110,20 @@ func (t *run) deploySteps(d *deployment) []aegir.Step {
 		// The site's packages are read from its database and settings, so
 		// only once both are in place.
 		{Name: "package check", Do: func(ctx context.Context) (aegir.Undo, error) {
-			return nil, t.checkPackages(ctx, s, s)
+			if d.pkgs != nil {
+				return nil, nil
+			}
+			var err error
+			d.pkgs, err = t.checkPackages(ctx, s, s)
+			return nil, err
 		}},
 		{Name: "update database", Do: func(ctx context.Context) (aegir.Undo, error) {
-			return nil, s.platform.app.UpdateDatabase(ctx, s.appSite())
+			return nil, t.updateDatabase(ctx, s, d.pkgs)
 		}},
 		{Name: "rewrite uri", Do: func(ctx context.Context) (aegir.Undo, error) {
+			if d.oldURLGuessed {
+				t.readOldURL(ctx, d)
+			}
 			if d.oldURI == s.site.URI && d.oldURL == s.url() {
 				return nil, nil
 			}
@@ -97,6 +144,27 @@ func (t *run) deploySteps(d *deployment) []aegir.Step {
 	}
 }
 
+// readOldURL replaces the guessed address of a deployed backup with the
+// one its data holds, when the app keeps one (aegir.AddressReader) at the
+// backup's name: a backup taken before SSL was turned on or off holds the
+// other scheme. An address that cannot be read or is another host's
+// leaves the guess.
+func (t *run) readOldURL(ctx context.Context, d *deployment) {
+	s := d.target
+	reader, ok := s.platform.app.(aegir.AddressReader)
+	if !ok {
+		return
+	}
+	stored, err := reader.SiteAddress(ctx, s.appSite())
+	if err != nil {
+		t.log.Warnf("cannot read the address the backup's data holds, taking %s: %v", d.oldURL, err)
+		return
+	}
+	if a, ok := parseAddress(stored); ok && a.path == "" && a.host == strings.ToLower(d.oldURI) {
+		d.oldURL = stored
+	}
+}
+
 // putContext saves c; its undo puts back before, or deletes c when there
 // was none.
 func (t *run) putContext(ctx context.Context, c, before *aegir.Context) (aegir.Undo, error) {
@@ -111,13 +179,33 @@ func (t *run) putContext(ctx context.Context, c, before *aegir.Context) (aegir.U
 	}, nil
 }
 
-// cloneContext returns a deep copy of a site context.
-func cloneContext(c *aegir.Context) *aegir.Context {
-	cp := *c
-	site := *c.Site
-	site.Aliases = append([]string(nil), c.Site.Aliases...)
-	cp.Site = &site
-	return &cp
+// unpack unpacks the backup into the staging directory and, when the
+// archiver can hand over the dump as it unpacks (it is the archive's
+// second entry in aegir's backups, anywhere in others), imports it
+// meanwhile into the new database: the two take about as long as each
+// other and use different resources. It reports whether the dump was
+// imported.
+func (t *run) unpack(ctx context.Context, s *siteEnv, d *deployment) (bool, error) {
+	se, ok := t.b.Archiver.(aegir.StreamExtractor)
+	if !ok {
+		if err := t.b.Archiver.Extract(ctx, d.file, d.staging); err != nil {
+			return false, err
+		}
+		t.log.Infof("unpacked %s", d.file)
+		return false, nil
+	}
+	imported, err := se.ExtractStream(ctx, d.file, d.staging, dumpFile, func(ctx context.Context, r io.Reader) error {
+		if err := s.db.Import(ctx, s.site.DBName, r); err != nil {
+			return err
+		}
+		t.log.Infof("imported the dump into %s", s.site.DBName)
+		return nil
+	})
+	if err != nil {
+		return false, err
+	}
+	t.log.Infof("unpacked %s", d.file)
+	return imported, nil
 }
 
 // importDump loads the backup's dump into the site's new database.
@@ -138,7 +226,7 @@ func (t *run) importDump(ctx context.Context, s *siteEnv, path string) error {
 // there is set aside until the cleanup, or moved back by the undo.
 func (t *run) swapIn(d *deployment) (aegir.Undo, error) {
 	dir := d.target.siteDir()
-	if err := os.Remove(filepath.Join(d.staging, dumpFile)); err != nil {
+	if err := removeIfExists(filepath.Join(d.staging, dumpFile)); err != nil { // a copied site has none
 		return nil, err
 	}
 	if _, err := os.Lstat(dir); err == nil {
@@ -192,17 +280,33 @@ func (t *run) cleanupStep(d *deployment, oldDB aegir.DBService, extra func(ctx c
 	}}
 }
 
+// packageCheck is what a package check found: the packages the site uses
+// and those of the target's codebase.
+type packageCheck struct{ used, available []aegir.Package }
+
+// updateDatabase runs the app's database updates, unless the app can tell
+// from the package check that they would change nothing (a restore in
+// place, or a move between codebases of the same version): the run loads
+// the whole app, and is most of a small site's deploy.
+func (t *run) updateDatabase(ctx context.Context, s *siteEnv, pkgs *packageCheck) error {
+	if uc, ok := s.platform.app.(aegir.UpdateChecker); ok && pkgs != nil && !uc.UpdatePending(pkgs.used, pkgs.available) {
+		t.log.Infof("the database of %s needs no update: its schema is the codebase's", s.site.URI)
+		return nil
+	}
+	return s.platform.app.UpdateDatabase(ctx, s.appSite())
+}
+
 // checkPackages compares the packages the site uses with those of the
 // target's platform and refuses, unless forced, when a target schema is
 // older than the site's.
-func (t *run) checkPackages(ctx context.Context, site, target *siteEnv) error {
+func (t *run) checkPackages(ctx context.Context, site, target *siteEnv) (*packageCheck, error) {
 	used, err := site.platform.app.SitePackages(ctx, site.appSite())
 	if err != nil {
-		return err
+		return nil, err
 	}
 	available, err := target.platform.app.Packages(ctx, target.platform.root)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	reports := aegir.ComparePackages(used, available)
 	t.data["package_report"] = reports
@@ -218,10 +322,10 @@ func (t *run) checkPackages(ctx context.Context, site, target *siteEnv) error {
 	if errs := aegir.PackageErrors(reports); len(errs) > 0 {
 		if t.opts.Force {
 			t.log.Warnf("%d packages have a newer schema than @%s has; going on because of --force", len(errs), target.platform.name)
-			return nil
+			return &packageCheck{used, available}, nil
 		}
-		return aegir.Errorf(aegir.ECONFLICT, "%s %s has schema %d but @%s has only %d: the site's data is newer than that code (use --force to go on)",
+		return nil, aegir.Errorf(aegir.ECONFLICT, "%s %s has schema %d but @%s has only %d: the site's data is newer than that code (use --force to go on)",
 			errs[0].Type, errs[0].Name, errs[0].Schema, target.platform.name, errs[0].TargetSchema)
 	}
-	return nil
+	return &packageCheck{used, available}, nil
 }

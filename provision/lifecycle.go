@@ -66,7 +66,7 @@ func (t *run) deployInPlace(ctx context.Context, c *aegir.Context, backupFirst b
 	if err != nil {
 		return err
 	}
-	d := &deployment{target: s, file: file, oldURI: s.site.URI, oldURL: s.url(), before: t.orig}
+	d := &deployment{target: s, file: file, oldURI: s.site.URI, oldURL: s.url(), oldURLGuessed: true, before: t.orig}
 	if u := t.opts.Args["old_uri"]; u != "" {
 		if err := aegir.ValidateURI("old_uri", u); err != nil {
 			return err
@@ -75,8 +75,13 @@ func (t *run) deployInPlace(ctx context.Context, c *aegir.Context, backupFirst b
 	}
 	var steps []aegir.Step
 	if backupFirst {
+		// The safety backup reads the site while the backup to restore is
+		// unpacked and imported beside it; it is complete before the new
+		// copy takes the site's place.
 		var safety string
-		steps = t.backupSteps(s, &safety)
+		start, join := t.sideBackupSteps(s, &safety)
+		steps = append(steps, start)
+		d.beforeSwap = join
 	}
 	steps = append(steps, t.deploySteps(d)...)
 	steps = append(steps, t.cleanupStep(d, s.db, nil))
@@ -100,7 +105,7 @@ func (t *run) targetSite(ctx context.Context, src *aegir.Context, platform, uri 
 	} else {
 		before = t.orig
 	}
-	tc := cloneContext(src)
+	tc := src.Clone()
 	tc.Name, tc.Site.URI = uri, uri
 	tc.Site.Platform = "@" + aegir.ContextName(platform)
 	if err := aegir.CheckReferences(ctx, t.b.Contexts, tc); err != nil {
@@ -148,16 +153,8 @@ func (t *run) migrate(ctx context.Context, c *aegir.Context) error {
 	}
 	t.data["old_platform"], t.data["new_uri"] = "@"+s.platform.name, newURI
 	var file string
-	steps := []aegir.Step{{Name: "package check", Do: func(ctx context.Context) (aegir.Undo, error) {
-		return nil, t.checkPackages(ctx, s, target)
-	}}}
-	steps = append(steps, t.backupSteps(s, &file)...)
 	d := &deployment{target: target, oldURI: s.site.URI, oldURL: s.url(), before: before}
-	steps = append(steps, aegir.Step{Name: "choose backup", Do: func(context.Context) (aegir.Undo, error) {
-		d.file = file
-		return nil, nil
-	}})
-	steps = append(steps, t.deploySteps(d)...)
+	steps := append([]aegir.Step{t.sourcePackageCheck(s, d)}, t.moveSteps(s, d, &file)...)
 	// The deploy took the old database for its own: it is the source site's,
 	// dropped once the new copy serves.
 	d.oldDB.name, d.oldDB.user = s.site.DBName, s.site.DBUser
@@ -170,6 +167,34 @@ func (t *run) migrate(ctx context.Context, c *aegir.Context) error {
 		return os.RemoveAll(aside)
 	}))
 	return t.steps.Run(ctx, steps)
+}
+
+// moveSteps back up the source site of a migrate or clone and deploy it
+// into the target: on the same machine by copying it directly (see
+// copySteps), else through the backup.
+func (t *run) moveSteps(s *siteEnv, d *deployment, file *string) []aegir.Step {
+	if sameMachine(s, d.target) {
+		before, after := t.copySteps(s, d, file)
+		return append(append(before, t.bringUpSteps(d)...), after...)
+	}
+	steps := t.backupSteps(s, file)
+	steps = append(steps, aegir.Step{Name: "choose backup", Do: func(context.Context) (aegir.Undo, error) {
+		d.file = *file
+		return nil, nil
+	}})
+	return append(steps, t.deploySteps(d)...)
+}
+
+// sourcePackageCheck checks the packages of the source site of a migrate
+// or clone against the target's codebase. The deploy that follows carries
+// a copy of the same database, so it keeps this check rather than make it
+// again on the copy.
+func (t *run) sourcePackageCheck(s *siteEnv, d *deployment) aegir.Step {
+	return aegir.Step{Name: "package check", Do: func(ctx context.Context) (aegir.Undo, error) {
+		var err error
+		d.pkgs, err = t.checkPackages(ctx, s, d.target)
+		return nil, err
+	}}
 }
 
 // retireSteps take the source site of a migrate out of service once its
@@ -251,16 +276,8 @@ func (t *run) clone(ctx context.Context, c *aegir.Context) error {
 	target.site.DBName, target.site.DBUser, target.site.DBPassword = "", "", ""
 	t.data["new_uri"] = newURI
 	var file string
-	steps := []aegir.Step{{Name: "package check", Do: func(ctx context.Context) (aegir.Undo, error) {
-		return nil, t.checkPackages(ctx, s, target)
-	}}}
-	steps = append(steps, t.backupSteps(s, &file)...)
 	d := &deployment{target: target, oldURI: s.site.URI, oldURL: s.url()}
-	steps = append(steps, aegir.Step{Name: "choose backup", Do: func(context.Context) (aegir.Undo, error) {
-		d.file = file
-		return nil, nil
-	}})
-	steps = append(steps, t.deploySteps(d)...)
+	steps := append([]aegir.Step{t.sourcePackageCheck(s, d)}, t.moveSteps(s, d, &file)...)
 	return t.steps.Run(ctx, steps)
 }
 
@@ -276,18 +293,26 @@ func (t *run) setEnabled(ctx context.Context, c *aegir.Context, enabled bool) er
 	if enabled {
 		status = aegir.SiteEnabled
 	}
-	return t.steps.Run(ctx, []aegir.Step{
+	steps := []aegir.Step{
 		{Name: "context", Do: func(ctx context.Context) (aegir.Undo, error) {
 			s.site.Status = status
 			return t.putContext(ctx, c, before)
 		}},
 		t.certificateStep(s),
-		{Name: "vhost", Do: func(ctx context.Context) (aegir.Undo, error) {
-			v := s.vhost()
-			v.DisabledURL = t.opts.Args["disabled_url"]
-			return s.http.WriteSite(ctx, v)
-		}},
-	})
+	}
+	vhost := aegir.Step{Name: "vhost", Do: func(ctx context.Context) (aegir.Undo, error) {
+		v := s.vhost()
+		v.DisabledURL = t.opts.Args["disabled_url"]
+		return s.http.WriteSite(ctx, v)
+	}}
+	// A site that serves again serves at its URL of now, which its data
+	// must hold (SSL may have been turned on while it was disabled); a
+	// disabled one shows none of its pages, and its next enable or verify
+	// moves the address.
+	if enabled {
+		return t.steps.Run(ctx, append(steps, t.vhostSteps(s, vhost)...))
+	}
+	return t.steps.Run(ctx, append(steps, vhost))
 }
 
 // deleteSite backs the site up, then removes its vhost, directory,

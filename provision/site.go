@@ -144,7 +144,7 @@ func (t *run) verifySite(ctx context.Context, c *aegir.Context) error {
 		return aegir.Errorf(aegir.EINVALID, "site @%s is not installed: run aegir install @%s", c.Name, c.Name)
 	}
 	t.data["db_name"] = s.site.DBName
-	return t.steps.Run(ctx, []aegir.Step{
+	steps := []aegir.Step{
 		{Name: "site directory", Do: func(context.Context) (aegir.Undo, error) {
 			return nil, t.siteDirectories(s)
 		}},
@@ -155,14 +155,19 @@ func (t *run) verifySite(ctx context.Context, c *aegir.Context) error {
 			return nil, t.permissions(s)
 		}},
 		t.certificateStep(s),
-		{Name: "vhost", Do: func(ctx context.Context) (aegir.Undo, error) {
-			return s.http.WriteSite(ctx, s.vhost())
-		}},
+	}
+	// The site's URL may have changed scheme or port since the data was
+	// written (SSL turned on or off): the address step moves it.
+	steps = append(steps, t.vhostSteps(s, aegir.Step{Name: "vhost", Do: func(ctx context.Context) (aegir.Undo, error) {
+		return s.http.WriteSite(ctx, s.vhost())
+	}})...)
+	steps = append(steps,
 		t.releaseStep(s),
-		{Name: "packages", Do: func(ctx context.Context) (aegir.Undo, error) {
+		aegir.Step{Name: "packages", Do: func(ctx context.Context) (aegir.Undo, error) {
 			return nil, t.packages(ctx, s)
 		}},
-	})
+	)
+	return t.steps.Run(ctx, steps)
 }
 
 func (t *run) packages(ctx context.Context, s *siteEnv) error {

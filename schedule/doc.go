@@ -6,7 +6,8 @@
 // injectable Clock, and a one-pass method that tests call with the time
 // they choose.
 //
-// It imports the domain package, the back end's task names (provision)
-// and, for MySQLSizer alone, github.com/go-sql-driver/mysql. It must not
-// import a store driver, the dispatcher or the HTTP layer.
+// It imports the domain package and the back end's task names
+// (provision); it reaches db servers through the domain's DBService only.
+// It must not import a store driver, a db driver, the dispatcher or the
+// HTTP layer.
 package schedule

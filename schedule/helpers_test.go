@@ -2,23 +2,19 @@ package schedule_test
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"io"
 	"log/slog"
-	"net"
-	"net/url"
-	"os"
 	"path/filepath"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/aegir-hosting/aegir/internal/teststack"
+
 	"github.com/aegir-hosting/aegir"
 	"github.com/aegir-hosting/aegir/postgres"
 	"github.com/aegir-hosting/aegir/schedule"
 	"github.com/aegir-hosting/aegir/sqlite"
-	"github.com/jackc/pgx/v5"
 )
 
 func must(t testing.TB, err error) {
@@ -50,55 +46,13 @@ func openSQLite(t *testing.T) aegir.Store {
 	return s
 }
 
-// openPostgres opens a new database on the test server (found as
-// postgres/postgres_test.go finds it), dropped in t.Cleanup; it skips only
+// openPostgres opens a new database on the test server
+// (teststack.TempPostgresDatabase), dropped in t.Cleanup; it skips only
 // when nothing listens at 127.0.0.1:5432.
 func openPostgres(t *testing.T) aegir.Store {
 	t.Helper()
-	admin := os.Getenv("AEGIR_TEST_POSTGRES")
-	if admin == "" {
-		conn, err := net.DialTimeout("tcp", "127.0.0.1:5432", 2*time.Second)
-		if err != nil {
-			t.Skipf("PostgreSQL is not reachable at 127.0.0.1:5432 (%v); set AEGIR_TEST_POSTGRES to test elsewhere", err)
-		}
-		conn.Close()
-		for _, user := range []string{"postgres", "root"} {
-			u := "postgres://" + user + "@127.0.0.1:5432/postgres?sslmode=disable"
-			if c, err := pgx.Connect(context.Background(), u); err == nil {
-				c.Close(context.Background())
-				admin = u
-				break
-			}
-		}
-		if admin == "" {
-			t.Fatal("PostgreSQL listens at 127.0.0.1:5432 but takes neither user postgres nor root")
-		}
-	}
-	b := make([]byte, 6)
-	rand.Read(b)
-	name := "aegir_test_" + hex.EncodeToString(b)
-	conn, err := pgx.Connect(context.Background(), admin)
-	must(t, err)
-	defer conn.Close(context.Background())
-	_, err = conn.Exec(context.Background(), "CREATE DATABASE "+name)
-	must(t, err)
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
-		conn, err := pgx.Connect(ctx, admin)
-		if err != nil {
-			t.Errorf("drop database %s: %v", name, err)
-			return
-		}
-		defer conn.Close(ctx)
-		if _, err := conn.Exec(ctx, "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)"); err != nil {
-			t.Errorf("drop database %s: %v", name, err)
-		}
-	})
-	u, err := url.Parse(admin)
-	must(t, err)
-	u.Path = "/" + name
-	s, err := postgres.Open(context.Background(), u.String())
+	dbURL := teststack.TempPostgresDatabase(t, "aegir_test_")
+	s, err := postgres.Open(context.Background(), dbURL)
 	must(t, err)
 	t.Cleanup(func() { s.Close() })
 	return s

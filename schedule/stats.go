@@ -12,21 +12,20 @@ import (
 	"github.com/aegir-hosting/aegir"
 )
 
-// DBSizer measures a site's database on its db server.
-type DBSizer interface {
-	// DatabaseSize returns the bytes of data and indexes of database name
-	// on server.
-	DatabaseSize(ctx context.Context, server *aegir.Server, name string) (int64, error)
-}
-
 // Stats records each site's disk use: the bytes of its files (the site
 // directory under its platform) and of its database. The last cron and
 // last backup of a site are recorded by the dispatcher as those tasks
 // succeed.
 type Stats struct {
 	Store aegir.Store
-	// DB measures databases; nil leaves DiskDB as it is.
-	DB DBSizer
+	// DB builds the db service of a site's db server, as
+	// aegir.NewDBService does with the registered drivers; nil leaves
+	// DiskDB as it is. Each pass builds one service per server, closed
+	// when the pass ends.
+	DB aegir.DBFactory
+	// Env is given to DB, with a log of each pass whose entries go to
+	// Logger at debug level.
+	Env aegir.Env
 	// Interval is the time between passes; zero is an hour.
 	Interval time.Duration
 	Clock    Clock
@@ -50,11 +49,18 @@ func (s *Stats) Run(ctx context.Context) error {
 // Update measures every site that is not deleted and records what
 // changed; it returns how many records it updated. An error on one site
 // does not stop the others; the errors are returned together.
-func (s *Stats) Update(ctx context.Context) (int, error) {
-	platforms := map[string]*aegir.PlatformRecord{}
-	servers := map[string]*aegir.ServerRecord{}
-	updated := 0
+func (s *Stats) Update(ctx context.Context) (updated int, err error) {
+	p := &statsPass{
+		Stats:     s,
+		platforms: map[string]*aegir.PlatformRecord{},
+		servers:   map[string]*aegir.ServerRecord{},
+		dbs:       map[string]dbConn{},
+	}
 	var errs []error
+	defer func() {
+		// Errors closing a connection are the pass's too, after the sites'.
+		err = errors.Join(append([]error{err}, p.close()...)...)
+	}()
 	for page := 1; ; page++ {
 		list, _, err := s.Store.ListSites(ctx, aegir.SiteFilter{Page: page, PerPage: aegir.MaxPerPage})
 		if err != nil {
@@ -64,7 +70,7 @@ func (s *Stats) Update(ctx context.Context) (int, error) {
 			if r.Status == aegir.SiteDeleted {
 				continue
 			}
-			ok, err := s.updateSite(ctx, r, platforms, servers)
+			ok, err := p.updateSite(ctx, r)
 			if ok {
 				updated++
 			}
@@ -81,37 +87,48 @@ func (s *Stats) Update(ctx context.Context) (int, error) {
 	}
 }
 
-func (s *Stats) updateSite(ctx context.Context, r *aegir.SiteRecord, platforms map[string]*aegir.PlatformRecord, servers map[string]*aegir.ServerRecord) (bool, error) {
+// statsPass is what one Update looks up once and shares between sites.
+type statsPass struct {
+	*Stats
+	platforms map[string]*aegir.PlatformRecord
+	servers   map[string]*aegir.ServerRecord
+	dbs       map[string]dbConn // by server name
+}
+
+// dbConn is the db service of a server, or why there is none: a server
+// that cannot be reached is tried once per pass, not once per site.
+type dbConn struct {
+	svc aegir.DBService
+	err error
+}
+
+func (p *statsPass) updateSite(ctx context.Context, r *aegir.SiteRecord) (bool, error) {
 	pname := aegir.ContextName(r.Site.Platform)
-	p, ok := platforms[pname]
+	plat, ok := p.platforms[pname]
 	if !ok {
 		var err error
-		if p, err = s.Store.GetPlatform(ctx, pname); err != nil {
+		if plat, err = p.Store.GetPlatform(ctx, pname); err != nil {
 			return false, err
 		}
-		platforms[pname] = p
+		p.platforms[pname] = plat
 	}
-	files, err := DirSize(filepath.Join(p.Platform.Root, "sites", r.Name))
+	files, err := DirSize(filepath.Join(plat.Platform.Root, "sites", r.Name))
 	if err != nil {
 		return false, err
 	}
 	db := r.DiskDB
-	if s.DB != nil && r.Site.DBName != "" {
-		sname := aegir.ContextName(r.Site.DBServer)
-		if sname == "" {
-			sname = aegir.MasterServer
+	if p.DB != nil && r.Site.DBName != "" {
+		svc, err := p.dbService(ctx, r.Site.DBServer)
+		if err != nil {
+			return false, err
 		}
-		srv, ok := servers[sname]
-		if !ok {
-			if srv, err = s.Store.GetServer(ctx, sname); err != nil {
-				return false, err
+		if svc != nil {
+			db, err = svc.DatabaseSize(ctx, r.Site.DBName)
+			// A database not created yet, or gone, takes no room.
+			if aegir.ErrorCode(err) == aegir.ENOTFOUND {
+				db, err = 0, nil
 			}
-			servers[sname] = srv
-		}
-		server := srv.Server
-		server.Defaults()
-		if server.DBServiceType != aegir.ServiceNull {
-			if db, err = s.DB.DatabaseSize(ctx, &server, r.Site.DBName); err != nil {
+			if err != nil {
 				return false, err
 			}
 		}
@@ -121,15 +138,71 @@ func (s *Stats) updateSite(ctx context.Context, r *aegir.SiteRecord, platforms m
 	}
 	// Read the record again just before writing, so that what a task
 	// recorded meanwhile is kept.
-	fresh, err := s.Store.GetSite(ctx, r.Name)
+	fresh, err := p.Store.GetSite(ctx, r.Name)
 	if err != nil {
 		return false, err
 	}
 	fresh.DiskFiles, fresh.DiskDB = files, db
-	if err := s.Store.UpdateSite(ctx, fresh); err != nil {
+	if err := p.Store.UpdateSite(ctx, fresh); err != nil {
 		return false, err
 	}
 	return true, nil
+}
+
+// dbService returns the db service of the server ref names (the master
+// server when empty), built on first use in the pass; nil for a server
+// without a database service, whose sites keep the DiskDB they have.
+func (p *statsPass) dbService(ctx context.Context, ref string) (aegir.DBService, error) {
+	name := aegir.ContextName(ref)
+	if name == "" {
+		name = aegir.MasterServer
+	}
+	if c, ok := p.dbs[name]; ok {
+		return c.svc, c.err
+	}
+	srv, ok := p.servers[name]
+	if !ok {
+		var err error
+		if srv, err = p.Store.GetServer(ctx, name); err != nil {
+			return nil, err
+		}
+		p.servers[name] = srv
+	}
+	server := srv.Server
+	server.Defaults()
+	var c dbConn
+	if server.DBServiceType != aegir.ServiceNull {
+		c.svc, c.err = p.DB(&server, p.env())
+		if c.err != nil {
+			c.svc, c.err = nil, fmt.Errorf("db server @%s: %w", name, c.err)
+		}
+	}
+	p.dbs[name] = c
+	return c.svc, c.err
+}
+
+// env is Env with a log of the pass's own, so entries do not pile up
+// from one pass to the next.
+func (p *statsPass) env() aegir.Env {
+	env := p.Env
+	log := loggerOr(p.Logger).With("scheduler", "stats")
+	env.Log = aegir.NewTaskLog(func(e aegir.LogEntry) {
+		log.Debug(e.Message, "level", e.Level)
+	})
+	return env
+}
+
+// close closes the db services the pass built.
+func (p *statsPass) close() []error {
+	var errs []error
+	for name, c := range p.dbs {
+		if c.svc != nil {
+			if err := c.svc.Close(); err != nil {
+				errs = append(errs, fmt.Errorf("close db server @%s: %w", name, err))
+			}
+		}
+	}
+	return errs
 }
 
 // DirSize returns the bytes of the regular files under dir, not following

@@ -67,7 +67,7 @@ func taskConds(conds []string, args []any, f aegir.TaskFilter) ([]string, []any)
 // FindSession returns the data of a live session.
 func (s *Store) FindSession(ctx context.Context, hash string) ([]byte, bool, error) {
 	var data []byte
-	err := s.reader.QueryRowContext(ctx, `SELECT data FROM sessions WHERE hash = ? AND expiry > ?`, hash, fmtTime(now())).Scan(&data)
+	err := s.queryRow(ctx, `SELECT data FROM sessions WHERE hash = ? AND expiry > ?`, hash, fmtTime(now())).Scan(&data)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, false, nil
 	}
@@ -82,7 +82,7 @@ func (s *Store) CommitSession(ctx context.Context, hash string, data []byte, exp
 	if hash == "" || len(hash) > 128 {
 		return aegir.FieldErrorf("hash", "must be 1 to 128 characters")
 	}
-	return s.write(ctx, func(tx *sql.Tx) error {
+	return s.write(ctx, func(ctx context.Context, tx querier) error {
 		_, err := tx.ExecContext(ctx, `INSERT INTO sessions (hash, data, expiry) VALUES (?, ?, ?)
 			ON CONFLICT (hash) DO UPDATE SET data = excluded.data, expiry = excluded.expiry`, hash, data, fmtTime(expiry))
 		return err
@@ -91,7 +91,7 @@ func (s *Store) CommitSession(ctx context.Context, hash string, data []byte, exp
 
 // DeleteSession removes a session.
 func (s *Store) DeleteSession(ctx context.Context, hash string) error {
-	return s.write(ctx, func(tx *sql.Tx) error {
+	return s.write(ctx, func(ctx context.Context, tx querier) error {
 		_, err := tx.ExecContext(ctx, `DELETE FROM sessions WHERE hash = ?`, hash)
 		return err
 	})
@@ -100,7 +100,7 @@ func (s *Store) DeleteSession(ctx context.Context, hash string) error {
 // PruneSessions deletes expired sessions and login links.
 func (s *Store) PruneSessions(ctx context.Context, at time.Time) (int64, error) {
 	var n int64
-	err := s.write(ctx, func(tx *sql.Tx) error {
+	err := s.write(ctx, func(ctx context.Context, tx querier) error {
 		for _, q := range []string{`DELETE FROM sessions WHERE expiry <= ?`, `DELETE FROM login_links WHERE expires_at <= ?`} {
 			res, err := tx.ExecContext(ctx, q, fmtTime(at))
 			if err != nil {
@@ -123,7 +123,7 @@ func (s *Store) CreateLoginLink(ctx context.Context, l *aegir.LoginLink) error {
 		return err
 	}
 	created := now()
-	return s.write(ctx, func(tx *sql.Tx) error {
+	return s.write(ctx, func(ctx context.Context, tx querier) error {
 		if ok, err := exists(ctx, tx, `SELECT 1 FROM users WHERE id = ?`, l.UserID); err != nil {
 			return err
 		} else if !ok {
@@ -146,7 +146,7 @@ func (s *Store) CreateLoginLink(ctx context.Context, l *aegir.LoginLink) error {
 // UseLoginLink consumes a live login link.
 func (s *Store) UseLoginLink(ctx context.Context, hash string, at time.Time) (*aegir.LoginLink, error) {
 	var l aegir.LoginLink
-	err := s.write(ctx, func(tx *sql.Tx) error {
+	err := s.write(ctx, func(ctx context.Context, tx querier) error {
 		err := tx.QueryRowContext(ctx, `DELETE FROM login_links WHERE hash = ? RETURNING hash, user_id, created_at, expires_at`, hash).
 			Scan(&l.Hash, &l.UserID, timeCol{&l.CreatedAt}, timeCol{&l.ExpiresAt})
 		if errors.Is(err, sql.ErrNoRows) {
@@ -176,7 +176,7 @@ func (s *Store) AddAudit(ctx context.Context, e *aegir.AuditEntry) error {
 	if e.Time.IsZero() {
 		at = now()
 	}
-	return s.write(ctx, func(tx *sql.Tx) error {
+	return s.write(ctx, func(ctx context.Context, tx querier) error {
 		if err := tx.QueryRowContext(ctx, `INSERT INTO audit (time, actor, action, object, detail, address) VALUES (?, ?, ?, ?, ?, ?) RETURNING id`,
 			fmtTime(at), e.Actor, e.Action, e.Object, e.Detail, e.Address).Scan(&e.ID); err != nil {
 			return err
@@ -238,12 +238,18 @@ func (s *Store) DiskUsage(ctx context.Context, sc aegir.Scope) ([]aegir.DiskUsag
 	return out, rows.Err()
 }
 
+// durationSeconds is a task's duration in seconds, to the microsecond as
+// the times are kept (julianday counts whole milliseconds, and a task may
+// take less).
+const durationSeconds = `(unixepoch(substr(finished_at, 1, 19)) - unixepoch(substr(started_at, 1, 19)) +
+	(CAST(substr(finished_at, 21, 6) AS INTEGER) - CAST(substr(started_at, 21, 6) AS INTEGER)) / 1e6)`
+
 // TaskHistory sums up finished tasks per hour.
 func (s *Store) TaskHistory(ctx context.Context, since time.Time, f aegir.TaskFilter) ([]aegir.TaskHour, error) {
 	since = since.UTC().Truncate(time.Hour)
 	conds, args := taskConds([]string{"finished_at >= ?", "status IN ('success', 'warning', 'failed')"}, []any{fmtTime(since)}, f)
 	query := `SELECT substr(finished_at, 1, 13), count(*), sum(status = 'failed'), coalesce(avg(dur), 0), coalesce(max(dur), 0) FROM (
-		SELECT finished_at, status, (julianday(finished_at) - julianday(started_at)) * 86400.0 AS dur FROM tasks` + where(conds) + `
+		SELECT finished_at, status, ` + durationSeconds + ` AS dur FROM tasks` + where(conds) + `
 	) GROUP BY 1 ORDER BY 1`
 	rows, err := s.reader.QueryContext(ctx, query, args...)
 	if err != nil {

@@ -17,7 +17,7 @@ type scanner interface{ Scan(dest ...any) error }
 // nameTaken reports what else holds a context name: "server", "platform",
 // "site" (not deleted), or "" when the name is free. Servers, platforms
 // and sites share one namespace: each becomes $AEGIR_HOME/contexts/<name>.yml.
-func nameTaken(ctx context.Context, tx *sql.Tx, name string) (string, error) {
+func nameTaken(ctx context.Context, tx querier, name string) (string, error) {
 	var kind string
 	err := tx.QueryRowContext(ctx, `
 		SELECT 'server' FROM servers WHERE name = ?1
@@ -35,7 +35,7 @@ func nameConflict(kind, name string) error {
 }
 
 // checkRef returns an EINVALID error naming field unless the row exists.
-func checkRef(ctx context.Context, tx *sql.Tx, field, table, name string) error {
+func checkRef(ctx context.Context, tx querier, field, table, name string) error {
 	if name == "" {
 		return nil
 	}
@@ -93,7 +93,7 @@ func (s *Store) CreateServer(ctx context.Context, r *aegir.ServerRecord) error {
 		return err
 	}
 	t := now()
-	return s.write(ctx, func(tx *sql.Tx) error {
+	return s.write(ctx, func(ctx context.Context, tx querier) error {
 		if kind, err := nameTaken(ctx, tx, r.Name); err != nil {
 			return err
 		} else if kind != "" {
@@ -110,7 +110,7 @@ func (s *Store) CreateServer(ctx context.Context, r *aegir.ServerRecord) error {
 
 // GetServer returns a server.
 func (s *Store) GetServer(ctx context.Context, name string) (*aegir.ServerRecord, error) {
-	r, err := scanServer(s.reader.QueryRowContext(ctx, "SELECT "+serverCols+" FROM servers WHERE name = ?", name))
+	r, err := scanServer(s.queryRow(ctx, "SELECT "+serverCols+" FROM servers WHERE name = ?", name))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, aegir.Errorf(aegir.ENOTFOUND, "server @%s does not exist", name)
 	}
@@ -127,7 +127,7 @@ func (s *Store) UpdateServer(ctx context.Context, r *aegir.ServerRecord) error {
 		return err
 	}
 	t := now()
-	return s.write(ctx, func(tx *sql.Tx) error {
+	return s.write(ctx, func(ctx context.Context, tx querier) error {
 		err := tx.QueryRowContext(ctx, `UPDATE servers SET props = ?, status = ?, updated_at = ? WHERE name = ? RETURNING created_at`,
 			string(props), r.Status, fmtTime(t), r.Name).Scan(timeCol{&r.CreatedAt})
 		if errors.Is(err, sql.ErrNoRows) {
@@ -140,7 +140,7 @@ func (s *Store) UpdateServer(ctx context.Context, r *aegir.ServerRecord) error {
 
 // DeleteServer removes a server that nothing uses.
 func (s *Store) DeleteServer(ctx context.Context, name string) error {
-	return s.write(ctx, func(tx *sql.Tx) error {
+	return s.write(ctx, func(ctx context.Context, tx querier) error {
 		if ok, err := exists(ctx, tx, "SELECT 1 FROM servers WHERE name = ?", name); err != nil {
 			return err
 		} else if !ok {
@@ -209,7 +209,7 @@ func (s *Store) CreatePlatform(ctx context.Context, r *aegir.PlatformRecord) err
 	}
 	t := now()
 	clients := normalClients(r.Clients)
-	return s.write(ctx, func(tx *sql.Tx) error {
+	return s.write(ctx, func(ctx context.Context, tx querier) error {
 		if kind, err := nameTaken(ctx, tx, r.Name); err != nil {
 			return err
 		} else if kind != "" {
@@ -232,7 +232,7 @@ func (s *Store) CreatePlatform(ctx context.Context, r *aegir.PlatformRecord) err
 	})
 }
 
-func setPlatformClients(ctx context.Context, tx *sql.Tx, platform string, clients []string) error {
+func setPlatformClients(ctx context.Context, tx querier, platform string, clients []string) error {
 	if _, err := tx.ExecContext(ctx, `DELETE FROM platform_clients WHERE platform = ?`, platform); err != nil {
 		return err
 	}
@@ -249,7 +249,7 @@ func setPlatformClients(ctx context.Context, tx *sql.Tx, platform string, client
 
 // GetPlatform returns a platform.
 func (s *Store) GetPlatform(ctx context.Context, name string) (*aegir.PlatformRecord, error) {
-	r, err := scanPlatform(s.reader.QueryRowContext(ctx, "SELECT "+platformCols+" FROM platforms WHERE name = ?", name))
+	r, err := scanPlatform(s.queryRow(ctx, "SELECT "+platformCols+" FROM platforms WHERE name = ?", name))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, aegir.Errorf(aegir.ENOTFOUND, "platform @%s does not exist", name)
 	}
@@ -267,7 +267,7 @@ func (s *Store) UpdatePlatform(ctx context.Context, r *aegir.PlatformRecord) err
 	}
 	t := now()
 	clients := normalClients(r.Clients)
-	return s.write(ctx, func(tx *sql.Tx) error {
+	return s.write(ctx, func(ctx context.Context, tx querier) error {
 		webServer := aegir.ContextName(r.Platform.WebServer)
 		if err := checkRef(ctx, tx, "web_server", "servers", webServer); err != nil {
 			return err
@@ -290,7 +290,7 @@ func (s *Store) UpdatePlatform(ctx context.Context, r *aegir.PlatformRecord) err
 
 // DeletePlatform removes a platform without sites.
 func (s *Store) DeletePlatform(ctx context.Context, name string) error {
-	return s.write(ctx, func(tx *sql.Tx) error {
+	return s.write(ctx, func(ctx context.Context, tx querier) error {
 		if ok, err := exists(ctx, tx, "SELECT 1 FROM platforms WHERE name = ?", name); err != nil {
 			return err
 		} else if !ok {
@@ -352,7 +352,7 @@ func siteNames(r *aegir.SiteRecord) []string {
 
 // claimNames gives the site its names, after checking that no other site
 // holds one of them.
-func claimNames(ctx context.Context, tx *sql.Tx, r *aegir.SiteRecord) error {
+func claimNames(ctx context.Context, tx querier, r *aegir.SiteRecord) error {
 	for _, n := range siteNames(r) {
 		var owner string
 		err := tx.QueryRowContext(ctx, `SELECT site FROM aliases WHERE alias = ? AND site <> ?`, n, r.Name).Scan(&owner)
@@ -381,7 +381,7 @@ func nameInUse(site, name, owner string) error {
 	return &aegir.Error{Code: aegir.ECONFLICT, Field: "aliases", Message: "\"" + name + "\" is already used by site @" + owner}
 }
 
-func checkSiteRefs(ctx context.Context, tx *sql.Tx, r *aegir.SiteRecord) error {
+func checkSiteRefs(ctx context.Context, tx querier, r *aegir.SiteRecord) error {
 	if err := checkRef(ctx, tx, "platform", "platforms", aegir.ContextName(r.Site.Platform)); err != nil {
 		return err
 	}
@@ -419,7 +419,7 @@ func (s *Store) CreateSite(ctx context.Context, r *aegir.SiteRecord) error {
 		return err
 	}
 	t := now()
-	return s.write(ctx, func(tx *sql.Tx) error {
+	return s.write(ctx, func(ctx context.Context, tx querier) error {
 		if kind, err := nameTaken(ctx, tx, r.Name); err != nil {
 			return err
 		} else if kind != "" {
@@ -446,7 +446,7 @@ func (s *Store) CreateSite(ctx context.Context, r *aegir.SiteRecord) error {
 
 // GetSite returns a site.
 func (s *Store) GetSite(ctx context.Context, name string) (*aegir.SiteRecord, error) {
-	r, err := scanSite(s.reader.QueryRowContext(ctx, "SELECT "+siteCols+" FROM sites WHERE name = ?", name))
+	r, err := scanSite(s.queryRow(ctx, "SELECT "+siteCols+" FROM sites WHERE name = ?", name))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, aegir.Errorf(aegir.ENOTFOUND, "site @%s does not exist", name)
 	}
@@ -464,7 +464,7 @@ func (s *Store) UpdateSite(ctx context.Context, r *aegir.SiteRecord) error {
 		return err
 	}
 	t := now()
-	return s.write(ctx, func(tx *sql.Tx) error {
+	return s.write(ctx, func(ctx context.Context, tx querier) error {
 		var created time.Time
 		err := tx.QueryRowContext(ctx, `SELECT created_at FROM sites WHERE name = ?`, r.Name).Scan(timeCol{&created})
 		if errors.Is(err, sql.ErrNoRows) {
@@ -497,7 +497,7 @@ func (s *Store) UpdateSite(ctx context.Context, r *aegir.SiteRecord) error {
 
 // DeleteSite removes a site's record, names and packages.
 func (s *Store) DeleteSite(ctx context.Context, name string) error {
-	return s.write(ctx, func(tx *sql.Tx) error {
+	return s.write(ctx, func(ctx context.Context, tx querier) error {
 		res, err := tx.ExecContext(ctx, `DELETE FROM sites WHERE name = ?`, name)
 		if err != nil {
 			return err
@@ -538,7 +538,7 @@ func (s *Store) setPackages(ctx context.Context, table, key, kind, name string, 
 			return aegir.FieldErrorf("packages", "every package needs a name and a type")
 		}
 	}
-	return s.write(ctx, func(tx *sql.Tx) error {
+	return s.write(ctx, func(ctx context.Context, tx querier) error {
 		if ok, err := exists(ctx, tx, "SELECT 1 FROM "+kind+"s WHERE name = ?", name); err != nil {
 			return err
 		} else if !ok {
@@ -621,7 +621,7 @@ func (s *Store) CreateClient(ctx context.Context, c *aegir.Client) error {
 		return err
 	}
 	t := now()
-	return s.write(ctx, func(tx *sql.Tx) error {
+	return s.write(ctx, func(ctx context.Context, tx querier) error {
 		res, err := tx.ExecContext(ctx, `INSERT INTO clients (name, title, email, created_at) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING`,
 			c.Name, c.Title, c.Email, fmtTime(t))
 		if err != nil {
@@ -639,7 +639,7 @@ func (s *Store) CreateClient(ctx context.Context, c *aegir.Client) error {
 
 // GetClient returns a client.
 func (s *Store) GetClient(ctx context.Context, name string) (*aegir.Client, error) {
-	c, err := scanClient(s.reader.QueryRowContext(ctx, "SELECT "+clientCols+" FROM clients WHERE name = ?", name))
+	c, err := scanClient(s.queryRow(ctx, "SELECT "+clientCols+" FROM clients WHERE name = ?", name))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, aegir.Errorf(aegir.ENOTFOUND, "client %q does not exist", name)
 	}
@@ -651,7 +651,7 @@ func (s *Store) UpdateClient(ctx context.Context, c *aegir.Client) error {
 	if err := c.Validate(); err != nil {
 		return err
 	}
-	return s.write(ctx, func(tx *sql.Tx) error {
+	return s.write(ctx, func(ctx context.Context, tx querier) error {
 		err := tx.QueryRowContext(ctx, `UPDATE clients SET title = ?, email = ? WHERE name = ? RETURNING created_at`,
 			c.Title, c.Email, c.Name).Scan(timeCol{&c.CreatedAt})
 		if errors.Is(err, sql.ErrNoRows) {
@@ -663,7 +663,7 @@ func (s *Store) UpdateClient(ctx context.Context, c *aegir.Client) error {
 
 // DeleteClient removes a client that owns no site.
 func (s *Store) DeleteClient(ctx context.Context, name string) error {
-	return s.write(ctx, func(tx *sql.Tx) error {
+	return s.write(ctx, func(ctx context.Context, tx querier) error {
 		if ok, err := exists(ctx, tx, "SELECT 1 FROM clients WHERE name = ?", name); err != nil {
 			return err
 		} else if !ok {

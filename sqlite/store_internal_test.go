@@ -1,10 +1,13 @@
 package sqlite
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/aegir-hosting/aegir"
@@ -167,4 +170,55 @@ func BenchmarkTenThousandSites(b *testing.B) {
 			}
 		}
 	})
+}
+
+// TestGroupedWritesKeepTheirOwnResults runs many writes at once, so that
+// they commit in groups: a write that fails after changing rows leaves
+// nothing, the others of its group are kept, and each caller gets its own
+// error.
+func TestGroupedWritesKeepTheirOwnResults(t *testing.T) {
+	t.Parallel()
+	s, err := Open(t.Context(), filepath.Join(t.TempDir(), "hosting.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	const n = 200
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() {
+			errs[i] = s.write(t.Context(), func(ctx context.Context, tx querier) error {
+				if _, err := tx.ExecContext(ctx, `INSERT INTO clients (name, title, email, created_at) VALUES (?, '', '', ?)`,
+					fmt.Sprintf("c%03d", i), fmtTime(now())); err != nil {
+					return err
+				}
+				if i%3 == 0 {
+					return fmt.Errorf("write %d fails", i)
+				}
+				return nil
+			})
+		})
+	}
+	wg.Wait()
+	for i, err := range errs {
+		_, gerr := s.GetClient(t.Context(), fmt.Sprintf("c%03d", i))
+		if i%3 == 0 {
+			if err == nil || err.Error() != fmt.Sprintf("write %d fails", i) {
+				t.Errorf("write %d returned %v, want its own error", i, err)
+			}
+			if aegir.ErrorCode(gerr) != aegir.ENOTFOUND {
+				t.Errorf("the failed write %d left its row: %v", i, gerr)
+			}
+			continue
+		}
+		if err != nil || gerr != nil {
+			t.Errorf("write %d: %v; its row: %v", i, err, gerr)
+		}
+	}
+	ctx, cancel := context.WithCancel(t.Context())
+	cancel()
+	if err := s.CreateClient(ctx, &aegir.Client{Name: "late"}); !errors.Is(err, context.Canceled) {
+		t.Errorf("a write whose context ended returned %v, want context.Canceled", err)
+	}
 }

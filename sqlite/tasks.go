@@ -43,7 +43,7 @@ func jsonArg[M ~map[K]V, K comparable, V any](m M) (any, error) {
 func taskNotFound(id int64) error { return aegir.Errorf(aegir.ENOTFOUND, "task %d does not exist", id) }
 
 // taskStatus reads the status of a task in tx, or returns ENOTFOUND.
-func taskStatus(ctx context.Context, tx *sql.Tx, id int64) (string, error) {
+func taskStatus(ctx context.Context, tx querier, id int64) (string, error) {
 	var status string
 	err := tx.QueryRowContext(ctx, `SELECT status FROM tasks WHERE id = ?`, id).Scan(&status)
 	if errors.Is(err, sql.ErrNoRows) {
@@ -52,7 +52,7 @@ func taskStatus(ctx context.Context, tx *sql.Tx, id int64) (string, error) {
 	return status, err
 }
 
-func insertTask(ctx context.Context, tx *sql.Tx, t *aegir.Task) error {
+func insertTask(ctx context.Context, tx querier, t *aegir.Task) error {
 	args, err := jsonArg(t.Args)
 	if err != nil {
 		return err
@@ -72,7 +72,7 @@ func (s *Store) EnqueueTask(ctx context.Context, t *aegir.Task) error {
 	if err := t.Validate(); err != nil {
 		return err
 	}
-	if err := s.write(ctx, func(tx *sql.Tx) error { return insertTask(ctx, tx, t) }); err != nil {
+	if err := s.write(ctx, func(ctx context.Context, tx querier) error { return insertTask(ctx, tx, t) }); err != nil {
 		return err
 	}
 	s.notify()
@@ -103,7 +103,7 @@ func (s *Store) ClaimTask(ctx context.Context, worker string) (*aegir.Task, erro
 		return nil, err
 	}
 	var t *aegir.Task
-	err := s.write(ctx, func(tx *sql.Tx) error {
+	err := s.write(ctx, func(ctx context.Context, tx querier) error {
 		var err error
 		t, err = scanTask(tx.QueryRowContext(ctx, `UPDATE tasks SET status = 'processing', started_at = ?, worker = ?
 			WHERE id = (`+claimQuery+`) RETURNING `+taskCols, fmtTime(now()), worker))
@@ -117,7 +117,7 @@ func (s *Store) ClaimTask(ctx context.Context, worker string) (*aegir.Task, erro
 
 // GetTask returns a task.
 func (s *Store) GetTask(ctx context.Context, id int64) (*aegir.Task, error) {
-	t, err := scanTask(s.reader.QueryRowContext(ctx, "SELECT "+taskCols+" FROM tasks WHERE id = ?", id))
+	t, err := scanTask(s.queryRow(ctx, "SELECT "+taskCols+" FROM tasks WHERE id = ?", id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, taskNotFound(id)
 	}
@@ -146,7 +146,7 @@ func (s *Store) ListTasks(ctx context.Context, f aegir.TaskFilter) ([]*aegir.Tas
 
 var logLevels = []string{aegir.LevelInfo, aegir.LevelSuccess, aegir.LevelWarning, aegir.LevelError}
 
-func appendLog(ctx context.Context, tx *sql.Tx, id int64, entries []aegir.LogEntry) error {
+func appendLog(ctx context.Context, tx querier, id int64, entries []aegir.LogEntry) error {
 	var last int64
 	err := tx.QueryRowContext(ctx, `UPDATE tasks SET log_seq = log_seq + ? WHERE id = ? RETURNING log_seq`, len(entries), id).Scan(&last)
 	if errors.Is(err, sql.ErrNoRows) {
@@ -190,7 +190,7 @@ func (s *Store) AppendTaskLog(ctx context.Context, id int64, entries ...aegir.Lo
 	if len(entries) == 0 {
 		return s.read(ctx, func(tx *sql.Tx) error { _, err := taskStatus(ctx, tx, id); return err })
 	}
-	return s.write(ctx, func(tx *sql.Tx) error { return appendLog(ctx, tx, id, entries) })
+	return s.write(ctx, func(ctx context.Context, tx querier) error { return appendLog(ctx, tx, id, entries) })
 }
 
 // TaskLog returns the log entries after seq afterSeq.
@@ -226,7 +226,7 @@ func (s *Store) FinishTask(ctx context.Context, id int64, status string, data ma
 	if err != nil {
 		return err
 	}
-	if err := s.write(ctx, func(tx *sql.Tx) error {
+	if err := s.write(ctx, func(ctx context.Context, tx querier) error {
 		if cur, err := taskStatus(ctx, tx, id); err != nil {
 			return err
 		} else if cur != aegir.StatusProcessing {
@@ -243,7 +243,7 @@ func (s *Store) FinishTask(ctx context.Context, id int64, status string, data ma
 
 // CancelTask cancels a queued task.
 func (s *Store) CancelTask(ctx context.Context, id int64) error {
-	if err := s.write(ctx, func(tx *sql.Tx) error {
+	if err := s.write(ctx, func(ctx context.Context, tx querier) error {
 		if cur, err := taskStatus(ctx, tx, id); err != nil {
 			return err
 		} else if cur != aegir.StatusQueued {
@@ -261,7 +261,7 @@ func (s *Store) CancelTask(ctx context.Context, id int64) error {
 // RetryTask queues a copy of a failed task.
 func (s *Store) RetryTask(ctx context.Context, id int64) (*aegir.Task, error) {
 	var t *aegir.Task
-	if err := s.write(ctx, func(tx *sql.Tx) error {
+	if err := s.write(ctx, func(ctx context.Context, tx querier) error {
 		old, err := scanTask(tx.QueryRowContext(ctx, "SELECT "+taskCols+" FROM tasks WHERE id = ?", id))
 		if errors.Is(err, sql.ErrNoRows) {
 			return taskNotFound(id)
@@ -284,7 +284,7 @@ func (s *Store) RetryTask(ctx context.Context, id int64) (*aegir.Task, error) {
 // FailOrphanedTasks fails the tasks a dead process left processing.
 func (s *Store) FailOrphanedTasks(ctx context.Context, worker, message string) (int, error) {
 	var ids []int64
-	err := s.write(ctx, func(tx *sql.Tx) error {
+	err := s.write(ctx, func(ctx context.Context, tx querier) error {
 		rows, err := tx.QueryContext(ctx, `SELECT id FROM tasks WHERE status = 'processing' AND (?1 = '' OR worker = ?1 OR worker LIKE ?2 ESCAPE '\')`,
 			worker, likePrefix(worker+"/"))
 		if err != nil {
@@ -331,7 +331,7 @@ func likePrefix(p string) string {
 // PruneTaskLogs deletes the log lines of tasks finished before olderThan.
 func (s *Store) PruneTaskLogs(ctx context.Context, olderThan time.Time) (int64, error) {
 	var n int64
-	err := s.write(ctx, func(tx *sql.Tx) error {
+	err := s.write(ctx, func(ctx context.Context, tx querier) error {
 		res, err := tx.ExecContext(ctx, `DELETE FROM task_logs WHERE task_id IN (SELECT id FROM tasks WHERE finished_at < ?)`, fmtTime(olderThan))
 		if err != nil {
 			return err
@@ -345,7 +345,7 @@ func (s *Store) PruneTaskLogs(ctx context.Context, olderThan time.Time) (int64, 
 // PruneTasks deletes the tasks finished before olderThan, with their logs.
 func (s *Store) PruneTasks(ctx context.Context, olderThan time.Time) (int64, error) {
 	var n int64
-	err := s.write(ctx, func(tx *sql.Tx) error {
+	err := s.write(ctx, func(ctx context.Context, tx querier) error {
 		res, err := tx.ExecContext(ctx, `DELETE FROM tasks WHERE finished_at < ? AND status IN ('success', 'warning', 'failed', 'cancelled')`, fmtTime(olderThan))
 		if err != nil {
 			return err

@@ -24,7 +24,7 @@ func scanUser(row scanner) (*aegir.User, error) {
 	return &u, nil
 }
 
-func setUserClients(ctx context.Context, tx *sql.Tx, id int64, clients []string) error {
+func setUserClients(ctx context.Context, tx querier, id int64, clients []string) error {
 	if _, err := tx.ExecContext(ctx, `DELETE FROM user_clients WHERE user_id = ?`, id); err != nil {
 		return err
 	}
@@ -39,7 +39,7 @@ func setUserClients(ctx context.Context, tx *sql.Tx, id int64, clients []string)
 	return nil
 }
 
-func userNameTaken(ctx context.Context, tx *sql.Tx, name string, id int64) error {
+func userNameTaken(ctx context.Context, tx querier, name string, id int64) error {
 	if ok, err := exists(ctx, tx, `SELECT 1 FROM users WHERE name = ? AND id <> ?`, name, id); err != nil {
 		return err
 	} else if ok {
@@ -55,7 +55,7 @@ func (s *Store) CreateUser(ctx context.Context, u *aegir.User) error {
 	}
 	t := now()
 	clients := normalClients(u.Clients)
-	return s.write(ctx, func(tx *sql.Tx) error {
+	return s.write(ctx, func(ctx context.Context, tx querier) error {
 		if err := userNameTaken(ctx, tx, u.Name, 0); err != nil {
 			return err
 		}
@@ -74,7 +74,7 @@ func (s *Store) CreateUser(ctx context.Context, u *aegir.User) error {
 
 // GetUser returns a user by ID.
 func (s *Store) GetUser(ctx context.Context, id int64) (*aegir.User, error) {
-	u, err := scanUser(s.reader.QueryRowContext(ctx, "SELECT "+userCols+" FROM users WHERE id = ?", id))
+	u, err := scanUser(s.queryRow(ctx, "SELECT "+userCols+" FROM users WHERE id = ?", id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, aegir.Errorf(aegir.ENOTFOUND, "user %d does not exist", id)
 	}
@@ -83,7 +83,7 @@ func (s *Store) GetUser(ctx context.Context, id int64) (*aegir.User, error) {
 
 // GetUserByName returns a user by name.
 func (s *Store) GetUserByName(ctx context.Context, name string) (*aegir.User, error) {
-	u, err := scanUser(s.reader.QueryRowContext(ctx, "SELECT "+userCols+" FROM users WHERE name = ?", name))
+	u, err := scanUser(s.queryRow(ctx, "SELECT "+userCols+" FROM users WHERE name = ?", name))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, aegir.Errorf(aegir.ENOTFOUND, "user %q does not exist", name)
 	}
@@ -96,7 +96,7 @@ func (s *Store) UpdateUser(ctx context.Context, u *aegir.User) error {
 		return err
 	}
 	clients := normalClients(u.Clients)
-	return s.write(ctx, func(tx *sql.Tx) error {
+	return s.write(ctx, func(ctx context.Context, tx querier) error {
 		if err := userNameTaken(ctx, tx, u.Name, u.ID); err != nil {
 			return err
 		}
@@ -117,12 +117,12 @@ func (s *Store) UpdateUser(ctx context.Context, u *aegir.User) error {
 
 // DeleteUser removes a user and its tokens.
 func (s *Store) DeleteUser(ctx context.Context, id int64) error {
-	return s.write(ctx, func(tx *sql.Tx) error {
+	return s.write(ctx, func(ctx context.Context, tx querier) error {
 		return deleteOne(ctx, tx, `DELETE FROM users WHERE id = ?`, id, "user %d does not exist")
 	})
 }
 
-func deleteOne(ctx context.Context, tx *sql.Tx, query string, id int64, notFound string) error {
+func deleteOne(ctx context.Context, tx querier, query string, id int64, notFound string) error {
 	res, err := tx.ExecContext(ctx, query, id)
 	if err != nil {
 		return err
@@ -164,7 +164,7 @@ func (s *Store) CreateToken(ctx context.Context, t *aegir.Token) error {
 		return err
 	}
 	created := now()
-	return s.write(ctx, func(tx *sql.Tx) error {
+	return s.write(ctx, func(ctx context.Context, tx querier) error {
 		if ok, err := exists(ctx, tx, `SELECT 1 FROM users WHERE id = ?`, t.UserID); err != nil {
 			return err
 		} else if !ok {
@@ -190,7 +190,7 @@ const tokenUseInterval = time.Minute
 
 // FindToken returns the live token with that hash and records its use.
 func (s *Store) FindToken(ctx context.Context, hash string) (*aegir.Token, error) {
-	t, err := scanToken(s.reader.QueryRowContext(ctx, "SELECT "+tokenCols+" FROM tokens WHERE hash = ? AND revoked_at IS NULL", hash))
+	t, err := scanToken(s.queryRow(ctx, "SELECT "+tokenCols+" FROM tokens WHERE hash = ? AND revoked_at IS NULL", hash))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, aegir.Errorf(aegir.ENOTFOUND, "no such token")
 	} else if err != nil {
@@ -198,7 +198,7 @@ func (s *Store) FindToken(ctx context.Context, hash string) (*aegir.Token, error
 	}
 	used := now()
 	if t.LastUsed == nil || used.Sub(*t.LastUsed) >= tokenUseInterval {
-		if err := s.write(ctx, func(tx *sql.Tx) error {
+		if err := s.write(ctx, func(ctx context.Context, tx querier) error {
 			_, err := tx.ExecContext(ctx, `UPDATE tokens SET last_used = ? WHERE id = ?`, fmtTime(used), t.ID)
 			return err
 		}); err != nil {
@@ -212,7 +212,7 @@ func (s *Store) FindToken(ctx context.Context, hash string) (*aegir.Token, error
 // RevokeToken revokes a token.
 func (s *Store) RevokeToken(ctx context.Context, id int64) error {
 	t := now()
-	return s.write(ctx, func(tx *sql.Tx) error {
+	return s.write(ctx, func(ctx context.Context, tx querier) error {
 		res, err := tx.ExecContext(ctx, `UPDATE tokens SET revoked_at = coalesce(revoked_at, ?) WHERE id = ?`, fmtTime(t), id)
 		if err != nil {
 			return err
@@ -266,7 +266,7 @@ func (s *Store) AddBackup(ctx context.Context, b *aegir.Backup) error {
 	if b.CreatedAt.IsZero() {
 		created = now()
 	}
-	return s.write(ctx, func(tx *sql.Tx) error {
+	return s.write(ctx, func(ctx context.Context, tx querier) error {
 		if err := tx.QueryRowContext(ctx, `INSERT INTO backups (site, file, size, sha256, created_at) VALUES (?, ?, ?, ?, ?) RETURNING id`,
 			b.Site, b.File, b.Size, b.SHA256, fmtTime(created)).Scan(&b.ID); err != nil {
 			return err
@@ -278,7 +278,7 @@ func (s *Store) AddBackup(ctx context.Context, b *aegir.Backup) error {
 
 // GetBackup returns a backup.
 func (s *Store) GetBackup(ctx context.Context, id int64) (*aegir.Backup, error) {
-	b, err := scanBackup(s.reader.QueryRowContext(ctx, "SELECT "+backupCols+" FROM backups WHERE id = ?", id))
+	b, err := scanBackup(s.queryRow(ctx, "SELECT "+backupCols+" FROM backups WHERE id = ?", id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, aegir.Errorf(aegir.ENOTFOUND, "backup %d does not exist", id)
 	}
@@ -305,7 +305,7 @@ func (s *Store) ListBackups(ctx context.Context, site string) ([]*aegir.Backup, 
 
 // DeleteBackup removes a backup's record.
 func (s *Store) DeleteBackup(ctx context.Context, id int64) error {
-	return s.write(ctx, func(tx *sql.Tx) error {
+	return s.write(ctx, func(ctx context.Context, tx querier) error {
 		return deleteOne(ctx, tx, `DELETE FROM backups WHERE id = ?`, id, "backup %d does not exist")
 	})
 }

@@ -361,8 +361,13 @@ func extract(ctx context.Context, path, dest string, entries []entry, opts Optio
 			return err
 		}
 	}
-	// Directories last, deepest first, so writing into them changes
-	// neither their mtime nor needs a mode they may not have.
+	return x.finishDirs()
+}
+
+// finishDirs sets the attributes of the directories last, deepest first,
+// so writing into them changes neither their mtime nor needs a mode they
+// may not have.
+func (x *extractor) finishDirs() error {
 	for i := len(x.dirs) - 1; i >= 0; i-- {
 		if err := x.setAttrs(x.dirs[i].name, x.dirs[i].hdr, dirMode(x.dirs[i].hdr)); err != nil {
 			return err
@@ -395,6 +400,12 @@ type extractor struct {
 	made  map[string]bool // directories known to exist
 	dirs  []dirAttrs
 	buf   []byte
+	// archive is the archive's path when it is read in a single pass, so
+	// an error reading an entry's content is worded as the scan would.
+	archive string
+	// tee, when set, is asked about each regular file once created: for
+	// the one it follows it returns where to report what is written.
+	tee func(name string, f *os.File) (*growing, error)
 }
 
 func (x *extractor) fail(name, what string, err error) error {
@@ -410,13 +421,8 @@ func (x *extractor) write(tr *tar.Reader, hdr *tar.Header, e entry) error {
 		x.dirs = append(x.dirs, dirAttrs{".", hdr})
 		return nil
 	}
-	if parent := path.Dir(e.name); !x.made[parent] {
-		if err := x.root.MkdirAll(parent, 0o755); err != nil {
-			return x.fail(parent, "create directory", err)
-		}
-		for p := parent; p != "."; p = path.Dir(p) {
-			x.made[p] = true
-		}
+	if err := x.mkParent(e.name); err != nil {
+		return err
 	}
 	switch e.typ {
 	case tar.TypeDir:
@@ -445,6 +451,21 @@ func (x *extractor) write(tr *tar.Reader, hdr *tar.Header, e entry) error {
 	return nil
 }
 
+// mkParent makes sure the directory name goes in exists.
+func (x *extractor) mkParent(name string) error {
+	parent := path.Dir(name)
+	if x.made[parent] {
+		return nil
+	}
+	if err := x.root.MkdirAll(parent, 0o755); err != nil {
+		return x.fail(parent, "create directory", err)
+	}
+	for p := parent; p != "."; p = path.Dir(p) {
+		x.made[p] = true
+	}
+	return nil
+}
+
 // writeFile writes a regular file. O_EXCL makes sure it is a new file,
 // never something already there or a symlink's target.
 func (x *extractor) writeFile(tr *tar.Reader, hdr *tar.Header, name string) error {
@@ -452,8 +473,22 @@ func (x *extractor) writeFile(tr *tar.Reader, hdr *tar.Header, name string) erro
 	if err != nil {
 		return x.fail(name, "create file", err)
 	}
+	var w io.Writer = f
+	var g *growing
+	if x.tee != nil {
+		if g, err = x.tee(name, f); err != nil {
+			f.Close()
+			return err
+		}
+		if g != nil {
+			w = &teeWriter{f: f, g: g}
+		}
+	}
 	r := &ctxReader{ctx: x.ctx, r: tr, what: "backup entry " + hdr.Name}
-	_, err = io.CopyBuffer(f, r, x.buf)
+	_, err = io.CopyBuffer(onlyWriter{w}, r, x.buf)
+	if err == nil && g != nil {
+		g.finish()
+	}
 	if err != nil {
 		f.Close()
 		if x.ctx.Err() != nil {
@@ -462,6 +497,9 @@ func (x *extractor) writeFile(tr *tar.Reader, hdr *tar.Header, name string) erro
 		var pe *fs.PathError
 		if errors.As(err, &pe) { // from the file we write
 			return x.fail(name, "write", err)
+		}
+		if x.archive != "" { // a single pass: what the scan would have caught
+			return corrupt(x.archive, err)
 		}
 		return fmt.Errorf("restore into %s: %w", x.dest, err)
 	}
@@ -525,3 +563,7 @@ func atime(hdr *tar.Header) time.Time {
 	}
 	return hdr.ModTime
 }
+
+// onlyWriter hides a writer's ReadFrom, so io.CopyBuffer copies through
+// the buffer it is given (an *os.File would allocate its own).
+type onlyWriter struct{ io.Writer }

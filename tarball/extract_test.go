@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -92,32 +93,34 @@ func TestExtractRefusesMaliciousArchives(t *testing.T) {
 		{"under a file", []tarEntry{{name: "ok.txt/x", typ: tar.TypeReg, body: "e"}}, "ok.txt/x", "under the file"},
 	}
 	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			t.Parallel()
-			base := t.TempDir()
-			if err := os.MkdirAll(filepath.Join(base, "a/b"), 0o755); err != nil {
-				t.Fatal(err)
-			}
-			path := filepath.Join(base, "bad.tar")
-			writeTar(t, path, append(append([]tarEntry(nil), goodStart...), tt.entries...))
-			dest := filepath.Join(base, "a/b/site.restore")
-			err := Extract(context.Background(), path, dest, Options{})
-			if got := aegir.ErrorCode(err); got != aegir.EINVALID {
-				t.Fatalf("error %v (code %q), want %s", err, got, aegir.EINVALID)
-			}
-			if msg := err.Error(); !strings.Contains(msg, fmt.Sprintf("%q", tt.entry)) || !strings.Contains(msg, tt.why) {
-				t.Errorf("error %q does not name entry %q with %q", msg, tt.entry, tt.why)
-			}
-			if _, err := os.Lstat(dest); !errors.Is(err, fs.ErrNotExist) {
-				t.Errorf("dest exists after a refusal: %v", err)
-			}
-			if got, want := listTree(t, base), []string{".", "a", "a/b", "bad.tar"}; !equal(got, want) {
-				t.Errorf("files under the test dir: %q, want %q", got, want)
-			}
-			if _, err := os.Lstat("/etc/evil"); errors.Is(etcEvilErr, fs.ErrNotExist) && !errors.Is(err, fs.ErrNotExist) {
-				t.Errorf("/etc/evil was written")
-			}
-		})
+		for _, x := range extractors {
+			t.Run(tt.name+"/"+x.name, func(t *testing.T) {
+				t.Parallel()
+				base := t.TempDir()
+				if err := os.MkdirAll(filepath.Join(base, "a/b"), 0o755); err != nil {
+					t.Fatal(err)
+				}
+				path := filepath.Join(base, "bad.tar")
+				writeTar(t, path, append(append([]tarEntry(nil), goodStart...), tt.entries...))
+				dest := filepath.Join(base, "a/b/site.restore")
+				err := x.fn(context.Background(), path, dest, Options{})
+				if got := aegir.ErrorCode(err); got != aegir.EINVALID {
+					t.Fatalf("error %v (code %q), want %s", err, got, aegir.EINVALID)
+				}
+				if msg := err.Error(); !strings.Contains(msg, fmt.Sprintf("%q", tt.entry)) || !strings.Contains(msg, tt.why) {
+					t.Errorf("error %q does not name entry %q with %q", msg, tt.entry, tt.why)
+				}
+				if _, err := os.Lstat(dest); !errors.Is(err, fs.ErrNotExist) {
+					t.Errorf("dest exists after a refusal: %v", err)
+				}
+				if got, want := listTree(t, base), []string{".", "a", "a/b", "bad.tar"}; !equal(got, want) {
+					t.Errorf("files under the test dir: %q, want %q", got, want)
+				}
+				if _, err := os.Lstat("/etc/evil"); errors.Is(etcEvilErr, fs.ErrNotExist) && !errors.Is(err, fs.ErrNotExist) {
+					t.Errorf("/etc/evil was written")
+				}
+			})
+		}
 	}
 }
 
@@ -125,7 +128,26 @@ func equal(a, b []string) bool {
 	return strings.Join(a, "\n") == strings.Join(b, "\n")
 }
 
+// extractors are Extract and ExtractStream (following a file no archive
+// here holds), which must write and refuse the same archives.
+var extractors = []struct {
+	name string
+	fn   func(ctx context.Context, path, dest string, opts Options) error
+}{
+	{"Extract", Extract},
+	{"ExtractStream", func(ctx context.Context, path, dest string, opts Options) error {
+		_, err := ExtractStream(ctx, path, dest, opts, "no-such-file", func(context.Context, io.Reader) error { return nil })
+		return err
+	}},
+}
+
 func TestExtractAcceptsLinksThatStayInside(t *testing.T) {
+	for _, x := range extractors {
+		t.Run(x.name, func(t *testing.T) { testLinksThatStayInside(t, x.fn) })
+	}
+}
+
+func testLinksThatStayInside(t *testing.T, extract func(context.Context, string, string, Options) error) {
 	t.Parallel()
 	base := t.TempDir()
 	path := filepath.Join(base, "ok.tar")
@@ -139,7 +161,7 @@ func TestExtractAcceptsLinksThatStayInside(t *testing.T) {
 		tarEntry{name: "deep/er/file", typ: tar.TypeReg, body: "implicit parents"},
 	))
 	dest := filepath.Join(base, "out")
-	if err := Extract(context.Background(), path, dest, Options{}); err != nil {
+	if err := extract(context.Background(), path, dest, Options{}); err != nil {
 		t.Fatal(err)
 	}
 	for name, want := range map[string]string{"sub/back": "ok", "via-self": "x", "hard": "ok", "deep/er/file": "implicit parents", "up-and-back/ok.txt": "ok"} {
@@ -179,18 +201,20 @@ func TestExtractRefusesDamagedArchives(t *testing.T) {
 	empty := filepath.Join(base, "empty.tar")
 	putFile(t, empty, nil, 0o600)
 	damaged = append(damaged, garbage, empty)
-	for _, path := range damaged {
-		dest := filepath.Join(base, "out")
-		err := Extract(context.Background(), path, dest, Options{})
-		if got := aegir.ErrorCode(err); got != aegir.EINVALID {
-			t.Errorf("%s: error %v (code %q), want %s", filepath.Base(path), err, got, aegir.EINVALID)
+	for _, x := range extractors {
+		for _, path := range damaged {
+			dest := filepath.Join(base, "out")
+			err := x.fn(context.Background(), path, dest, Options{})
+			if got := aegir.ErrorCode(err); got != aegir.EINVALID {
+				t.Errorf("%s %s: error %v (code %q), want %s", x.name, filepath.Base(path), err, got, aegir.EINVALID)
+			}
+			if _, err := os.Lstat(dest); !errors.Is(err, fs.ErrNotExist) {
+				t.Errorf("%s %s: dest exists after a refusal", x.name, filepath.Base(path))
+			}
 		}
-		if _, err := os.Lstat(dest); !errors.Is(err, fs.ErrNotExist) {
-			t.Errorf("%s: dest exists after a refusal", filepath.Base(path))
+		if err := x.fn(context.Background(), filepath.Join(base, "none.tar.gz"), filepath.Join(base, "out"), Options{}); aegir.ErrorCode(err) != aegir.ENOTFOUND {
+			t.Errorf("%s missing archive: %v, want %s", x.name, err, aegir.ENOTFOUND)
 		}
-	}
-	if err := Extract(context.Background(), filepath.Join(base, "none.tar.gz"), filepath.Join(base, "out"), Options{}); aegir.ErrorCode(err) != aegir.ENOTFOUND {
-		t.Errorf("missing archive: %v, want %s", err, aegir.ENOTFOUND)
 	}
 }
 
@@ -201,12 +225,14 @@ func TestExtractRefusesExistingDest(t *testing.T) {
 	writeTar(t, path, goodStart)
 	dest := filepath.Join(base, "out")
 	putFile(t, filepath.Join(dest, "keep"), []byte("keep"), 0o644)
-	err := Extract(context.Background(), path, dest, Options{})
-	if got := aegir.ErrorCode(err); got != aegir.ECONFLICT {
-		t.Fatalf("error %v (code %q), want %s", err, got, aegir.ECONFLICT)
-	}
-	if got, want := listTree(t, dest), []string{".", "keep"}; !equal(got, want) {
-		t.Errorf("dest now holds %q, want %q", got, want)
+	for _, x := range extractors {
+		err := x.fn(context.Background(), path, dest, Options{})
+		if got := aegir.ErrorCode(err); got != aegir.ECONFLICT {
+			t.Fatalf("%s: error %v (code %q), want %s", x.name, err, got, aegir.ECONFLICT)
+		}
+		if got, want := listTree(t, dest), []string{".", "keep"}; !equal(got, want) {
+			t.Errorf("%s: dest now holds %q, want %q", x.name, got, want)
+		}
 	}
 }
 
@@ -219,16 +245,21 @@ func TestExtractCancelledRemovesDest(t *testing.T) {
 	if _, err := Create(context.Background(), path, site); err != nil {
 		t.Fatal(err)
 	}
-	// The first pass checks ctx once per entry (13 here, plus EOF); later
-	// counts cancel during the second pass, some mid-file.
-	for _, n := range []int64{0, 5, 15, 20, 25, 30} {
-		dest := filepath.Join(base, fmt.Sprint("out", n))
-		err := Extract(newCountdownCtx(n), path, dest, Options{})
-		if !errors.Is(err, context.Canceled) {
-			t.Errorf("countdown %d: error %v, want context.Canceled", n, err)
-		}
-		if _, err := os.Lstat(dest); !errors.Is(err, fs.ErrNotExist) {
-			t.Errorf("countdown %d: dest left behind", n)
+	// Extract's first pass checks ctx once per entry (13 here, plus EOF);
+	// later counts cancel during the second pass, some mid-file.
+	// ExtractStream's single pass checks it once per entry and once per
+	// read of each file.
+	counts := map[string][]int64{"Extract": {0, 5, 15, 20, 25, 30}, "ExtractStream": {0, 3, 8, 12, 16}}
+	for _, x := range extractors {
+		for _, n := range counts[x.name] {
+			dest := filepath.Join(base, fmt.Sprint("out", n))
+			err := x.fn(newCountdownCtx(n), path, dest, Options{})
+			if !errors.Is(err, context.Canceled) {
+				t.Errorf("%s countdown %d: error %v, want context.Canceled", x.name, n, err)
+			}
+			if _, err := os.Lstat(dest); !errors.Is(err, fs.ErrNotExist) {
+				t.Errorf("%s countdown %d: dest left behind", x.name, n)
+			}
 		}
 	}
 }

@@ -72,6 +72,18 @@ const copyBufferSize = 256 << 10
 // returns an error saying what failed. Create refuses, with an ECONFLICT
 // error, a path that exists or whose .part file exists.
 func Create(ctx context.Context, path, dir string) (*Info, error) {
+	return create(ctx, path, dir, false)
+}
+
+// CreateQuick is Create at the compressor's fastest level (gzip level 1,
+// zstd's fastest): for a backup taken in the course of another task, such
+// as a restore's safety backup, it takes about a third less CPU than
+// Create for an archive a few percent larger, readable by the same tools.
+func CreateQuick(ctx context.Context, path, dir string) (*Info, error) {
+	return create(ctx, path, dir, true)
+}
+
+func create(ctx context.Context, path, dir string, quick bool) (*Info, error) {
 	fmtz, err := formatOf(path)
 	if err != nil {
 		return nil, err
@@ -108,11 +120,16 @@ func Create(ctx context.Context, path, dir string) (*Info, error) {
 	sum := sha256.New()
 	w := io.MultiWriter(fw, sum)
 	var zw io.WriteCloser
+	gzipLevel, zstdLevel := pgzip.DefaultCompression, zstd.SpeedDefault
+	if quick {
+		gzipLevel, zstdLevel = pgzip.BestSpeed, zstd.SpeedFastest
+	}
 	switch fmtz {
 	case formatGzip:
-		zw = pgzip.NewWriter(w) // blocks of 1 MB, GOMAXPROCS at once
+		// Blocks of 1 MB, GOMAXPROCS at once; the level is a valid one.
+		zw, _ = pgzip.NewWriterLevel(w, gzipLevel)
 	case formatZstd:
-		if zw, err = zstd.NewWriter(w, zstd.WithEncoderConcurrency(0)); err != nil {
+		if zw, err = zstd.NewWriter(w, zstd.WithEncoderConcurrency(0), zstd.WithEncoderLevel(zstdLevel)); err != nil {
 			return nil, fmt.Errorf("backup %s: %w", path, err)
 		}
 	}

@@ -646,3 +646,27 @@ func writeTar(t *testing.T, path string, entries []tarEntry) {
 		t.Fatal(err)
 	}
 }
+
+func TestCreateQuickWritesAnArchiveOfTheSameTree(t *testing.T) {
+	for _, f := range formats {
+		t.Run(f.name, func(t *testing.T) {
+			t.Parallel()
+			base := t.TempDir()
+			site := filepath.Join(base, "site")
+			makeSite(t, site)
+			path := filepath.Join(base, "quick"+f.ext)
+			info, err := CreateQuick(context.Background(), path, site)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := Verify(path); err != nil || info.Size == 0 {
+				t.Fatalf("size %d, verify: %v", info.Size, err)
+			}
+			dest := filepath.Join(base, "out")
+			if err := Extract(context.Background(), path, dest, Options{}); err != nil {
+				t.Fatal(err)
+			}
+			compareTrees(t, snapshot(t, dest), snapshot(t, site))
+		})
+	}
+}

@@ -57,6 +57,17 @@ func TestClientUserSeesOnlyTheirClientsObjects(t *testing.T) {
 		if got := names(t, ann("GET", "/api/platforms", nil).want(t, 200), "platforms"); !slices.Equal(got, []string{"platform_a", "platform_open"}) {
 			t.Fatalf("ann's platforms: %v", got)
 		}
+		// Nor does she learn which servers are behind her site: a client
+		// user's answers leave the server properties out, an admin's have them.
+		for _, a := range []answer{ann("GET", "/api/sites/a.example", nil).want(t, 200), ann("GET", "/api/sites", nil).want(t, 200),
+			ann("GET", "/api/platforms/platform_a", nil).want(t, 200), ann("GET", "/api/platforms", nil).want(t, 200)} {
+			if strings.Contains(a.raw, "web_server") || strings.Contains(a.raw, "db_server") || strings.Contains(a.raw, "server_master") {
+				t.Errorf("a client user is shown the servers: %s", a.raw)
+			}
+		}
+		if a := w.as(t, "admin", "GET", "/api/sites/a.example", nil).want(t, 200); a.obj(t, "site")["db_server"] != "@server_master" {
+			t.Errorf("the admin is not shown the site's db server: %s", a.raw)
+		}
 
 		// Everything of beta is 404, with the message a missing object gets.
 		for _, path := range []string{"/api/sites/b.example", "/api/sites/b.example/backups", fmt.Sprintf("/api/tasks/%d", w.taskB),

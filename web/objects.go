@@ -215,11 +215,11 @@ var objectKinds = map[string]*objectKind{
 		list: func(s *Server, r *http.Request, c caller, page, perPage int) ([]any, int, error) {
 			scope, _ := hosting.ListScope(c.u, hosting.KindPlatform)
 			list, total, err := s.Store.ListPlatforms(r.Context(), aegir.ListFilter{Query: r.FormValue("q"), Page: page, PerPage: perPage, Scope: scope})
-			return showAll(list, platformShown(c.u)), total, err
+			return showAll(list, s.platformShown(r.Context(), c.u)), total, err
 		},
 		get: func(s *Server, ctx context.Context, c caller, name string) (any, error) {
 			rec, err := s.Store.GetPlatform(ctx, name)
-			return showOne(rec, err, platformShown(c.u))
+			return showOne(rec, err, s.platformShown(ctx, c.u))
 		},
 		create: func(s *Server, ctx context.Context, c caller, b body) (any, *aegir.Task, error) {
 			in, err := platformInput(b)
@@ -230,7 +230,7 @@ var objectKinds = map[string]*objectKind{
 				return nil, nil, err
 			}
 			rec, t, err := s.Service.CreatePlatform(ctx, in, c.a.Name)
-			return showTask(rec, t, err, platformShown(c.u))
+			return showTask(rec, t, err, s.platformShown(ctx, c.u))
 		},
 		update: func(s *Server, ctx context.Context, c caller, name string, b body) (any, *aegir.Task, error) {
 			in, err := platformInput(b)
@@ -241,7 +241,7 @@ var objectKinds = map[string]*objectKind{
 				return nil, nil, err
 			}
 			rec, t, err := s.Service.UpdatePlatform(ctx, name, in, c.a.Name)
-			return showTask(rec, t, err, platformShown(c.u))
+			return showTask(rec, t, err, s.platformShown(ctx, c.u))
 		},
 		remove: func(s *Server, ctx context.Context, c caller, name string) (*aegir.Task, error) {
 			return s.Service.DeletePlatform(ctx, name, c.a.Name)
@@ -254,11 +254,11 @@ var objectKinds = map[string]*objectKind{
 			f := aegir.SiteFilter{Query: r.FormValue("q"), Platform: aegir.ContextName(r.FormValue("platform")),
 				Client: r.FormValue("client"), Status: r.FormValue("status"), Page: page, PerPage: perPage, Scope: scope}
 			list, total, err := s.Store.ListSites(r.Context(), f)
-			return showAll(list, siteJSON), total, err
+			return showAll(list, s.siteShown(r.Context(), c.u)), total, err
 		},
-		get: func(s *Server, ctx context.Context, _ caller, name string) (any, error) {
+		get: func(s *Server, ctx context.Context, c caller, name string) (any, error) {
 			rec, err := s.Store.GetSite(ctx, name)
-			return showOne(rec, err, siteJSON)
+			return showOne(rec, err, s.siteShown(ctx, c.u))
 		},
 		create: func(s *Server, ctx context.Context, c caller, b body) (any, *aegir.Task, error) {
 			in, err := siteInput(b)
@@ -269,7 +269,7 @@ var objectKinds = map[string]*objectKind{
 				return nil, nil, err
 			}
 			rec, t, err := s.Service.CreateSite(ctx, in, c.a.Name)
-			return showTask(rec, t, err, siteJSON)
+			return showTask(rec, t, err, s.siteShown(ctx, c.u))
 		},
 		update: func(s *Server, ctx context.Context, c caller, name string, b body) (any, *aegir.Task, error) {
 			in, err := siteInput(b)
@@ -284,7 +284,7 @@ var objectKinds = map[string]*objectKind{
 				return nil, nil, err
 			}
 			rec, t, err := s.Service.UpdateSite(ctx, name, in, c.a.Name)
-			return showTask(rec, t, err, siteJSON)
+			return showTask(rec, t, err, s.siteShown(ctx, c.u))
 		},
 		remove: func(s *Server, ctx context.Context, c caller, name string) (*aegir.Task, error) {
 			return s.Service.DeleteSite(ctx, name, c.a.Name)
@@ -434,20 +434,43 @@ func serverJSON(r *aegir.ServerRecord) map[string]any {
 }
 
 // platformShown returns how a platform is shown to u: a client user sees
-// only their own clients among those it is limited to.
-func platformShown(u *aegir.User) func(*aegir.PlatformRecord) map[string]any {
-	if u == nil || u.Role != aegir.RoleClient {
-		return platformJSON
-	}
+// only their own clients among those it is limited to, and only those who
+// may see servers see which server it is on.
+func (s *Server) platformShown(ctx context.Context, u *aegir.User) func(*aegir.PlatformRecord) map[string]any {
+	hide := s.hideServers(ctx, u)
 	return func(r *aegir.PlatformRecord) map[string]any {
 		c := *r
-		c.Clients = nil
-		for _, name := range r.Clients {
-			if slices.Contains(u.Clients, name) {
-				c.Clients = append(c.Clients, name)
+		if u != nil && u.Role == aegir.RoleClient {
+			c.Clients = nil
+			for _, name := range r.Clients {
+				if slices.Contains(u.Clients, name) {
+					c.Clients = append(c.Clients, name)
+				}
 			}
 		}
-		return platformJSON(&c)
+		return hide(platformJSON(&c))
+	}
+}
+
+// siteShown returns how a site is shown to u: only those who may see
+// servers see which servers it is on.
+func (s *Server) siteShown(ctx context.Context, u *aegir.User) func(*aegir.SiteRecord) map[string]any {
+	hide := s.hideServers(ctx, u)
+	return func(r *aegir.SiteRecord) map[string]any { return hide(siteJSON(r)) }
+}
+
+// hideServers returns what takes the server properties out of an object
+// shown to u, when u may not list servers: a client learns nothing of the
+// machines behind its sites (as on its pages, see serverProps).
+func (s *Server) hideServers(ctx context.Context, u *aegir.User) func(map[string]any) map[string]any {
+	if s.authorize(ctx, u, hosting.ActList, "servers") == nil {
+		return func(m map[string]any) map[string]any { return m }
+	}
+	return func(m map[string]any) map[string]any {
+		for _, name := range serverProps {
+			delete(m, name)
+		}
+		return m
 	}
 }
 

@@ -2,28 +2,23 @@ package web
 
 import (
 	"bytes"
-	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"encoding/json"
 	"io"
 	"log/slog"
-	"net"
 	"net/http"
 	"net/http/httptest"
-	"net/url"
-	"os"
 	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/aegir-hosting/aegir/internal/teststack"
+
 	"github.com/aegir-hosting/aegir"
 	"github.com/aegir-hosting/aegir/hosting"
 	"github.com/aegir-hosting/aegir/postgres"
 	"github.com/aegir-hosting/aegir/sqlite"
-	"github.com/jackc/pgx/v5"
 )
 
 // storeMaker opens a fresh, empty store for one test.
@@ -42,7 +37,7 @@ var stores = []storeMaker{
 		return s
 	}},
 	{"postgres", func(t *testing.T) aegir.Store {
-		s, err := postgres.Open(t.Context(), newPostgresDatabase(t))
+		s, err := postgres.Open(t.Context(), teststack.TempPostgresDatabase(t, "aegir_web_test_"))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -59,70 +54,6 @@ func forEachStore(t *testing.T, fn func(t *testing.T, b *bundle)) {
 			fn(t, newBundle(t, sm.open(t)))
 		})
 	}
-}
-
-// postgresAdminURL finds the test server: $AEGIR_TEST_POSTGRES, or
-// 127.0.0.1:5432 with trust auth as postgres or root; it skips when
-// nothing listens there.
-func postgresAdminURL(t *testing.T) string {
-	t.Helper()
-	if u := os.Getenv("AEGIR_TEST_POSTGRES"); u != "" {
-		return u
-	}
-	conn, err := net.DialTimeout("tcp", "127.0.0.1:5432", 2*time.Second)
-	if err != nil {
-		t.Skipf("PostgreSQL is not reachable at 127.0.0.1:5432 (%v); set AEGIR_TEST_POSTGRES to test elsewhere", err)
-	}
-	conn.Close()
-	var errs []error
-	for _, user := range []string{"postgres", "root"} {
-		u := "postgres://" + user + "@127.0.0.1:5432/postgres?sslmode=disable"
-		c, err := pgx.Connect(t.Context(), u)
-		if err == nil {
-			c.Close(t.Context())
-			return u
-		}
-		errs = append(errs, err)
-	}
-	t.Fatalf("PostgreSQL listens at 127.0.0.1:5432 but takes neither user postgres nor root: %v", errs)
-	return ""
-}
-
-// newPostgresDatabase creates a database with a random name, dropped in
-// t.Cleanup, and returns its URL.
-func newPostgresDatabase(t *testing.T) string {
-	t.Helper()
-	admin := postgresAdminURL(t)
-	b := make([]byte, 6)
-	rand.Read(b)
-	name := "aegir_web_test_" + hex.EncodeToString(b)
-	conn, err := pgx.Connect(t.Context(), admin)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close(context.Background())
-	if _, err := conn.Exec(t.Context(), "CREATE DATABASE "+name); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
-		conn, err := pgx.Connect(ctx, admin)
-		if err != nil {
-			t.Errorf("drop database %s: %v", name, err)
-			return
-		}
-		defer conn.Close(ctx)
-		if _, err := conn.Exec(ctx, "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)"); err != nil {
-			t.Errorf("drop database %s: %v", name, err)
-		}
-	})
-	u, err := url.Parse(admin)
-	if err != nil {
-		t.Fatal(err)
-	}
-	u.Path = "/" + name
-	return u.String()
 }
 
 // bundle is an API on a real store, served by httptest, with an admin

@@ -200,42 +200,43 @@ func (s *Server) platformChoices(ctx context.Context, u *aegir.User, except stri
 
 // batchMigrateForm asks where to move every site of a platform.
 func (s *Server) batchMigrateForm(w http.ResponseWriter, r *http.Request, u *aegir.User) error {
-	name := objectName(r)
-	if err := s.authorize(r.Context(), u, hosting.ActTask+hosting.TaskMigratePlatform, hosting.KindPlatform+":"+name); err != nil {
-		return err
-	}
-	p, err := s.Store.GetPlatform(r.Context(), name)
+	name, d, err := s.batchMigrateData(r, u, newForm())
 	if err != nil {
 		return err
 	}
-	targets, err := s.platformChoices(r.Context(), u, name)
-	if err != nil {
-		return err
-	}
-	return s.renderForm(w, r, u, http.StatusOK, "batchmigrate", "Migrate the sites of @"+name, formData{Form: newForm(), Object: p, Options: map[string][]option{"platform": targets}})
+	return s.renderForm(w, r, u, http.StatusOK, "batchmigrate", "Migrate the sites of @"+name, d)
 }
 
 func (s *Server) batchMigrateSubmit(w http.ResponseWriter, r *http.Request, u *aegir.User) error {
-	name := objectName(r)
-	if err := s.authorize(r.Context(), u, hosting.ActTask+hosting.TaskMigratePlatform, hosting.KindPlatform+":"+name); err != nil {
-		return err
-	}
-	p, err := s.Store.GetPlatform(r.Context(), name)
+	name, d, err := s.batchMigrateData(r, u, formOf(r, "platform"))
 	if err != nil {
 		return err
 	}
-	targets, err := s.platformChoices(r.Context(), u, name)
-	if err != nil {
-		return err
-	}
-	f := formOf(r, "platform")
-	d := formData{Form: f, Object: p, Options: map[string][]option{"platform": targets}}
 	t, err := s.Service.CreateTask(r.Context(), hosting.TaskRequest{ObjectType: aegir.PlatformContext, Object: name, Type: hosting.TaskMigratePlatform,
-		Args: map[string]string{"platform": f.Values["platform"]}}, u.Name)
+		Args: map[string]string{"platform": d.Form.Values["platform"]}}, u.Name)
 	if err != nil {
 		return s.formFailed(w, r, u, err, "batchmigrate", "Migrate the sites of @"+name, d)
 	}
 	return redirect(w, r, fmt.Sprintf("/tasks/%d", t.ID))
+}
+
+// batchMigrateData checks that u may move every site of the platform the
+// request names, and returns its name and the form's data: the platform
+// and the platforms its sites may move to.
+func (s *Server) batchMigrateData(r *http.Request, u *aegir.User, f *form) (string, formData, error) {
+	name := objectName(r)
+	if err := s.authorize(r.Context(), u, hosting.ActTask+hosting.TaskMigratePlatform, hosting.KindPlatform+":"+name); err != nil {
+		return "", formData{}, err
+	}
+	p, err := s.Store.GetPlatform(r.Context(), name)
+	if err != nil {
+		return "", formData{}, err
+	}
+	targets, err := s.platformChoices(r.Context(), u, name)
+	if err != nil {
+		return "", formData{}, err
+	}
+	return name, formData{Form: f, Object: p, Options: map[string][]option{"platform": targets}}, nil
 }
 
 // --- sites ---

@@ -32,12 +32,7 @@ func (w *WordPress) SitePackages(ctx context.Context, s *aegir.AppSite) ([]aegir
 	if err != nil {
 		return nil, err
 	}
-	prefix := defaultPrefix
-	if b, err := os.ReadFile(filepath.Join(s.SiteDir, w.SettingsFile())); err == nil {
-		if m := prefixPattern.FindSubmatch(b); m != nil {
-			prefix = string(m[1])
-		}
-	}
+	prefix := w.tablePrefix(s)
 	var active struct {
 		DBVersion  int      `json:"db_version"`
 		Plugins    []string `json:"plugins"`
@@ -76,6 +71,37 @@ func (w *WordPress) SitePackages(ctx context.Context, s *aegir.AppSite) ([]aegir
 	return pkgs, nil
 }
 
+// tablePrefix is the table prefix of the site's settings file when there
+// is one, else wp_.
+func (w *WordPress) tablePrefix(s *aegir.AppSite) string {
+	if b, err := os.ReadFile(filepath.Join(s.SiteDir, w.SettingsFile())); err == nil {
+		if m := prefixPattern.FindSubmatch(b); m != nil {
+			return string(m[1])
+		}
+	}
+	return defaultPrefix
+}
+
+// SiteAddress returns the site's home option, the address WordPress links
+// to and redirects to (its siteurl when home is empty), without the
+// trailing slash. It is read straight from the options table in one PHP
+// run that does not load WordPress, as SitePackages reads its options: no
+// plugin runs, and the read costs a PHP start and one query.
+func (w *WordPress) SiteAddress(ctx context.Context, s *aegir.AppSite) (string, error) {
+	var options struct {
+		Home    string `json:"home"`
+		SiteURL string `json:"siteurl"`
+	}
+	if err := w.runHelper(ctx, s, map[string]any{"action": "address", "prefix": w.tablePrefix(s)}, &options); err != nil {
+		return "", fmt.Errorf("address of wordpress site %s: %w", s.URI, err)
+	}
+	address := options.Home
+	if address == "" {
+		address = options.SiteURL
+	}
+	return strings.TrimRight(strings.TrimSpace(address), "/"), nil
+}
+
 // pluginSlug is the name of the plugin an active_plugins entry names:
 // "akismet/akismet.php" is akismet, "hello.php" is hello.
 func pluginSlug(file string) string {
@@ -105,6 +131,19 @@ func (w *WordPress) UpdateDatabase(ctx context.Context, s *aegir.AppSite) error 
 	}
 	w.infof("updated the database of %s from WordPress schema %d to %d", s.URI, result.From, result.To)
 	return nil
+}
+
+// UpdatePending reports whether UpdateDatabase would run wp_upgrade():
+// only when the site's db_version (the Schema of the core SitePackages
+// lists first) differs from the codebase's $wp_db_version (that of the core
+// Packages lists first), which is the test wp_upgrade() itself makes. An
+// unknown schema on either side counts as pending.
+func (w *WordPress) UpdatePending(used, available []aegir.Package) bool {
+	if len(used) == 0 || len(available) == 0 {
+		return true
+	}
+	site, code := used[0], available[0]
+	return site.Type != "core" || code.Type != "core" || site.Schema == 0 || site.Schema != code.Schema
 }
 
 // RewriteURI moves the site's database from its old address to s.URL and
@@ -288,4 +327,8 @@ func splitDBHost(v string) (string, int, error) {
 // its directory and database.
 func (w *WordPress) DeleteSite(ctx context.Context, s *aegir.AppSite) error { return nil }
 
-var _ aegir.App = (*WordPress)(nil)
+var (
+	_ aegir.App           = (*WordPress)(nil)
+	_ aegir.UpdateChecker = (*WordPress)(nil)
+	_ aegir.AddressReader = (*WordPress)(nil)
+)

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"runtime"
 	"strconv"
 
 	"github.com/aegir-hosting/aegir"
@@ -25,7 +24,7 @@ func (m *Main) migratePlatform(ctx context.Context, args []string) error {
 	if opts.Force, err = o.bool("force"); err != nil {
 		return err
 	}
-	concurrency := runtime.NumCPU()
+	concurrency := provision.DefaultBatchConcurrency()
 	if v, ok := o.take("concurrency"); ok {
 		if concurrency, err = strconv.Atoi(v); err != nil || concurrency < 1 {
 			return aegir.FieldErrorf("concurrency", "%q is not a positive number", v)

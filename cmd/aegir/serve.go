@@ -10,7 +10,6 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
-	"runtime"
 	"strconv"
 	"sync"
 	"time"
@@ -57,7 +56,7 @@ func (m *Main) serve(ctx context.Context, args []string) error {
 	if !ok || listen == "" {
 		listen = defaultListen
 	}
-	workers := runtime.NumCPU()
+	workers := dispatch.DefaultWorkers()
 	if v, ok := o.take("workers"); ok {
 		if workers, err = strconv.Atoi(v); err != nil || workers < 1 {
 			return usageErrorf("--workers takes a number of at least 1, not %q", v)
@@ -204,12 +203,12 @@ func startDispatcher(ctx context.Context, d dispatcherDeps) (wait func(), err er
 			d.API.ObserveTask(&done)
 		},
 	}
-	sizer := &schedule.MySQLSizer{}
 	runners := []interface{ Run(context.Context) error }{
 		dispatcher,
 		&schedule.Cron{Store: d.Store, Logger: d.Logger},
 		&schedule.Backups{Store: d.Store, Logger: d.Logger},
-		&schedule.Stats{Store: d.Store, DB: sizer, Logger: d.Logger},
+		&schedule.Stats{Store: d.Store, DB: aegir.NewDBService,
+			Env: aegir.Env{Paths: d.Backend.Paths, Runner: d.Backend.Runner}, Logger: d.Logger},
 		&schedule.Prune{Store: d.Store, Logger: d.Logger},
 		&schedule.Renewals{Store: d.Store, Certificates: d.Certificates, Logger: d.Logger},
 	}
@@ -223,8 +222,5 @@ func startDispatcher(ctx context.Context, d dispatcherDeps) (wait func(), err er
 			}
 		}()
 	}
-	return func() {
-		wg.Wait()
-		sizer.Close()
-	}, nil
+	return wg.Wait, nil
 }

@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"os/user"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -88,13 +89,23 @@ func (m *Main) setupServer(ctx context.Context, paths aegir.Paths, o *options, w
 			return nil, err
 		}
 	}
+	// An earlier setup's nginx reload, which parses the whole configuration
+	// only to find the master's pid, becomes the signal to the master (the
+	// sudoers rule written below follows).
+	if withSudo && slices.Equal(c.Server.HTTPRestartCmd, []string{"sudo", "-n", lookPath("nginx", "/usr/sbin/nginx"), "-s", "reload"}) {
+		c.Server.HTTPRestartCmd = nil
+		c.Server.HTTPTestCmd = nil
+	}
 	// The aegir user tests and reloads the system web server through sudo.
 	if withSudo && len(c.Server.HTTPTestCmd) == 0 && len(c.Server.HTTPRestartCmd) == 0 {
 		switch c.Server.HTTPServiceType {
 		case "", aegir.ServiceNginx:
 			nginx := lookPath("nginx", "/usr/sbin/nginx")
 			c.Server.HTTPTestCmd = []string{"sudo", "-n", nginx, "-t"}
-			c.Server.HTTPRestartCmd = []string{"sudo", "-n", nginx, "-s", "reload"}
+			// The master is signalled directly, as aegir.NginxRestartCmd does.
+			ssd := lookPath("start-stop-daemon", "/usr/sbin/start-stop-daemon")
+			c.Server.HTTPRestartCmd = append([]string{"sudo", "-n", ssd}, aegir.NginxRestartCmd()[1:]...)
+			c.Server.HTTPRestartCmd[len(c.Server.HTTPRestartCmd)-1] = nginx
 		case aegir.ServiceApache:
 			ctl := lookPath("apache2ctl", "/usr/sbin/apache2ctl")
 			c.Server.HTTPTestCmd = []string{"sudo", "-n", ctl, "configtest"}

@@ -5,6 +5,7 @@ import (
 	"embed"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"testing"
 	"text/template"
@@ -118,8 +119,16 @@ func (n *Nginx) args(extra ...string) []string {
 // TestCmd is the command that tests this instance's configuration.
 func (n *Nginx) TestCmd() []string { return append([]string{"nginx"}, n.args("-t")...) }
 
-// ReloadCmd is the command that reloads this instance.
-func (n *Nginx) ReloadCmd() []string { return append([]string{"nginx"}, n.args("-s", "reload")...) }
+// ReloadCmd is the command that reloads this instance: a HUP signal to
+// its master through its pid file, as aegir.NginxRestartCmd reloads the
+// system's nginx.
+func (n *Nginx) ReloadCmd() []string {
+	nginx, err := exec.LookPath("nginx")
+	if err != nil {
+		nginx = "/usr/sbin/nginx"
+	}
+	return []string{"start-stop-daemon", "--stop", "--signal", "HUP", "--pidfile", filepath.Join(n.Dir, "nginx.pid"), "--exec", nginx}
+}
 
 // vhost is what a site's server block is made of.
 type vhost struct {

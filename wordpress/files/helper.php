@@ -13,6 +13,7 @@
  *   packages: the site's db_version, active plugins and theme, read from
  *            the options table with the job's table prefix (WordPress is
  *            not loaded: no plugin runs, no settings file is needed).
+ *   address: the site's home and siteurl options, read as packages are.
  *   update:  wp_upgrade(), as wp-admin/upgrade.php; refuses a database newer
  *            than the codebase.
  *   rewrite: replaces the old address and upload path with the new ones in
@@ -357,6 +358,39 @@ function aegir_serialized_members($s, &$pos, $n, $replace, $depth) {
 }
 
 /**
+ * aegir_options returns the named options of the site, read straight from
+ * its options table with the given table prefix, without loading
+ * WordPress. A database without the table or the siteurl option holds no
+ * WordPress site: that is a failure.
+ */
+function aegir_options($prefix, array $names) {
+	if (!preg_match('/^[A-Za-z0-9_]+$/D', $prefix)) {
+		aegir_fail('invalid table prefix ' . $prefix);
+	}
+	mysqli_report(MYSQLI_REPORT_OFF);
+	$db = mysqli_init();
+	if (!@mysqli_real_connect($db, (string) getenv('db_host'), (string) getenv('db_user'), (string) getenv('db_passwd'), (string) getenv('db_name'), (int) getenv('db_port'))) {
+		aegir_fail(sprintf('cannot connect to database %s on %s:%s as %s', getenv('db_name'), getenv('db_host'), getenv('db_port'), getenv('db_user')));
+	}
+	$list = implode(', ', array_map(static function ($name) use ($db) {
+		return "'" . mysqli_real_escape_string($db, $name) . "'";
+	}, $names));
+	$rows = mysqli_query($db, "SELECT option_name, option_value FROM `{$prefix}options` WHERE option_name IN ($list)");
+	if ($rows === false) {
+		aegir_fail(sprintf('WordPress is not installed in database %s: %s', getenv('db_name'), mysqli_error($db)));
+	}
+	$options = array();
+	while ($row = mysqli_fetch_row($rows)) {
+		$options[$row[0]] = $row[1];
+	}
+	mysqli_close($db);
+	if (!isset($options['siteurl'])) {
+		aegir_fail(sprintf('WordPress is not installed in database %s', getenv('db_name')));
+	}
+	return $options;
+}
+
+/**
  * aegir_cron_lock is the doing_cron lock as wp-cron.php's _get_cron_lock()
  * reads it: from the database, not a cache another run cannot see.
  */
@@ -485,32 +519,23 @@ case 'packages':
 	// Straight from the options table, without loading WordPress: no
 	// plugin runs, and the site's settings need not be in place yet (a
 	// deploy checks the packages of a database it has just imported).
-	$prefix = (string) ($aegir_job['prefix'] ?? 'wp_');
-	if (!preg_match('/^[A-Za-z0-9_]+$/D', $prefix)) {
-		aegir_fail('invalid table prefix ' . $prefix);
-	}
-	mysqli_report(MYSQLI_REPORT_OFF);
-	$db = mysqli_init();
-	if (!@mysqli_real_connect($db, (string) getenv('db_host'), (string) getenv('db_user'), (string) getenv('db_passwd'), (string) getenv('db_name'), (int) getenv('db_port'))) {
-		aegir_fail(sprintf('cannot connect to database %s on %s:%s as %s', getenv('db_name'), getenv('db_host'), getenv('db_port'), getenv('db_user')));
-	}
-	$rows = mysqli_query($db, "SELECT option_name, option_value FROM `{$prefix}options` WHERE option_name IN ('siteurl', 'db_version', 'active_plugins', 'stylesheet', 'template')");
-	if ($rows === false) {
-		aegir_fail(sprintf('WordPress is not installed in database %s: %s', getenv('db_name'), mysqli_error($db)));
-	}
-	$options = array();
-	while ($row = mysqli_fetch_row($rows)) {
-		$options[$row[0]] = $row[1];
-	}
-	if (!isset($options['siteurl'])) {
-		aegir_fail(sprintf('WordPress is not installed in database %s', getenv('db_name')));
-	}
+	$options = aegir_options((string) ($aegir_job['prefix'] ?? 'wp_'), array('siteurl', 'db_version', 'active_plugins', 'stylesheet', 'template'));
 	$plugins = @unserialize($options['active_plugins'] ?? 'a:0:{}', array('allowed_classes' => false));
 	$aegir_result = array(
 		'db_version' => (int) ($options['db_version'] ?? 0),
 		'plugins'    => array_values(array_filter(is_array($plugins) ? $plugins : array(), 'is_string')),
 		'stylesheet' => (string) ($options['stylesheet'] ?? ''),
 		'template'   => (string) ($options['template'] ?? ''),
+	);
+	break;
+
+case 'address':
+	// Read as the packages are: a verify asks on every run, so no more
+	// than a query.
+	$options = aegir_options((string) ($aegir_job['prefix'] ?? 'wp_'), array('siteurl', 'home'));
+	$aegir_result = array(
+		'home'    => (string) ($options['home'] ?? ''),
+		'siteurl' => (string) $options['siteurl'],
 	);
 	break;
 

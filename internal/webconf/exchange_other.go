@@ -1,6 +1,6 @@
 //go:build !linux
 
-package nginx
+package webconf
 
 import "errors"
 

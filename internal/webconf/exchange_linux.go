@@ -1,6 +1,6 @@
 //go:build linux
 
-package apache
+package webconf
 
 import "golang.org/x/sys/unix"
 

@@ -1,8 +1,0 @@
-//go:build !linux
-
-package apache
-
-import "errors"
-
-// exchange is not available here: the caller renames.
-func exchange(a, b string) error { return errors.ErrUnsupported }

@@ -1,0 +1,142 @@
+package provision
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+
+	"github.com/aegir-hosting/aegir"
+)
+
+// sameMachine reports whether a migrate or clone from s to target can copy
+// the site directly, without the round trip through the archive: both on
+// the same web server (so both site directories are on this machine) and
+// the same db server.
+func sameMachine(s, target *siteEnv) bool {
+	return s.webName == target.webName &&
+		aegir.ContextName(s.site.DBServer) == aegir.ContextName(target.site.DBServer)
+}
+
+// copySteps stand in for the backup, "choose backup" and unpack steps of
+// a migrate or clone when sameMachine says so. The dump of the source
+// database streams straight into the target's new database as it is
+// written into the source directory for the backup; the archive of that
+// directory (the backup Aegir's migrate leaves behind) is written in the
+// background while the directory is copied beside the target and the copy
+// is brought up; "choose backup" waits for it. The copy is a real one,
+// file by file, never hard links, since the site goes on writing its
+// files. The caller runs bringUpSteps between the two lists returned, and
+// nothing that changes the source directory before the second.
+func (t *run) copySteps(s *siteEnv, d *deployment, file *string) (before, after []aegir.Step) {
+	target := d.target
+	d.staging = target.siteDir() + ".restore"
+	d.oldDB.name, d.oldDB.user = target.site.DBName, target.site.DBUser
+	srcDB := s.site.DBName // the deploy changes target.site, a copy, never s.site
+	dump := filepath.Join(s.siteDir(), dumpFile)
+	var b *sideBackup
+	before = []aegir.Step{
+		{Name: "database", Do: func(ctx context.Context) (aegir.Undo, error) {
+			target.site.DBName = ""
+			return t.createDatabase(ctx, target)
+		}},
+		{Name: "dump database", Do: func(ctx context.Context) (aegir.Undo, error) {
+			undo := func(context.Context) error { return removeIfExists(dump) }
+			if err := t.dumpAndImport(ctx, s.db, srcDB, target, dump); err != nil {
+				undo(ctx)
+				return nil, err
+			}
+			return undo, nil
+		}},
+		{Name: "archive", Do: func(ctx context.Context) (aegir.Undo, error) {
+			if *file == "" {
+				var err error
+				if *file, err = t.backupPath(s.site.URI); err != nil {
+					return nil, err
+				}
+			}
+			b = t.startBackup(ctx, *file, s.siteDir(), nil)
+			return func(context.Context) error { return b.discard(t.b.Archiver) }, nil
+		}},
+		{Name: "unpack", Do: func(ctx context.Context) (aegir.Undo, error) {
+			if err := removeIfExists(d.staging); err != nil {
+				return nil, err
+			}
+			if err := copyTree(ctx, s.siteDir(), d.staging, dumpFile); err != nil {
+				return nil, err
+			}
+			t.log.Infof("copied %s to %s", s.siteDir(), d.staging)
+			return func(context.Context) error { return removeIfExists(d.staging) }, nil
+		}},
+		// The dump was imported as it was taken.
+		{Name: "import", Do: func(context.Context) (aegir.Undo, error) { return nil, nil }},
+	}
+	after = []aegir.Step{
+		{Name: "choose backup", Do: func(context.Context) (aegir.Undo, error) {
+			info, err := t.waitBackup(b, s.site.URI)
+			if err != nil {
+				return nil, err
+			}
+			d.file = info.Path
+			return nil, nil // the undo of "archive" removes it
+		}},
+		{Name: "remove dump", Do: func(context.Context) (aegir.Undo, error) {
+			return nil, removeIfExists(dump)
+		}},
+	}
+	return before, after
+}
+
+// dumpAndImport dumps the database srcDB into the file dump and, from the
+// same stream, imports it into the target's database: mysqldump | tee |
+// mysql, with no second read of the dump.
+func (t *run) dumpAndImport(ctx context.Context, src aegir.DBService, srcDB string, target *siteEnv, dump string) error {
+	if srcDB == "" {
+		return aegir.Errorf(aegir.EINVALID, "the site has no database recorded")
+	}
+	f, err := os.OpenFile(dump, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o600)
+	if err != nil {
+		return fmt.Errorf("create dump: %w", err)
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	pr, pw := io.Pipe()
+	imported := make(chan error, 1)
+	go func() {
+		err := target.db.Import(ctx, target.site.DBName, pr)
+		if err != nil {
+			pr.CloseWithError(err) // the dump stops at its next write
+		} else {
+			pr.Close()
+		}
+		imported <- err
+	}()
+	cw := &counter{}
+	derr := src.Dump(ctx, srcDB, io.MultiWriter(f, pw, cw))
+	pw.CloseWithError(derr) // nil: the import reads to its end
+	ierr := <-imported
+	if cerr := f.Close(); derr == nil {
+		derr = cerr
+	}
+	switch {
+	case derr != nil && (ierr == nil || errors.Is(ierr, derr)):
+		return derr
+	case ierr != nil:
+		return ierr
+	}
+	if cw.n < minDumpSize {
+		return aegir.Errorf(aegir.EINTERNAL, "the dump of %s is suspiciously small (%d bytes)", srcDB, cw.n)
+	}
+	t.log.Infof("dumped database %s (%d bytes) and imported it into %s", srcDB, cw.n, target.site.DBName)
+	return nil
+}
+
+// counter counts the bytes written to it.
+type counter struct{ n int64 }
+
+func (c *counter) Write(p []byte) (int, error) {
+	c.n += int64(len(p))
+	return len(p), nil
+}

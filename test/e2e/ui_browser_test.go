@@ -110,6 +110,28 @@ func (b *browser) do(what string, steps ...chromedp.Action[chromedp.Void]) {
 	}
 }
 
+// waitUntil evaluates a JavaScript expression until it is true. Unlike a
+// wait for a selector it cannot be satisfied by the page a click is
+// leaving: the expression names what only the next page holds, and an
+// evaluation that fails while the page changes is tried again.
+func (b *browser) waitUntil(what, expr string) {
+	b.t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	var lastErr error
+	for time.Now().Before(deadline) {
+		ctx, cancel := context.WithTimeout(b.ctx, 5*time.Second)
+		ok, err := chromedp.Run(ctx, chromedp.Evaluate[bool](expr))
+		cancel()
+		if err == nil && ok {
+			return
+		}
+		lastErr = err
+		time.Sleep(50 * time.Millisecond)
+	}
+	loc, _ := chromedp.Run(b.ctx, chromedp.Location())
+	b.t.Fatalf("%s (at %s): %s never held (last error: %v)", what, loc, expr, lastErr)
+}
+
 // open navigates to a path of the front end and waits for sel.
 func (b *browser) open(path, sel string) {
 	b.t.Helper()
@@ -180,10 +202,7 @@ func (b *browser) login(name, password string) {
 // It returns the task's id.
 func (b *browser) waitTask(what string) string {
 	b.t.Helper()
-	b.do("task page of "+what, chromedp.WaitVisible(chromedp.CSS("#task-summary")))
-	if !strings.Contains(b.location(), "/tasks/") {
-		b.t.Fatalf("%s: not on a task page but %s", what, b.location())
-	}
+	b.waitUntil("task page of "+what, `location.pathname.startsWith("/tasks/") && document.getElementById("task-summary") !== null`)
 	id := evalIn[string](b, `document.getElementById("task").dataset.task`)
 	live := evalIn[bool](b, `window.aegirPage = "`+id+`"; document.getElementById("task").dataset.live === "1"`)
 	deadline := time.Now().Add(90 * time.Second)
@@ -235,7 +254,10 @@ func TestBrowserRunsTheSiteLifecycle(t *testing.T) {
 	b.do("use the login link", chromedp.Click(chromedp.CSS("#use-link")), chromedp.WaitVisible(chromedp.CSS("#account-form")))
 	const password = "a browser's password"
 	b.fill(map[string]string{"password": password, "confirm": password})
-	b.do("set a password", chromedp.Click(chromedp.CSS("#save-account")), chromedp.WaitVisible(chromedp.CSS("#flash")))
+	// The page of the login link has a flash of its own: wait for the one
+	// the save brings.
+	b.do("set a password", chromedp.Click(chromedp.CSS("#save-account")))
+	b.waitUntil("the account saved", `(document.getElementById("flash") || {textContent: ""}).textContent.includes("Your account is saved")`)
 	b.do("log out", chromedp.Click(chromedp.CSS("#logout")), chromedp.WaitVisible(chromedp.CSS("#login-form")))
 	b.login("admin", password)
 

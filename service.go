@@ -116,6 +116,24 @@ type DBService interface {
 	Close() error
 }
 
+
+// TableMover is a DBService that can move a database's tables into another
+// database of the same server without copying a row: a migrate that stays
+// on its db server moves the site's tables where a dump and import would
+// rewrite every one. A service that cannot does not implement it, and the
+// migrate copies.
+type TableMover interface {
+	// MoveTables moves every table of database from into database to in
+	// one atomic statement, creating to when it does not exist (with
+	// from's character set), and then drops the emptied from, so that a
+	// site still pointed at it finds no database rather than an empty one
+	// its app might offer to install into; from's grants outlive it, so a
+	// move back serves the site again. It returns false, having changed
+	// nothing, when from holds what cannot move by renaming (views,
+	// triggers, routines, events). A to that already holds tables is an
+	// ECONFLICT error and a from that does not exist an ENOTFOUND one.
+	MoveTables(ctx context.Context, from, to string) (moved bool, err error)
+}
 // Package is a module, theme, plugin, profile, extension or skin of a
 // codebase, or the core itself.
 type Package struct {

@@ -111,14 +111,23 @@ func (s *Service) Import(ctx context.Context, name string, r io.Reader) error {
 // validateManaged checks a database name before it reaches a command
 // line: well formed and not the server's own.
 func (s *Service) validateManaged(name string) error {
+	if err := validateSiteDatabase(name); err != nil {
+		return err
+	}
+	if s.runner == nil {
+		return aegir.Errorf(aegir.EINTERNAL, "db server %s: the db service was built without a command runner", s.addr)
+	}
+	return nil
+}
+
+// validateSiteDatabase checks a database name is well formed and not one
+// of the server's own.
+func validateSiteDatabase(name string) error {
 	if err := validateDatabase(name); err != nil {
 		return err
 	}
 	if slices.Contains(systemDatabases, name) {
 		return aegir.FieldErrorf("db_name", "%q is a system database", name)
-	}
-	if s.runner == nil {
-		return aegir.Errorf(aegir.EINTERNAL, "db server %s: the db service was built without a command runner", s.addr)
 	}
 	return nil
 }

@@ -37,6 +37,12 @@ type deployment struct {
 	// codebase: made by the deploy, or before it by a migrate or clone
 	// whose deploy carries the very data it checked.
 	pkgs *packageCheck
+	// moveData says the source site's data may be moved rather than copied
+	// (a migrate, which retires the source; a clone keeps it).
+	moveData bool
+	// dataChanged says the deploy has changed the data it brought: the
+	// app's update or a URI rewrite ran on it.
+	dataChanged bool
 }
 
 // deploySteps unpack a backup into the target site and bring it up with a
@@ -118,7 +124,7 @@ func (t *run) bringUpSteps(d *deployment) []aegir.Step {
 			return nil, err
 		}},
 		{Name: "update database", Do: func(ctx context.Context) (aegir.Undo, error) {
-			return nil, t.updateDatabase(ctx, s, d.pkgs)
+			return nil, t.updateDatabase(ctx, d)
 		}},
 		{Name: "rewrite uri", Do: func(ctx context.Context) (aegir.Undo, error) {
 			if d.oldURLGuessed {
@@ -128,6 +134,7 @@ func (t *run) bringUpSteps(d *deployment) []aegir.Step {
 				return nil, nil
 			}
 			t.log.Infof("rewriting %s to %s", d.oldURL, s.url())
+			d.dataChanged = true
 			return nil, s.platform.app.RewriteURI(ctx, s.appSite(), d.oldURI, d.oldURL)
 		}},
 		t.certificateStep(s),
@@ -288,11 +295,13 @@ type packageCheck struct{ used, available []aegir.Package }
 // from the package check that they would change nothing (a restore in
 // place, or a move between codebases of the same version): the run loads
 // the whole app, and is most of a small site's deploy.
-func (t *run) updateDatabase(ctx context.Context, s *siteEnv, pkgs *packageCheck) error {
+func (t *run) updateDatabase(ctx context.Context, d *deployment) error {
+	s, pkgs := d.target, d.pkgs
 	if uc, ok := s.platform.app.(aegir.UpdateChecker); ok && pkgs != nil && !uc.UpdatePending(pkgs.used, pkgs.available) {
 		t.log.Infof("the database of %s needs no update: its schema is the codebase's", s.site.URI)
 		return nil
 	}
+	d.dataChanged = true
 	return s.platform.app.UpdateDatabase(ctx, s.appSite())
 }
 

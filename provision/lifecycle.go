@@ -153,7 +153,7 @@ func (t *run) migrate(ctx context.Context, c *aegir.Context) error {
 	}
 	t.data["old_platform"], t.data["new_uri"] = "@"+s.platform.name, newURI
 	var file string
-	d := &deployment{target: target, oldURI: s.site.URI, oldURL: s.url(), before: before}
+	d := &deployment{target: target, oldURI: s.site.URI, oldURL: s.url(), before: before, moveData: true}
 	steps := append([]aegir.Step{t.sourcePackageCheck(s, d)}, t.moveSteps(s, d, &file)...)
 	// The deploy took the old database for its own: it is the source site's,
 	// dropped once the new copy serves.

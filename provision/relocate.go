@@ -23,7 +23,9 @@ func sameMachine(s, target *siteEnv) bool {
 // copySteps stand in for the backup, "choose backup" and unpack steps of
 // a migrate or clone when sameMachine says so. The dump of the source
 // database streams straight into the target's new database as it is
-// written into the source directory for the backup; the archive of that
+// written into the source directory for the backup, or, for a migrate on
+// a db server that can (aegir.TableMover), is written for the backup alone
+// and the tables are moved into the new database; the archive of that
 // directory (the backup Aegir's migrate leaves behind) is written in the
 // background while the directory is copied beside the target and the copy
 // is brought up; "choose backup" waits for it. The copy is a real one,
@@ -37,18 +39,55 @@ func (t *run) copySteps(s *siteEnv, d *deployment, file *string) (before, after 
 	srcDB := s.site.DBName // the deploy changes target.site, a copy, never s.site
 	dump := filepath.Join(s.siteDir(), dumpFile)
 	var b *sideBackup
+	moved := false
 	before = []aegir.Step{
 		{Name: "database", Do: func(ctx context.Context) (aegir.Undo, error) {
 			target.site.DBName = ""
-			return t.createDatabase(ctx, target)
+			drop, err := t.createDatabase(ctx, target)
+			if err != nil || drop == nil {
+				return drop, err
+			}
+			return func(ctx context.Context) error {
+				if moved {
+					return fmt.Errorf("kept database %s: it holds the tables of %s, which could not be moved back", target.site.DBName, srcDB)
+				}
+				return drop(ctx)
+			}, nil
 		}},
 		{Name: "dump database", Do: func(ctx context.Context) (aegir.Undo, error) {
-			undo := func(context.Context) error { return removeIfExists(dump) }
-			if err := t.dumpAndImport(ctx, s.db, srcDB, target, dump); err != nil {
-				undo(ctx)
+			removeDump := func(context.Context) error { return removeIfExists(dump) }
+			mover, ok := target.db.(aegir.TableMover)
+			if !ok || !d.moveData {
+				if err := t.dumpAndImport(ctx, s.db, srcDB, target, dump); err != nil {
+					removeDump(ctx)
+					return nil, err
+				}
+				return removeDump, nil
+			}
+			var err error
+			if moved, err = t.dumpAndMove(ctx, s.db, mover, srcDB, target, dump); err != nil {
+				removeDump(ctx)
 				return nil, err
 			}
-			return undo, nil
+			return func(ctx context.Context) error {
+				if !moved {
+					return removeDump(ctx)
+				}
+				if _, err := mover.MoveTables(ctx, target.site.DBName, srcDB); err != nil {
+					return fmt.Errorf("%w (the dump %s is kept)", err, dump)
+				}
+				moved = false
+				if d.dataChanged {
+					// An update or a URI rewrite ran on the moved tables:
+					// the dump taken before the move puts them back as
+					// they were.
+					t.log.Infof("the deploy changed the data of %s: importing the dump taken before the move", srcDB)
+					if err := importFile(ctx, s.db, srcDB, dump); err != nil {
+						return fmt.Errorf("%w (the dump %s is kept)", err, dump)
+					}
+				}
+				return removeDump(ctx)
+			}, nil
 		}},
 		{Name: "archive", Do: func(ctx context.Context) (aegir.Undo, error) {
 			if *file == "" {
@@ -83,10 +122,43 @@ func (t *run) copySteps(s *siteEnv, d *deployment, file *string) (before, after 
 			return nil, nil // the undo of "archive" removes it
 		}},
 		{Name: "remove dump", Do: func(context.Context) (aegir.Undo, error) {
+			if moved {
+				// The undo of the move may need it; the migrate removes the
+				// source directory it is in.
+				return nil, nil
+			}
 			return nil, removeIfExists(dump)
 		}},
 	}
 	return before, after
+}
+
+// dumpAndMove dumps the database srcDB into the file dump, for the
+// backup, and then moves its tables into the target's new database, which
+// copies no row: a migrate retires the source anyway. From the move on
+// the source site finds no database (see aegir.TableMover) until its copy
+// serves in its place, and no write made meanwhile is left behind in the
+// old database, as a copy would leave it. A database that cannot be moved
+// (views, triggers, routines) is imported from the dump instead, and
+// dumpAndMove reports it did not move.
+func (t *run) dumpAndMove(ctx context.Context, src aegir.DBService, mover aegir.TableMover, srcDB string, target *siteEnv, dump string) (moved bool, err error) {
+	if err := t.dumpDatabase(ctx, src, srcDB, dump); err != nil {
+		return false, err
+	}
+	if moved, err = mover.MoveTables(ctx, srcDB, target.site.DBName); err != nil || moved {
+		return moved, err
+	}
+	return false, importFile(ctx, target.db, target.site.DBName, dump)
+}
+
+// importFile imports the SQL dump at path into the database name.
+func importFile(ctx context.Context, db aegir.DBService, name, path string) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return fmt.Errorf("open dump: %w", err)
+	}
+	defer f.Close()
+	return db.Import(ctx, name, f)
 }
 
 // dumpAndImport dumps the database srcDB into the file dump and, from the

@@ -1,0 +1,110 @@
+package provision_test
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+	"testing"
+
+	"github.com/aegir-hosting/aegir"
+	"github.com/aegir-hosting/aegir/internal/teststack"
+	"github.com/aegir-hosting/aegir/provision"
+	"github.com/aegir-hosting/aegir/tarball"
+)
+
+// secondPlatform adds @platform_wpnew, another WordPress codebase, to the
+// site's stack, and the archiver a migrate's backup needs.
+func (w *wpSite) secondPlatform() {
+	w.t.Helper()
+	w.backend.Archiver = &tarball.Archiver{}
+	root := filepath.Join(w.paths.Platforms(), "wpnew")
+	if err := teststack.LinkTree("/usr/share/wordpress", root); err != nil {
+		w.t.Fatal(err)
+	}
+	w.save("@platform_wpnew", aegir.PlatformContext, map[string]string{"root": root})
+	w.mustRun(provision.TaskVerify, "@platform_wpnew", nil)
+}
+
+// databaseExists asks MariaDB whether name exists.
+func databaseExists(t *testing.T, name string) bool {
+	t.Helper()
+	var n int
+	if err := teststack.RootDB(t).QueryRow("SELECT COUNT(*) FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = ?", name).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	return n == 1
+}
+
+// TestMigrateMovesTheTablesOnItsDBServer migrates a WordPress site to
+// another platform on the same servers: its tables move into the new
+// database rather than being copied, the old database is gone, the backup
+// the migrate leaves holds the data, and the site serves from the new
+// platform with its content.
+func TestMigrateMovesTheTablesOnItsDBServer(t *testing.T) {
+	t.Parallel()
+	w := newWPSite(t)
+	w.secondPlatform()
+	oldDB := w.db
+	r := w.mustRun(provision.TaskMigrate, "@"+w.uri, map[string]string{"platform": "@platform_wpnew"})
+	if !logHas(r, "info", "moved 12 tables of database "+oldDB) {
+		t.Errorf("the log does not tell the tables moved:\n%s", logText(r))
+	}
+	c, err := w.store.Get(context.Background(), w.uri)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Site.Platform != "@platform_wpnew" || c.Site.DBName == oldDB {
+		t.Fatalf("after the migrate the site is on %s with database %s", c.Site.Platform, c.Site.DBName)
+	}
+	if databaseExists(t, oldDB) {
+		t.Errorf("the old database %s is still there", oldDB)
+	}
+	w.db = c.Site.DBName
+	w.wantAddress(w.plain)
+	expect(t, w.plain+"/", nil, 200, "about us")
+
+	// The backup holds the data as it was: restored, the site serves it.
+	backup := fmt.Sprint(r.Data["backup_file"])
+	w.exec("UPDATE `%s`.wp_posts SET post_content = 'changed after the migrate' WHERE ID = 1")
+	w.mustRun(provision.TaskRestore, "@"+w.uri, map[string]string{"file": backup})
+	c, err = w.store.Get(context.Background(), w.uri)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.db = c.Site.DBName
+	w.wantAddress(w.plain)
+}
+
+// TestFailedMigrateMovesTheTablesBackAsTheyWere fails a migrate under a
+// new name after its URI rewrite has changed the moved tables: the undo
+// moves them back and imports the dump taken before the move, so the old
+// database holds the old address again, the new one is gone, and the site
+// serves as before. A failure before any change only moves them back.
+func TestFailedMigrateMovesTheTablesBackAsTheyWere(t *testing.T) {
+	t.Parallel()
+	w := newWPSite(t)
+	w.secondPlatform()
+	args := map[string]string{"platform": "@platform_wpnew", "new_uri": w.site("moved")}
+	for _, step := range []string{"vhost", "permissions"} {
+		r, err := w.backend.Run(context.Background(), provision.TaskMigrate, "@"+w.uri, provision.Options{Args: args, FailAt: step})
+		if err == nil {
+			t.Fatalf("the migrate did not fail at %s", step)
+		}
+		if !logHas(r, "info", "moved 12 tables of database "+w.db) {
+			t.Errorf("failing at %s: the log does not tell the tables moved:\n%s", step, logText(r))
+		}
+		reimported := logHas(r, "info", "importing the dump taken before the move")
+		if want := step == "vhost"; reimported != want {
+			t.Errorf("failing at %s: the dump was imported again: %v, want %v:\n%s", step, reimported, want, logText(r))
+		}
+		if !databaseExists(t, w.db) {
+			t.Fatalf("failing at %s: the old database %s is gone", step, w.db)
+		}
+		w.wantAddress(w.plain)
+		expect(t, w.plain+"/", nil, 200, "about us")
+		var left int
+		if err := teststack.RootDB(t).QueryRow("SELECT COUNT(*) FROM information_schema.SCHEMATA WHERE SCHEMA_NAME LIKE ?", "moved"+w.token+"%").Scan(&left); err != nil || left != 0 {
+			t.Errorf("failing at %s: %d new databases left behind (%v):\n%s", step, left, err, logText(r))
+		}
+	}
+}

@@ -116,7 +116,6 @@ type DBService interface {
 	Close() error
 }
 
-
 // TableMover is a DBService that can move a database's tables into another
 // database of the same server without copying a row: a migrate that stays
 // on its db server moves the site's tables where a dump and import would
@@ -134,6 +133,7 @@ type TableMover interface {
 	// ECONFLICT error and a from that does not exist an ENOTFOUND one.
 	MoveTables(ctx context.Context, from, to string) (moved bool, err error)
 }
+
 // Package is a module, theme, plugin, profile, extension or skin of a
 // codebase, or the core itself.
 type Package struct {

@@ -22,6 +22,10 @@ type StepRunner struct {
 	// FailAt names a step that fails on purpose before it runs; tests use
 	// it to prove every rollback path.
 	FailAt string
+	// CrashAt names a step before which the task stops with an error and
+	// no undo at all, as when the process dies there; tests use it to prove
+	// what a crash leaves can be recovered.
+	CrashAt string
 }
 
 // Run executes steps. It returns the error of the failed step; undo errors
@@ -31,6 +35,9 @@ func (r *StepRunner) Run(ctx context.Context, steps []Step) error {
 	for _, s := range steps {
 		err := ctx.Err()
 		var undo Undo
+		if err == nil && s.Name == r.CrashAt {
+			return Errorf(EINTERNAL, "stopped before step %q with nothing undone, as a crash would (crash-at)", s.Name)
+		}
 		if err == nil && s.Name == r.FailAt {
 			err = Errorf(EINTERNAL, "step %q failed on purpose (fail-at)", s.Name)
 		} else if err == nil {

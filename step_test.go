@@ -35,6 +35,25 @@ func TestStepRunnerUndoesDoneStepsInReverse(t *testing.T) {
 	}
 }
 
+func TestStepRunnerCrashAtStopsWithNothingUndone(t *testing.T) {
+	t.Parallel()
+	var trace []string
+	step := func(name string) aegir.Step {
+		return aegir.Step{Name: name, Do: func(context.Context) (aegir.Undo, error) {
+			trace = append(trace, "do "+name)
+			return func(context.Context) error { trace = append(trace, "undo "+name); return nil }, nil
+		}}
+	}
+	r := &aegir.StepRunner{Log: aegir.NewTaskLog(nil), CrashAt: "c"}
+	err := r.Run(context.Background(), []aegir.Step{step("a"), step("b"), step("c"), step("d")})
+	if err == nil || !strings.Contains(err.Error(), "crash-at") {
+		t.Fatalf("err = %v, want the crash named", err)
+	}
+	if got, want := strings.Join(trace, ","), "do a,do b"; got != want {
+		t.Fatalf("trace = %s, want %s", got, want)
+	}
+}
+
 func TestStepRunnerFailAtFailsBeforeTheStepRuns(t *testing.T) {
 	t.Parallel()
 	ran := false

@@ -16,7 +16,7 @@ import (
 
 // OrphanMessage is the log line a task gets when the dispatcher finds it
 // left processing by an earlier run of the same worker.
-const OrphanMessage = "the aegir process running this task died while it ran (it was found processing at start-up); check the object and retry the task"
+const OrphanMessage = "the aegir process running this task died while it ran (it was found processing at start-up); verify the object (a site's verify also moves back the tables of a migrate that died) and retry the task"
 
 // Backoff bounds of the retries after a store error.
 const (

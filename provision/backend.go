@@ -27,6 +27,9 @@ type Options struct {
 	Force bool
 	// FailAt makes the named step fail before it runs, to test rollback.
 	FailAt string
+	// CrashAt stops the task before the named step with nothing undone, to
+	// test recovery from a crash.
+	CrashAt string
 	// Sink receives each log entry as it is written.
 	Sink func(aegir.LogEntry)
 	// Args are the task's arguments: file, platform, new_uri, old_uri...
@@ -89,7 +92,7 @@ var tasks = map[string]map[aegir.ContextType]taskFunc{
 // callers can tell its code.
 func (b *Backend) Run(ctx context.Context, task, name string, opts Options) (*aegir.Result, error) {
 	log := aegir.NewTaskLog(opts.Sink)
-	t := &run{b: b, log: log, opts: opts, data: map[string]any{}, steps: &aegir.StepRunner{Log: log, FailAt: opts.FailAt}}
+	t := &run{b: b, log: log, opts: opts, data: map[string]any{}, steps: &aegir.StepRunner{Log: log, FailAt: opts.FailAt, CrashAt: opts.CrashAt}}
 	defer t.closeDBs()
 	start := time.Now()
 	err := b.checkLoad(task)

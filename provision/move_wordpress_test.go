@@ -2,8 +2,12 @@ package provision_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"io/fs"
+	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/aegir-hosting/aegir"
@@ -107,4 +111,45 @@ func TestFailedMigrateMovesTheTablesBackAsTheyWere(t *testing.T) {
 			t.Errorf("failing at %s: %d new databases left behind (%v):\n%s", step, left, err, logText(r))
 		}
 	}
+}
+
+// TestVerifyMovesBackTheTablesOfAMigrateThatDied stops a migrate as a
+// crash would, after it moved the site's tables and before its copy took
+// the site's place: the site's context still names the old database, which
+// is gone. The record the migrate left beside the site's directory lets a
+// verify of the site move the tables back; the site then serves as before.
+func TestVerifyMovesBackTheTablesOfAMigrateThatDied(t *testing.T) {
+	t.Parallel()
+	w := newWPSite(t)
+	w.secondPlatform()
+	_, err := w.backend.Run(context.Background(), provision.TaskMigrate, "@"+w.uri,
+		provision.Options{Args: map[string]string{"platform": "@platform_wpnew"}, CrashAt: "swap in"})
+	if err == nil || !strings.Contains(err.Error(), "crash-at") {
+		t.Fatalf("the migrate did not stop as a crash would: %v", err)
+	}
+	if databaseExists(t, w.db) {
+		t.Fatalf("the tables of %s did not move before the crash", w.db)
+	}
+	record := filepath.Join(w.paths.Platforms(), "wp", "sites", w.uri) + ".moved-tables"
+	if _, err := os.Stat(record); err != nil {
+		t.Fatalf("no record of the move beside the site: %v", err)
+	}
+
+	r := w.mustRun(provision.TaskVerify, "@"+w.uri, nil)
+	if !logHas(r, "warning", "back into "+w.db) {
+		t.Errorf("the verify does not tell it moved the tables back:\n%s", logText(r))
+	}
+	if _, err := os.Stat(record); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("the record is still there after the recovery: %v", err)
+	}
+	w.wantAddress(w.plain)
+	expect(t, w.plain+"/", nil, 200, "about us")
+
+	// A second verify has nothing to recover, and the migrate now succeeds.
+	r = w.mustRun(provision.TaskVerify, "@"+w.uri, nil)
+	if logHas(r, "warning", "moved the tables") {
+		t.Errorf("a second verify moved tables again:\n%s", logText(r))
+	}
+	w.mustRun(provision.TaskMigrate, "@"+w.uri, map[string]string{"platform": "@platform_wpnew"})
+	expect(t, w.plain+"/", nil, 200, "about us")
 }

@@ -2,9 +2,11 @@ package provision
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 
@@ -64,8 +66,10 @@ func (t *run) copySteps(s *siteEnv, d *deployment, file *string) (before, after 
 				}
 				return removeDump, nil
 			}
+			record := movedTablesPath(s.siteDir())
+			removeDump = func(context.Context) error { return errors.Join(removeIfExists(dump), removeIfExists(record)) }
 			var err error
-			if moved, err = t.dumpAndMove(ctx, s.db, mover, srcDB, target, dump); err != nil {
+			if moved, err = t.dumpAndMove(ctx, s.db, mover, srcDB, target, dump, record); err != nil {
 				removeDump(ctx)
 				return nil, err
 			}
@@ -123,9 +127,10 @@ func (t *run) copySteps(s *siteEnv, d *deployment, file *string) (before, after 
 		}},
 		{Name: "remove dump", Do: func(context.Context) (aegir.Undo, error) {
 			if moved {
-				// The undo of the move may need it; the migrate removes the
-				// source directory it is in.
-				return nil, nil
+				// The undo of the move may need the dump; the migrate
+				// removes the source directory it is in. The copy serves in
+				// the source's place: a crash from now on needs no move back.
+				return nil, removeIfExists(movedTablesPath(s.siteDir()))
 			}
 			return nil, removeIfExists(dump)
 		}},
@@ -134,21 +139,95 @@ func (t *run) copySteps(s *siteEnv, d *deployment, file *string) (before, after 
 }
 
 // dumpAndMove dumps the database srcDB into the file dump, for the
-// backup, and then moves its tables into the target's new database, which
+// backup, records the move in the file record, and then moves its tables into the target's new database, which
 // copies no row: a migrate retires the source anyway. From the move on
 // the source site finds no database (see aegir.TableMover) until its copy
 // serves in its place, and no write made meanwhile is left behind in the
 // old database, as a copy would leave it. A database that cannot be moved
 // (views, triggers, routines) is imported from the dump instead, and
 // dumpAndMove reports it did not move.
-func (t *run) dumpAndMove(ctx context.Context, src aegir.DBService, mover aegir.TableMover, srcDB string, target *siteEnv, dump string) (moved bool, err error) {
+func (t *run) dumpAndMove(ctx context.Context, src aegir.DBService, mover aegir.TableMover, srcDB string, target *siteEnv, dump, record string) (moved bool, err error) {
 	if err := t.dumpDatabase(ctx, src, srcDB, dump); err != nil {
+		return false, err
+	}
+	if err := writeMovedTables(record, movedTables{From: srcDB, To: target.site.DBName}); err != nil {
 		return false, err
 	}
 	if moved, err = mover.MoveTables(ctx, srcDB, target.site.DBName); err != nil || moved {
 		return moved, err
 	}
 	return false, importFile(ctx, target.db, target.site.DBName, dump)
+}
+
+// movedTables records, beside the source site's directory, a move of its
+// tables under way: a migrate that dies after the move and before its copy
+// serves in the source's place leaves the source's context naming a
+// database that is gone, and the verify of the site reads the record to
+// move the tables back (recoverMovedTables).
+type movedTables struct {
+	From string `json:"from"`
+	To   string `json:"to"`
+}
+
+func movedTablesPath(siteDir string) string { return siteDir + ".moved-tables" }
+
+// writeMovedTables writes the record and syncs it, so it is on disk before
+// the move it announces.
+func writeMovedTables(path string, m movedTables) error {
+	data, err := json.Marshal(m)
+	if err != nil {
+		return err
+	}
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o600)
+	if err != nil {
+		return fmt.Errorf("record the move of the tables: %w", err)
+	}
+	_, err = f.Write(data)
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return fmt.Errorf("record the move of the tables: %w", err)
+	}
+	return nil
+}
+
+// recoverMovedTables finishes what a migrate that died left: when the
+// site's directory has a record of a move of its tables away from the
+// database the site's context names, and that database is gone, the
+// tables go back from where the record says. A record of another database
+// (the site has been deployed since) or of a move that never happened is
+// removed, and so is one that cannot be read: it is written in full
+// before any move.
+func (t *run) recoverMovedTables(ctx context.Context, s *siteEnv) error {
+	path := movedTablesPath(s.siteDir())
+	data, err := os.ReadFile(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	} else if err != nil {
+		return fmt.Errorf("read %s: %w", path, err)
+	}
+	var m movedTables
+	if json.Unmarshal(data, &m) == nil && m.From == s.site.DBName && m.To != "" {
+		mover, ok := s.db.(aegir.TableMover)
+		if !ok {
+			return aegir.Errorf(aegir.EINTERNAL, "%s records a move of the tables of %s into %s, which the db server's service cannot move back", path, m.From, m.To)
+		}
+		there, err := s.db.DatabaseExists(ctx, m.From)
+		if err != nil {
+			return err
+		}
+		if !there {
+			if _, err := mover.MoveTables(ctx, m.To, m.From); err != nil {
+				return fmt.Errorf("move back the tables a stopped migrate moved into %s: %w", m.To, err)
+			}
+			t.log.Warnf("moved the tables of %s back into %s: a migrate had stopped after moving them", m.To, m.From)
+		}
+	}
+	return removeIfExists(path)
 }
 
 // importFile imports the SQL dump at path into the database name.

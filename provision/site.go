@@ -118,6 +118,7 @@ func (s *siteEnv) vhost() *aegir.Vhost {
 	}
 	if s.site.SSLEnabled != aegir.SSLOff && s.cert != nil {
 		v.SSL, v.CertFile, v.KeyFile, v.HSTS = s.site.SSLEnabled, s.cert.CertFile, s.cert.KeyFile, s.site.HSTS
+		v.CertSerial = s.cert.Serial
 	}
 	return v
 }
@@ -145,6 +146,9 @@ func (t *run) verifySite(ctx context.Context, c *aegir.Context) error {
 	}
 	t.data["db_name"] = s.site.DBName
 	steps := []aegir.Step{
+		{Name: "recover", Do: func(ctx context.Context) (aegir.Undo, error) {
+			return nil, t.recoverMovedTables(ctx, s)
+		}},
 		{Name: "site directory", Do: func(context.Context) (aegir.Undo, error) {
 			return nil, t.siteDirectories(s)
 		}},

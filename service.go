@@ -34,7 +34,11 @@ type Vhost struct {
 	SSL      int
 	CertFile string
 	KeyFile  string
-	HSTS     bool // send Strict-Transport-Security over HTTPS
+	// CertSerial is the certificate's serial number (hex). The vhost names
+	// it, so a new certificate in the same files changes the vhost and the
+	// server reloads to serve it: an unchanged vhost is not reloaded.
+	CertSerial string
+	HSTS       bool // send Strict-Transport-Security over HTTPS
 }
 
 // Param is a FastCGI parameter (or SetEnv variable) passed to PHP.

@@ -158,12 +158,13 @@ type vhostData struct {
 	// HTTPS: the site has a virtual host on HTTPSPort with the
 	// certificate; when HTTPSOnly (ssl_enabled 2), plain HTTP only
 	// redirects to https.
-	HTTPS     bool
-	HTTPSOnly bool
-	HTTPSPort int
-	CertFile  string
-	KeyFile   string
-	HSTS      bool
+	HTTPS      bool
+	HTTPSOnly  bool
+	HTTPSPort  int
+	CertFile   string
+	CertSerial string
+	KeyFile    string
+	HSTS       bool
 	// HTTPSTarget is where plain HTTP redirects to, after "https://": the
 	// redirection, or the requested name, with the https port when it is
 	// not 443.
@@ -278,6 +279,10 @@ func (a *Apache) httpsData(d *vhostData, v *aegir.Vhost) error {
 	}
 	d.HTTPS, d.HTTPSOnly, d.HTTPSPort = true, v.SSL == aegir.SSLRequired && !v.Disabled, port
 	d.CertFile, d.KeyFile, d.HSTS = v.CertFile, v.KeyFile, v.HSTS
+	if !webconf.IsSerial(v.CertSerial) {
+		return aegir.FieldErrorf("ssl_serial", "%q is not a hexadecimal serial number", v.CertSerial)
+	}
+	d.CertSerial = v.CertSerial
 	// With UseCanonicalName Off (the default), SERVER_NAME is the name the
 	// request asked for, without its port.
 	d.HTTPSTarget = "%{SERVER_NAME}" + webconf.HTTPSPortSuffix(port)

@@ -13,7 +13,7 @@ func sslVhost(ssl int) *aegir.Vhost {
 		URI: "example.com", Aliases: []string{"www.example.com"}, Root: "/var/aegir/platforms/wordpress", App: "wordpress",
 		SiteDir: "/var/aegir/platforms/wordpress/sites/example.com", Params: goldenParams(),
 		SSL: ssl, CertFile: "/var/aegir/config/ssl.d/example.com/live/fullchain.pem",
-		KeyFile: "/var/aegir/config/ssl.d/example.com/live/privkey.pem",
+		KeyFile: "/var/aegir/config/ssl.d/example.com/live/privkey.pem", CertSerial: "4be1c0ffee",
 	}
 }
 
@@ -61,6 +61,7 @@ func TestSSLVhostRefusesWhatCannotBeWritten(t *testing.T) {
 		{"ssl_enabled", func(_ *Apache, v *aegir.Vhost) { v.SSL = 3 }},
 		{"ssl_certificate", func(_ *Apache, v *aegir.Vhost) { v.CertFile = "/x/cert.pem; include /etc/passwd" }},
 		{"ssl_certificate_key", func(_ *Apache, v *aegir.Vhost) { v.KeyFile = "relative/key.pem" }},
+		{"ssl_serial", func(_ *Apache, v *aegir.Vhost) { v.CertSerial = "4b:e1\n    ssl_stapling on" }},
 		{"https_port", func(a *Apache, _ *aegir.Vhost) { a.server.HTTPSPort = 80 }},
 	} {
 		a := goldenService(t)

@@ -96,12 +96,13 @@ type vhostData struct {
 	ChallengeBase string
 	// HTTPS: the site listens on HTTPSPort with the certificate; when
 	// HTTPSOnly (ssl_enabled 2) plain HTTP only redirects to https.
-	HTTPS     bool
-	HTTPSOnly bool
-	HTTPSPort int
-	CertFile  string
-	KeyFile   string
-	HSTS      bool
+	HTTPS      bool
+	HTTPSOnly  bool
+	HTTPSPort  int
+	CertFile   string
+	CertSerial string
+	KeyFile    string
+	HSTS       bool
 	// HTTPSTarget is where plain HTTP redirects to, after "https://":
 	// the redirection (or $host) with the https port when it is not 443.
 	HTTPSTarget string
@@ -212,6 +213,10 @@ func (n *Nginx) httpsData(d *vhostData, v *aegir.Vhost) error {
 	}
 	d.HTTPS, d.HTTPSOnly, d.HTTPSPort = true, v.SSL == aegir.SSLRequired && !v.Disabled, port
 	d.CertFile, d.KeyFile, d.HSTS = v.CertFile, v.KeyFile, v.HSTS
+	if !webconf.IsSerial(v.CertSerial) {
+		return aegir.FieldErrorf("ssl_serial", "%q is not a hexadecimal serial number", v.CertSerial)
+	}
+	d.CertSerial = v.CertSerial
 	d.HTTPSTarget = "$host" + webconf.HTTPSPortSuffix(port)
 	return nil
 }

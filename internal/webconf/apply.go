@@ -371,6 +371,15 @@ func applyBatch(t Target, batch []*Change) bool {
 			c.finish(nil)
 			continue
 		}
+		if c.same() {
+			// What the file holds went live when it was written (a reload
+			// that fails puts the previous file back): nothing to test or
+			// reload, which a restore or verify that changes nothing of
+			// the site's vhost would otherwise wait for.
+			c.note("%s is unchanged: nothing to test or reload", c.Path)
+			c.finish(nil)
+			continue
+		}
 		if suspect[c] {
 			c.log().Infof("%s failed %s on its own: testing it in the whole configuration", c.Path, t.Words.Pretest)
 			alone = append(alone, c)

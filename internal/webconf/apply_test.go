@@ -478,3 +478,44 @@ func TestWriteAndRemoveReturnUndosThatPutTheFileBack(t *testing.T) {
 		t.Errorf("log:\n%s", text(log))
 	}
 }
+
+// TestAnUnchangedFileIsNeitherTestedNorReloaded writes a file, then the
+// same content again: the second write leaves the server alone and says
+// why, and a change of content is tested and reloaded as ever.
+func TestAnUnchangedFileIsNeitherTestedNorReloaded(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	if _, err := b.write("same.conf", []byte("a\n")); err != nil {
+		t.Fatal(err)
+	}
+	tests, reloads := b.count("tests"), b.count("reloads")
+	if reloads != 1 {
+		t.Fatalf("%d reloads for a new file, want 1", reloads)
+	}
+	tg, log := b.target(b.server)
+	c := &Change{Path: b.path("same.conf"), Data: []byte("a\n"), Mode: 0o600}
+	if err := Submit(context.Background(), tg, c); err != nil {
+		t.Fatal(err)
+	}
+	if b.count("tests") != tests || b.count("reloads") != reloads {
+		t.Errorf("the same content again was tested %d times and reloaded %d times, want none",
+			b.count("tests")-tests, b.count("reloads")-reloads)
+	}
+	if !strings.Contains(text(log), "same.conf is unchanged: nothing to test or reload") {
+		t.Errorf("log:\n%s", text(log))
+	}
+	if _, err := b.write("same.conf", []byte("b\n")); err != nil {
+		t.Fatal(err)
+	}
+	if b.count("reloads") != reloads+1 {
+		t.Errorf("a changed file made %d reloads, want 1", b.count("reloads")-reloads)
+	}
+	// A different mode is a change too.
+	c = &Change{Path: b.path("same.conf"), Data: []byte("b\n"), Mode: 0o644}
+	if err := Submit(context.Background(), tg, c); err != nil {
+		t.Fatal(err)
+	}
+	if b.count("reloads") != reloads+2 {
+		t.Errorf("a new mode made %d reloads, want 1", b.count("reloads")-reloads-1)
+	}
+}

@@ -30,11 +30,17 @@ var (
 	// appPattern is what an app name may be: it names an include file or a
 	// template.
 	appPattern = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,63}$`)
+	// serialPattern is a certificate serial number in hex, or none.
+	serialPattern = regexp.MustCompile(`^[0-9A-Fa-f]{0,64}$`)
 )
 
 // IsPath reports whether p is an absolute path of letters, digits and
 // ._/@+,=:~- only, which a configuration can hold unquoted.
 func IsPath(p string) bool { return pathPattern.MatchString(p) }
+
+// IsSerial reports whether s is a certificate serial number in hex (at
+// most 64 digits), or empty.
+func IsSerial(s string) bool { return serialPattern.MatchString(s) }
 
 // IsApp reports whether app is a valid app name: lowercase letters,
 // digits, '_' and '-'.

@@ -31,6 +31,7 @@ func TestBackup(t *testing.T) {
 
 	var backup, backupFloor, restore, deploy, restoreFloor []float64
 	var archive, archiveFloor int64
+	var restoreCPU, deployCPU, floorCPU string
 	for i := range size.Runs {
 		db := s.context(uri).Site.DBName
 		// aegir backup, then the floor, alternately.
@@ -44,15 +45,19 @@ func TestBackup(t *testing.T) {
 
 		// Restore: aegir's takes a backup of the site first, as Aegir's
 		// does; deploy is the same without it.
+		// The CPU notes are the last run's.
+		cpu := cpuNow(t)
 		took = timed(func() { s.task("restore", "@"+uri, file) })
-		restore = append(restore, took.Seconds())
+		restore, restoreCPU = append(restore, took.Seconds()), cpu.since(t)
+		cpu = cpuNow(t)
 		took = timed(func() { s.task("deploy", "@"+uri, file) })
-		deploy = append(deploy, took.Seconds())
+		deploy, deployCPU = append(deploy, took.Seconds()), cpu.since(t)
 		scratch := t.TempDir()
+		cpu = cpuNow(t)
 		took = timed(func() {
 			run(t, nil, mustAbs(t, "scripts/restore-floor.sh"), out, scratch, fmt.Sprintf("%srf%d", s.token, i))
 		})
-		restoreFloor = append(restoreFloor, took.Seconds())
+		restoreFloor, floorCPU = append(restoreFloor, took.Seconds()), cpu.since(t)
 		_, err := s.db.Exec(fmt.Sprintf("DROP DATABASE `%srf%d`", s.token, i))
 		must(t, err)
 		clean(t, backups)
@@ -64,11 +69,11 @@ func TestBackup(t *testing.T) {
 			size.Runs, secs(median(backup)), mb(archive), secs(median(backupFloor)), mb(archiveFloor))})
 	report(figure{Bench: "3 backup", Name: "aegir restore / tar xzf + mysql <",
 		Value: fmt.Sprintf("%.2f×", ratio(restore, restoreFloor)), Target: "≤ 0.7×", Result: atMost(ratio(restore, restoreFloor), 0.7),
-		Note: fmt.Sprintf("median of %d: aegir %s, floor %s; aegir restore first takes a backup of the site (as Aegir does), then deploys into a new database, runs the app's updates, rewrites URIs and verifies",
-			size.Runs, secs(median(restore)), secs(median(restoreFloor)))})
+		Note: fmt.Sprintf("median of %d: aegir %s, floor %s; aegir restore first takes a backup of the site (as Aegir does), then deploys into a new database, runs the app's updates, rewrites URIs and verifies; aegir's %s; the floor's %s",
+			size.Runs, secs(median(restore)), secs(median(restoreFloor)), restoreCPU, floorCPU)})
 	report(figure{Bench: "3 backup", Name: "aegir deploy (restore without its safety backup) / tar xzf + mysql <",
 		Value: fmt.Sprintf("%.2f×", ratio(deploy, restoreFloor)), Target: "≤ 0.7×", Result: atMost(ratio(deploy, restoreFloor), 0.7),
-		Note: fmt.Sprintf("median of %d: aegir %s, floor %s", size.Runs, secs(median(deploy)), secs(median(restoreFloor)))})
+		Note: fmt.Sprintf("median of %d: aegir %s, floor %s; aegir's %s", size.Runs, secs(median(deploy)), secs(median(restoreFloor)), deployCPU)})
 
 	// A profile of the backup, run in-process.
 	if os.Getenv("AEGIR_BENCH_PROFILE") != "" {

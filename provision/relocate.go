@@ -139,13 +139,13 @@ func (t *run) copySteps(s *siteEnv, d *deployment, file *string) (before, after 
 }
 
 // dumpAndMove dumps the database srcDB into the file dump, for the
-// backup, records the move in the file record, and then moves its tables into the target's new database, which
-// copies no row: a migrate retires the source anyway. From the move on
-// the source site finds no database (see aegir.TableMover) until its copy
-// serves in its place, and no write made meanwhile is left behind in the
-// old database, as a copy would leave it. A database that cannot be moved
-// (views, triggers, routines) is imported from the dump instead, and
-// dumpAndMove reports it did not move.
+// backup, records the move in the file record, and then moves its tables
+// into the target's new database, which copies no row: a migrate retires
+// the source anyway. From the move on the source site finds no database
+// (see aegir.TableMover) until its copy serves in its place, and no write
+// made meanwhile is left behind in the old database, as a copy would
+// leave it. A database that cannot be moved (views, triggers, routines) is
+// imported from the dump instead, and dumpAndMove reports it did not move.
 func (t *run) dumpAndMove(ctx context.Context, src aegir.DBService, mover aegir.TableMover, srcDB string, target *siteEnv, dump, record string) (moved bool, err error) {
 	if err := t.dumpDatabase(ctx, src, srcDB, dump); err != nil {
 		return false, err
@@ -155,6 +155,9 @@ func (t *run) dumpAndMove(ctx context.Context, src aegir.DBService, mover aegir.
 	}
 	if moved, err = mover.MoveTables(ctx, srcDB, target.site.DBName); err != nil || moved {
 		return moved, err
+	}
+	if err := removeIfExists(record); err != nil {
+		return false, err
 	}
 	return false, importFile(ctx, target.db, target.site.DBName, dump)
 }

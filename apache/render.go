@@ -279,8 +279,8 @@ func (a *Apache) httpsData(d *vhostData, v *aegir.Vhost) error {
 	}
 	d.HTTPS, d.HTTPSOnly, d.HTTPSPort = true, v.SSL == aegir.SSLRequired && !v.Disabled, port
 	d.CertFile, d.KeyFile, d.HSTS = v.CertFile, v.KeyFile, v.HSTS
-	if !webconf.IsSerial(v.CertSerial) {
-		return aegir.FieldErrorf("ssl_serial", "%q is not a hexadecimal serial number", v.CertSerial)
+	if err := webconf.CheckSerial(v.CertSerial); err != nil {
+		return err
 	}
 	d.CertSerial = v.CertSerial
 	// With UseCanonicalName Off (the default), SERVER_NAME is the name the

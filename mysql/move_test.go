@@ -2,14 +2,8 @@ package mysql
 
 import (
 	"context"
-	"database/sql"
-	"net"
-	"strconv"
 	"strings"
 	"testing"
-	"time"
-
-	"github.com/go-sql-driver/mysql"
 
 	"github.com/aegir-hosting/aegir"
 )
@@ -17,16 +11,10 @@ import (
 // queryAs counts the rows of table in database name as user, the way a
 // site reaches its database.
 func queryAs(s *Service, user, password, name, table string) (int, error) {
-	cfg := mysql.NewConfig()
-	cfg.User, cfg.Passwd, cfg.Net, cfg.DBName = user, password, "tcp", name
-	cfg.Addr = net.JoinHostPort(s.host, strconv.Itoa(s.port))
-	cfg.Timeout = 5 * time.Second
-	cfg.Logger = &mysql.NopLogger{}
-	conn, err := mysql.NewConnector(cfg)
+	db, err := openAs(s, user, password, name)
 	if err != nil {
 		return 0, err
 	}
-	db := sql.OpenDB(conn)
 	defer db.Close()
 	var n int
 	err = db.QueryRow("SELECT COUNT(*) FROM " + quote(table)).Scan(&n)

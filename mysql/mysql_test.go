@@ -67,9 +67,9 @@ func cleanup(t *testing.T, s *Service, name, user string) {
 	})
 }
 
-// connectAs opens a connection as user to database name on the test
-// server's address and creates a table, proving the grant works.
-func connectAs(s *Service, user, password, name string) error {
+// openAs opens a pool of connections as user to database name on the test
+// server's address, as a site reaches its database.
+func openAs(s *Service, user, password, name string) (*sql.DB, error) {
 	cfg := mysql.NewConfig()
 	cfg.User, cfg.Passwd, cfg.Net, cfg.DBName = user, password, "tcp", name
 	cfg.Addr = net.JoinHostPort(s.host, strconv.Itoa(s.port))
@@ -77,9 +77,18 @@ func connectAs(s *Service, user, password, name string) error {
 	cfg.Logger = &mysql.NopLogger{}
 	conn, err := mysql.NewConnector(cfg)
 	if err != nil {
+		return nil, err
+	}
+	return sql.OpenDB(conn), nil
+}
+
+// connectAs opens a connection as user to database name on the test
+// server's address and creates a table, proving the grant works.
+func connectAs(s *Service, user, password, name string) error {
+	db, err := openAs(s, user, password, name)
+	if err != nil {
 		return err
 	}
-	db := sql.OpenDB(conn)
 	defer db.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()

@@ -38,9 +38,14 @@ var (
 // ._/@+,=:~- only, which a configuration can hold unquoted.
 func IsPath(p string) bool { return pathPattern.MatchString(p) }
 
-// IsSerial reports whether s is a certificate serial number in hex (at
-// most 64 digits), or empty.
-func IsSerial(s string) bool { return serialPattern.MatchString(s) }
+// CheckSerial reports a certificate serial number that is not hex (at
+// most 64 digits); none is fine.
+func CheckSerial(serial string) error {
+	if !serialPattern.MatchString(serial) {
+		return aegir.FieldErrorf("ssl_serial", "%q is not a hexadecimal serial number", serial)
+	}
+	return nil
+}
 
 // IsApp reports whether app is a valid app name: lowercase letters,
 // digits, '_' and '-'.

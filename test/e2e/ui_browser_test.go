@@ -162,16 +162,6 @@ func evalIn[T any](b *browser, expr string) T {
 	return v
 }
 
-// location is the page's URL.
-func (b *browser) location() string {
-	b.t.Helper()
-	loc, err := chromedp.Run(b.ctx, chromedp.Location())
-	if err != nil {
-		b.t.Fatal(err)
-	}
-	return loc
-}
-
 // fill types values into the inputs named by their ids.
 func (b *browser) fill(values map[string]string) {
 	b.t.Helper()

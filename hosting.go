@@ -427,8 +427,8 @@ type TaskQueue interface {
 	RetryTask(ctx context.Context, id int64) (*Task, error)
 	// FailOrphanedTasks marks failed the tasks left processing by worker
 	// (its exact name or "worker/..."; every worker when empty), adding
-	// message to their logs as an error, and returns how many there were.
-	FailOrphanedTasks(ctx context.Context, worker, message string) (int, error)
+	// message to their logs as an error, and returns their ids.
+	FailOrphanedTasks(ctx context.Context, worker, message string) ([]int64, error)
 	// PruneTaskLogs deletes the log lines of tasks finished before
 	// olderThan and returns how many lines went.
 	PruneTaskLogs(ctx context.Context, olderThan time.Time) (int64, error)

@@ -14,9 +14,43 @@ import (
 	"github.com/aegir-hosting/aegir/provision"
 )
 
+// RecoveryCreator is the creator of the tasks the dispatcher queues to
+// recover what a dead process left.
+const RecoveryCreator = "recovery"
+
+// recoverOrphans queues a verify of the site of each migrate among the
+// failed orphans: a migrate that died after moving the site's tables
+// leaves the site without its database until a verify moves them back
+// (see provision's recover step). Any other task left the site as it was,
+// give or take leftovers, and waits for a person. A verify that cannot be
+// queued is logged; the task's own log already says to verify.
+func (d *Dispatcher) recoverOrphans(ctx context.Context, log *slog.Logger, ids []int64) {
+	for _, id := range ids {
+		t, err := d.Store.GetTask(ctx, id)
+		if err != nil {
+			log.Error("look up a failed orphan", "task", id, "err", err)
+			continue
+		}
+		if t.Type != provision.TaskMigrate || t.ObjectType != aegir.SiteContext {
+			continue
+		}
+		// The site's platform as it is now: the migrate may have moved it.
+		platform := t.Platform
+		if site, err := d.Store.GetSite(ctx, t.Object); err == nil {
+			platform = aegir.ContextName(site.Site.Platform)
+		}
+		verify := &aegir.Task{Type: provision.TaskVerify, ObjectType: aegir.SiteContext, Object: t.Object, Platform: platform, Creator: RecoveryCreator}
+		if err := d.Store.EnqueueTask(ctx, verify); err != nil {
+			log.Error("queue the verify of a site whose migrate died", "task", id, "site", t.Object, "err", err)
+			continue
+		}
+		log.Warn("queued a verify of a site whose migrate died", "task", id, "site", t.Object, "verify", verify.ID)
+	}
+}
+
 // OrphanMessage is the log line a task gets when the dispatcher finds it
 // left processing by an earlier run of the same worker.
-const OrphanMessage = "the aegir process running this task died while it ran (it was found processing at start-up); verify the object (a site's verify also moves back the tables of a migrate that died) and retry the task"
+const OrphanMessage = "the aegir process running this task died while it ran (it was found processing at start-up); verify the object (a site's verify also moves back the tables of a migrate that died; one is queued for a migrate) and retry the task"
 
 // Backoff bounds of the retries after a store error.
 const (
@@ -154,11 +188,12 @@ func (d *Dispatcher) Run(ctx context.Context) error {
 
 	// Nothing this worker claimed before may stay processing.
 	for {
-		n, err := d.Store.FailOrphanedTasks(ctx, worker, OrphanMessage)
+		orphans, err := d.Store.FailOrphanedTasks(ctx, worker, OrphanMessage)
 		if err == nil {
-			if n > 0 {
-				log.Warn("failed tasks left processing by a dead process", "tasks", n)
+			if len(orphans) > 0 {
+				log.Warn("failed tasks left processing by a dead process", "tasks", len(orphans))
 			}
+			d.recoverOrphans(ctx, log, orphans)
 			bo.reset()
 			break
 		}

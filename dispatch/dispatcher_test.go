@@ -437,3 +437,47 @@ func TestDispatcherRecoversWhenPostgresConnectionsDie(t *testing.T) {
 	wantStatus(t, b2, task, aegir.StatusSuccess)
 	t.Logf("queued → processing after the connections died: %s", task.StartedAt.Sub(task.CreatedAt))
 }
+
+// TestAMigrateLeftProcessingGetsAVerifyOfItsSite fails a migrate and
+// another task left processing by a dead dispatcher: the site of the
+// migrate gets a verify queued, which recovers what a migrate that died
+// can leave (tables moved away), and runs; the other site gets none.
+func TestAMigrateLeftProcessingGetsAVerifyOfItsSite(t *testing.T) {
+	forEachStore(t, func(t *testing.T, s aegir.Store) {
+		f := setup(t, s, 2)
+		ctx := context.Background()
+		migrate := &aegir.Task{Type: provision.TaskMigrate, ObjectType: aegir.SiteContext, Object: "s00.example", Platform: "static",
+			Args: map[string]string{"platform": "@platform_other"}}
+		ids := enqueue(t, s, migrate, noop("s01.example", 0))
+		for i, worker := range []string{"host/0", "host/1"} {
+			task, err := s.ClaimTask(ctx, worker)
+			must(t, err)
+			if task == nil || task.ID != ids[i] {
+				t.Fatalf("claim %d = %+v", i, task)
+			}
+		}
+		f.start(t, "host", 2)
+		waitTasks(t, s, 10*time.Second, ids...)
+		var verify *aegir.Task
+		for deadline := time.Now().Add(10 * time.Second); verify == nil && time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+			list, _, err := s.ListTasks(ctx, aegir.TaskFilter{Type: provision.TaskVerify})
+			must(t, err)
+			for _, task := range list {
+				if task.Object != "s00.example" && task.Object != "s01.example" {
+					continue
+				}
+				if task.Object != "s00.example" || verify != nil {
+					t.Fatalf("unexpected verify %+v", task)
+				}
+				verify = task
+			}
+		}
+		if verify == nil {
+			t.Fatal("no verify queued for the site of the orphaned migrate")
+		}
+		if verify.Creator != dispatch.RecoveryCreator || verify.Platform != "static" {
+			t.Errorf("verify %+v, want creator %s on platform static", verify, dispatch.RecoveryCreator)
+		}
+		wantStatus(t, s, waitTasks(t, s, 10*time.Second, verify.ID)[0], aegir.StatusSuccess)
+	})
+}

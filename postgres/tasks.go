@@ -306,8 +306,8 @@ func (s *Store) RetryTask(ctx context.Context, id int64) (*aegir.Task, error) {
 }
 
 // FailOrphanedTasks fails the tasks a dead process left processing.
-func (s *Store) FailOrphanedTasks(ctx context.Context, worker, message string) (int, error) {
-	var n int
+func (s *Store) FailOrphanedTasks(ctx context.Context, worker, message string) ([]int64, error) {
+	var ids []int64
 	err := s.write(ctx, func(tx pgx.Tx) error {
 		rows, err := tx.Query(ctx, `UPDATE tasks SET status = 'failed', finished_at = clock_timestamp()
 			WHERE status = 'processing' AND ($1 = '' OR worker = $1 OR worker LIKE $2 ESCAPE '\') RETURNING id, finished_at`,
@@ -337,13 +337,18 @@ func (s *Store) FailOrphanedTasks(ctx context.Context, worker, message string) (
 				return err
 			}
 		}
-		n = len(orphans)
-		if n == 0 {
+		for _, o := range orphans {
+			ids = append(ids, o.id)
+		}
+		if len(ids) == 0 {
 			return nil
 		}
 		return notifyTx(ctx, tx)
 	})
-	return n, err
+	if err != nil {
+		return nil, err
+	}
+	return ids, nil
 }
 
 // likePrefix is a LIKE pattern (with ESCAPE '\') matching what starts with p.

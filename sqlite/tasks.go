@@ -282,7 +282,7 @@ func (s *Store) RetryTask(ctx context.Context, id int64) (*aegir.Task, error) {
 }
 
 // FailOrphanedTasks fails the tasks a dead process left processing.
-func (s *Store) FailOrphanedTasks(ctx context.Context, worker, message string) (int, error) {
+func (s *Store) FailOrphanedTasks(ctx context.Context, worker, message string) ([]int64, error) {
 	var ids []int64
 	err := s.write(ctx, func(ctx context.Context, tx querier) error {
 		rows, err := tx.QueryContext(ctx, `SELECT id FROM tasks WHERE status = 'processing' AND (?1 = '' OR worker = ?1 OR worker LIKE ?2 ESCAPE '\')`,
@@ -314,12 +314,12 @@ func (s *Store) FailOrphanedTasks(ctx context.Context, worker, message string) (
 		return nil
 	})
 	if err != nil {
-		return 0, err
+		return nil, err
 	}
 	if len(ids) > 0 {
 		s.notify()
 	}
-	return len(ids), nil
+	return ids, nil
 }
 
 // likePrefix is a LIKE pattern (with ESCAPE '\') matching what starts with p.

@@ -959,10 +959,11 @@ func testOrphans(t *testing.T, s aegir.Store) {
 	claim(t, s, "host-ab", tasks[2])
 	claim(t, s, "host-b", tasks[3])
 	const msg = "the process died while the task ran"
-	n, err := s.FailOrphanedTasks(ctx, "host-a", msg)
+	ids, err := s.FailOrphanedTasks(ctx, "host-a", msg)
 	must(t, err)
-	if n != 2 {
-		t.Fatalf("FailOrphanedTasks(host-a) = %d, want 2", n)
+	slices.Sort(ids)
+	if want := []int64{tasks[0].ID, tasks[1].ID}; !slices.Equal(ids, want) {
+		t.Fatalf("FailOrphanedTasks(host-a) = %v, want %v", ids, want)
 	}
 	for i, want := range []string{aegir.StatusFailed, aegir.StatusFailed, aegir.StatusProcessing, aegir.StatusProcessing, aegir.StatusQueued} {
 		got, err := s.GetTask(ctx, tasks[i].ID)
@@ -979,15 +980,15 @@ func testOrphans(t *testing.T, s aegir.Store) {
 	if len(log) != 1 || log[0].Level != aegir.LevelError || log[0].Message != msg {
 		t.Fatalf("orphan's log = %+v", log)
 	}
-	n, err = s.FailOrphanedTasks(ctx, "", msg)
+	ids, err = s.FailOrphanedTasks(ctx, "", msg)
 	must(t, err)
-	if n != 2 {
-		t.Fatalf("FailOrphanedTasks(all) = %d, want 2", n)
+	if len(ids) != 2 {
+		t.Fatalf("FailOrphanedTasks(all) = %v, want 2 tasks", ids)
 	}
-	n, err = s.FailOrphanedTasks(ctx, "", msg)
+	ids, err = s.FailOrphanedTasks(ctx, "", msg)
 	must(t, err)
-	if n != 0 {
-		t.Fatalf("FailOrphanedTasks(all) again = %d, want 0", n)
+	if len(ids) != 0 {
+		t.Fatalf("FailOrphanedTasks(all) again = %v, want none", ids)
 	}
 	if _, err := s.RetryTask(ctx, tasks[0].ID); err != nil {
 		t.Fatalf("retry an orphan: %v", err)

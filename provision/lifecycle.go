@@ -164,6 +164,9 @@ func (t *run) migrate(ctx context.Context, c *aegir.Context) error {
 		if err := s.platform.app.DeleteSite(ctx, s.appSite()); err != nil {
 			return err
 		}
+		if err := removeIfExists(movedTablesPath(s.siteDir())); err != nil {
+			return err
+		}
 		return os.RemoveAll(aside)
 	}))
 	return t.steps.Run(ctx, steps)

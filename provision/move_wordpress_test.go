@@ -63,6 +63,10 @@ func TestMigrateMovesTheTablesOnItsDBServer(t *testing.T) {
 	if databaseExists(t, oldDB) {
 		t.Errorf("the old database %s is still there", oldDB)
 	}
+	record := filepath.Join(w.paths.Platforms(), "wp", "sites", w.uri) + ".moved-tables"
+	if _, err := os.Stat(record); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("the record of the move is left behind: %v", err)
+	}
 	w.db = c.Site.DBName
 	w.wantAddress(w.plain)
 	expect(t, w.plain+"/", nil, 200, "about us")

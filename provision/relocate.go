@@ -127,10 +127,10 @@ func (t *run) copySteps(s *siteEnv, d *deployment, file *string) (before, after 
 		}},
 		{Name: "remove dump", Do: func(context.Context) (aegir.Undo, error) {
 			if moved {
-				// The undo of the move may need the dump; the migrate
-				// removes the source directory it is in. The copy serves in
-				// the source's place: a crash from now on needs no move back.
-				return nil, removeIfExists(movedTablesPath(s.siteDir()))
+				// The undo of the move may need the dump, and a crash the
+				// record until the front end has learned where the site
+				// is: the migrate's cleanup removes both.
+				return nil, nil
 			}
 			return nil, removeIfExists(dump)
 		}},

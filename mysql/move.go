@@ -89,21 +89,5 @@ var charsetName = regexp.MustCompile(`^[A-Za-z0-9_]+$`)
 
 // tableNames lists the tables of a database; none when it does not exist.
 func (s *Service) tableNames(ctx context.Context, name string) ([]string, error) {
-	rows, err := s.db.QueryContext(ctx, "SELECT TABLE_NAME FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? ORDER BY TABLE_NAME", name)
-	if err != nil {
-		return nil, fmt.Errorf("list the tables of %s on db server %s: %w", name, s.addr, err)
-	}
-	defer rows.Close()
-	var names []string
-	for rows.Next() {
-		var n string
-		if err := rows.Scan(&n); err != nil {
-			return nil, fmt.Errorf("list the tables of %s on db server %s: %w", name, s.addr, err)
-		}
-		names = append(names, n)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("list the tables of %s on db server %s: %w", name, s.addr, err)
-	}
-	return names, nil
+	return s.queryStrings(ctx, "list the tables of "+name, "SELECT TABLE_NAME FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? ORDER BY TABLE_NAME", name)
 }

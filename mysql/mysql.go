@@ -239,23 +239,29 @@ func (s *Service) UserExists(ctx context.Context, user string) (bool, error) {
 
 // userHosts lists the hosts the user exists on.
 func (s *Service) userHosts(ctx context.Context, user string) ([]string, error) {
-	rows, err := s.db.QueryContext(ctx, "SELECT Host FROM mysql.user WHERE User = ?", user)
+	return s.queryStrings(ctx, "look up user "+user, "SELECT Host FROM mysql.user WHERE User = ?", user)
+}
+
+// queryStrings runs a query of one text column and returns its values;
+// what says what the query does, for its errors.
+func (s *Service) queryStrings(ctx context.Context, what, query string, args ...any) ([]string, error) {
+	rows, err := s.db.QueryContext(ctx, query, args...)
 	if err != nil {
-		return nil, fmt.Errorf("look up user %s on db server %s: %w", user, s.addr, err)
+		return nil, fmt.Errorf("%s on db server %s: %w", what, s.addr, err)
 	}
 	defer rows.Close()
-	var hosts []string
+	var values []string
 	for rows.Next() {
-		var h string
-		if err := rows.Scan(&h); err != nil {
-			return nil, fmt.Errorf("look up user %s on db server %s: %w", user, s.addr, err)
+		var v string
+		if err := rows.Scan(&v); err != nil {
+			return nil, fmt.Errorf("%s on db server %s: %w", what, s.addr, err)
 		}
-		hosts = append(hosts, h)
+		values = append(values, v)
 	}
 	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("look up user %s on db server %s: %w", user, s.addr, err)
+		return nil, fmt.Errorf("%s on db server %s: %w", what, s.addr, err)
 	}
-	return hosts, nil
+	return values, nil
 }
 
 // CreateDatabase creates the database (utf8mb4), and for each host the

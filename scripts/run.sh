@@ -20,6 +20,14 @@ if [ -L /etc/nginx/sites-enabled/default ]; then
   echo "disabled Debian's default nginx site (aegir answers unknown hosts with 404)"
 fi
 
+# A link to an aegir server file that is gone (a home removed since) would
+# stop nginx from starting; aegir setup links the right one.
+link=/etc/nginx/conf.d/aegir.conf
+if [ -L "$link" ] && [ ! -e "$link" ]; then
+  echo "removed $link: it linked to $(readlink "$link"), which is gone"
+  rm "$link"
+fi
+
 # No systemd: start the daemons directly when they are not running.
 running() { [ -s "$1" ] && kill -0 "$(cat "$1")" 2>/dev/null; }
 running /run/php/php8.2-fpm.pid || php-fpm8.2 -D

@@ -29,7 +29,10 @@ func newIsolated(t *testing.T) *isolated {
 	t.Helper()
 	s := &stack{t: t, home: t.TempDir()}
 	f := s.serve("")
-	f.waitTaskEnd(f.must(201, "POST", "/api/servers", map[string]any{"name": "server_master", "http_port": 8080}))
+	// Records are what this test is about: null services, so the server's
+	// verify touches no web server (nor the system's nginx configuration).
+	f.waitTaskEnd(f.must(201, "POST", "/api/servers", map[string]any{"name": "server_master", "http_port": 8080,
+		"http_service_type": "null", "db_service_type": "null"}))
 	for _, c := range []string{"acme", "beta"} {
 		f.must(201, "POST", "/api/clients", map[string]any{"name": c})
 	}

@@ -19,11 +19,12 @@ import (
 const RecoveryCreator = "recovery"
 
 // recoverOrphans queues a verify of the site of each migrate among the
-// failed orphans: a migrate that died after moving the site's tables
-// leaves the site without its database until a verify moves them back
-// (see provision's recover step). Any other task left the site as it was,
-// give or take leftovers, and waits for a person. A verify that cannot be
-// queued is logged; the task's own log already says to verify.
+// failed orphans, and of each site still on the source platform of a
+// batch migrate among them: a migrate that died after moving the site's
+// tables leaves the site without its database until a verify moves them
+// back (see provision's recover step). Any other task left the site as it
+// was, give or take leftovers, and waits for a person. A verify that
+// cannot be queued is logged; the task's own log already says to verify.
 func (d *Dispatcher) recoverOrphans(ctx context.Context, log *slog.Logger, ids []int64) {
 	for _, id := range ids {
 		t, err := d.Store.GetTask(ctx, id)
@@ -31,26 +32,61 @@ func (d *Dispatcher) recoverOrphans(ctx context.Context, log *slog.Logger, ids [
 			log.Error("look up a failed orphan", "task", id, "err", err)
 			continue
 		}
-		if t.Type != provision.TaskMigrate || t.ObjectType != aegir.SiteContext {
-			continue
+		var sites []string
+		switch {
+		case t.Type == provision.TaskMigrate && t.ObjectType == aegir.SiteContext:
+			sites = []string{t.Object}
+		case t.Type == provision.TaskMigratePlatform && t.ObjectType == aegir.PlatformContext:
+			// The sites it had moved were recorded on the target as they
+			// moved; those still on the source may have died mid-move.
+			if sites, err = d.sitesOn(ctx, t.Object); err != nil {
+				log.Error("list the sites of a batch migrate that died", "task", id, "err", err)
+				continue
+			}
 		}
-		// The site's platform as it is now: the migrate may have moved it.
-		platform := t.Platform
-		if site, err := d.Store.GetSite(ctx, t.Object); err == nil {
-			platform = aegir.ContextName(site.Site.Platform)
+		for _, site := range sites {
+			d.queueRecoveryVerify(ctx, log, id, site, t.Platform)
 		}
-		verify := &aegir.Task{Type: provision.TaskVerify, ObjectType: aegir.SiteContext, Object: t.Object, Platform: platform, Creator: RecoveryCreator}
-		if err := d.Store.EnqueueTask(ctx, verify); err != nil {
-			log.Error("queue the verify of a site whose migrate died", "task", id, "site", t.Object, "err", err)
-			continue
-		}
-		log.Warn("queued a verify of a site whose migrate died", "task", id, "site", t.Object, "verify", verify.ID)
 	}
+}
+
+// sitesOn lists the installed sites the store has on a platform.
+func (d *Dispatcher) sitesOn(ctx context.Context, platform string) ([]string, error) {
+	var names []string
+	for page := 1; ; page++ {
+		list, total, err := d.Store.ListSites(ctx, aegir.SiteFilter{Platform: platform, Page: page, PerPage: aegir.MaxPerPage})
+		if err != nil {
+			return nil, err
+		}
+		for _, r := range list {
+			if r.Site.Status != aegir.SiteNotInstalled {
+				names = append(names, r.Name)
+			}
+		}
+		if page*aegir.MaxPerPage >= total {
+			return names, nil
+		}
+	}
+}
+
+// queueRecoveryVerify queues a verify of a site after a task of orphan
+// died on it; platform is the task's, used when the site has no record.
+func (d *Dispatcher) queueRecoveryVerify(ctx context.Context, log *slog.Logger, orphan int64, site, platform string) {
+	// The site's platform as it is now: the migrate may have moved it.
+	if r, err := d.Store.GetSite(ctx, site); err == nil {
+		platform = aegir.ContextName(r.Site.Platform)
+	}
+	verify := &aegir.Task{Type: provision.TaskVerify, ObjectType: aegir.SiteContext, Object: site, Platform: platform, Creator: RecoveryCreator}
+	if err := d.Store.EnqueueTask(ctx, verify); err != nil {
+		log.Error("queue the verify of a site whose migrate died", "task", orphan, "site", site, "err", err)
+		return
+	}
+	log.Warn("queued a verify of a site whose migrate died", "task", orphan, "site", site, "verify", verify.ID)
 }
 
 // OrphanMessage is the log line a task gets when the dispatcher finds it
 // left processing by an earlier run of the same worker.
-const OrphanMessage = "the aegir process running this task died while it ran (it was found processing at start-up); verify the object (a site's verify also moves back the tables of a migrate that died; one is queued for a migrate) and retry the task"
+const OrphanMessage = "the aegir process running this task died while it ran (it was found processing at start-up); verify the object (a site's verify also moves back the tables of a migrate that died; one is queued after a migrate or batch migrate) and retry the task"
 
 // Backoff bounds of the retries after a store error.
 const (

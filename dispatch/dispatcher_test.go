@@ -481,3 +481,38 @@ func TestAMigrateLeftProcessingGetsAVerifyOfItsSite(t *testing.T) {
 		wantStatus(t, s, waitTasks(t, s, 10*time.Second, verify.ID)[0], aegir.StatusSuccess)
 	})
 }
+
+// TestABatchMigrateLeftProcessingGetsAVerifyOfEachSiteItLeft fails a
+// migrate-platform left processing by a dead dispatcher: each site still
+// on its source platform gets a verify queued (the sites it had moved
+// were recorded on the target as they moved).
+func TestABatchMigrateLeftProcessingGetsAVerifyOfEachSiteItLeft(t *testing.T) {
+	forEachStore(t, func(t *testing.T, s aegir.Store) {
+		f := setup(t, s, 2)
+		ctx := context.Background()
+		id := enqueue(t, s, dispatch.PlatformTask(provision.TaskMigratePlatform, "static", map[string]string{"platform": "@static2"}))[0]
+		if task, err := s.ClaimTask(ctx, "host/0"); err != nil || task == nil || task.ID != id {
+			t.Fatalf("claim = %+v, %v", task, err)
+		}
+		f.start(t, "host", 2)
+		waitTasks(t, s, 10*time.Second, id)
+		var verifies []int64
+		seen := map[string]bool{}
+		for deadline := time.Now().Add(10 * time.Second); len(seen) < 2 && time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+			list, _, err := s.ListTasks(ctx, aegir.TaskFilter{Type: provision.TaskVerify})
+			must(t, err)
+			for _, task := range list {
+				if task.Creator == dispatch.RecoveryCreator && !seen[task.Object] {
+					seen[task.Object] = true
+					verifies = append(verifies, task.ID)
+				}
+			}
+		}
+		if !seen["s00.example"] || !seen["s01.example"] || len(seen) != 2 {
+			t.Fatalf("recovery verifies queued for %v, want s00.example and s01.example", seen)
+		}
+		for _, task := range waitTasks(t, s, 10*time.Second, verifies...) {
+			wantStatus(t, s, task, aegir.StatusSuccess)
+		}
+	})
+}

@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -200,6 +201,15 @@ func TestBatchMigrateMovesTheRecords(t *testing.T) {
 		id := enqueue(t, s, dispatch.PlatformTask(provision.TaskMigratePlatform, "static", map[string]string{"platform": "@static2", "concurrency": "2"}))[0]
 		task := waitTasks(t, s, 30*time.Second, id)[0]
 		wantStatus(t, s, task, aegir.StatusSuccess)
+		// Each site was recorded as it moved, before the batch ended.
+		log := taskLog(t, s, id)
+		end := slices.IndexFunc(log, func(l string) bool { return strings.Contains(l, "migrated 2 sites") })
+		for _, uri := range uris {
+			at := slices.Index(log, "info: recorded @"+uri+" on @static2")
+			if at < 0 || end < 0 || at > end {
+				t.Fatalf("%s recorded at line %d, the batch ended at line %d:\n%s", uri, at, end, strings.Join(log, "\n"))
+			}
+		}
 		for _, uri := range uris {
 			r, err := s.GetSite(ctx, uri)
 			must(t, err)

@@ -32,7 +32,7 @@ func (d *Dispatcher) record(ctx context.Context, task *aegir.Task, data map[stri
 		return d.recordSite(ctx, task, data, failed, lw)
 	case aegir.PlatformContext:
 		if task.Type == provision.TaskMigratePlatform {
-			return d.recordBatch(ctx, data, lw)
+			return nil // each site was recorded as it moved
 		}
 		return d.recordPlatform(ctx, task, data, failed, lw)
 	case aegir.ServerContext:
@@ -295,45 +295,35 @@ func (d *Dispatcher) deleteBackupRows(ctx context.Context, site string, files []
 	return nil
 }
 
-// recordBatch moves the records of the sites a batch migrate moved to the
-// target platform, with the credentials their contexts now hold, and
-// records the backup each site's migrate left.
-func (d *Dispatcher) recordBatch(ctx context.Context, data map[string]any, lw *logWriter) error {
-	var outcomes []provision.SiteOutcome
-	if err := convert(data["sites"], &outcomes); err != nil {
-		return fmt.Errorf("read the batch outcomes: %w", err)
-	}
-	var errs []error
-	for _, o := range outcomes {
-		if o.Error != "" {
-			continue
-		}
-		if o.Backup != nil {
-			b := &aegir.Backup{Site: o.Site, File: o.Backup.Path, Size: o.Backup.Size, SHA256: o.Backup.SHA256}
-			if err := d.Store.AddBackup(ctx, b); err != nil {
-				errs = append(errs, fmt.Errorf("record backup %s: %w", b.File, err))
-			}
-		}
-		r, err := d.Store.GetSite(ctx, o.Site)
-		if aegir.ErrorCode(err) == aegir.ENOTFOUND {
-			lw.warnf("site @%s was migrated but has no record in the front end: import it to manage it here", o.Site)
-			continue
-		} else if err != nil {
-			errs = append(errs, err)
-			continue
-		}
-		c, err := d.Backend.Contexts.Get(ctx, o.Site)
-		if err != nil {
-			errs = append(errs, err)
-			continue
-		}
-		r.Site.Platform, r.Site.Status = c.Site.Platform, c.Site.Status
-		r.Site.DBName, r.Site.DBUser, r.Site.DBPassword = c.Site.DBName, c.Site.DBUser, c.Site.DBPassword
-		if err := d.Store.UpdateSite(ctx, r); err != nil {
-			errs = append(errs, fmt.Errorf("update site @%s: %w", r.Name, err))
+// recordMigrated moves the record of a site a batch migrate moved to the
+// target platform, with the credentials its context now holds, and
+// records the backup its migrate left. The dispatcher calls it as each
+// site moves (provision.Options.SiteMigrated).
+func (d *Dispatcher) recordMigrated(ctx context.Context, o provision.SiteOutcome, lw *logWriter) error {
+	if o.Backup != nil {
+		b := &aegir.Backup{Site: o.Site, File: o.Backup.Path, Size: o.Backup.Size, SHA256: o.Backup.SHA256}
+		if err := d.Store.AddBackup(ctx, b); err != nil {
+			return fmt.Errorf("record backup %s: %w", b.File, err)
 		}
 	}
-	return errors.Join(errs...)
+	r, err := d.Store.GetSite(ctx, o.Site)
+	if aegir.ErrorCode(err) == aegir.ENOTFOUND {
+		lw.warnf("site @%s was migrated but has no record in the front end: import it to manage it here", o.Site)
+		return nil
+	} else if err != nil {
+		return err
+	}
+	c, err := d.Backend.Contexts.Get(ctx, o.Site)
+	if err != nil {
+		return err
+	}
+	r.Site.Platform, r.Site.Status = c.Site.Platform, c.Site.Status
+	r.Site.DBName, r.Site.DBUser, r.Site.DBPassword = c.Site.DBName, c.Site.DBUser, c.Site.DBPassword
+	if err := d.Store.UpdateSite(ctx, r); err != nil {
+		return fmt.Errorf("update site @%s: %w", r.Name, err)
+	}
+	lw.infof("recorded @%s on %s", r.Name, r.Site.Platform)
+	return nil
 }
 
 // The back end's Result data holds Go values when it runs in-process

@@ -101,6 +101,15 @@ func (d *Dispatcher) execute(ctx context.Context, task *aegir.Task, lw *logWrite
 			lw.errorf("%v", err)
 			return nil
 		}
+		// Each site is recorded as it moves (recordMigrated), not when
+		// the batch ends, which a crash may never reach.
+		opts.SiteMigrated = func(o provision.SiteOutcome) {
+			rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*storeTimeout)
+			defer cancel()
+			if err := d.recordMigrated(rctx, o, lw); err != nil {
+				lw.warnf("@%s moved, but the front end could not record it: %v", o.Site, err)
+			}
+		}
 		res, runErr = d.Backend.MigratePlatform(ctx, task.Object, task.Args["platform"], n, opts)
 	} else {
 		res, runErr = d.Backend.Run(ctx, task.Type, task.Object, opts)

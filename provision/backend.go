@@ -30,6 +30,11 @@ type Options struct {
 	// CrashAt stops the task before the named step with nothing undone, to
 	// test recovery from a crash.
 	CrashAt string
+	// SiteMigrated, when set, is told of each site of a batch migrate as
+	// soon as it has moved, from the goroutine that moved it, so that a
+	// front end records it then: a batch that dies half-way leaves the
+	// sites it finished recorded where they are.
+	SiteMigrated func(SiteOutcome)
 	// Sink receives each log entry as it is written.
 	Sink func(aegir.LogEntry)
 	// Args are the task's arguments: file, platform, new_uri, old_uri...

@@ -104,7 +104,7 @@ func (b *Backend) MigratePlatform(ctx context.Context, from, to string, concurre
 				}
 			})
 			siteOpts := opts
-			siteOpts.Args = map[string]string{"platform": "@" + to}
+			siteOpts.Args, siteOpts.SiteMigrated = map[string]string{"platform": "@" + to}, nil
 			siteOpts.Sink = func(e aegir.LogEntry) {
 				if e.Level == aegir.LevelError || e.Level == aegir.LevelWarning {
 					log.Warnf("%s: %s", name, e.Message)
@@ -119,6 +119,9 @@ func (b *Backend) MigratePlatform(ctx context.Context, from, to string, concurre
 			}
 			outcomes[i].Backup = backupInfo(r.Data)
 			log.Infof("%s: migrated to @%s", name, to)
+			if opts.SiteMigrated != nil {
+				opts.SiteMigrated(outcomes[i])
+			}
 		}()
 	}
 	wg.Wait()

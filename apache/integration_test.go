@@ -12,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/aegir-hosting/aegir"
+	"github.com/aegir-hosting/aegir/httpservicetest"
 	"github.com/aegir-hosting/aegir/internal/teststack"
 	"github.com/aegir-hosting/aegir/local"
 )
@@ -89,6 +90,10 @@ func readFile(t *testing.T, path string) []byte {
 	return data
 }
 
+// TestApacheServesSitesAndKeepsBrokenVhostsOut verifies the server (ACME
+// challenges served, a second verify changing no file) and covers what is
+// Apache's own: platform files, and sites live when WriteSite returns. The
+// rest of serving sites is the conformance suite's (TestConformance).
 func TestApacheServesSitesAndKeepsBrokenVhostsOut(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
@@ -138,13 +143,6 @@ func TestApacheServesSitesAndKeepsBrokenVhostsOut(t *testing.T) {
 		// The driver returns once the graceful restart is live.
 		expectNow(t, s.port, v.URI, "/", 200, "this is site")
 	}
-	expect(t, s.port, "a.test", "/", 200, "this is site A")
-	expect(t, s.port, "www.a.test", "/", 200, "this is site A")
-	expect(t, s.port, "b.test", "/", 200, "this is site B")
-	expect(t, s.port, "unknown.test", "/", 404, "")
-	if fi, err := os.Stat(s.svc.VhostFile("a.test")); err != nil || fi.Mode().Perm() != 0o600 {
-		t.Errorf("vhost mode: %v, %v; want 0600 since it holds passwords", fi.Mode().Perm(), err)
-	}
 
 	t.Run("a vhost whose platform file is missing fails the test and is removed", func(t *testing.T) {
 		_, err := s.svc.WriteSite(ctx, &aegir.Vhost{URI: "c.test", Root: rootC, App: "static"})
@@ -164,44 +162,6 @@ func TestApacheServesSitesAndKeepsBrokenVhostsOut(t *testing.T) {
 		expect(t, s.port, "a.test", "/", 200, "this is site A")
 		expect(t, s.port, "b.test", "/", 200, "this is site B")
 		expect(t, s.port, "c.test", "/", 404, "")
-	})
-
-	t.Run("a rewrite that fails the test puts the previous vhost back", func(t *testing.T) {
-		before := readFile(t, s.svc.VhostFile("a.test"))
-		broken := *siteA
-		broken.Root = rootC
-		if _, err := s.svc.WriteSite(ctx, &broken); err == nil {
-			t.Fatal("the broken vhost passed")
-		}
-		if !bytes.Equal(before, readFile(t, s.svc.VhostFile("a.test"))) {
-			t.Error("the previous vhost was not put back")
-		}
-		expect(t, s.port, "a.test", "/", 200, "this is site A")
-	})
-
-	t.Run("every app's platform file and vhost pass the test, and undo removes them", func(t *testing.T) {
-		for _, app := range apps() {
-			uri, platform, root := app+".test", "platform_"+app, teststack.WebDir(t)
-			undoPlatform, err := s.svc.WritePlatform(ctx, platform, root, app)
-			if err != nil {
-				t.Fatalf("%s platform: %v", app, err)
-			}
-			undo, err := s.svc.WriteSite(ctx, &aegir.Vhost{URI: uri, Root: root, App: app, Params: (*aegir.DBCredentials)(nil).Params()})
-			if err != nil {
-				t.Fatalf("%s: %v", app, err)
-			}
-			if err := undo(ctx); err != nil {
-				t.Fatalf("undo %s: %v", app, err)
-			}
-			if err := undoPlatform(ctx); err != nil {
-				t.Fatalf("undo %s platform: %v", app, err)
-			}
-			for _, f := range []string{s.svc.VhostFile(uri), s.svc.PlatformFile(platform)} {
-				if _, err := os.Stat(f); !os.IsNotExist(err) {
-					t.Errorf("undo left %s behind", f)
-				}
-			}
-		}
 	})
 
 	t.Run("undo of a platform rewrite puts the previous file back", func(t *testing.T) {
@@ -224,80 +184,20 @@ func TestApacheServesSitesAndKeepsBrokenVhostsOut(t *testing.T) {
 		expectNow(t, s.port, "b.test", "/x.php", 403, "")
 	})
 
-	t.Run("undo puts the previous vhost back", func(t *testing.T) {
-		before := readFile(t, s.svc.VhostFile("b.test"))
-		withAlias := *siteB
-		withAlias.Aliases = []string{"www.b.test"}
-		undo, err := s.svc.WriteSite(ctx, &withAlias)
-		if err != nil {
-			t.Fatal(err)
-		}
-		expectNow(t, s.port, "www.b.test", "/", 200, "this is site B")
-		if err := undo(ctx); err != nil {
-			t.Fatal(err)
-		}
-		if !bytes.Equal(before, readFile(t, s.svc.VhostFile("b.test"))) {
-			t.Error("undo did not put the previous vhost back")
-		}
-		expectNow(t, s.port, "www.b.test", "/", 404, "")
-	})
+}
 
-	t.Run("redirection answers 301 to the target", func(t *testing.T) {
-		redirected := *siteA
-		redirected.Redirection = "www.a.test"
-		if _, err := s.svc.WriteSite(ctx, &redirected); err != nil {
+// TestConformance runs the HTTPService conformance suite on a private
+// Apache.
+func TestConformance(t *testing.T) {
+	t.Parallel()
+	httpservicetest.Exercise(t, func(t *testing.T) *httpservicetest.Stack {
+		s := newStack(t, "/run/php/php8.2-fpm.sock")
+		if err := s.svc.VerifyServer(context.Background()); err != nil {
 			t.Fatal(err)
 		}
-		r := expect(t, s.port, "a.test", "/x?y=1", 301, "")
-		if want := "http://www.a.test:" + strconv.Itoa(s.port) + "/x?y=1"; r.Location != want {
-			t.Errorf("Location %q, want %q", r.Location, want)
-		}
-		expect(t, s.port, "www.a.test", "/", 200, "this is site A")
-	})
-
-	t.Run("a disabled site answers 503 with a page, or 302 to its URL", func(t *testing.T) {
-		disabled := *siteB
-		disabled.Aliases = []string{"www.b.test"}
-		disabled.Disabled = true
-		if _, err := s.svc.WriteSite(ctx, &disabled); err != nil {
-			t.Fatal(err)
-		}
-		for _, host := range []string{"b.test", "www.b.test"} {
-			r := expect(t, s.port, host, "/any/path", 503, "This site is disabled")
-			if ct := r.Header.Get("Content-Type"); !strings.HasPrefix(ct, "text/html") {
-				t.Errorf("Content-Type %q, want text/html", ct)
-			}
-		}
-		disabled.DisabledURL = "https://hosting.test/disabled?site=b.test&x=%41"
-		if _, err := s.svc.WriteSite(ctx, &disabled); err != nil {
-			t.Fatal(err)
-		}
-		if r := expect(t, s.port, "b.test", "/some/path?q=1", 302, ""); r.Location != disabled.DisabledURL {
-			t.Errorf("Location %q, want %q", r.Location, disabled.DisabledURL)
-		}
-	})
-
-	t.Run("delete removes the site and undo brings it back", func(t *testing.T) {
-		undo, err := s.svc.DeleteSite(ctx, "b.test")
-		if err != nil {
-			t.Fatal(err)
-		}
-		if _, err := os.Stat(s.svc.VhostFile("b.test")); !os.IsNotExist(err) {
-			t.Errorf("vhost still there: %v", err)
-		}
-		expectNow(t, s.port, "b.test", "/", 404, "")
-		if err := undo(ctx); err != nil {
-			t.Fatal(err)
-		}
-		expectNow(t, s.port, "b.test", "/", 302, "")
-		if _, err := s.svc.DeleteSite(ctx, "b.test"); err != nil {
-			t.Fatal(err)
-		}
-		expect(t, s.port, "b.test", "/", 404, "")
-		if undo, err := s.svc.DeleteSite(ctx, "b.test"); err != nil || undo != nil {
-			t.Errorf("deleting a missing vhost: undo %v, error %v; want nil, nil", undo != nil, err)
-		}
-		expect(t, s.port, "a.test", "/", 301, "")
+		return &httpservicetest.Stack{Service: s.svc, Port: s.port, VhostFile: s.svc.VhostFile, PlatformFile: s.svc.PlatformFile,
+			Break: func(v *aegir.Vhost) { v.Root = teststack.WebDir(t) }, // no platform file configures it
+			Apps:  apps()}
 	})
 }
 

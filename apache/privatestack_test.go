@@ -10,8 +10,6 @@ package apache
 
 import (
 	"fmt"
-	"io"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -21,6 +19,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aegir-hosting/aegir/httpservicetest"
 	"github.com/aegir-hosting/aegir/internal/teststack"
 )
 
@@ -157,68 +156,11 @@ func (p *privateApache) RestartCmd() []string {
 	return append([]string{"apache2"}, p.args("-k", "graceful")...)
 }
 
-// response is what one request got.
-type response struct {
-	Status   int
-	Body     string
-	Header   http.Header
-	Location string
-}
+// The HTTP helpers are the conformance suite's.
+type response = httpservicetest.Response
 
-func (r response) String() string {
-	return fmt.Sprintf("%d %q (Location %q)", r.Status, r.Body, r.Location)
-}
-
-// get requests path from 127.0.0.1:port with the Host header host and the
-// given extra header lines ("Name: value"). It never reuses a connection,
-// and never follows a redirect.
-func get(port int, host, path string, header ...string) (response, error) {
-	client := &http.Client{
-		Transport:     &http.Transport{DisableKeepAlives: true},
-		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
-		Timeout:       5 * time.Second,
-	}
-	req, err := http.NewRequest("GET", fmt.Sprintf("http://127.0.0.1:%d%s", port, path), nil)
-	if err != nil {
-		return response{}, err
-	}
-	req.Host = host
-	for _, h := range header {
-		name, value, _ := strings.Cut(h, ": ")
-		req.Header.Set(name, value)
-	}
-	resp, err := client.Do(req)
-	if err != nil {
-		return response{}, err
-	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(resp.Body)
-	return response{resp.StatusCode, string(body), resp.Header, resp.Header.Get("Location")}, err
-}
-
-// expect polls for up to 5 s until host answers path with status and a
-// body containing want. The driver waits until a graceful restart is live,
-// so this only smooths over a busy machine; see expectNow.
-func expect(t *testing.T, port int, host, path string, status int, want string, header ...string) response {
-	t.Helper()
-	var last response
-	var err error
-	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
-		last, err = get(port, host, path, header...)
-		if err == nil && last.Status == status && strings.Contains(last.Body, want) {
-			return last
-		}
-	}
-	t.Fatalf("GET http://%s%s: got %v (error %v), want %d with %q", host, path, last, err, status, want)
-	return last
-}
-
-// expectNow is expect with a single request: what a caller sees right
-// after a change returned.
-func expectNow(t *testing.T, port int, host, path string, status int, want string) {
-	t.Helper()
-	r, err := get(port, host, path)
-	if err != nil || r.Status != status || !strings.Contains(r.Body, want) {
-		t.Fatalf("right after the change, GET http://%s%s: got %v (error %v), want %d with %q", host, path, r, err, status, want)
-	}
-}
+var (
+	get       = httpservicetest.Get
+	expect    = httpservicetest.Expect
+	expectNow = httpservicetest.ExpectNow
+)

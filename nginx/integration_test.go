@@ -5,17 +5,14 @@ package nginx
 import (
 	"bytes"
 	"context"
-	"fmt"
-	"io"
-	"net/http"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/aegir-hosting/aegir"
+	"github.com/aegir-hosting/aegir/httpservicetest"
 	"github.com/aegir-hosting/aegir/internal/teststack"
 	"github.com/aegir-hosting/aegir/local"
 )
@@ -52,59 +49,14 @@ func newStack(t *testing.T, socket string) *stack {
 	return s
 }
 
-// staticRoot returns a platform root whose index.html says text.
-func staticRoot(t *testing.T, text string) string {
-	t.Helper()
-	root := teststack.WebDir(t)
-	if err := os.WriteFile(filepath.Join(root, "index.html"), []byte(text+"\n"), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	return root
-}
+// The HTTP helpers are the conformance suite's.
+type response = httpservicetest.Response
 
-// response is what one request got.
-type response struct {
-	Status   int
-	Body     string
-	Header   http.Header
-	Location string
-}
-
-func (r response) String() string {
-	return fmt.Sprintf("%d %q (Location %q)", r.Status, r.Body, r.Location)
-}
-
-// get requests path from host through 127.0.0.1:port. It never reuses a
-// connection, since an old worker would answer with the configuration it
-// started with, and never follows a redirect.
-func get(port int, host, path string) (response, error) {
-	client := teststack.HostClient(port)
-	client.Timeout = 5 * time.Second
-	resp, err := client.Get("http://" + host + path)
-	if err != nil {
-		return response{}, err
-	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(resp.Body)
-	return response{resp.StatusCode, string(body), resp.Header, resp.Header.Get("Location")}, err
-}
-
-// expect polls for up to 5 s until host answers path with status and a
-// body containing want, since nginx reloads in the background after the
-// reload command returns.
-func expect(t *testing.T, port int, host, path string, status int, want string) response {
-	t.Helper()
-	var last response
-	var err error
-	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
-		last, err = get(port, host, path)
-		if err == nil && last.Status == status && strings.Contains(last.Body, want) {
-			return last
-		}
-	}
-	t.Fatalf("GET http://%s%s: got %v (error %v), want %d with %q", host, path, last, err, status, want)
-	return last
-}
+var (
+	get        = httpservicetest.Get
+	expect     = httpservicetest.Expect
+	staticRoot = httpservicetest.StaticRoot
+)
 
 func readFile(t *testing.T, path string) []byte {
 	t.Helper()
@@ -115,7 +67,10 @@ func readFile(t *testing.T, path string) []byte {
 	return data
 }
 
-func TestNginxServesSitesAndKeepsBrokenVhostsOut(t *testing.T) {
+// TestNginxVerifiesItsServerAndSaysWhatItRejects verifies the server twice
+// (the second changes no file) and writes a vhost nginx rejects; serving
+// sites is the conformance suite's (TestConformance).
+func TestNginxVerifiesItsServerAndSaysWhatItRejects(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	s := newStack(t, "/run/php/php8.2-fpm.sock")
@@ -141,142 +96,25 @@ func TestNginxServesSitesAndKeepsBrokenVhostsOut(t *testing.T) {
 		t.Errorf("config dir: %v, %v; want mode 0711", fi.Mode().Perm(), err)
 	}
 
-	rootA, rootB := staticRoot(t, "this is site A"), staticRoot(t, "this is site B")
-	siteA := &aegir.Vhost{URI: "a.test", Aliases: []string{"www.a.test"}, Root: rootA, App: "static",
-		Params: (*aegir.DBCredentials)(nil).Params()}
-	siteB := &aegir.Vhost{URI: "b.test", Root: rootB, App: "static"}
-	for _, v := range []*aegir.Vhost{siteA, siteB} {
-		if _, err := s.svc.WriteSite(ctx, v); err != nil {
-			t.Fatal(err)
-		}
+	// What nginx says of a vhost it rejects reaches the caller.
+	_, err := s.svc.WriteSite(ctx, &aegir.Vhost{URI: "c.test", Root: staticRoot(t, "c"), App: "nonexistent"})
+	if err == nil || !strings.Contains(err.Error(), "nginx_nonexistent.conf") || !strings.Contains(err.Error(), "No such file") {
+		t.Fatalf("got %v, want nginx's message about the missing include", err)
 	}
-	expect(t, s.port, "a.test", "/", 200, "this is site A")
-	expect(t, s.port, "www.a.test", "/", 200, "this is site A")
-	expect(t, s.port, "b.test", "/", 200, "this is site B")
-	expect(t, s.port, "unknown.test", "/", 404, "")
-	if fi, err := os.Stat(s.svc.VhostFile("a.test")); err != nil || fi.Mode().Perm() != 0o600 {
-		t.Errorf("vhost mode: %v, %v; want 0600 since it holds passwords", fi.Mode().Perm(), err)
-	}
+}
 
-	t.Run("a new vhost that fails the test is removed and nothing reloads", func(t *testing.T) {
-		_, err := s.svc.WriteSite(ctx, &aegir.Vhost{URI: "c.test", Root: rootA, App: "nonexistent"})
-		if err == nil || !strings.Contains(err.Error(), "nginx_nonexistent.conf") || !strings.Contains(err.Error(), "No such file") {
-			t.Fatalf("got %v, want nginx's message about the missing include", err)
-		}
-		if _, err := os.Stat(s.svc.VhostFile("c.test")); !os.IsNotExist(err) {
-			t.Errorf("the broken vhost was left behind: %v", err)
-		}
-		entries, _ := os.ReadDir(filepath.Dir(s.svc.VhostFile("c.test")))
-		if len(entries) != 2 {
-			t.Errorf("vhost.d holds %d files, want 2 (no temp files)", len(entries))
-		}
-		expect(t, s.port, "a.test", "/", 200, "this is site A")
-		expect(t, s.port, "b.test", "/", 200, "this is site B")
-	})
-
-	t.Run("a rewrite that fails the test puts the previous vhost back", func(t *testing.T) {
-		before := readFile(t, s.svc.VhostFile("a.test"))
-		broken := *siteA
-		broken.App = "nonexistent"
-		if _, err := s.svc.WriteSite(ctx, &broken); err == nil {
-			t.Fatal("the broken vhost passed")
-		}
-		if !bytes.Equal(before, readFile(t, s.svc.VhostFile("a.test"))) {
-			t.Error("the previous vhost was not put back")
-		}
-		expect(t, s.port, "a.test", "/", 200, "this is site A")
-	})
-
-	t.Run("every app snippet passes nginx -t", func(t *testing.T) {
-		for _, app := range []string{"drupal", "wordpress", "mediawiki", "php", "static"} {
-			uri := app + ".test"
-			undo, err := s.svc.WriteSite(ctx, &aegir.Vhost{URI: uri, Root: rootA, App: app, Params: (*aegir.DBCredentials)(nil).Params()})
-			if err != nil {
-				t.Fatalf("%s: %v", app, err)
-			}
-			if err := undo(ctx); err != nil {
-				t.Fatalf("undo %s: %v", app, err)
-			}
-			if _, err := os.Stat(s.svc.VhostFile(uri)); !os.IsNotExist(err) {
-				t.Errorf("undo left %s behind", s.svc.VhostFile(uri))
-			}
-		}
-	})
-
-	t.Run("undo puts the previous vhost back", func(t *testing.T) {
-		before := readFile(t, s.svc.VhostFile("b.test"))
-		withAlias := *siteB
-		withAlias.Aliases = []string{"www.b.test"}
-		undo, err := s.svc.WriteSite(ctx, &withAlias)
-		if err != nil {
+// TestConformance runs the HTTPService conformance suite on a private
+// nginx.
+func TestConformance(t *testing.T) {
+	t.Parallel()
+	httpservicetest.Exercise(t, func(t *testing.T) *httpservicetest.Stack {
+		s := newStack(t, "/run/php/php8.2-fpm.sock")
+		if err := s.svc.VerifyServer(context.Background()); err != nil {
 			t.Fatal(err)
 		}
-		expect(t, s.port, "www.b.test", "/", 200, "this is site B")
-		if err := undo(ctx); err != nil {
-			t.Fatal(err)
-		}
-		if !bytes.Equal(before, readFile(t, s.svc.VhostFile("b.test"))) {
-			t.Error("undo did not put the previous vhost back")
-		}
-		expect(t, s.port, "www.b.test", "/", 404, "")
-	})
-
-	t.Run("redirection answers 301 to the target", func(t *testing.T) {
-		redirected := *siteA
-		redirected.Redirection = "www.a.test"
-		if _, err := s.svc.WriteSite(ctx, &redirected); err != nil {
-			t.Fatal(err)
-		}
-		r := expect(t, s.port, "a.test", "/x?y=1", 301, "")
-		if want := "http://www.a.test:" + strconv.Itoa(s.port) + "/x?y=1"; r.Location != want {
-			t.Errorf("Location %q, want %q", r.Location, want)
-		}
-		expect(t, s.port, "www.a.test", "/", 200, "this is site A")
-	})
-
-	t.Run("a disabled site answers 503 with a page, or 302 to its URL", func(t *testing.T) {
-		disabled := *siteB
-		disabled.Aliases = []string{"www.b.test"}
-		disabled.Disabled = true
-		if _, err := s.svc.WriteSite(ctx, &disabled); err != nil {
-			t.Fatal(err)
-		}
-		for _, host := range []string{"b.test", "www.b.test"} {
-			r := expect(t, s.port, host, "/any/path", 503, "This site is disabled")
-			if ct := r.Header.Get("Content-Type"); !strings.HasPrefix(ct, "text/html") {
-				t.Errorf("Content-Type %q, want text/html", ct)
-			}
-		}
-		disabled.DisabledURL = "https://hosting.test/disabled"
-		if _, err := s.svc.WriteSite(ctx, &disabled); err != nil {
-			t.Fatal(err)
-		}
-		if r := expect(t, s.port, "b.test", "/", 302, ""); r.Location != disabled.DisabledURL {
-			t.Errorf("Location %q, want %q", r.Location, disabled.DisabledURL)
-		}
-	})
-
-	t.Run("delete removes the site and undo brings it back", func(t *testing.T) {
-		undo, err := s.svc.DeleteSite(ctx, "b.test")
-		if err != nil {
-			t.Fatal(err)
-		}
-		if _, err := os.Stat(s.svc.VhostFile("b.test")); !os.IsNotExist(err) {
-			t.Errorf("vhost still there: %v", err)
-		}
-		expect(t, s.port, "b.test", "/", 404, "")
-		if err := undo(ctx); err != nil {
-			t.Fatal(err)
-		}
-		expect(t, s.port, "b.test", "/", 302, "")
-		if _, err := s.svc.DeleteSite(ctx, "b.test"); err != nil {
-			t.Fatal(err)
-		}
-		expect(t, s.port, "b.test", "/", 404, "")
-		if undo, err := s.svc.DeleteSite(ctx, "b.test"); err != nil || undo != nil {
-			t.Errorf("deleting a missing vhost: undo %v, error %v; want nil, nil", undo != nil, err)
-		}
-		expect(t, s.port, "a.test", "/", 301, "")
+		return &httpservicetest.Stack{Service: s.svc, Port: s.port, VhostFile: s.svc.VhostFile,
+			Break: func(v *aegir.Vhost) { v.App = "nonexistent" }, // its include does not exist
+			Apps:  []string{"drupal", "wordpress", "mediawiki", "php", "static"}}
 	})
 }
 

@@ -157,10 +157,7 @@ func (p *privateApache) RestartCmd() []string {
 }
 
 // The HTTP helpers are the conformance suite's.
-type response = httpservicetest.Response
-
 var (
-	get       = httpservicetest.Get
 	expect    = httpservicetest.Expect
 	expectNow = httpservicetest.ExpectNow
 )

@@ -50,8 +50,6 @@ func newStack(t *testing.T, socket string) *stack {
 }
 
 // The HTTP helpers are the conformance suite's.
-type response = httpservicetest.Response
-
 var (
 	get        = httpservicetest.Get
 	expect     = httpservicetest.Expect

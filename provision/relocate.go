@@ -41,7 +41,10 @@ func (t *run) copySteps(s *siteEnv, d *deployment, file *string) (before, after 
 	srcDB := s.site.DBName // the deploy changes target.site, a copy, never s.site
 	dump := filepath.Join(s.siteDir(), dumpFile)
 	var b *sideBackup
-	moved := false
+	var move *tableMove // a migrate's, on a db server that can move tables
+	if mover, ok := target.db.(aegir.TableMover); ok && d.moveData {
+		move = &tableMove{t: t, src: s.db, mover: mover, srcDB: srcDB, d: d, dump: dump, record: movedTablesPath(s.siteDir())}
+	}
 	before = []aegir.Step{
 		{Name: "database", Do: func(ctx context.Context) (aegir.Undo, error) {
 			target.site.DBName = ""
@@ -50,48 +53,26 @@ func (t *run) copySteps(s *siteEnv, d *deployment, file *string) (before, after 
 				return drop, err
 			}
 			return func(ctx context.Context) error {
-				if moved {
+				if move != nil && move.moved {
 					return fmt.Errorf("kept database %s: it holds the tables of %s, which could not be moved back", target.site.DBName, srcDB)
 				}
 				return drop(ctx)
 			}, nil
 		}},
 		{Name: "dump database", Do: func(ctx context.Context) (aegir.Undo, error) {
-			removeDump := func(context.Context) error { return removeIfExists(dump) }
-			mover, ok := target.db.(aegir.TableMover)
-			if !ok || !d.moveData {
-				if err := t.dumpAndImport(ctx, s.db, srcDB, target, dump); err != nil {
-					removeDump(ctx)
+			if move != nil {
+				if err := move.do(ctx); err != nil {
+					move.removeFiles()
 					return nil, err
 				}
-				return removeDump, nil
+				return move.undo, nil
 			}
-			record := movedTablesPath(s.siteDir())
-			removeDump = func(context.Context) error { return errors.Join(removeIfExists(dump), removeIfExists(record)) }
-			var err error
-			if moved, err = t.dumpAndMove(ctx, s.db, mover, srcDB, target, dump, record); err != nil {
+			removeDump := func(context.Context) error { return removeIfExists(dump) }
+			if err := t.dumpAndImport(ctx, s.db, srcDB, target, dump); err != nil {
 				removeDump(ctx)
 				return nil, err
 			}
-			return func(ctx context.Context) error {
-				if !moved {
-					return removeDump(ctx)
-				}
-				if _, err := mover.MoveTables(ctx, target.site.DBName, srcDB); err != nil {
-					return fmt.Errorf("%w (the dump %s is kept)", err, dump)
-				}
-				moved = false
-				if d.dataChanged {
-					// An update or a URI rewrite ran on the moved tables:
-					// the dump taken before the move puts them back as
-					// they were.
-					t.log.Infof("the deploy changed the data of %s: importing the dump taken before the move", srcDB)
-					if err := importFile(ctx, s.db, srcDB, dump); err != nil {
-						return fmt.Errorf("%w (the dump %s is kept)", err, dump)
-					}
-				}
-				return removeDump(ctx)
-			}, nil
+			return removeDump, nil
 		}},
 		{Name: "archive", Do: func(ctx context.Context) (aegir.Undo, error) {
 			if *file == "" {
@@ -126,7 +107,7 @@ func (t *run) copySteps(s *siteEnv, d *deployment, file *string) (before, after 
 			return nil, nil // the undo of "archive" removes it
 		}},
 		{Name: "remove dump", Do: func(context.Context) (aegir.Undo, error) {
-			if moved {
+			if move != nil && move.moved {
 				// The undo of the move may need the dump, and a crash the
 				// record until the front end has learned where the site
 				// is: the migrate's cleanup removes both.
@@ -138,28 +119,71 @@ func (t *run) copySteps(s *siteEnv, d *deployment, file *string) (before, after 
 	return before, after
 }
 
-// dumpAndMove dumps the database srcDB into the file dump, for the
-// backup, records the move in the file record, and then moves its tables
-// into the target's new database, which copies no row: a migrate retires
-// the source anyway. From the move on the source site finds no database
-// (see aegir.TableMover) until its copy serves in its place, and no write
-// made meanwhile is left behind in the old database, as a copy would
-// leave it. A database that cannot be moved (views, triggers, routines) is
-// imported from the dump instead, and dumpAndMove reports it did not move.
-func (t *run) dumpAndMove(ctx context.Context, src aegir.DBService, mover aegir.TableMover, srcDB string, target *siteEnv, dump, record string) (moved bool, err error) {
-	if err := t.dumpDatabase(ctx, src, srcDB, dump); err != nil {
-		return false, err
+// tableMove is a migrate's move of the source site's tables into the new
+// database, which copies no row: a migrate retires the source anyway.
+// From the move on the source site finds no database (see
+// aegir.TableMover) until its copy serves in its place, and no write made
+// meanwhile is left behind in the old database, as a copy would leave it.
+type tableMove struct {
+	t      *run
+	src    aegir.DBService // the source site's db service
+	mover  aegir.TableMover
+	srcDB  string
+	d      *deployment
+	dump   string // the dump for the backup, in the source directory
+	record string // movedTablesPath of the source directory
+	moved  bool
+}
+
+// do dumps the source database into the dump file, for the backup,
+// records the move in the record file, and moves the tables into the
+// deployment's new database. A database that cannot be moved (views,
+// triggers, routines) is imported from the dump instead, and moved stays
+// false.
+func (m *tableMove) do(ctx context.Context) error {
+	target := m.d.target
+	if err := m.t.dumpDatabase(ctx, m.src, m.srcDB, m.dump); err != nil {
+		return err
 	}
-	if err := writeMovedTables(record, movedTables{From: srcDB, To: target.site.DBName}); err != nil {
-		return false, err
+	if err := writeMovedTables(m.record, movedTables{From: m.srcDB, To: target.site.DBName}); err != nil {
+		return err
 	}
-	if moved, err = mover.MoveTables(ctx, srcDB, target.site.DBName); err != nil || moved {
-		return moved, err
+	moved, err := m.mover.MoveTables(ctx, m.srcDB, target.site.DBName)
+	if err != nil {
+		return err
 	}
-	if err := removeIfExists(record); err != nil {
-		return false, err
+	if m.moved = moved; moved {
+		return nil
 	}
-	return false, importFile(ctx, target.db, target.site.DBName, dump)
+	if err := removeIfExists(m.record); err != nil {
+		return err
+	}
+	return importFile(ctx, target.db, target.site.DBName, m.dump)
+}
+
+// undo moves the tables back and, when the deploy has changed them since
+// (an update, a URI rewrite), imports the dump taken before the move over
+// them, so the source is as it was. The dump and the record are kept when
+// that fails.
+func (m *tableMove) undo(ctx context.Context) error {
+	if m.moved {
+		if _, err := m.mover.MoveTables(ctx, m.d.target.site.DBName, m.srcDB); err != nil {
+			return fmt.Errorf("%w (the dump %s is kept)", err, m.dump)
+		}
+		m.moved = false
+		if m.d.dataChanged {
+			m.t.log.Infof("the deploy changed the data of %s: importing the dump taken before the move", m.srcDB)
+			if err := importFile(ctx, m.src, m.srcDB, m.dump); err != nil {
+				return fmt.Errorf("%w (the dump %s is kept)", err, m.dump)
+			}
+		}
+	}
+	return m.removeFiles()
+}
+
+// removeFiles removes the dump and the record.
+func (m *tableMove) removeFiles() error {
+	return errors.Join(removeIfExists(m.dump), removeIfExists(m.record))
 }
 
 // movedTables records, beside the source site's directory, a move of its

@@ -258,31 +258,17 @@ func (a *Apache) httpsPort() int {
 
 // httpsData checks the HTTPS fields of v and fills those of d.
 func (a *Apache) httpsData(d *vhostData, v *aegir.Vhost) error {
-	switch v.SSL {
-	case aegir.SSLOff:
-		return nil
-	case aegir.SSLOn, aegir.SSLRequired:
-	default:
-		return aegir.FieldErrorf("ssl_enabled", "%d is not one of 0, 1, 2", v.SSL)
+	port := a.httpsPort()
+	if on, err := webconf.CheckHTTPS(v, port, a.server.HTTPPort); err != nil || !on {
+		return err
 	}
 	for _, f := range []struct{ field, path string }{{"ssl_certificate", v.CertFile}, {"ssl_certificate_key", v.KeyFile}} {
 		if !webconf.IsPath(f.path) || filepath.Clean(f.path) != f.path {
 			return aegir.FieldErrorf(f.field, "%q must be a clean absolute path of letters, digits and ._/@+,=:~- only", f.path)
 		}
 	}
-	port := a.httpsPort()
-	if port <= 0 || port > 65535 {
-		return aegir.FieldErrorf("https_port", "%d is not a TCP port", port)
-	}
-	if port == a.server.HTTPPort {
-		return aegir.FieldErrorf("https_port", "%d is also the http_port", port)
-	}
 	d.HTTPS, d.HTTPSOnly, d.HTTPSPort = true, v.SSL == aegir.SSLRequired && !v.Disabled, port
-	d.CertFile, d.KeyFile, d.HSTS = v.CertFile, v.KeyFile, v.HSTS
-	if err := webconf.CheckSerial(v.CertSerial); err != nil {
-		return err
-	}
-	d.CertSerial = v.CertSerial
+	d.CertFile, d.KeyFile, d.CertSerial, d.HSTS = v.CertFile, v.KeyFile, v.CertSerial, v.HSTS
 	// With UseCanonicalName Off (the default), SERVER_NAME is the name the
 	// request asked for, without its port.
 	d.HTTPSTarget = "%{SERVER_NAME}" + webconf.HTTPSPortSuffix(port)

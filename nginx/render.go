@@ -192,31 +192,17 @@ func (n *Nginx) httpsPort() int {
 
 // httpsData checks the HTTPS fields of v and fills those of d.
 func (n *Nginx) httpsData(d *vhostData, v *aegir.Vhost) error {
-	switch v.SSL {
-	case aegir.SSLOff:
-		return nil
-	case aegir.SSLOn, aegir.SSLRequired:
-	default:
-		return aegir.FieldErrorf("ssl_enabled", "%d is not one of 0, 1, 2", v.SSL)
+	port := n.httpsPort()
+	if on, err := webconf.CheckHTTPS(v, port, n.server.HTTPPort); err != nil || !on {
+		return err
 	}
 	for field, path := range map[string]string{"ssl_certificate": v.CertFile, "ssl_certificate_key": v.KeyFile} {
 		if !webconf.IsPath(path) || strings.Contains(path, "..") {
 			return aegir.FieldErrorf(field, "%q must be an absolute path of letters, digits and ._/@+,=:~- only", path)
 		}
 	}
-	port := n.httpsPort()
-	if port <= 0 || port > 65535 {
-		return aegir.FieldErrorf("https_port", "%d is not a TCP port", port)
-	}
-	if port == n.server.HTTPPort {
-		return aegir.FieldErrorf("https_port", "%d is also the http_port", port)
-	}
 	d.HTTPS, d.HTTPSOnly, d.HTTPSPort = true, v.SSL == aegir.SSLRequired && !v.Disabled, port
-	d.CertFile, d.KeyFile, d.HSTS = v.CertFile, v.KeyFile, v.HSTS
-	if err := webconf.CheckSerial(v.CertSerial); err != nil {
-		return err
-	}
-	d.CertSerial = v.CertSerial
+	d.CertFile, d.KeyFile, d.CertSerial, d.HSTS = v.CertFile, v.KeyFile, v.CertSerial, v.HSTS
 	d.HTTPSTarget = "$host" + webconf.HTTPSPortSuffix(port)
 	return nil
 }

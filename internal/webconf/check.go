@@ -30,7 +30,8 @@ var (
 	// appPattern is what an app name may be: it names an include file or a
 	// template.
 	appPattern = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,63}$`)
-	// serialPattern is a certificate serial number in hex, or none.
+	// serialPattern is a certificate serial number in hex (at most 64
+	// digits), or none.
 	serialPattern = regexp.MustCompile(`^[0-9A-Fa-f]{0,64}$`)
 )
 
@@ -38,13 +39,28 @@ var (
 // ._/@+,=:~- only, which a configuration can hold unquoted.
 func IsPath(p string) bool { return pathPattern.MatchString(p) }
 
-// CheckSerial reports a certificate serial number that is not hex (at
-// most 64 digits); none is fine.
-func CheckSerial(serial string) error {
-	if !serialPattern.MatchString(serial) {
-		return aegir.FieldErrorf("ssl_serial", "%q is not a hexadecimal serial number", serial)
+// CheckHTTPS reports whether v is served over HTTPS (ssl_enabled 1 or 2)
+// and checks what both web servers need of it then: an https_port that is
+// a TCP port other than the http_port, and a certificate serial in hex.
+// The certificate paths are the driver's to check.
+func CheckHTTPS(v *aegir.Vhost, httpsPort, httpPort int) (bool, error) {
+	switch v.SSL {
+	case aegir.SSLOff:
+		return false, nil
+	case aegir.SSLOn, aegir.SSLRequired:
+	default:
+		return false, aegir.FieldErrorf("ssl_enabled", "%d is not one of 0, 1, 2", v.SSL)
 	}
-	return nil
+	if httpsPort <= 0 || httpsPort > 65535 {
+		return false, aegir.FieldErrorf("https_port", "%d is not a TCP port", httpsPort)
+	}
+	if httpsPort == httpPort {
+		return false, aegir.FieldErrorf("https_port", "%d is also the http_port", httpsPort)
+	}
+	if !serialPattern.MatchString(v.CertSerial) {
+		return false, aegir.FieldErrorf("ssl_serial", "%q is not a hexadecimal serial number", v.CertSerial)
+	}
+	return true, nil
 }
 
 // IsApp reports whether app is a valid app name: lowercase letters,

@@ -635,9 +635,6 @@ func applyOne(c *Change) bool {
 			c.note("removed %s", c.Path)
 		}
 		return applied(c, err)
-	case c.same():
-		c.note("%s is unchanged", c.Path)
-		return true
 	case c.spare && c.before.Exists:
 		if err = exchange(c.sparePath(), c.Path); err == nil {
 			c.how = swapped
@@ -677,9 +674,6 @@ func applied(c *Change, err error) bool {
 // putBack restores c's file as it was before the change; the spare holds
 // the new content again where it can.
 func putBack(c *Change) error {
-	if c.same() {
-		return nil
-	}
 	var err error
 	switch {
 	case c.how == swapped:

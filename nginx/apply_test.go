@@ -13,9 +13,9 @@ import (
 	"strings"
 	"sync"
 	"testing"
-	"time"
 
 	"github.com/aegir-hosting/aegir"
+	"github.com/aegir-hosting/aegir/internal/teststack"
 	"github.com/aegir-hosting/aegir/internal/webconf"
 	"github.com/aegir-hosting/aegir/local"
 )
@@ -321,7 +321,7 @@ func TestAWaitingWriteSiteIsWithdrawnWhenItsContextEnds(t *testing.T) {
 		_, err := s.svc.WriteSite(context.Background(), &aegir.Vhost{URI: "first.test", Root: root, App: "static"})
 		first <- err
 	}()
-	waitFor(t, func() bool {
+	teststack.WaitFor(t, func() bool {
 		n, underWay := webconf.Pending(s.svc.applyKey())
 		return underWay && n == 0
 	})
@@ -331,7 +331,7 @@ func TestAWaitingWriteSiteIsWithdrawnWhenItsContextEnds(t *testing.T) {
 		_, err := s.svc.WriteSite(ctx, &aegir.Vhost{URI: "second.test", Root: root, App: "static"})
 		second <- err
 	}()
-	waitFor(t, func() bool {
+	teststack.WaitFor(t, func() bool {
 		n, underWay := webconf.Pending(s.svc.applyKey())
 		return underWay && n == 1
 	})
@@ -349,18 +349,6 @@ func TestAWaitingWriteSiteIsWithdrawnWhenItsContextEnds(t *testing.T) {
 	if entries, _ := os.ReadDir(filepath.Dir(s.svc.VhostFile("x.test"))); len(entries) != 1 {
 		t.Errorf("vhost.d holds %d files, want 1 (no staged file left)", len(entries))
 	}
-}
-
-// waitFor polls cond for up to 5 s.
-func waitFor(t *testing.T, cond func() bool) {
-	t.Helper()
-	for range 500 {
-		if cond() {
-			return
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-	t.Fatal("condition not met within 5 s")
 }
 
 func TestARewriteSwapsInPlaceAndLeavesNoPreviousVhostBehind(t *testing.T) {

@@ -11,9 +11,9 @@ import (
 	"strings"
 	"sync"
 	"testing"
-	"time"
 
 	"github.com/aegir-hosting/aegir"
+	"github.com/aegir-hosting/aegir/internal/teststack"
 )
 
 // scriptServer is a web server made of real commands: testdata/test.sh
@@ -159,20 +159,8 @@ func (b *bundle) hold(t *testing.T, first *Change) (unlock func(), result <-chan
 	done := make(chan error, 1)
 	tg, _ := b.target(b.server)
 	go func() { done <- Submit(context.Background(), tg, first) }()
-	waitFor(t, func() bool { n, underWay := Pending(b.dir); return underWay && n == 0 })
+	teststack.WaitFor(t, func() bool { n, underWay := Pending(b.dir); return underWay && n == 0 })
 	return unlock, done
-}
-
-// waitFor polls cond for up to 5 s.
-func waitFor(t *testing.T, cond func() bool) {
-	t.Helper()
-	for range 500 {
-		if cond() {
-			return
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-	t.Fatal("condition not met within 5 s")
 }
 
 func TestConcurrentChangesShareOneTestAndReloadAndEachCallerLearnsItsResult(t *testing.T) {
@@ -231,7 +219,7 @@ func TestAFailingBatchFallsBackToOneByOneInOrderSoOnlyTheBadChangeFails(t *testi
 		wg.Go(func() {
 			errs[i] = Submit(context.Background(), tg, &Change{Path: b.path(name), Data: []byte(contents[i]), Mode: 0o600})
 		})
-		waitFor(t, func() bool { n, _ := Pending(b.dir); return n == i+1 })
+		teststack.WaitFor(t, func() bool { n, _ := Pending(b.dir); return n == i+1 })
 	}
 	unlock()
 	if err := <-first; err != nil {
@@ -360,7 +348,7 @@ func TestAWaitingChangeIsWithdrawnWhenItsContextEnds(t *testing.T) {
 	go func() {
 		second <- Submit(ctx, tg, &Change{Path: b.path("second.conf"), Data: []byte("ok\n"), Mode: 0o600})
 	}()
-	waitFor(t, func() bool { n, _ := Pending(b.dir); return n == 1 })
+	teststack.WaitFor(t, func() bool { n, _ := Pending(b.dir); return n == 1 })
 	cancel()
 	if err := <-second; !errors.Is(err, context.Canceled) {
 		t.Errorf("the withdrawn change returned %v, want context.Canceled", err)
@@ -403,7 +391,7 @@ func TestAPretesterSetsAsideAFileThatFailsAlone(t *testing.T) {
 		wg.Go(func() {
 			errs[i] = Submit(context.Background(), tg, &Change{Path: b.path(name), Data: []byte(data), Mode: 0o600})
 		})
-		waitFor(t, func() bool { n, _ := Pending(b.dir); return n == i+1 })
+		teststack.WaitFor(t, func() bool { n, _ := Pending(b.dir); return n == i+1 })
 	}
 	unlock()
 	if err := <-first; err != nil {

@@ -155,23 +155,7 @@ type vhostData struct {
 	AllAliases []string
 	// ChallengeDir is where the ACME http-01 tokens of the server are.
 	ChallengeDir string
-	// HTTPS: the site has a virtual host on HTTPSPort with the
-	// certificate; when HTTPSOnly (ssl_enabled 2), plain HTTP only
-	// redirects to https.
-	HTTPS      bool
-	HTTPSOnly  bool
-	HTTPSPort  int
-	CertFile   string
-	CertSerial string
-	KeyFile    string
-	HSTS       bool
-	// HTTPSTarget is where plain HTTP redirects to, after "https://": the
-	// redirection, or the requested name, with the https port when it is
-	// not 443.
-	HTTPSTarget string
-	// HTTPSRedirectTo is host[:https port] the other names redirect to
-	// over https.
-	HTTPSRedirectTo string
+	webconf.TLS
 }
 
 // vhostData validates v and returns the template data of its vhost. Every
@@ -259,7 +243,8 @@ func (a *Apache) httpsPort() int {
 // httpsData checks the HTTPS fields of v and fills those of d.
 func (a *Apache) httpsData(d *vhostData, v *aegir.Vhost) error {
 	port := a.httpsPort()
-	if on, err := webconf.CheckHTTPS(v, port, a.server.HTTPPort); err != nil || !on {
+	tls, err := webconf.CheckHTTPS(v, port, a.server.HTTPPort)
+	if err != nil || !tls.HTTPS {
 		return err
 	}
 	for _, f := range []struct{ field, path string }{{"ssl_certificate", v.CertFile}, {"ssl_certificate_key", v.KeyFile}} {
@@ -267,8 +252,7 @@ func (a *Apache) httpsData(d *vhostData, v *aegir.Vhost) error {
 			return aegir.FieldErrorf(f.field, "%q must be a clean absolute path of letters, digits and ._/@+,=:~- only", f.path)
 		}
 	}
-	d.HTTPS, d.HTTPSOnly, d.HTTPSPort = true, v.SSL == aegir.SSLRequired && !v.Disabled, port
-	d.CertFile, d.KeyFile, d.CertSerial, d.HSTS = v.CertFile, v.KeyFile, v.CertSerial, v.HSTS
+	d.TLS = tls
 	// With UseCanonicalName Off (the default), SERVER_NAME is the name the
 	// request asked for, without its port.
 	d.HTTPSTarget = "%{SERVER_NAME}" + webconf.HTTPSPortSuffix(port)

@@ -94,21 +94,7 @@ type vhostData struct {
 	// are served from.
 	ChallengeRoot string
 	ChallengeBase string
-	// HTTPS: the site listens on HTTPSPort with the certificate; when
-	// HTTPSOnly (ssl_enabled 2) plain HTTP only redirects to https.
-	HTTPS      bool
-	HTTPSOnly  bool
-	HTTPSPort  int
-	CertFile   string
-	CertSerial string
-	KeyFile    string
-	HSTS       bool
-	// HTTPSTarget is where plain HTTP redirects to, after "https://":
-	// the redirection (or $host) with the https port when it is not 443.
-	HTTPSTarget string
-	// HTTPSRedirectTo is host[:https port] the other names redirect to
-	// over https.
-	HTTPSRedirectTo string
+	webconf.TLS
 }
 
 // vhostData validates v and returns the template data of its vhost. Every
@@ -193,7 +179,8 @@ func (n *Nginx) httpsPort() int {
 // httpsData checks the HTTPS fields of v and fills those of d.
 func (n *Nginx) httpsData(d *vhostData, v *aegir.Vhost) error {
 	port := n.httpsPort()
-	if on, err := webconf.CheckHTTPS(v, port, n.server.HTTPPort); err != nil || !on {
+	tls, err := webconf.CheckHTTPS(v, port, n.server.HTTPPort)
+	if err != nil || !tls.HTTPS {
 		return err
 	}
 	for field, path := range map[string]string{"ssl_certificate": v.CertFile, "ssl_certificate_key": v.KeyFile} {
@@ -201,8 +188,7 @@ func (n *Nginx) httpsData(d *vhostData, v *aegir.Vhost) error {
 			return aegir.FieldErrorf(field, "%q must be an absolute path of letters, digits and ._/@+,=:~- only", path)
 		}
 	}
-	d.HTTPS, d.HTTPSOnly, d.HTTPSPort = true, v.SSL == aegir.SSLRequired && !v.Disabled, port
-	d.CertFile, d.KeyFile, d.CertSerial, d.HSTS = v.CertFile, v.KeyFile, v.CertSerial, v.HSTS
+	d.TLS = tls
 	d.HTTPSTarget = "$host" + webconf.HTTPSPortSuffix(port)
 	return nil
 }

@@ -39,28 +39,51 @@ var (
 // ._/@+,=:~- only, which a configuration can hold unquoted.
 func IsPath(p string) bool { return pathPattern.MatchString(p) }
 
-// CheckHTTPS reports whether v is served over HTTPS (ssl_enabled 1 or 2)
-// and checks what both web servers need of it then: an https_port that is
-// a TCP port other than the http_port, and a certificate serial in hex.
-// The certificate paths are the driver's to check.
-func CheckHTTPS(v *aegir.Vhost, httpsPort, httpPort int) (bool, error) {
+// TLS is what a vhost's template needs of its HTTPS, the same for both
+// web servers; a driver embeds it in its template data.
+type TLS struct {
+	// HTTPS: the site listens on HTTPSPort with the certificate; when
+	// HTTPSOnly (ssl_enabled 2) plain HTTP only redirects to https.
+	HTTPS      bool
+	HTTPSOnly  bool
+	HTTPSPort  int
+	CertFile   string
+	CertSerial string
+	KeyFile    string
+	HSTS       bool
+	// HTTPSTarget is where plain HTTP redirects to, after "https://": the
+	// redirection, or the requested name, with the https port when it is
+	// not 443; the driver sets it, in its server's words.
+	HTTPSTarget string
+	// HTTPSRedirectTo is host[:https port] the other names redirect to
+	// over https.
+	HTTPSRedirectTo string
+}
+
+// CheckHTTPS returns the TLS of v, HTTPS off when v.SSL is, after checking
+// what both web servers need when it is on: ssl_enabled 0, 1 or 2, an
+// https_port that is a TCP port other than the http_port, and a
+// certificate serial in hex. The certificate paths are the driver's to
+// check.
+func CheckHTTPS(v *aegir.Vhost, httpsPort, httpPort int) (TLS, error) {
 	switch v.SSL {
 	case aegir.SSLOff:
-		return false, nil
+		return TLS{}, nil
 	case aegir.SSLOn, aegir.SSLRequired:
 	default:
-		return false, aegir.FieldErrorf("ssl_enabled", "%d is not one of 0, 1, 2", v.SSL)
+		return TLS{}, aegir.FieldErrorf("ssl_enabled", "%d is not one of 0, 1, 2", v.SSL)
 	}
 	if httpsPort <= 0 || httpsPort > 65535 {
-		return false, aegir.FieldErrorf("https_port", "%d is not a TCP port", httpsPort)
+		return TLS{}, aegir.FieldErrorf("https_port", "%d is not a TCP port", httpsPort)
 	}
 	if httpsPort == httpPort {
-		return false, aegir.FieldErrorf("https_port", "%d is also the http_port", httpsPort)
+		return TLS{}, aegir.FieldErrorf("https_port", "%d is also the http_port", httpsPort)
 	}
 	if !serialPattern.MatchString(v.CertSerial) {
-		return false, aegir.FieldErrorf("ssl_serial", "%q is not a hexadecimal serial number", v.CertSerial)
+		return TLS{}, aegir.FieldErrorf("ssl_serial", "%q is not a hexadecimal serial number", v.CertSerial)
 	}
-	return true, nil
+	return TLS{HTTPS: true, HTTPSOnly: v.SSL == aegir.SSLRequired && !v.Disabled, HTTPSPort: httpsPort,
+		CertFile: v.CertFile, CertSerial: v.CertSerial, KeyFile: v.KeyFile, HSTS: v.HSTS}, nil
 }
 
 // IsApp reports whether app is a valid app name: lowercase letters,

@@ -374,15 +374,23 @@ func TestTokens(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
 	ctx := t.Context()
-	secret, err := b.svc.EnsureAdmin(ctx)
+	created, err := b.svc.EnsureAdmin(ctx)
 	must(t, err)
-	if !strings.HasPrefix(secret, hosting.TokenPrefix) || len(secret) != len(hosting.TokenPrefix)+43 {
-		t.Fatalf("secret %q", secret)
+	if !created {
+		t.Fatal("first EnsureAdmin made no admin")
+	}
+	if list, err := b.svc.ListTokens(ctx, "admin"); err != nil || len(list) != 0 {
+		t.Fatalf("EnsureAdmin made tokens (its secret would reach serve's log): %v %v", list, err)
 	}
 	again, err := b.svc.EnsureAdmin(ctx)
 	must(t, err)
-	if again != "" {
-		t.Fatal("second EnsureAdmin made another token")
+	if again {
+		t.Fatal("second EnsureAdmin made the admin again")
+	}
+	_, secret, err := b.svc.CreateToken(ctx, "admin", "initial")
+	must(t, err)
+	if !strings.HasPrefix(secret, hosting.TokenPrefix) || len(secret) != len(hosting.TokenPrefix)+43 {
+		t.Fatalf("secret %q", secret)
 	}
 	u, err := b.svc.Authenticate(ctx, secret)
 	must(t, err)
@@ -401,6 +409,27 @@ func TestTokens(t *testing.T) {
 	if len(list) != 2 || list[0].RevokedAt == nil {
 		t.Fatalf("tokens %+v", list)
 	}
+	// A secret that leaked into a log is found there, revoked by its secret
+	// alone, and cut out of the text.
+	_, leaked, err := b.svc.CreateToken(ctx, "admin", "leaked")
+	must(t, err)
+	log := []byte("created user admin; its API token:\n" + leaked + "\nagain " + leaked + " and " + secret2 + "\n")
+	if found := hosting.FindSecrets(log); len(found) != 2 || found[0] != leaked || found[1] != secret2 {
+		t.Fatalf("FindSecrets: %q", found)
+	}
+	if red := string(hosting.RedactSecrets(log)); strings.Contains(red, hosting.TokenPrefix) || !strings.Contains(red, "created user admin") {
+		t.Fatalf("RedactSecrets: %q", red)
+	}
+	revoked, err := b.svc.RevokeSecret(ctx, leaked)
+	must(t, err)
+	if revoked.Name != "leaked" {
+		t.Fatalf("revoked %+v", revoked)
+	}
+	_, err = b.svc.Authenticate(ctx, leaked)
+	wantCode(t, err, aegir.EUNAUTHORIZED, "")
+	_, err = b.svc.RevokeSecret(ctx, secret2) // already revoked
+	wantCode(t, err, aegir.ENOTFOUND, "")
+
 	u.Disabled = true
 	must(t, b.store.UpdateUser(ctx, u))
 	_, err = b.svc.Authenticate(ctx, secret)

@@ -5,6 +5,8 @@ import (
 	"crypto/rand"
 	"encoding/base64"
 	"fmt"
+	"regexp"
+	"slices"
 	"strings"
 
 	"github.com/aegir-hosting/aegir"
@@ -19,6 +21,26 @@ const AdminUser = "admin"
 
 // maxSecret bounds the bearer secrets looked up.
 const maxSecret = 256
+
+// secretPattern matches a token secret inside other text.
+var secretPattern = regexp.MustCompile(regexp.QuoteMeta(TokenPrefix) + `[A-Za-z0-9_-]{43}`)
+
+// FindSecrets returns the token secrets found in text (a log file, say),
+// each once.
+func FindSecrets(text []byte) []string {
+	var out []string
+	for _, m := range secretPattern.FindAll(text, -1) {
+		if s := string(m); !slices.Contains(out, s) {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// RedactSecrets returns text with every token secret replaced by a note.
+func RedactSecrets(text []byte) []byte {
+	return secretPattern.ReplaceAll(text, []byte("[token secret removed]"))
+}
 
 // NewTokenSecret returns a new API token secret: TokenPrefix and 32
 // random bytes in URL-safe base64.
@@ -90,21 +112,33 @@ func (s *Service) Authenticate(ctx context.Context, secret string) (*aegir.User,
 	return u, nil
 }
 
-// EnsureAdmin makes the administrator user AdminUser with a token when the
-// store has no user yet, and returns the token's secret; it returns ""
-// when there are users already (or another process made the first one at
-// the same moment).
-func (s *Service) EnsureAdmin(ctx context.Context) (string, error) {
+// EnsureAdmin makes the administrator user AdminUser when the store has no
+// user yet and reports whether it did; it reports false when there are users
+// already (or another process made the first one at the same moment). It
+// makes no token: a secret made here would end up in the front end's output,
+// which is often a log file (`aegir token create admin` prints one to whoever
+// asks).
+func (s *Service) EnsureAdmin(ctx context.Context) (bool, error) {
 	_, total, err := s.Store.ListUsers(ctx, aegir.ListFilter{PerPage: 1})
 	if err != nil || total > 0 {
-		return "", err
+		return false, err
 	}
 	u := &aegir.User{Name: AdminUser, Role: aegir.RoleAdministrator}
 	if err := s.Store.CreateUser(ctx, u); aegir.ErrorCode(err) == aegir.ECONFLICT {
-		return "", nil
+		return false, nil
 	} else if err != nil {
-		return "", err
+		return false, err
 	}
-	_, secret, err := s.CreateToken(ctx, AdminUser, "initial")
-	return secret, err
+	return true, s.Audit(ctx, Actor{}, "user.create", KindUser+":"+u.Name, "first start")
+}
+
+// RevokeSecret revokes the token whose secret this is, for a secret that
+// leaked (into a log, a paste); it returns the token revoked, or ENOTFOUND
+// when no live token has that secret.
+func (s *Service) RevokeSecret(ctx context.Context, secret string) (*aegir.Token, error) {
+	t, err := s.Store.FindToken(ctx, aegir.HashToken(secret))
+	if err != nil {
+		return nil, err
+	}
+	return t, s.RevokeToken(ctx, t.ID)
 }

@@ -73,7 +73,13 @@ if [ -s "$pidfile" ] && kill -0 "$(cat "$pidfile")" 2>/dev/null; then
   kill "$(cat "$pidfile")"
   while kill -0 "$(cat "$pidfile")" 2>/dev/null; do sleep 0.2; done
 fi
-runuser -u aegir -- env AEGIR_HOME="$home" nohup aegir serve --listen "$listen" >>"$home/serve.log" 2>&1 &
+# The log is the aegir user's and no one else's: hosted sites run PHP on
+# this machine and must not read what the front end writes.
+log="$home/serve.log"
+[ -e "$log" ] || install -m 0600 -o aegir -g aegir /dev/null "$log"
+chown aegir:aegir "$log"
+chmod 0600 "$log"
+runuser -u aegir -- env AEGIR_HOME="$home" nohup aegir serve --listen "$listen" >>"$log" 2>&1 &
 echo $! >"$pidfile"
 for _ in $(seq 1 50); do
   curl -fs "http://$listen/api/openapi.json" >/dev/null && break

@@ -273,7 +273,7 @@ func (s *Server) recoverPanics(h http.Handler) http.Handler {
 				if v == http.ErrAbortHandler {
 					panic(v)
 				}
-				s.Logger.Error("panic in handler", "method", r.Method, "path", r.URL.Path, "panic", v)
+				s.Logger.Error("panic in handler", "method", r.Method, "path", logPath(r), "panic", v)
 				s.writeError(w, r, errors.New("panic"))
 			}
 		}()
@@ -294,7 +294,7 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	var e *aegir.Error
 	switch {
 	case code == aegir.EINTERNAL:
-		s.Logger.Error("internal error", "method", r.Method, "path", r.URL.Path, "err", err)
+		s.Logger.Error("internal error", "method", r.Method, "path", logPath(r), "err", err)
 		body.Message = "internal error: the details are in the server's log"
 	case errors.As(err, &e):
 		body.Field, body.Message = e.Field, e.Message
@@ -321,4 +321,14 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 // storeContext bounds store work done outside a request's own lifetime.
 func storeContext() (context.Context, context.CancelFunc) {
 	return context.WithTimeout(context.Background(), 10*time.Second)
+}
+
+// logPath is the request's path as the log may hold it: a route that
+// carries a secret in its path (a one-time login link) is logged by its
+// pattern, so no secret reaches the log.
+func logPath(r *http.Request) string {
+	if strings.Contains(r.Pattern, "{secret}") {
+		return r.Pattern
+	}
+	return r.URL.Path
 }

@@ -92,7 +92,10 @@ func newBundle(t *testing.T, store aegir.Store) *bundle {
 	b.http = httptest.NewServer(b.srv.Handler())
 	t.Cleanup(b.http.Close)
 	t.Cleanup(b.srv.Close)
-	secret, err := b.svc.EnsureAdmin(t.Context())
+	if _, err := b.svc.EnsureAdmin(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	_, secret, err := b.svc.CreateToken(t.Context(), hosting.AdminUser, "initial")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -253,7 +253,7 @@ func (s *Server) streamLog(w http.ResponseWriter, r *http.Request, u *aegir.User
 func (s *Server) streamError(w http.ResponseWriter, r *http.Request, err error) {
 	body := errorBody{Error: aegir.ErrorCode(err), Message: err.Error()}
 	if body.Error == aegir.EINTERNAL {
-		s.Logger.Error("internal error in log stream", "path", r.URL.Path, "err", err)
+		s.Logger.Error("internal error in log stream", "path", logPath(r), "err", err)
 		body.Message = "internal error: the details are in the server's log"
 	}
 	data, _ := json.Marshal(body)

@@ -314,7 +314,7 @@ func (s *Server) pageError(w http.ResponseWriter, r *http.Request, u *aegir.User
 	title := http.StatusText(status)
 	switch code {
 	case aegir.EINTERNAL:
-		s.Logger.Error("internal error", "method", r.Method, "path", r.URL.Path, "err", err)
+		s.Logger.Error("internal error", "method", r.Method, "path", logPath(r), "err", err)
 		msg = "Something went wrong on our side. The details are in the server's log."
 	case aegir.ENOTFOUND:
 		title = "Not found"

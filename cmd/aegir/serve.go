@@ -44,7 +44,7 @@ func databaseURL(o *options, paths aegir.Paths) string {
 
 // serve runs the front end: the REST API and metrics over HTTP, and the
 // task dispatcher, until SIGINT or SIGTERM, then shuts down gracefully.
-// On the first start it makes the admin user and prints its API token.
+// On the first start it makes the admin user (and prints no secret).
 func (m *Main) serve(ctx context.Context, args []string) error {
 	o, err := parseOptions(args)
 	if err != nil {
@@ -85,13 +85,14 @@ func (m *Main) serve(ctx context.Context, args []string) error {
 	}
 	defer store.Close()
 	svc := &hosting.Service{Store: store}
-	secret, err := svc.EnsureAdmin(ctx)
+	// What serve prints usually ends in a log file, so it prints no secret:
+	// the operator asks for a token or a login link, which go to them alone.
+	created, err := svc.EnsureAdmin(ctx)
 	if err != nil {
 		return fmt.Errorf("making the admin user: %w", err)
 	}
-	if secret != "" {
-		fmt.Fprintf(m.Stdout, "created user %s (administrator); its API token, shown only now:\n%s\n", hosting.AdminUser, secret)
-		fmt.Fprintf(m.Stderr, "log in to the web UI with a one-time link: aegir user login-link %s\n", hosting.AdminUser)
+	if created {
+		fmt.Fprintf(m.Stdout, "created user %s (administrator): make its API token with `aegir token create %s`, log in to the web UI with a one-time link from `aegir user login-link %s`\n", hosting.AdminUser, hosting.AdminUser, hosting.AdminUser)
 	}
 	api := &web.Server{Service: svc, Store: store, Logger: logger}
 	sslConfig, err := ssl.ConfigFromEnv()

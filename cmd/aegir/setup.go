@@ -15,6 +15,7 @@ import (
 
 	"github.com/aegir-hosting/aegir"
 	"github.com/aegir-hosting/aegir/contextfile"
+	"github.com/aegir-hosting/aegir/hosting"
 	"github.com/aegir-hosting/aegir/local"
 	"github.com/aegir-hosting/aegir/provision"
 )
@@ -64,6 +65,9 @@ func (m *Main) setup(ctx context.Context, args []string) error {
 		if err := writeSudoers(ctx, sudoers, aegirUser, server); err != nil {
 			return err
 		}
+	}
+	if err := m.repairLogs(ctx, paths, aegirUser); err != nil {
+		return err
 	}
 	if err := m.linkServerFile(paths, server); err != nil {
 		return err
@@ -253,4 +257,81 @@ func (m *Main) setupVerify(ctx context.Context, paths aegir.Paths, aegirUser str
 	})
 	m.Stdout.Write(out)
 	return err
+}
+
+// repairLogs mends what older versions left in $AEGIR_HOME's log files (the
+// ones scripts/run.sh writes): the first `aegir serve` printed the admin's
+// API token there, in a file every hosted site could read. Each *.log at the
+// top of the home is made 0600 and the aegir user's; the tokens whose
+// secrets it holds are revoked (as the aegir user, the secrets on a pipe)
+// and the secrets are cut out of it. aegirUser "" is whoever runs setup.
+func (m *Main) repairLogs(ctx context.Context, paths aegir.Paths, aegirUser string) error {
+	logs, err := filepath.Glob(filepath.Join(paths.Home, "*.log"))
+	if err != nil {
+		return err
+	}
+	for _, path := range logs {
+		if st, err := os.Lstat(path); err != nil || !st.Mode().IsRegular() {
+			continue
+		}
+		if err := os.Chmod(path, 0o600); err != nil {
+			return err
+		}
+		if aegirUser != "" {
+			if err := chownToUser(path, aegirUser); err != nil {
+				return err
+			}
+		}
+		data, err := os.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		secrets := hosting.FindSecrets(data)
+		if len(secrets) == 0 {
+			continue
+		}
+		if _, err := os.Stat(filepath.Join(paths.Home, "hosting.db")); err == nil {
+			if err := m.revokeAs(ctx, paths, aegirUser, strings.Join(secrets, "\n")); err != nil {
+				return fmt.Errorf("revoking the API tokens found in %s: %w", path, err)
+			}
+		}
+		// Rewritten in place (not renamed over) so that a running serve
+		// appending to it keeps writing into the repaired file.
+		if err := os.WriteFile(path, hosting.RedactSecrets(data), 0o600); err != nil {
+			return err
+		}
+		fmt.Fprintf(m.Stdout, "removed %d API token secret(s) from %s, now readable by its owner only\n", len(secrets), path)
+	}
+	return nil
+}
+
+// revokeAs runs `aegir token revoke -` with secrets on its standard input,
+// as aegirUser (the store is theirs) or in this process when it is "".
+func (m *Main) revokeAs(ctx context.Context, paths aegir.Paths, aegirUser, secrets string) error {
+	if aegirUser == "" {
+		sub := *m
+		sub.Stdin = strings.NewReader(secrets)
+		return sub.Run(ctx, []string{"token", "revoke", "-", "--home", paths.Home})
+	}
+	self, err := os.Executable()
+	if err != nil {
+		return err
+	}
+	out, err := (&local.Runner{}).Run(ctx, aegir.Command{
+		Args:  []string{"runuser", "-u", aegirUser, "--", self, "token", "revoke", "-", "--home", paths.Home},
+		Stdin: strings.NewReader(secrets),
+	})
+	m.Stdout.Write(out)
+	return err
+}
+
+// chownToUser gives path to the named user and their group.
+func chownToUser(path, name string) error {
+	u, err := user.Lookup(name)
+	if err != nil {
+		return err
+	}
+	uid, _ := strconv.Atoi(u.Uid)
+	gid, _ := strconv.Atoi(u.Gid)
+	return os.Chown(path, uid, gid)
 }

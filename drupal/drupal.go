@@ -84,6 +84,9 @@ func (d *Drupal) VerifyPlatform(ctx context.Context, root string) error {
 		return aegir.FieldErrorf("root", "create %s: %v", sites, err)
 	}
 	if major >= 8 {
+		if err := d.scaffoldDefaultSettings(root); err != nil {
+			return err
+		}
 		path := filepath.Join(sites, "sites.php")
 		if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) {
 			if err := writeSitesPHP(root, "", nil); err != nil {
@@ -97,6 +100,33 @@ func (d *Drupal) VerifyPlatform(ctx context.Context, root string) error {
 	return nil
 }
 
+// scaffoldDefaultSettings copies core's default.settings.php into
+// sites/default/ when it is missing there, as composer's scaffold step does:
+// Drupal's installer refuses to run without it, and a platform built from
+// git or unpacked without the scaffold lacks it.
+func (d *Drupal) scaffoldDefaultSettings(root string) error {
+	dst := filepath.Join(root, "sites", "default", "default.settings.php")
+	if _, err := os.Stat(dst); err == nil || !errors.Is(err, fs.ErrNotExist) {
+		return err
+	}
+	src := filepath.Join(root, "core", "assets", "scaffold", "files", "default.settings.php")
+	b, err := os.ReadFile(src)
+	if errors.Is(err, fs.ErrNotExist) {
+		d.warnf("%s is missing and core has no %s to copy: the installer will refuse to run", dst, src)
+		return nil
+	} else if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
+		return aegir.FieldErrorf("root", "create %s: %v", filepath.Dir(dst), err)
+	}
+	if err := os.WriteFile(dst, b, 0o644); err != nil {
+		return aegir.FieldErrorf("root", "write %s: %v", dst, err)
+	}
+	d.logf("wrote %s from core's scaffold, as composer would", dst)
+	return nil
+}
+
 // SettingsFile is settings.php, as Drupal names it.
 func (d *Drupal) SettingsFile() string { return "settings.php" }
 
@@ -104,10 +134,12 @@ func (d *Drupal) SettingsFile() string { return "settings.php" }
 // aliases through sites/sites.php.
 func (d *Drupal) Params(*aegir.AppSite) []aegir.Param { return nil }
 
-// WritableDirs are the public files, the private files and the temporary
-// directory inside them.
+// WritableDirs are the public files, the private files, the temporary
+// directory and the configuration sync directory (Drupal 8+; its installer
+// takes a site whose sync directory is missing as not configured) inside
+// them. The web server denies sites/*/private.
 func (d *Drupal) WritableDirs() []string {
-	return []string{"files", "private", "private/temp"}
+	return []string{"files", "private", "private/temp", "private/config/sync"}
 }
 
 func (d *Drupal) logf(format string, args ...any) {

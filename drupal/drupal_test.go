@@ -549,7 +549,7 @@ func TestDrupalParamsAndDirs(t *testing.T) {
 	if p := app.Params(site("/srv/d", "example.com")); len(p) != 0 {
 		t.Errorf("Params = %v, want none", p)
 	}
-	if got, want := app.WritableDirs(), []string{"files", "private", "private/temp"}; !reflect.DeepEqual(got, want) {
+	if got, want := app.WritableDirs(), []string{"files", "private", "private/temp", "private/config/sync"}; !reflect.DeepEqual(got, want) {
 		t.Errorf("WritableDirs = %v, want %v", got, want)
 	}
 	if app.SettingsFile() != "settings.php" {

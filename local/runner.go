@@ -5,10 +5,8 @@ package local
 import (
 	"bytes"
 	"context"
-	"fmt"
 	"os"
 	"os/exec"
-	"strings"
 
 	"github.com/aegir-hosting/aegir"
 )
@@ -20,7 +18,7 @@ type Runner struct {
 }
 
 // Run runs cmd and returns its standard output; a failure carries the
-// command line and the tail of its standard error.
+// command line and its standard error, led by its error (aegir.CommandFailed).
 func (r *Runner) Run(ctx context.Context, cmd aegir.Command) ([]byte, error) {
 	if len(cmd.Args) == 0 {
 		return nil, aegir.Errorf(aegir.EINTERNAL, "empty command")
@@ -35,14 +33,7 @@ func (r *Runner) Run(ctx context.Context, cmd aegir.Command) ([]byte, error) {
 		c.Stdout = cmd.Stdout
 	}
 	if err := c.Run(); err != nil {
-		msg := strings.TrimSpace(stderr.String())
-		if msg == "" {
-			msg = strings.TrimSpace(stdout.String())
-		}
-		if len(msg) > 4000 {
-			msg = "..." + msg[len(msg)-4000:]
-		}
-		return stdout.Bytes(), fmt.Errorf("%s: %w: %s", strings.Join(cmd.Args, " "), err, msg)
+		return stdout.Bytes(), aegir.CommandFailed(cmd.Args, err, stderr.Bytes(), stdout.Bytes())
 	}
 	return stdout.Bytes(), nil
 }

@@ -35,6 +35,7 @@ func TestMain(m *testing.M) {
 	}
 	code := m.Run()
 	os.RemoveAll(dir)
+	teststack.RemoveFixtures()
 	os.Exit(code)
 }
 

@@ -98,7 +98,7 @@ func FailureSummary(out string) string {
 	if room := maxFailureOutput - len(lead); len(rest) > room {
 		rest = "..." + rest[len(rest)-room+3:]
 	}
-	if lead == "" || lead == rest {
+	if lead == "" || strings.HasPrefix(rest, lead) {
 		return rest
 	}
 	return lead + "\n" + rest

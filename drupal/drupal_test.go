@@ -106,16 +106,17 @@ func TestPackagesDrupal8(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// Drupal 8+ records 8000 for a module or profile with no update of its own.
 	want := []aegir.Package{
 		{Name: "drupal", Type: "core", Version: "10.2.3"},
-		{Name: "acme", Type: "profile", Version: "1.2.0", Path: "profiles/acme"},
-		{Name: "demo_umami", Type: "profile", Version: "10.2.3", Path: "core/profiles/demo_umami"},
-		{Name: "standard", Type: "profile", Version: "10.2.3", Path: "core/profiles/standard"},
-		{Name: "config", Type: "module", Version: "10.2.3", Path: "core/modules/config"},
-		{Name: "demo_umami_content", Type: "module", Version: "10.2.3", Path: "core/profiles/demo_umami/modules/demo_umami_content"},
-		{Name: "mymodule", Type: "module", Path: "modules/custom/mymodule"},
+		{Name: "acme", Type: "profile", Version: "1.2.0", Schema: 8000, Path: "profiles/acme"},
+		{Name: "demo_umami", Type: "profile", Version: "10.2.3", Schema: 8000, Path: "core/profiles/demo_umami"},
+		{Name: "standard", Type: "profile", Version: "10.2.3", Schema: 8000, Path: "core/profiles/standard"},
+		{Name: "config", Type: "module", Version: "10.2.3", Schema: 8000, Path: "core/modules/config"},
+		{Name: "demo_umami_content", Type: "module", Version: "10.2.3", Schema: 8000, Path: "core/profiles/demo_umami/modules/demo_umami_content"},
+		{Name: "mymodule", Type: "module", Schema: 8000, Path: "modules/custom/mymodule"},
 		{Name: "node", Type: "module", Version: "10.2.3", Schema: 10101, Path: "core/modules/node"},
-		{Name: "system", Type: "module", Version: "10.2.3", Path: "core/modules/system"},
+		{Name: "system", Type: "module", Version: "10.2.3", Schema: 8000, Path: "core/modules/system"},
 		{Name: "token", Type: "module", Version: "8.x-1.13", Schema: 8002, Path: "modules/contrib/token"},
 		{Name: "gin", Type: "theme", Version: "3.0.0", Path: "themes/contrib/gin"},
 		{Name: "olivero", Type: "theme", Version: "10.2.3", Path: "core/themes/olivero"},
@@ -556,3 +557,4 @@ func TestDrupalParamsAndDirs(t *testing.T) {
 		t.Errorf("SettingsFile = %q", app.SettingsFile())
 	}
 }
+

@@ -155,11 +155,7 @@ func (d *Drupal) install8(ctx context.Context, s *aegir.AppSite, admin aegir.Adm
 		if err := templates.ExecuteTemplate(&code, "password8.php.tmpl", base64.StdEncoding.EncodeToString([]byte(admin.Password))); err != nil {
 			return err
 		}
-		cmd := aegir.Command{
-			Args: []string{drush, "--root=" + s.Root, "--uri=" + siteURL(s), "php:script", "-"},
-			Dir:  s.Root, Env: dbEnv(s), Stdin: &code,
-		}
-		if _, err := d.run(ctx, cmd); err != nil {
+		if _, err := d.drush(ctx, s, drush, &code, "php:script", "-"); err != nil {
 			return fmt.Errorf("set the admin password of %s: %w", s.URI, err)
 		}
 	}

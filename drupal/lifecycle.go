@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/url"
 	"path/filepath"
 	"sort"
@@ -51,7 +52,10 @@ func (d *Drupal) drush(ctx context.Context, s *aegir.AppSite, drush string, stdi
 		Dir:  s.Root, Env: dbEnv(s),
 	}
 	if stdin != nil {
-		cmd.Stdin = stdin
+		// drush php:script - hands its input to eval(), which starts in PHP
+		// mode: a leading "?>" lets the scripts open with <?php as PHP
+		// files do.
+		cmd.Stdin = io.MultiReader(strings.NewReader("?>"), stdin)
 	}
 	return d.run(ctx, cmd)
 }

@@ -178,7 +178,11 @@ func scan8(ctx context.Context, root, coreVersion string) ([]aegir.Package, erro
 				}
 				switch in.typ {
 				case TypeModule, TypeTheme, TypeProfile:
-					pkgs = append(pkgs, pkg(root, rel(root, dir), name, in.typ, in, coreVersion))
+					p := pkg(root, rel(root, dir), name, in.typ, in, coreVersion)
+					if p.Type != TypeTheme {
+						p.Schema = schema8(filepath.Join(dir, name+".install"), name, p.Schema)
+					}
+					pkgs = append(pkgs, p)
 				}
 			}
 		})
@@ -348,6 +352,28 @@ func schemaVersion(path, name string) int {
 		}
 	}
 	return highest
+}
+
+// minSchema8 is the schema version Drupal 8+ gives an installed module that
+// has no update of its own (\Drupal::CORE_MINIMUM_SCHEMA_VERSION).
+const minSchema8 = 8000
+
+// schema8 is the schema version Drupal 8+ records for a module when it
+// installs it, as ModuleInstaller does: the highest update found, at least
+// minSchema8, and at least what <name>_update_last_removed() returns.
+func schema8(path, name string, highest int) int {
+	v := max(highest, minSchema8)
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return v
+	}
+	re := regexp.MustCompile(`function\s+` + regexp.QuoteMeta(name) + `_update_last_removed\s*\(\s*\)\s*(?::\s*\??\w+\s*)?\{\s*return\s+(\d+)\s*;`)
+	if m := re.FindSubmatch(b); m != nil {
+		if n, err := strconv.Atoi(string(m[1])); err == nil {
+			v = max(v, n)
+		}
+	}
+	return v
 }
 
 func exists(path string) bool {

@@ -1,7 +1,14 @@
 package e2e
 
 import (
+	"bytes"
+	"fmt"
+	"net/http"
+	"os"
+	"os/exec"
 	"path/filepath"
+	"slices"
+	"strings"
 	"testing"
 
 	"github.com/aegir-hosting/aegir/internal/teststack"
@@ -22,12 +29,232 @@ func (s *stack) drupalPlatform(name, fixture, sub string) string {
 	return root
 }
 
-func TestDrupal10Install(t *testing.T) {
+// drupalVersion is what the lifecycle test needs to know of one major
+// version of Drupal.
+type drupalVersion struct {
+	name, fixture, sub string
+	profile            string // installed by the main site
+	loginPath          string // a page every install serves, with the site name in its title
+	// setName sets the site name (shown in every page's title) as the site's
+	// own code would.
+	setName func(s *stack, root, uri, name string)
+	// drush is whether the platform ships drush (Drupal 8+ needs it).
+	drush bool
+}
+
+var drupalVersions = []drupalVersion{
+	{name: "drupal7", fixture: "drupal-7.105.tar.xz", sub: ".", profile: "standard", loginPath: "/user",
+		setName: func(s *stack, root, uri, name string) {
+			s.runSitePHP(root, uri, nil, fmt.Sprintf(`<?php
+define('DRUPAL_ROOT', getcwd());
+$_SERVER['REMOTE_ADDR'] = '127.0.0.1';
+$_SERVER['SCRIPT_NAME'] = '/index.php';
+require_once DRUPAL_ROOT . '/includes/bootstrap.inc';
+drupal_bootstrap(DRUPAL_BOOTSTRAP_FULL);
+variable_set('site_name', %q);
+cache_clear_all();
+`, name))
+		}},
+	{name: "drupal10", fixture: "drupal-10.6.12.tar.xz", sub: "web", profile: "standard", loginPath: "/user/login", drush: true,
+		setName: func(s *stack, root, uri, name string) {
+			s.drush(root, uri, "config:set", "system.site", "name", name, "--yes")
+		}},
+}
+
+// drush runs the platform's drush for a site, with the site's cloaked
+// credentials in the environment as aegir passes them.
+func (s *stack) drush(root, uri string, args ...string) string {
+	s.t.Helper()
+	c := s.siteContext(uri)
+	cmd := exec.Command(filepath.Join(filepath.Dir(root), "vendor", "bin", "drush"),
+		append([]string{"--root=" + root, "--uri=" + s.url(uri, "")}, args...)...)
+	cmd.Dir = root
+	cmd.Env = append(os.Environ(), "db_type=mysql", "db_host=127.0.0.1", "db_port=3306",
+		"db_name="+str(c["db_name"]), "db_user="+str(c["db_user"]), "db_passwd="+str(c["db_passwd"]))
+	var out, errOut bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errOut
+	if err := cmd.Run(); err != nil {
+		s.t.Fatalf("drush %v for %s: %v\n%s\n%s", args, uri, err, out.String(), errOut.String())
+	}
+	return strings.TrimSpace(out.String())
+}
+
+// TestDrupalLifecycle takes a Drupal 7 and a Drupal 10 site, each from a
+// real codebase, through install, the web server's rules, backup, restore,
+// cron, login-reset, migrate, clone, disable and enable, delete and import,
+// checking what each serves over HTTP.
+func TestDrupalLifecycle(t *testing.T) {
+	for _, v := range drupalVersions {
+		t.Run(v.name, func(t *testing.T) {
+			t.Parallel()
+			testDrupalLifecycle(t, v)
+		})
+	}
+}
+
+func testDrupalLifecycle(t *testing.T, v drupalVersion) {
 	s := newStack(t)
 	s.setup()
-	s.drupalPlatform("d10", "drupal-10.6.12.tar.xz", "web")
-	uri := "d10." + s.token + ".test"
-	s.mustAegir("save", "@"+uri, "--context_type=site", "--platform=@platform_d10", "--profile=minimal")
-	s.mustTask("install", "@"+uri)
-	s.mustServe(s.url(uri, "/user/login"), "Log in")
+	root := s.drupalPlatform("a", v.fixture, v.sub)
+	root2 := s.drupalPlatform("b", v.fixture, v.sub)
+	uri := "d." + s.token + ".test"
+	s.mustAegir("save", "@"+uri, "--context_type=site", "--platform=@platform_a", "--profile="+v.profile, "--aliases=www."+uri)
+	r := s.mustTask("install", "@"+uri)
+	link := str(r.Data["login_link"])
+	if !strings.HasPrefix(link, s.url(uri, "/")) {
+		t.Fatalf("login link %q is not on %s", link, s.url(uri, "/"))
+	}
+	s.mustServe(s.url(uri, v.loginPath), "Log in")
+	s.mustServe(s.url("www."+uri, v.loginPath), "Log in")
+	assertLoginLinkWorks(s, link)
+	marker := "Marker " + s.token
+	v.setName(s, root, uri, marker)
+	s.mustServe(s.url(uri, v.loginPath), marker)
+	if data, _ := os.ReadFile(filepath.Join(root, "sites", uri, "settings.php")); bytes.Contains(data, []byte(str(s.siteContext(uri)["db_passwd"]))) {
+		t.Fatal("settings.php holds the database password")
+	}
+
+	t.Run("web server rules", func(t *testing.T) {
+		s := s.with(t)
+		s.write(filepath.Join(root, "sites", uri, "private", "secret.txt"), "private-"+s.token)
+		s.write(filepath.Join(root, "sites", uri, "files", "public.txt"), "public-"+s.token)
+		s.mustServe(s.url(uri, "/sites/"+uri+"/files/public.txt"), "public-"+s.token)
+		for _, path := range []string{
+			"/sites/" + uri + "/private/secret.txt", // private files
+			"/sites/" + uri + "/settings.php.bak",   // hidden or backup copies
+			"/.htaccess", "/sites/" + uri + "/.git/config",
+			"/core/install.php", "/install.php", // the web installer
+			"/core/core.services.yml", "/modules/system/system.module", "/composer.json",
+		} {
+			if code, body := s.get(s.url(uri, path)); code == 200 || strings.Contains(body, "private-"+s.token) {
+				t.Errorf("GET %s = %d, want it refused", path, code)
+			}
+		}
+		if v.drush {
+			// Drupal's own rebuild.php runs (and refuses, with its
+			// rebuild_access setting off, by redirecting to the front page).
+			resp, err := s.client.Get(s.url(uri, "/core/rebuild.php"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			if resp.StatusCode != http.StatusFound {
+				t.Errorf("GET /core/rebuild.php = %d, want Drupal's redirect", resp.StatusCode)
+			}
+			// An image style derivative that does not exist yet is made by
+			// Drupal on the first request.
+			src, err := os.ReadFile(filepath.Join(root, "core", "misc", "druplicon.png"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			s.write(filepath.Join(root, "sites", uri, "files", "logo.png"), string(src))
+			url := s.drush(root, uri, "php:eval", `echo \Drupal\image\Entity\ImageStyle::load('thumbnail')->buildUrl('public://logo.png');`)
+			// Drupal 10's standard profile converts its styles to WebP.
+			code, body := s.get(url)
+			if code != 200 || !(strings.HasPrefix(body, "\x89PNG") || strings.HasPrefix(body, "RIFF")) {
+				t.Fatalf("GET %s = %d %.100q, want an image", url, code, body)
+			}
+			if made, _ := filepath.Glob(filepath.Join(root, "sites", uri, "files", "styles", "thumbnail", "public", "logo.png*")); len(made) == 0 {
+				t.Fatal("no derivative written")
+			}
+		}
+	})
+
+	t.Run("backup, change, restore", func(t *testing.T) {
+		s := s.with(t)
+		r := s.mustTask("backup", "@"+uri)
+		backup := str(r.Data["backup_file"])
+		v.setName(s, root, uri, "Changed "+s.token)
+		s.mustServe(s.url(uri, v.loginPath), "Changed "+s.token)
+		s.mustTask("restore", "@"+uri, backup)
+		s.mustServe(s.url(uri, v.loginPath), marker)
+	})
+
+	t.Run("verify, cron, login-reset", func(t *testing.T) {
+		s := s.with(t)
+		s.mustTask("verify", "@"+uri)
+		s.mustTask("cron", "@"+uri)
+		link := str(s.mustTask("login-reset", "@"+uri).Data["login_link"])
+		assertLoginLinkWorks(s, link)
+	})
+
+	t.Run("migrate", func(t *testing.T) {
+		s := s.with(t)
+		oldDB := str(s.siteContext(uri)["db_name"])
+		r := s.mustTask("migrate", "@"+uri, "@platform_b")
+		if _, ok := r.Data["package_report"]; !ok {
+			t.Fatalf("no package report in %v", r.Data)
+		}
+		s.mustServe(s.url(uri, v.loginPath), marker)
+		s.mustServe(s.url("www."+uri, v.loginPath), marker)
+		if _, err := os.Stat(filepath.Join(root, "sites", uri)); !os.IsNotExist(err) {
+			t.Fatalf("old site directory left behind: %v", err)
+		}
+		if dbs, _ := s.databases(); slices.Contains(dbs, oldDB) {
+			t.Fatalf("old database %s left behind", oldDB)
+		}
+	})
+
+	clone := "copy." + s.token + ".test"
+	t.Run("clone", func(t *testing.T) {
+		s := s.with(t)
+		s.mustTask("clone", "@"+uri, clone)
+		s.mustServe(s.url(clone, v.loginPath), marker)
+		v.setName(s, root2, clone, "Clone only "+s.token)
+		s.mustServe(s.url(clone, v.loginPath), "Clone only "+s.token)
+		s.mustServe(s.url(uri, v.loginPath), marker)
+		// The clone's settings trust its own name, not the original's.
+		settings, _ := os.ReadFile(filepath.Join(root2, "sites", clone, "settings.php"))
+		if v.drush && (!bytes.Contains(settings, []byte(strings.ReplaceAll(clone, ".", `\\.`))) || bytes.Contains(settings, []byte("www"))) {
+			t.Fatalf("clone settings:\n%s", settings)
+		}
+	})
+
+	t.Run("disable and enable", func(t *testing.T) {
+		s := s.with(t)
+		s.mustTask("disable", "@"+uri)
+		if code, body := s.get(s.url(uri, v.loginPath)); code != 503 || !strings.Contains(body, "disabled") {
+			t.Fatalf("disabled site answered %d:\n%.300s", code, body)
+		}
+		s.mustTask("enable", "@"+uri)
+		s.mustServe(s.url(uri, v.loginPath), marker)
+	})
+
+	t.Run("delete", func(t *testing.T) {
+		s := s.with(t)
+		db := str(s.siteContext(clone)["db_name"])
+		s.mustTask("delete", "@"+clone)
+		if dbs, _ := s.databases(); slices.Contains(dbs, db) {
+			t.Fatalf("database %s left", db)
+		}
+		if _, err := os.Stat(filepath.Join(root2, "sites", clone)); !os.IsNotExist(err) {
+			t.Fatal("site directory left")
+		}
+		if code, _ := s.get(s.url(clone, v.loginPath)); code != 404 {
+			t.Fatalf("deleted site answers %d", code)
+		}
+		s.mustServe(s.url(uri, v.loginPath), marker)
+	})
+}
+
+// assertLoginLinkWorks follows a one-time login link and expects a session.
+func assertLoginLinkWorks(s *stack, link string) {
+	s.t.Helper()
+	client := *s.client
+	client.Jar = nil // the test's other requests stay anonymous
+	client.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	resp, err := client.Get(link)
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	resp.Body.Close()
+	cookie := ""
+	for _, c := range resp.Cookies() {
+		if strings.HasPrefix(c.Name, "SESS") || strings.HasPrefix(c.Name, "SSESS") {
+			cookie = c.Name
+		}
+	}
+	if resp.StatusCode/100 != 3 || cookie == "" {
+		s.t.Fatalf("login link %s answered %d with cookies %v, want a redirect with a session", link, resp.StatusCode, resp.Cookies())
+	}
 }

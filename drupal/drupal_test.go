@@ -557,4 +557,3 @@ func TestDrupalParamsAndDirs(t *testing.T) {
 		t.Errorf("SettingsFile = %q", app.SettingsFile())
 	}
 }
-

@@ -73,6 +73,18 @@ func PackageErrors(reports []PackageReport) []PackageReport {
 	return errs
 }
 
+// PackageDowngrades returns the reports of packages the target has in an
+// older version, which a migrate refuses unless forced.
+func PackageDowngrades(reports []PackageReport) []PackageReport {
+	var down []PackageReport
+	for _, r := range reports {
+		if r.Status == PackageDowngrade {
+			down = append(down, r)
+		}
+	}
+	return down
+}
+
 // CompareVersions orders two version strings by their numeric parts
 // ("6.1.9" < "6.2", Drupal's "7.x-1.10" > "7.x-1.9"), returning -1, 0 or 1.
 // Non-numeric parts compare as strings; a missing part counts as zero.

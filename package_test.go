@@ -49,6 +49,9 @@ func TestComparePackagesReportsEachCase(t *testing.T) {
 			t.Errorf("%s: %s, want %s", r.Name, r.Status, want[r.Name])
 		}
 	}
+	if down := aegir.PackageDowngrades(reports); len(down) != 1 || down[0].Name != "ctools" {
+		t.Fatalf("downgrades %+v", down)
+	}
 	if errs := aegir.PackageErrors(reports); len(errs) != 1 || errs[0].Name != "token" {
 		t.Fatalf("errors = %+v", errs)
 	}

@@ -336,5 +336,15 @@ func (t *run) checkPackages(ctx context.Context, site, target *siteEnv) (*packag
 		return nil, aegir.Errorf(aegir.ECONFLICT, "%s %s has schema %d but @%s has only %d: the site's data is newer than that code (use --force to go on)",
 			errs[0].Type, errs[0].Name, errs[0].Schema, target.platform.name, errs[0].TargetSchema)
 	}
+	// Older code may not read what newer code wrote, even where no schema
+	// number says so: a downgrade needs --force as well.
+	if down := aegir.PackageDowngrades(reports); len(down) > 0 {
+		if t.opts.Force {
+			t.log.Warnf("%d packages would be downgraded on @%s; going on because of --force", len(down), target.platform.name)
+			return &packageCheck{used, available}, nil
+		}
+		return nil, aegir.Errorf(aegir.ECONFLICT, "%s %s would go from %s to %s on @%s: a downgrade (use --force to go on)",
+			down[0].Type, down[0].Name, down[0].Version, down[0].TargetVersion, target.platform.name)
+	}
 	return &packageCheck{used, available}, nil
 }

@@ -220,6 +220,88 @@ func testDrupalLifecycle(t *testing.T, v drupalVersion) {
 		s.mustServe(s.url(uri, v.loginPath), marker)
 	})
 
+	t.Run("refuses to migrate to older code", func(t *testing.T) {
+		s := s.with(t)
+		// Platform c is a copy whose core says it is one release older: every
+		// core module would be downgraded.
+		dirC := filepath.Join(s.home, "platforms", "c")
+		if err := teststack.LinkTree(teststack.Fixture(t, v.fixture), dirC); err != nil {
+			t.Fatal(err)
+		}
+		rootC := filepath.Join(dirC, v.sub)
+		versionFile, decl := filepath.Join(rootC, "core", "lib", "Drupal.php"), "const VERSION = '"
+		if !v.drush {
+			versionFile, decl = filepath.Join(rootC, "includes", "bootstrap.inc"), "define('VERSION', '"
+		}
+		code, err := os.ReadFile(versionFile)
+		if err != nil {
+			t.Fatal(err)
+		}
+		i := bytes.Index(code, []byte(decl))
+		if i < 0 {
+			t.Fatalf("no %q in %s", decl, versionFile)
+		}
+		old := code[i+len(decl) : i+len(decl)+bytes.IndexByte(code[i+len(decl):], '\'')]
+		older := append(bytes.Clone(code[:i+len(decl)]), []byte(string(old[:bytes.LastIndexByte(old, '.')])+".1")...)
+		older = append(older, code[i+len(decl)+len(old):]...)
+		// A new file, not a write into the one linked to the fixture.
+		if err := os.Remove(versionFile); err != nil {
+			t.Fatal(err)
+		}
+		s.write(versionFile, string(older))
+		s.mustAegir("save", "@platform_c", "--context_type=platform", "--root="+rootC)
+		s.mustTask("verify", "@platform_c")
+		r, err := s.task("migrate", "@"+uri, "@platform_c")
+		if err == nil || !strings.Contains(fmt.Sprint(r.Log), "downgrade") {
+			t.Fatalf("migrate to older code: %v %+v", err, r.Log)
+		}
+		s.mustServe(s.url(uri, v.loginPath), marker)
+		if str(s.siteContext(uri)["platform"]) != "@platform_b" {
+			t.Fatal("the refused migrate moved the site")
+		}
+	})
+
+	t.Run("import", func(t *testing.T) {
+		s := s.with(t)
+		// A site made behind aegir's back, with its credentials written in
+		// its own settings.php, as sites made before aegir are.
+		foreign := "old." + s.token + ".test"
+		creds := teststack.TempDatabase(t, "old"+s.token)
+		dir := filepath.Join(root2, "sites", foreign)
+		if v.drush {
+			s.mustRun(root2, filepath.Join(filepath.Dir(root2), "vendor", "bin", "drush"), "--root="+root2, "--uri="+s.url(foreign, ""), "--yes",
+				"site:install", "minimal", "--sites-subdir="+foreign, "--site-name=Foreign "+s.token,
+				fmt.Sprintf("--db-url=mysql://%s:%s@127.0.0.1:3306/%s", creds.User, creds.Password, creds.Name))
+		} else {
+			dump, err := exec.Command("mysqldump", "-h127.0.0.1", "-uroot", str(s.siteContext(uri)["db_name"])).Output()
+			if err != nil {
+				t.Fatal(err)
+			}
+			load := exec.Command("mysql", "-h127.0.0.1", "-uroot", creds.Name)
+			load.Stdin = bytes.NewReader(dump)
+			if out, err := load.CombinedOutput(); err != nil {
+				t.Fatalf("load: %v %s", err, out)
+			}
+			s.write(filepath.Join(dir, "settings.php"), fmt.Sprintf("<?php\n$databases['default']['default'] = array('driver' => 'mysql', 'database' => '%s', 'username' => '%s', 'password' => '%s', 'host' => '127.0.0.1', 'port' => '3306', 'prefix' => '');\n$drupal_hash_salt = 'foreign-salt';\n", creds.Name, creds.User, creds.Password))
+			s.mustRun(root2, "mysql", "-h127.0.0.1", "-uroot", creds.Name, "-e", "UPDATE variable SET value = '"+phpSerialized("Foreign "+s.token)+"' WHERE name = 'site_name'; DELETE FROM cache; DELETE FROM cache_page; DELETE FROM cache_bootstrap;")
+		}
+		r := s.mustTask("verify", "@platform_b")
+		if sites, _ := r.Data["sites"].([]any); !slices.Contains(sites, any(foreign)) {
+			t.Fatalf("platform verify did not find %s: %v", foreign, r.Data["sites"])
+		}
+		s.mustAegir("save", "@"+foreign, "--context_type=site", "--platform=@platform_b")
+		r = s.mustTask("import", "@"+foreign)
+		if r.Data["db_name"] != creds.Name {
+			t.Fatalf("import read database %v, want %s", r.Data["db_name"], creds.Name)
+		}
+		s.mustServe(s.url(foreign, v.loginPath), "Foreign "+s.token)
+		if data, _ := os.ReadFile(filepath.Join(dir, "settings.php")); bytes.Contains(data, []byte(creds.Password)) {
+			t.Fatal("the imported site's settings still hold its password")
+		}
+		s.mustTask("verify", "@"+foreign)
+		s.mustTask("backup", "@"+foreign)
+	})
+
 	t.Run("delete", func(t *testing.T) {
 		s := s.with(t)
 		db := str(s.siteContext(clone)["db_name"])
@@ -235,6 +317,23 @@ func testDrupalLifecycle(t *testing.T, v drupalVersion) {
 		}
 		s.mustServe(s.url(uri, v.loginPath), marker)
 	})
+}
+
+// mustRun runs a command in dir and fails the test when it fails.
+func (s *stack) mustRun(dir string, args ...string) string {
+	s.t.Helper()
+	cmd := exec.Command(args[0], args[1:]...)
+	cmd.Dir = dir
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		s.t.Fatalf("%v: %v\n%s", args, err, out)
+	}
+	return string(out)
+}
+
+// phpSerialized is a string as PHP's serialize() writes it.
+func phpSerialized(v string) string {
+	return fmt.Sprintf("s:%d:\"%s\";", len(v), v)
 }
 
 // assertLoginLinkWorks follows a one-time login link and expects a session.

@@ -90,7 +90,7 @@ func startPrivateApache(t *testing.T, without ...string) *privateApache {
 	modules := "/usr/lib/apache2/modules"
 	for _, m := range apacheModules {
 		if _, err := os.Stat(filepath.Join(modules, "mod_"+m+".so")); err != nil {
-			t.Skipf("apache2 module %s is not installed: %v", m, err)
+			teststack.Missing(t, "apache2 module %s is not installed: %v", m, err)
 		}
 	}
 	dir := teststack.WebDir(t)

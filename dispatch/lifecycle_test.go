@@ -14,6 +14,7 @@ import (
 
 	"github.com/aegir-hosting/aegir"
 	"github.com/aegir-hosting/aegir/dispatch"
+	"github.com/aegir-hosting/aegir/internal/teststack"
 	"github.com/aegir-hosting/aegir/provision"
 	_ "github.com/go-sql-driver/mysql"
 )
@@ -24,7 +25,7 @@ func requireMariaDB(t *testing.T) *sql.DB {
 	t.Helper()
 	conn, err := net.DialTimeout("tcp", "127.0.0.1:3306", 2*time.Second)
 	if err != nil {
-		t.Skipf("MariaDB is not reachable at 127.0.0.1:3306: %v", err)
+		teststack.Missing(t, "MariaDB is not reachable at 127.0.0.1:3306: %v", err)
 	}
 	conn.Close()
 	db, err := sql.Open("mysql", "root@tcp(127.0.0.1:3306)/")

@@ -248,7 +248,7 @@ func phpLint(t *testing.T, paths ...string) {
 func TestSettingsReadCloakedCredentials(t *testing.T) {
 	t.Parallel()
 	if _, err := exec.LookPath("php"); err != nil {
-		t.Skip("php is not installed")
+		teststack.Missing(t, "php is not installed")
 	}
 	helper, err := filepath.Abs("testdata/dump_settings.php")
 	if err != nil {

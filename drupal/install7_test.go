@@ -22,20 +22,26 @@ import (
 	"github.com/aegir-hosting/aegir/local"
 )
 
-// TestDrupal7Install installs a real Drupal 7 site on the codebase named by
-// AEGIR_DRUPAL7_ROOT (a checkout of a 7.x release, e.g. pantheon-systems/
-// drops-7 at a 7.98+ tag for PHP 8.2), with a fresh MariaDB database, then
-// serves it through a private php-fpm and nginx and logs in with the
-// one-time link; then it runs the site lifecycle methods on it (see
-// checkLifecycle7). It needs the network-free tools of the dev machine (php,
-// php-fpm8.2, nginx, mariadb as root) and is skipped when the variable is
-// unset, since CI has no Drupal 7 checkout. See docs/apps.md.
+func TestMain(m *testing.M) {
+	code := m.Run()
+	teststack.RemoveFixtures()
+	os.Exit(code)
+}
+
+// TestDrupal7Install installs a real Drupal 7 site on the Drupal 7.105
+// fixture (shared/fixtures), or on the codebase named by AEGIR_DRUPAL7_ROOT,
+// with a fresh MariaDB database, then serves it through a private php-fpm
+// and nginx and logs in with the one-time link; then it runs the site
+// lifecycle methods on it (see checkLifecycle7). See docs/apps.md.
 func TestDrupal7Install(t *testing.T) {
+	teststack.Require(t, "php", "mariadb", "php-fpm8.2", "nginx")
 	root := os.Getenv("AEGIR_DRUPAL7_ROOT")
 	if root == "" {
-		t.Skip("AEGIR_DRUPAL7_ROOT is not set: no Drupal 7 codebase to install")
+		root = filepath.Join(teststack.WebDir(t), "drupal7")
+		if err := teststack.LinkTree(teststack.Fixture(t, "drupal-7.105.tar.xz"), root); err != nil {
+			t.Fatal(err)
+		}
 	}
-	teststack.Require(t, "php", "mariadb", "php-fpm8.2", "nginx")
 	ctx := context.Background()
 	log := aegir.NewTaskLog(func(e aegir.LogEntry) { t.Logf("%s: %s", e.Level, e.Message) })
 	env := aegir.Env{Runner: &local.Runner{}, Log: log}

@@ -137,7 +137,7 @@ $databases['default']['default'] = array('driver' => 'mysql', 'database' => '%s'
 func TestRewriteRules(t *testing.T) {
 	t.Parallel()
 	if _, err := exec.LookPath("php"); err != nil {
-		t.Skip("php is not installed")
+		teststack.Missing(t, "php is not installed")
 	}
 	lib, err := os.ReadFile("files/rewrite.php")
 	if err != nil {

@@ -20,7 +20,7 @@ import (
 
 func TestDetectReadsTheVersionOfDebianMediaWiki(t *testing.T) {
 	if _, err := os.Stat(debianRoot); err != nil {
-		t.Skipf("no MediaWiki codebase: %v", err)
+		teststack.Missing(t, "no MediaWiki codebase: %v", err)
 	}
 	version, ok := New(aegir.Env{}).Detect(debianRoot)
 	if !ok {
@@ -42,7 +42,7 @@ func TestDetectRejectsOtherCodebases(t *testing.T) {
 
 func TestPackagesListsCoreExtensionsAndSkinsOfDebian(t *testing.T) {
 	if _, err := os.Stat(debianRoot); err != nil {
-		t.Skipf("no MediaWiki codebase: %v", err)
+		teststack.Missing(t, "no MediaWiki codebase: %v", err)
 	}
 	pkgs, err := New(aegir.Env{}).Packages(context.Background(), debianRoot)
 	if err != nil {

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/aegir-hosting/aegir"
+	"github.com/aegir-hosting/aegir/internal/teststack"
 	"github.com/aegir-hosting/aegir/local"
 )
 
@@ -104,7 +105,7 @@ func setupDump(t *testing.T, masterDB string) (*Service, *recordingRunner) {
 	svc, err := New(&aegir.Server{DBServiceType: aegir.ServiceMySQL, MasterDB: masterDB}, aegir.Env{Log: aegir.NewTaskLog(nil), Runner: rec})
 	if err != nil {
 		if strings.Contains(err.Error(), "unreachable") {
-			t.Skipf("no MariaDB/MySQL test server: %v", err)
+			teststack.Missing(t, "no MariaDB/MySQL test server: %v", err)
 		}
 		t.Fatal(err)
 	}

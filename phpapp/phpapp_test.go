@@ -137,7 +137,7 @@ echo json_encode($db);
 	}
 
 	if _, err := exec.LookPath("php"); err != nil {
-		t.Skip("php is not installed")
+		teststack.Missing(t, "php is not installed")
 	}
 	want := map[string]string{}
 	for _, p := range append(s.DB.Params(), app.Params(s)...) {

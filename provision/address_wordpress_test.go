@@ -34,7 +34,7 @@ func newWPSite(t *testing.T) *wpSite {
 	s := newWebStack(t, aegir.ServiceNginx)
 	root := filepath.Join(s.paths.Platforms(), "wp")
 	if err := teststack.LinkTree("/usr/share/wordpress", root); err != nil {
-		t.Skipf("no WordPress codebase: %v", err)
+		teststack.Missing(t, "no WordPress codebase: %v", err)
 	}
 	s.save("@platform_wp", aegir.PlatformContext, map[string]string{"root": root})
 	s.mustRun(provision.TaskVerify, "@platform_wp", nil)

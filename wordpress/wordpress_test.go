@@ -14,7 +14,7 @@ import (
 
 func TestDetectReadsTheVersionOfDebianWordPress(t *testing.T) {
 	if _, err := os.Stat(debianRoot); err != nil {
-		t.Skipf("no WordPress codebase: %v", err)
+		teststack.Missing(t, "no WordPress codebase: %v", err)
 	}
 	version, ok := New(aegir.Env{}).Detect(debianRoot)
 	if !ok {
@@ -36,7 +36,7 @@ func TestDetectRejectsOtherCodebases(t *testing.T) {
 
 func TestPackagesListsCoreThenDebianPlugins(t *testing.T) {
 	if _, err := os.Stat(debianRoot); err != nil {
-		t.Skipf("no WordPress codebase: %v", err)
+		teststack.Missing(t, "no WordPress codebase: %v", err)
 	}
 	pkgs, err := New(aegir.Env{}).Packages(context.Background(), debianRoot)
 	if err != nil {
@@ -105,7 +105,7 @@ func TestVerifyPlatformReplacesDebianLoaderAndIsIdempotent(t *testing.T) {
 	}
 	debian, err := os.ReadFile(filepath.Join(debianRoot, "wp-config.php"))
 	if err != nil {
-		t.Skipf("no Debian loader: %v", err)
+		teststack.Missing(t, "no Debian loader: %v", err)
 	}
 	if err := os.WriteFile(filepath.Join(root, "wp-config.php"), debian, 0o644); err != nil {
 		t.Fatal(err)

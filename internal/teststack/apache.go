@@ -47,7 +47,7 @@ func StartApache(t testing.TB, without ...string) *Apache {
 			continue
 		}
 		if _, err := os.Stat(filepath.Join(apacheModuleDir, "mod_"+m+".so")); err != nil {
-			t.Skipf("apache2 module %s is not installed: %v", m, err)
+			Missing(t, "apache2 module %s is not installed: %v", m, err)
 		}
 		modules = append(modules, m)
 	}

@@ -28,7 +28,7 @@ func WebGID(t testing.TB) int {
 	t.Helper()
 	g, err := user.LookupGroup("www-data")
 	if err != nil {
-		t.Skipf("no www-data group: %v", err)
+		Missing(t, "no www-data group: %v", err)
 	}
 	gid, err := strconv.Atoi(g.Gid)
 	if err != nil {

@@ -21,7 +21,7 @@ func PostgresAdminURL(t testing.TB) string {
 	}
 	conn, err := net.DialTimeout("tcp", "127.0.0.1:5432", 2*time.Second)
 	if err != nil {
-		t.Skipf("PostgreSQL is not reachable at 127.0.0.1:5432 (%v); set AEGIR_TEST_POSTGRES to test elsewhere", err)
+		Missing(t, "PostgreSQL is not reachable at 127.0.0.1:5432 (%v); set AEGIR_TEST_POSTGRES to test elsewhere", err)
 	}
 	conn.Close()
 	var errs []error

@@ -98,7 +98,7 @@ func Require(t testing.TB, programs ...string) {
 	t.Helper()
 	for _, p := range programs {
 		if _, err := exec.LookPath(p); err != nil {
-			t.Skipf("%s is not installed", p)
+			Missing(t, "%s is not installed", p)
 		}
 	}
 }

@@ -100,7 +100,7 @@ type SharedPlatform struct {
 func (p *SharedPlatform) Root(t testing.TB) string {
 	t.Helper()
 	if _, err := os.Stat(p.Source); err != nil {
-		t.Skipf("no codebase to copy: %v", err)
+		Missing(t, "no codebase to copy: %v", err)
 	}
 	p.once.Do(func() {
 		if p.dir, p.err = os.MkdirTemp("", "aegir-"+filepath.Base(p.Source)+"-"); p.err != nil {

@@ -25,9 +25,8 @@ import (
 // install_drupal() non-interactively: no drush needed. The admin password
 // reaches it on standard input. Drupal 8 and later need the platform's own
 // drush (vendor/bin/drush, beside the root or one level up in a composer
-// project): "drush site:install" makes the site with a random password of
-// its own (none is passed on the command line), then "drush php:script -"
-// sets the admin password from standard input.
+// project): "drush site:install", the admin password in its environment,
+// never on its command line.
 func (d *Drupal) Install(ctx context.Context, s *aegir.AppSite, admin aegir.Admin) error {
 	if err := checkSite(s); err != nil {
 		return err
@@ -144,20 +143,21 @@ func (d *Drupal) install8(ctx context.Context, s *aegir.AppSite, admin aegir.Adm
 		"--site-name=" + s.URI, "--site-mail=" + siteEmail(s),
 		"--account-name=" + admin.Name, "--account-mail=" + admin.Email,
 		"--locale=" + orDefault(s.Language, "en"),
-		// Programmatic checkboxes need NULL for "off".
+		// Programmatic checkboxes need NULL for "off". Update status stays
+		// off, as on Drupal 7: a host updates its platforms, and the module
+		// would call drupal.org during the install.
+		"install_configure_form.enable_update_status_module=NULL",
 		"install_configure_form.enable_update_status_emails=NULL",
 	}
-	if _, err := d.run(ctx, aegir.Command{Args: args, Dir: s.Root, Env: dbEnv(s)}); err != nil {
-		return fmt.Errorf("install %s: %w", s.URI, err)
-	}
+	env := dbEnv(s)
 	if admin.Password != "" {
-		var code bytes.Buffer
-		if err := templates.ExecuteTemplate(&code, "password8.php.tmpl", base64.StdEncoding.EncodeToString([]byte(admin.Password))); err != nil {
-			return err
-		}
-		if _, err := d.drush(ctx, s, drush, &code, "php:script", "-"); err != nil {
-			return fmt.Errorf("set the admin password of %s: %w", s.URI, err)
-		}
+		// Drush takes an option's default from its environment
+		// (DRUSH_COMMAND_<COMMAND>_OPTIONS_<OPTION>): the password stays off
+		// the command line, which every user can read.
+		env = append(env, "DRUSH_COMMAND_SITE_INSTALL_OPTIONS_ACCOUNT_PASS="+admin.Password)
+	}
+	if _, err := d.run(ctx, aegir.Command{Args: args, Dir: s.Root, Env: env}); err != nil {
+		return fmt.Errorf("install %s: %w", s.URI, err)
 	}
 	d.logf("installed Drupal %s site %s with drush", version, s.URI)
 	return nil

@@ -3,7 +3,7 @@
 # (no Drupal 8+ with composer vendor/ here): it records its arguments,
 # environment and standard input, and acts out what the driver relies on.
 printf '%s\n' "$*" >> "$FAKE_DRUSH_DIR/args"
-env | grep '^db_' | sort > "$FAKE_DRUSH_DIR/env"
+env | grep -E '^(db_|DRUSH_COMMAND_)' | sort > "$FAKE_DRUSH_DIR/env"
 case "$*" in
 *" site:install "*)
 	for a in "$@"; do

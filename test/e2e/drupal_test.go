@@ -357,4 +357,3 @@ func assertLoginLinkWorks(s *stack, link string) {
 		s.t.Fatalf("login link %s answered %d with cookies %v, want a redirect with a session", link, resp.StatusCode, resp.Cookies())
 	}
 }
-

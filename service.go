@@ -212,6 +212,8 @@ type App interface {
 	RewriteURI(ctx context.Context, s *AppSite, oldURI, oldURL string) error
 	// Cron runs the app's periodic jobs once.
 	Cron(ctx context.Context, s *AppSite) error
+	// FlushCache clears the site's caches (an app with none does nothing).
+	FlushCache(ctx context.Context, s *AppSite) error
 	// ReadSettings reads an existing site's settings file, for import.
 	ReadSettings(ctx context.Context, s *AppSite) (*SiteSettings, error)
 	// DeleteSite removes what the app keeps about the site outside its

@@ -80,13 +80,13 @@ func TestBackup(t *testing.T) {
 		paths := aegir.Paths{Home: s.home}
 		b := &provision.Backend{Paths: paths, Contexts: contextfile.New(paths), Runner: &local.Runner{}, Archiver: &tarball.Archiver{}}
 		profile(t, "backup", func() {
-			if _, err := b.Run(background, provision.TaskBackup, uri, provision.Options{}); err != nil {
+			if _, err := b.Run(background, aegir.TaskBackup, uri, provision.Options{}); err != nil {
 				t.Fatal(err)
 			}
 		})
 		// A deploy, then a restore (a deploy with its safety backup), each
 		// with where its time goes from its log's times.
-		for _, task := range []string{provision.TaskDeploy, provision.TaskRestore} {
+		for _, task := range []string{aegir.TaskDeploy, aegir.TaskRestore} {
 			profile(t, task, func() {
 				file := newest(t, backups)
 				start := time.Now()

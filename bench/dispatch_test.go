@@ -92,7 +92,7 @@ func (r *runningDispatcher) wait(t testing.TB, store aegir.Store, n int, timeout
 }
 
 func noopTask(object string) *aegir.Task {
-	return &aegir.Task{Type: dispatch.TaskNoop, ObjectType: aegir.SiteContext, Object: object}
+	return &aegir.Task{Type: aegir.TaskNoop, ObjectType: aegir.SiteContext, Object: object}
 }
 
 // TestDispatch is benchmark 1: no-op tasks through the queue. Throughput

@@ -18,9 +18,9 @@ import (
 // recover what a dead process left.
 const RecoveryCreator = "recovery"
 
-// recoverOrphans queues a verify of the site of each migrate among the
-// failed orphans, and of each site still on the source platform of a
-// batch migrate among them: a migrate that died after moving the site's
+// recoverOrphans does what the catalog's Recovery of each failed orphan
+// says: a verify of the site of a migrate, and of each site still on the
+// source platform of a batch migrate: a migrate that died after moving the site's
 // tables leaves the site without its database until a verify moves them
 // back (see provision's recover step). Any other task left the site as it
 // was, give or take leftovers, and waits for a person. A verify that
@@ -33,10 +33,11 @@ func (d *Dispatcher) recoverOrphans(ctx context.Context, log *slog.Logger, ids [
 			continue
 		}
 		var sites []string
+		tt, _ := aegir.LookupTask(t.Type)
 		switch {
-		case t.Type == provision.TaskMigrate && t.ObjectType == aegir.SiteContext:
+		case tt.Recovery == aegir.RecoverVerifySite && t.ObjectType == aegir.SiteContext:
 			sites = []string{t.Object}
-		case t.Type == provision.TaskMigratePlatform && t.ObjectType == aegir.PlatformContext:
+		case tt.Recovery == aegir.RecoverVerifySourceSites && t.ObjectType == aegir.PlatformContext:
 			// The sites it had moved were recorded on the target as they
 			// moved; those still on the source may have died mid-move.
 			if sites, err = d.sitesOn(ctx, t.Object); err != nil {
@@ -76,7 +77,7 @@ func (d *Dispatcher) queueRecoveryVerify(ctx context.Context, log *slog.Logger, 
 	if r, err := d.Store.GetSite(ctx, site); err == nil {
 		platform = aegir.ContextName(r.Site.Platform)
 	}
-	verify := &aegir.Task{Type: provision.TaskVerify, ObjectType: aegir.SiteContext, Object: site, Platform: platform, Creator: RecoveryCreator}
+	verify := &aegir.Task{Type: aegir.TaskVerify, ObjectType: aegir.SiteContext, Object: site, Platform: platform, Creator: RecoveryCreator}
 	if err := d.Store.EnqueueTask(ctx, verify); err != nil {
 		log.Error("queue the verify of a site whose migrate died", "task", orphan, "site", site, "err", err)
 		return

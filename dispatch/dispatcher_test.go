@@ -6,7 +6,6 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
-	"sort"
 	"strings"
 	"testing"
 	"time"
@@ -15,7 +14,6 @@ import (
 
 	"github.com/aegir-hosting/aegir"
 	"github.com/aegir-hosting/aegir/dispatch"
-	"github.com/aegir-hosting/aegir/provision"
 	"github.com/aegir-hosting/aegir/sqlite"
 	"github.com/jackc/pgx/v5"
 )
@@ -32,7 +30,7 @@ func TestTasksRunInParallelAcrossSitesButOneAtATimePerSite(t *testing.T) {
 		for i := range 50 {
 			tasks = append(tasks, noop(fmt.Sprintf("s%02d.example", i%10), 50))
 			if i == 19 || i == 39 {
-				tasks = append(tasks, dispatch.PlatformTask(provision.TaskVerify, "static", nil))
+				tasks = append(tasks, dispatch.PlatformTask(aegir.TaskVerify, "static", nil))
 			}
 		}
 		ids := enqueue(t, s, tasks...)
@@ -153,7 +151,7 @@ func TestPlatformVerifyRecordsAppPackagesAndSitesFound(t *testing.T) {
 			"sites/nosettings.example/x":       "",
 		})
 		f.site(t, "known.example", "php", aegir.SiteEnabled)
-		id := enqueue(t, s, dispatch.PlatformTask(provision.TaskVerify, "php", nil))[0]
+		id := enqueue(t, s, dispatch.PlatformTask(aegir.TaskVerify, "php", nil))[0]
 		f.start(t, "host", 2)
 		task := waitTasks(t, s, 10*time.Second, id)[0]
 		wantStatus(t, s, task, aegir.StatusSuccess)
@@ -197,7 +195,7 @@ func TestPlatformVerifyRecordsAppPackagesAndSitesFound(t *testing.T) {
 		}
 
 		// A second verify offers nothing new.
-		id = enqueue(t, s, dispatch.PlatformTask(provision.TaskVerify, "php", nil))[0]
+		id = enqueue(t, s, dispatch.PlatformTask(aegir.TaskVerify, "php", nil))[0]
 		task = waitTasks(t, s, 10*time.Second, id)[0]
 		wantStatus(t, s, task, aegir.StatusSuccess)
 		if log := taskLog(t, s, task.ID); containsLine(log, "offered for import") >= 0 {
@@ -214,7 +212,7 @@ func TestFailingInstallIsFailedWithItsLogInOrder(t *testing.T) {
 	forEachStore(t, func(t *testing.T, s aegir.Store) {
 		f := setup(t, s, 0)
 		f.site(t, "new.example", "static", aegir.SiteInstalling)
-		id := enqueue(t, s, &aegir.Task{Type: provision.TaskInstall, ObjectType: aegir.SiteContext, Object: "new.example", Platform: "static"})[0]
+		id := enqueue(t, s, &aegir.Task{Type: aegir.TaskInstall, ObjectType: aegir.SiteContext, Object: "new.example", Platform: "static"})[0]
 		f.start(t, "host", 2)
 		task := waitTasks(t, s, 10*time.Second, id)[0]
 		wantStatus(t, s, task, aegir.StatusFailed)
@@ -245,12 +243,12 @@ func TestTasksThatCannotRunAreFailedWithAReason(t *testing.T) {
 			task *aegir.Task
 			want string
 		}{
-			{&aegir.Task{Type: provision.TaskVerify, ObjectType: aegir.SiteContext, Object: "ghost.example"}, "site @ghost.example has no record in the front end"},
-			{&aegir.Task{Type: provision.TaskVerify, ObjectType: aegir.SiteContext, Object: "gone.example"}, "is deleted"},
+			{&aegir.Task{Type: aegir.TaskVerify, ObjectType: aegir.SiteContext, Object: "ghost.example"}, "site @ghost.example has no record in the front end"},
+			{&aegir.Task{Type: aegir.TaskVerify, ObjectType: aegir.SiteContext, Object: "gone.example"}, "is deleted"},
 			{&aegir.Task{Type: "frobnicate", ObjectType: aegir.SiteContext, Object: "s00.example"}, `unknown task type "frobnicate"`},
-			{&aegir.Task{Type: provision.TaskInstall, ObjectType: aegir.ServerContext, Object: aegir.MasterServer}, "does not apply to a server"},
-			{dispatch.PlatformTask(provision.TaskVerify, "nowhere", nil), "platform @nowhere has no record"},
-			{&aegir.Task{Type: dispatch.TaskNoop, ObjectType: aegir.SiteContext, Object: "s00.example", Args: map[string]string{"sleep_ms": "-1"}}, "sleep_ms"},
+			{&aegir.Task{Type: aegir.TaskInstall, ObjectType: aegir.ServerContext, Object: aegir.MasterServer}, "does not apply to a server"},
+			{dispatch.PlatformTask(aegir.TaskVerify, "nowhere", nil), "platform @nowhere has no record"},
+			{&aegir.Task{Type: aegir.TaskNoop, ObjectType: aegir.SiteContext, Object: "s00.example", Args: map[string]string{"sleep_ms": "-1"}}, "sleep_ms"},
 		}
 		var ids []int64
 		for _, tt := range tasks {
@@ -369,21 +367,12 @@ func TestDispatcherRetriesAFailingStore(t *testing.T) {
 	}
 }
 
-func TestTaskTypesCoverTheBackEnd(t *testing.T) {
+func TestPlatformWideAndAcceptsFollowTheCatalog(t *testing.T) {
 	t.Parallel()
-	types := dispatch.TaskTypes()
-	for _, want := range []string{provision.TaskVerify, provision.TaskInstall, provision.TaskBackup, provision.TaskBackupDelete,
-		provision.TaskRestore, provision.TaskDeploy, provision.TaskMigrate, provision.TaskClone, provision.TaskDisable,
-		provision.TaskEnable, provision.TaskDelete, provision.TaskImport, provision.TaskLoginReset, provision.TaskCron,
-		provision.TaskMigratePlatform, dispatch.TaskNoop} {
-		if i := sort.SearchStrings(types, want); i == len(types) || types[i] != want {
-			t.Errorf("TaskTypes() lacks %q", want)
-		}
-	}
-	if !dispatch.PlatformWide(provision.TaskVerify, aegir.PlatformContext) || dispatch.PlatformWide(provision.TaskVerify, aegir.SiteContext) {
+	if !dispatch.PlatformWide(aegir.TaskVerify, aegir.PlatformContext) || dispatch.PlatformWide(aegir.TaskVerify, aegir.SiteContext) {
 		t.Error("PlatformWide is wrong for verify")
 	}
-	if !dispatch.Accepts(provision.TaskDelete, aegir.ServerContext) || dispatch.Accepts(provision.TaskCron, aegir.PlatformContext) {
+	if !dispatch.Accepts(aegir.TaskDelete, aegir.ServerContext) || dispatch.Accepts(aegir.TaskCron, aegir.PlatformContext) {
 		t.Error("Accepts is wrong")
 	}
 }
@@ -446,7 +435,7 @@ func TestAMigrateLeftProcessingGetsAVerifyOfItsSite(t *testing.T) {
 	forEachStore(t, func(t *testing.T, s aegir.Store) {
 		f := setup(t, s, 2)
 		ctx := context.Background()
-		migrate := &aegir.Task{Type: provision.TaskMigrate, ObjectType: aegir.SiteContext, Object: "s00.example", Platform: "static",
+		migrate := &aegir.Task{Type: aegir.TaskMigrate, ObjectType: aegir.SiteContext, Object: "s00.example", Platform: "static",
 			Args: map[string]string{"platform": "@platform_other"}}
 		ids := enqueue(t, s, migrate, noop("s01.example", 0))
 		for i, worker := range []string{"host/0", "host/1"} {
@@ -460,7 +449,7 @@ func TestAMigrateLeftProcessingGetsAVerifyOfItsSite(t *testing.T) {
 		waitTasks(t, s, 10*time.Second, ids...)
 		var verify *aegir.Task
 		for deadline := time.Now().Add(10 * time.Second); verify == nil && time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
-			list, _, err := s.ListTasks(ctx, aegir.TaskFilter{Type: provision.TaskVerify})
+			list, _, err := s.ListTasks(ctx, aegir.TaskFilter{Type: aegir.TaskVerify})
 			must(t, err)
 			for _, task := range list {
 				if task.Object != "s00.example" && task.Object != "s01.example" {
@@ -490,7 +479,7 @@ func TestABatchMigrateLeftProcessingGetsAVerifyOfEachSiteItLeft(t *testing.T) {
 	forEachStore(t, func(t *testing.T, s aegir.Store) {
 		f := setup(t, s, 2)
 		ctx := context.Background()
-		id := enqueue(t, s, dispatch.PlatformTask(provision.TaskMigratePlatform, "static", map[string]string{"platform": "@static2"}))[0]
+		id := enqueue(t, s, dispatch.PlatformTask(aegir.TaskMigratePlatform, "static", map[string]string{"platform": "@static2"}))[0]
 		if task, err := s.ClaimTask(ctx, "host/0"); err != nil || task == nil || task.ID != id {
 			t.Fatalf("claim = %+v, %v", task, err)
 		}
@@ -499,7 +488,7 @@ func TestABatchMigrateLeftProcessingGetsAVerifyOfEachSiteItLeft(t *testing.T) {
 		var verifies []int64
 		seen := map[string]bool{}
 		for deadline := time.Now().Add(10 * time.Second); len(seen) < 2 && time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
-			list, _, err := s.ListTasks(ctx, aegir.TaskFilter{Type: provision.TaskVerify})
+			list, _, err := s.ListTasks(ctx, aegir.TaskFilter{Type: aegir.TaskVerify})
 			must(t, err)
 			for _, task := range list {
 				if task.Creator == dispatch.RecoveryCreator && !seen[task.Object] {

@@ -197,7 +197,7 @@ func enqueue(t testing.TB, s aegir.Store, tasks ...*aegir.Task) []int64 {
 }
 
 func noop(object string, sleepMS int) *aegir.Task {
-	task := &aegir.Task{Type: dispatch.TaskNoop, ObjectType: aegir.SiteContext, Object: object, Platform: "static"}
+	task := &aegir.Task{Type: aegir.TaskNoop, ObjectType: aegir.SiteContext, Object: object, Platform: "static"}
 	if sleepMS > 0 {
 		task.Args = map[string]string{"sleep_ms": fmt.Sprint(sleepMS)}
 	}

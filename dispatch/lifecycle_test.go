@@ -85,7 +85,7 @@ func TestSiteLifecycleIsRecorded(t *testing.T) {
 			return r
 		}
 
-		run(provision.TaskInstall, uri, nil)
+		run(aegir.TaskInstall, uri, nil)
 		r := site(uri)
 		if r.Status != aegir.SiteEnabled || r.Site.Status != aegir.SiteEnabled || r.Site.DBName == "" || r.Site.DBPassword == "" {
 			t.Fatalf("after install: status %q/%q db %q", r.Status, r.Site.Status, r.Site.DBName)
@@ -96,14 +96,14 @@ func TestSiteLifecycleIsRecorded(t *testing.T) {
 			t.Fatalf("site packages = %+v", pkgs)
 		}
 
-		run(provision.TaskVerify, uri, nil)
-		run(provision.TaskCron, uri, nil)
+		run(aegir.TaskVerify, uri, nil)
+		run(aegir.TaskCron, uri, nil)
 		if r := site(uri); r.LastCron == nil || time.Since(*r.LastCron) > time.Minute {
 			t.Fatalf("after cron: last cron %v", r.LastCron)
 		}
 
-		first := run(provision.TaskBackup, uri, nil)
-		second := run(provision.TaskBackup, uri, nil)
+		first := run(aegir.TaskBackup, uri, nil)
+		second := run(aegir.TaskBackup, uri, nil)
 		backups, err := s.ListBackups(ctx, uri)
 		must(t, err)
 		if len(backups) != 2 || backups[1].File != first.Data["backup_file"] || backups[0].File != second.Data["backup_file"] ||
@@ -113,7 +113,7 @@ func TestSiteLifecycleIsRecorded(t *testing.T) {
 		if r := site(uri); r.LastBackup == nil {
 			t.Fatal("after backup: no last backup")
 		}
-		run(provision.TaskBackupDelete, uri, map[string]string{"files": filepath.Base(backups[1].File)})
+		run(aegir.TaskBackupDelete, uri, map[string]string{"files": filepath.Base(backups[1].File)})
 		after, err := s.ListBackups(ctx, uri)
 		must(t, err)
 		if len(after) != 1 || after[0].ID != backups[0].ID {
@@ -123,23 +123,23 @@ func TestSiteLifecycleIsRecorded(t *testing.T) {
 			t.Fatalf("the deleted backup file is still there: %v", err)
 		}
 
-		run(provision.TaskDisable, uri, nil)
+		run(aegir.TaskDisable, uri, nil)
 		if r := site(uri); r.Status != aegir.SiteDisabled || r.Site.Status != aegir.SiteDisabled {
 			t.Fatalf("after disable: %q/%q", r.Status, r.Site.Status)
 		}
-		run(provision.TaskEnable, uri, nil)
+		run(aegir.TaskEnable, uri, nil)
 		if r := site(uri); r.Status != aegir.SiteEnabled {
 			t.Fatalf("after enable: %q", r.Status)
 		}
 
-		run(provision.TaskClone, uri, map[string]string{"new_uri": clone})
+		run(aegir.TaskClone, uri, map[string]string{"new_uri": clone})
 		c := site(clone)
 		if c.Status != aegir.SiteEnabled || c.Client != "acme" || c.Site.DBName == "" || c.Site.DBName == site(uri).Site.DBName ||
 			aegir.ContextName(c.Site.Platform) != "static" {
 			t.Fatalf("clone record: %+v", c)
 		}
 
-		run(provision.TaskMigrate, clone, map[string]string{"platform": "@static2", "new_uri": renamed})
+		run(aegir.TaskMigrate, clone, map[string]string{"platform": "@static2", "new_uri": renamed})
 		if old := site(clone); old.Status != aegir.SiteDeleted {
 			t.Fatalf("the renamed site's old record is %q, want deleted", old.Status)
 		}
@@ -149,7 +149,7 @@ func TestSiteLifecycleIsRecorded(t *testing.T) {
 		}
 
 		for _, name := range []string{uri, renamed} {
-			task := run(provision.TaskDelete, name, nil)
+			task := run(aegir.TaskDelete, name, nil)
 			if r := site(name); r.Status != aegir.SiteDeleted {
 				t.Fatalf("after delete: %s is %q", name, r.Status)
 			}
@@ -160,7 +160,7 @@ func TestSiteLifecycleIsRecorded(t *testing.T) {
 			}
 		}
 		// No task runs on a deleted site.
-		id := enqueue(t, s, &aegir.Task{Type: provision.TaskVerify, ObjectType: aegir.SiteContext, Object: uri, Platform: "static"})[0]
+		id := enqueue(t, s, &aegir.Task{Type: aegir.TaskVerify, ObjectType: aegir.SiteContext, Object: uri, Platform: "static"})[0]
 		task := waitTasks(t, s, 10*time.Second, id)[0]
 		wantStatus(t, s, task, aegir.StatusFailed)
 		if log := taskLog(t, s, id); containsLine(log, "deleted") < 0 {
@@ -187,7 +187,7 @@ func TestBatchMigrateMovesTheRecords(t *testing.T) {
 		for _, uri := range uris {
 			r := &aegir.SiteRecord{Name: uri, Status: aegir.SiteInstalling, Site: aegir.Site{URI: uri, Platform: "@static", DBServer: "@mariadb"}}
 			must(t, s.CreateSite(ctx, r))
-			ids = append(ids, enqueue(t, s, dispatch.SiteTask(provision.TaskInstall, r, nil))...)
+			ids = append(ids, enqueue(t, s, dispatch.SiteTask(aegir.TaskInstall, r, nil))...)
 		}
 		f.start(t, "host", 2)
 		for _, task := range waitTasks(t, s, 30*time.Second, ids...) {
@@ -199,7 +199,7 @@ func TestBatchMigrateMovesTheRecords(t *testing.T) {
 			must(t, err)
 			before[uri] = r.Site.DBName
 		}
-		id := enqueue(t, s, dispatch.PlatformTask(provision.TaskMigratePlatform, "static", map[string]string{"platform": "@static2", "concurrency": "2"}))[0]
+		id := enqueue(t, s, dispatch.PlatformTask(aegir.TaskMigratePlatform, "static", map[string]string{"platform": "@static2", "concurrency": "2"}))[0]
 		task := waitTasks(t, s, 30*time.Second, id)[0]
 		wantStatus(t, s, task, aegir.StatusSuccess)
 		// Each site was recorded as it moved, before the batch ended.
@@ -226,9 +226,9 @@ func TestBatchMigrateMovesTheRecords(t *testing.T) {
 			if _, err := os.Stat(backups[0].File); err != nil {
 				t.Fatalf("%s's backup: %v", uri, err)
 			}
-			id := enqueue(t, s, dispatch.SiteTask(provision.TaskVerify, r, nil))[0]
+			id := enqueue(t, s, dispatch.SiteTask(aegir.TaskVerify, r, nil))[0]
 			wantStatus(t, s, waitTasks(t, s, 30*time.Second, id)[0], aegir.StatusSuccess)
-			id = enqueue(t, s, dispatch.SiteTask(provision.TaskDelete, r, nil))[0]
+			id = enqueue(t, s, dispatch.SiteTask(aegir.TaskDelete, r, nil))[0]
 			wantStatus(t, s, waitTasks(t, s, 30*time.Second, id)[0], aegir.StatusSuccess)
 		}
 	})

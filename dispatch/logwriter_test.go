@@ -21,7 +21,7 @@ func newTask(t *testing.T) (*sqlite.Store, *aegir.Task) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { s.Close() })
-	task := &aegir.Task{Type: TaskNoop, ObjectType: aegir.SiteContext, Object: "a.example"}
+	task := &aegir.Task{Type: aegir.TaskNoop, ObjectType: aegir.SiteContext, Object: "a.example"}
 	if err := s.EnqueueTask(t.Context(), task); err != nil {
 		t.Fatal(err)
 	}

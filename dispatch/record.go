@@ -31,7 +31,7 @@ func (d *Dispatcher) record(ctx context.Context, task *aegir.Task, data map[stri
 	case aegir.SiteContext:
 		return d.recordSite(ctx, task, data, failed, lw)
 	case aegir.PlatformContext:
-		if task.Type == provision.TaskMigratePlatform {
+		if task.Type == aegir.TaskMigratePlatform {
 			return nil // each site was recorded as it moved
 		}
 		return d.recordPlatform(ctx, task, data, failed, lw)
@@ -43,14 +43,14 @@ func (d *Dispatcher) record(ctx context.Context, task *aegir.Task, data map[stri
 
 func (d *Dispatcher) recordServer(ctx context.Context, task *aegir.Task, failed bool) error {
 	switch task.Type {
-	case provision.TaskVerify:
+	case aegir.TaskVerify:
 		r, err := d.Store.GetServer(ctx, task.Object)
 		if err != nil {
 			return err
 		}
 		r.Status = verifyStatus(failed)
 		return d.Store.UpdateServer(ctx, r)
-	case provision.TaskDelete:
+	case aegir.TaskDelete:
 		if !failed {
 			if err := d.Store.DeleteServer(ctx, task.Object); aegir.ErrorCode(err) != aegir.ENOTFOUND {
 				return err
@@ -69,7 +69,7 @@ func verifyStatus(failed bool) string {
 
 func (d *Dispatcher) recordPlatform(ctx context.Context, task *aegir.Task, data map[string]any, failed bool, lw *logWriter) error {
 	switch task.Type {
-	case provision.TaskVerify:
+	case aegir.TaskVerify:
 		r, err := d.Store.GetPlatform(ctx, task.Object)
 		if err != nil {
 			return err
@@ -89,7 +89,7 @@ func (d *Dispatcher) recordPlatform(ctx context.Context, task *aegir.Task, data 
 		if !failed {
 			return d.offerSites(ctx, r.Name, dataStrings(data, "sites"), lw)
 		}
-	case provision.TaskDelete:
+	case aegir.TaskDelete:
 		if !failed {
 			if err := d.Store.DeletePlatform(ctx, task.Object); aegir.ErrorCode(err) != aegir.ENOTFOUND {
 				return err
@@ -169,29 +169,29 @@ func (d *Dispatcher) recordSite(ctx context.Context, task *aegir.Task, data map[
 	now := time.Now()
 	newURI := ""
 	switch task.Type {
-	case provision.TaskInstall:
+	case aegir.TaskInstall:
 		if failed {
 			r.Status = aegir.SiteFailed
 		}
-	case provision.TaskDelete:
+	case aegir.TaskDelete:
 		if !failed {
 			r.Status = aegir.SiteDeleted
 		}
-	case provision.TaskCron:
+	case aegir.TaskCron:
 		if !failed {
 			r.LastCron = &now
 		}
-	case provision.TaskBackup:
+	case aegir.TaskBackup:
 		if !failed {
 			r.LastBackup = &now
 		}
-	case provision.TaskBackupDelete:
+	case aegir.TaskBackupDelete:
 		if !failed {
 			if err := d.deleteBackupRows(ctx, r.Name, dataStrings(data, "deleted")); err != nil {
 				errs = append(errs, err)
 			}
 		}
-	case provision.TaskMigrate:
+	case aegir.TaskMigrate:
 		if failed {
 			break
 		}
@@ -201,7 +201,7 @@ func (d *Dispatcher) recordSite(ctx context.Context, task *aegir.Task, data map[
 		} else if c != nil {
 			r.Site.Platform = c.Site.Platform
 		}
-	case provision.TaskClone:
+	case aegir.TaskClone:
 		if !failed {
 			newURI = dataString(data, "new_uri")
 		}
@@ -213,7 +213,7 @@ func (d *Dispatcher) recordSite(ctx context.Context, task *aegir.Task, data map[
 	}
 	target := r.Name
 	if newURI != "" {
-		if err := d.recordNewSite(ctx, r, newURI, task.Type == provision.TaskMigrate); err != nil {
+		if err := d.recordNewSite(ctx, r, newURI, task.Type == aegir.TaskMigrate); err != nil {
 			return errors.Join(append(errs, err)...)
 		}
 		target = newURI

@@ -78,14 +78,14 @@ func (d *Dispatcher) finish(task *aegir.Task, status string, data map[string]any
 // to lw. It returns the data to store with the task.
 func (d *Dispatcher) execute(ctx context.Context, task *aegir.Task, lw *logWriter, log *slog.Logger) map[string]any {
 	if !Accepts(task.Type, task.ObjectType) {
-		if _, known := taskObjects[task.Type]; known {
+		if _, known := aegir.LookupTask(task.Type); known {
 			lw.errorf("a %s task does not apply to a %s", task.Type, task.ObjectType)
 		} else {
 			lw.errorf("unknown task type %q: the dispatcher runs %v", task.Type, TaskTypes())
 		}
 		return nil
 	}
-	if task.Type == TaskNoop {
+	if task.Type == aegir.TaskNoop {
 		return noop(ctx, task, lw)
 	}
 	if err := d.writeContexts(ctx, task); err != nil {
@@ -95,7 +95,7 @@ func (d *Dispatcher) execute(ctx context.Context, task *aegir.Task, lw *logWrite
 	opts := provision.Options{Args: task.Args, Sink: lw.add, Force: isTrue(task.Args["force"])}
 	var res *aegir.Result
 	var runErr error
-	if task.Type == provision.TaskMigratePlatform {
+	if task.Type == aegir.TaskMigratePlatform {
 		n, err := d.batchConcurrency(task)
 		if err != nil {
 			lw.errorf("%v", err)
@@ -220,7 +220,7 @@ func (d *Dispatcher) writeContexts(ctx context.Context, task *aegir.Task) error 
 		if err := w.site(r); err != nil {
 			return err
 		}
-		if task.Type == provision.TaskMigrate || task.Type == provision.TaskClone {
+		if task.Type == aegir.TaskMigrate || task.Type == aegir.TaskClone {
 			if p := aegir.ContextName(task.Args["platform"]); p != "" {
 				if err := w.platform(p, "the target platform"); err != nil {
 					return err
@@ -231,7 +231,7 @@ func (d *Dispatcher) writeContexts(ctx context.Context, task *aegir.Task) error 
 		if err := w.platform(task.Object, "platform"); err != nil {
 			return err
 		}
-		if task.Type == provision.TaskMigratePlatform {
+		if task.Type == aegir.TaskMigratePlatform {
 			to := aegir.ContextName(task.Args["platform"])
 			if to == "" {
 				return aegir.FieldErrorf("platform", "name the target platform")

@@ -356,4 +356,32 @@ func (d *Drupal) Cron(ctx context.Context, s *aegir.AppSite) error {
 	return nil
 }
 
+// FlushCache clears every cache of the site: Drupal 7 calls
+// drupal_flush_all_caches() from an embedded helper, Drupal 8+ runs
+// "drush cache:rebuild".
+func (d *Drupal) FlushCache(ctx context.Context, s *aegir.AppSite) error {
+	version, major, err := d.installed(s)
+	if err != nil {
+		return err
+	}
+	if major >= 8 {
+		drush, err := platformDrush(s, version, "rebuilds a site's caches")
+		if err != nil {
+			return err
+		}
+		if _, err := d.drush(ctx, s, drush, nil, "cache:rebuild"); err != nil {
+			return fmt.Errorf("flush the caches of %s: %w", s.URI, err)
+		}
+	} else {
+		var result struct {
+			Flushed bool `json:"flushed"`
+		}
+		if err := d.runHelper(ctx, s, "flush7.php", map[string]string{"uri": s.URI}, &result); err != nil {
+			return fmt.Errorf("flush the caches of %s: %w", s.URI, err)
+		}
+	}
+	d.logf("flushed the caches of %s", s.URI)
+	return nil
+}
+
 var _ aegir.App = (*Drupal)(nil)

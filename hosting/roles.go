@@ -49,13 +49,6 @@ const (
 // Roles lists the roles from the most to the least powerful.
 var Roles = []string{aegir.RoleAdministrator, aegir.RolePlatformManager, aegir.RoleAccountManager, aegir.RoleClient}
 
-// clientTasks are the site tasks a client user may queue (on the sites of
-// their clients, in the states that allow them): everything on a site but
-// import, which adopts what is on disk, and cron, which the scheduler
-// runs.
-var clientTasks = []string{TaskVerify, TaskInstall, TaskBackup, TaskBackupDelete, TaskRestore, TaskMigrate,
-	TaskClone, TaskDisable, TaskEnable, TaskDelete, TaskLoginReset}
-
 // anyTask stands for every task type in a rule.
 const anyTask = ActTask + "*"
 
@@ -80,7 +73,7 @@ var rules = map[string]map[string][]string{
 	},
 	aegir.RoleClient: {
 		KindPlatform: {ActList, ActRead, ActUse},
-		KindSite:     append([]string{ActList, ActRead, ActCreate, ActUpdate, ActDelete}, taskActions(clientTasks)...),
+		KindSite:     append([]string{ActList, ActRead, ActCreate, ActUpdate, ActDelete}, clientTaskActions()...),
 		KindClient:   {ActList, ActRead, ActUse},
 		KindUser:     {ActRead, ActUpdate}, // themselves only
 		KindTask:     {ActList, ActRead, ActCancel, ActRetry},
@@ -92,10 +85,15 @@ var grantable = map[string][]string{
 	aegir.RoleAccountManager: {aegir.RoleAccountManager, aegir.RoleClient},
 }
 
-func taskActions(types []string) []string {
-	out := make([]string, len(types))
-	for i, t := range types {
-		out[i] = ActTask + t
+// clientTaskActions are the task actions a client user may take on the
+// sites of their clients, in the states that allow them: the catalog's
+// tasks marked Clients.
+func clientTaskActions() []string {
+	var out []string
+	for _, t := range aegir.Tasks() {
+		if t.Clients && t.QueuedOn(aegir.SiteContext) {
+			out = append(out, ActTask+t.Name)
+		}
 	}
 	return out
 }
@@ -293,7 +291,7 @@ func ListScope(u *aegir.User, kind string) (aegir.Scope, []aegir.ContextType) {
 // links (as an install or login-reset leaves them in the task's result):
 // those who may ask for a new one.
 func (s *Service) ShowLoginLink(ctx context.Context, u *aegir.User, site string) bool {
-	return s.Authorize(ctx, u, ActTask+TaskLoginReset, KindSite+":"+site) == nil
+	return s.Authorize(ctx, u, ActTask+aegir.TaskLoginReset, KindSite+":"+site) == nil
 }
 
 // CheckUse turns a refusal to use a platform or client for a site into

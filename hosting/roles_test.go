@@ -110,7 +110,7 @@ func TestAuthorizeHidesOtherClientsObjects(t *testing.T) {
 	must(t, b.svc.CheckUse(ctx, bob, hosting.KindPlatform, "platform_b", "platform"))
 	must(t, b.svc.CheckUse(ctx, ann, hosting.KindPlatform, "platform_a", "platform"))
 	// Tasks: a client user reads the tasks of their sites only.
-	task, err := b.svc.CreateTask(ctx, hosting.TaskRequest{ObjectType: aegir.SiteContext, Object: "live.example.com", Type: hosting.TaskBackup}, "bob")
+	task, err := b.svc.CreateTask(ctx, hosting.TaskRequest{ObjectType: aegir.SiteContext, Object: "live.example.com", Type: aegir.TaskBackup}, "bob")
 	must(t, err)
 	must(t, b.svc.Authorize(ctx, bob, hosting.ActCancel, "task:"+itoa(task.ID)))
 	wantCode(t, b.svc.Authorize(ctx, ann, hosting.ActRead, "task:"+itoa(task.ID)), aegir.ENOTFOUND, "")

@@ -189,7 +189,7 @@ func (s *Service) CreateServer(ctx context.Context, in ServerInput, creator stri
 	if err := s.Store.CreateServer(ctx, r); err != nil {
 		return nil, nil, err
 	}
-	t := &aegir.Task{Type: TaskVerify, ObjectType: aegir.ServerContext, Object: name, Creator: creator}
+	t := &aegir.Task{Type: aegir.TaskVerify, ObjectType: aegir.ServerContext, Object: name, Creator: creator}
 	if err := s.enqueue(ctx, t, func(ctx context.Context) error { return s.Store.DeleteServer(ctx, name) }); err != nil {
 		return nil, nil, err
 	}
@@ -224,7 +224,7 @@ func (s *Service) UpdateServer(ctx context.Context, name string, in ServerInput,
 	if err := s.Store.UpdateServer(ctx, &r); err != nil {
 		return nil, nil, err
 	}
-	t := &aegir.Task{Type: TaskVerify, ObjectType: aegir.ServerContext, Object: name, Creator: creator}
+	t := &aegir.Task{Type: aegir.TaskVerify, ObjectType: aegir.ServerContext, Object: name, Creator: creator}
 	t, err = s.queueVerify(ctx, t, func(ctx context.Context) error { return s.Store.UpdateServer(ctx, old) })
 	if err != nil {
 		return nil, nil, err
@@ -253,7 +253,7 @@ func (s *Service) verifySitesOn(ctx context.Context, name, creator string) error
 				return err
 			}
 			for _, r := range list {
-				t := &aegir.Task{Type: TaskVerify, ObjectType: aegir.SiteContext, Object: r.Name, Platform: platform, Creator: creator}
+				t := &aegir.Task{Type: aegir.TaskVerify, ObjectType: aegir.SiteContext, Object: r.Name, Platform: platform, Creator: creator}
 				if _, err := s.queueVerify(ctx, t, func(context.Context) error { return nil }); err != nil {
 					return err
 				}
@@ -269,7 +269,7 @@ func (s *Service) verifySitesOn(ctx context.Context, name, creator string) error
 // DeleteServer queues the delete of a server that no platform or site
 // uses (ECONFLICT otherwise); the record goes when the task succeeds.
 func (s *Service) DeleteServer(ctx context.Context, name, creator string) (*aegir.Task, error) {
-	return s.CreateTask(ctx, TaskRequest{ObjectType: aegir.ServerContext, Object: name, Type: TaskDelete}, creator)
+	return s.CreateTask(ctx, TaskRequest{ObjectType: aegir.ServerContext, Object: name, Type: aegir.TaskDelete}, creator)
 }
 
 // platformsOn returns the names of the platforms on the web server name.
@@ -354,7 +354,7 @@ func (s *Service) CreatePlatform(ctx context.Context, in PlatformInput, creator 
 	if err := s.Store.CreatePlatform(ctx, r); err != nil {
 		return nil, nil, err
 	}
-	t := platformTask(TaskVerify, name, creator)
+	t := platformTask(aegir.TaskVerify, name, creator)
 	if err := s.enqueue(ctx, t, func(ctx context.Context) error { return s.Store.DeletePlatform(ctx, name) }); err != nil {
 		return nil, nil, err
 	}
@@ -418,7 +418,7 @@ func (s *Service) UpdatePlatform(ctx context.Context, name string, in PlatformIn
 	if len(in.Props) == 0 {
 		return &r, nil, nil
 	}
-	t, err := s.queueVerify(ctx, platformTask(TaskVerify, name, creator), func(ctx context.Context) error { return s.Store.UpdatePlatform(ctx, old) })
+	t, err := s.queueVerify(ctx, platformTask(aegir.TaskVerify, name, creator), func(ctx context.Context) error { return s.Store.UpdatePlatform(ctx, old) })
 	if err != nil {
 		return nil, nil, err
 	}
@@ -441,7 +441,7 @@ func (s *Service) liveSites(ctx context.Context, platform string) (int, error) {
 // DeletePlatform queues the delete of a platform without sites (ECONFLICT
 // otherwise); the record goes when the task succeeds.
 func (s *Service) DeletePlatform(ctx context.Context, name, creator string) (*aegir.Task, error) {
-	return s.CreateTask(ctx, TaskRequest{ObjectType: aegir.PlatformContext, Object: name, Type: TaskDelete}, creator)
+	return s.CreateTask(ctx, TaskRequest{ObjectType: aegir.PlatformContext, Object: name, Type: aegir.TaskDelete}, creator)
 }
 
 // --- sites ---
@@ -493,7 +493,7 @@ func (s *Service) CreateSite(ctx context.Context, in SiteInput, creator string) 
 	if err := s.Store.CreateSite(ctx, r); err != nil {
 		return nil, nil, err
 	}
-	t := &aegir.Task{Type: TaskInstall, ObjectType: aegir.SiteContext, Object: uri, Platform: p.Name, Creator: creator}
+	t := &aegir.Task{Type: aegir.TaskInstall, ObjectType: aegir.SiteContext, Object: uri, Platform: p.Name, Creator: creator}
 	if err := s.enqueue(ctx, t, func(ctx context.Context) error { return s.Store.DeleteSite(ctx, uri) }); err != nil {
 		return nil, nil, err
 	}
@@ -598,7 +598,7 @@ func (s *Service) UpdateSite(ctx context.Context, name string, in SiteInput, cre
 	if old.Status != aegir.SiteEnabled {
 		return &r, nil, nil
 	}
-	t := &aegir.Task{Type: TaskVerify, ObjectType: aegir.SiteContext, Object: name, Platform: aegir.ContextName(r.Site.Platform), Creator: creator}
+	t := &aegir.Task{Type: aegir.TaskVerify, ObjectType: aegir.SiteContext, Object: name, Platform: aegir.ContextName(r.Site.Platform), Creator: creator}
 	t, err = s.queueVerify(ctx, t, func(ctx context.Context) error { return s.Store.UpdateSite(ctx, old) })
 	if err != nil {
 		return nil, nil, err
@@ -609,7 +609,7 @@ func (s *Service) UpdateSite(ctx context.Context, name string, in SiteInput, cre
 // DeleteSite queues the delete of a site (a backup comes first); by
 // default the site must be disabled before (ECONFLICT).
 func (s *Service) DeleteSite(ctx context.Context, name, creator string) (*aegir.Task, error) {
-	return s.CreateTask(ctx, TaskRequest{ObjectType: aegir.SiteContext, Object: name, Type: TaskDelete}, creator)
+	return s.CreateTask(ctx, TaskRequest{ObjectType: aegir.SiteContext, Object: name, Type: aegir.TaskDelete}, creator)
 }
 
 // --- clients ---

@@ -13,85 +13,29 @@ import (
 	"github.com/aegir-hosting/aegir"
 )
 
-// Task types the front end queues; they are the back end's task names.
-const (
-	TaskVerify       = "verify"
-	TaskInstall      = "install"
-	TaskBackup       = "backup"
-	TaskBackupDelete = "backup-delete"
-	TaskRestore      = "restore"
-	TaskMigrate      = "migrate"
-	TaskClone        = "clone"
-	TaskDisable      = "disable"
-	TaskEnable       = "enable"
-	TaskDelete       = "delete"
-	TaskImport       = "import"
-	TaskLoginReset   = "login-reset"
-	TaskCron         = "cron"
-	// TaskNoop does nothing (after sleep_ms): a health check of the queue,
-	// and what the dispatch benchmarks measure.
-	TaskNoop            = "noop"
-	TaskMigratePlatform = "migrate-platform"
-)
-
-// argSpec says what arguments a task takes.
+// argSpec says what arguments the front end takes for a task.
 type argSpec struct {
 	required []string
 	optional []string
 }
 
-// taskSpec says which objects a task applies to and what it takes.
-type taskSpec struct {
-	objects []aegir.ContextType
-	args    argSpec
-}
-
-var (
-	onSites     = []aegir.ContextType{aegir.SiteContext}
-	onPlatforms = []aegir.ContextType{aegir.PlatformContext}
-	onServers   = []aegir.ContextType{aegir.ServerContext}
-	onAll       = []aegir.ContextType{aegir.ServerContext, aegir.PlatformContext, aegir.SiteContext}
-)
-
-// taskSpecs lists the tasks a user may queue. The back end's deploy is
-// left out: it is the primitive under restore, migrate and clone. A
-// backup's file is not taken either: the API must not write archives at
-// paths a user picks.
-var taskSpecs = map[string]taskSpec{
-	TaskVerify:          {objects: onAll, args: argSpec{optional: []string{"renew"}}},
-	TaskInstall:         {objects: onSites, args: argSpec{optional: []string{"force"}}},
-	TaskBackup:          {objects: onSites, args: argSpec{optional: []string{"format"}}},
-	TaskBackupDelete:    {objects: onSites, args: argSpec{required: []string{"files"}}},
-	TaskRestore:         {objects: onSites, args: argSpec{required: []string{"file"}, optional: []string{"force"}}},
-	TaskMigrate:         {objects: onSites, args: argSpec{required: []string{"platform"}, optional: []string{"new_uri", "force"}}},
-	TaskClone:           {objects: onSites, args: argSpec{required: []string{"new_uri"}, optional: []string{"platform", "force"}}},
-	TaskDisable:         {objects: onSites, args: argSpec{optional: []string{"disabled_url"}}},
-	TaskEnable:          {objects: onSites},
-	TaskDelete:          {objects: onAll},
-	TaskImport:          {objects: onSites, args: argSpec{optional: []string{"force"}}},
-	TaskLoginReset:      {objects: onSites},
-	TaskCron:            {objects: onSites},
-	TaskMigratePlatform: {objects: onPlatforms, args: argSpec{required: []string{"platform"}, optional: []string{"force"}}},
-	TaskNoop:            {objects: onServers, args: argSpec{optional: []string{"sleep_ms"}}},
-}
-
-// TaskTypes returns the task types that apply to an object type, sorted;
-// all of them when objType is empty.
+// TaskTypes returns the task types the front end queues on an object type
+// (the catalog's Queued), sorted; all of them when objType is empty.
 func TaskTypes(objType aegir.ContextType) []string {
 	var list []string
-	for typ, spec := range taskSpecs {
-		if objType == "" || slices.Contains(spec.objects, objType) {
-			list = append(list, typ)
+	for _, t := range aegir.Tasks() {
+		if len(t.Queued) > 0 && (objType == "" || t.QueuedOn(objType)) {
+			list = append(list, t.Name)
 		}
 	}
-	slices.Sort(list)
 	return list
 }
 
-// TaskArgs returns the required and optional arguments of a task type.
+// TaskArgs returns the required and optional arguments the front end takes
+// for a task type.
 func TaskArgs(typ string) (required, optional []string) {
-	spec := taskSpecs[typ]
-	return slices.Clone(spec.args.required), slices.Clone(spec.args.optional)
+	t, _ := aegir.LookupTask(typ)
+	return t.FrontEndArgs()
 }
 
 // SiteTaskAllowed reports whether a task of type typ may be queued on a
@@ -108,19 +52,19 @@ func SiteTaskAllowed(status, typ string, deleteEnabled bool) error {
 	case aegir.SiteDeleted:
 		return aegir.Errorf(aegir.ECONFLICT, "the site is deleted: it takes no tasks")
 	case aegir.SiteDisabled:
-		allowed, state = []string{TaskEnable, TaskDelete}, "disabled"
+		allowed, state = []string{aegir.TaskEnable, aegir.TaskDelete}, "disabled"
 	case aegir.SiteEnabled:
 		for _, t := range TaskTypes(aegir.SiteContext) {
-			if t != TaskEnable && t != TaskInstall && t != TaskImport && (t != TaskDelete || deleteEnabled) {
+			if t != aegir.TaskEnable && t != aegir.TaskInstall && t != aegir.TaskImport && (t != aegir.TaskDelete || deleteEnabled) {
 				allowed = append(allowed, t)
 			}
 		}
-		if typ == TaskDelete && !deleteEnabled {
+		if typ == aegir.TaskDelete && !deleteEnabled {
 			return aegir.Errorf(aegir.ECONFLICT, "the site is enabled: disable it before deleting it")
 		}
 		state = "enabled"
 	default: // not installed, installing, failed
-		allowed, state = []string{TaskInstall, TaskImport, TaskDelete}, "not installed"
+		allowed, state = []string{aegir.TaskInstall, aegir.TaskImport, aegir.TaskDelete}, "not installed"
 		if status == aegir.SiteFailed {
 			state = "failed to install"
 		}
@@ -153,7 +97,7 @@ func (s *Service) AllowedTasks(r *aegir.SiteRecord) []string {
 
 // siteRule applies the state rules and the own-site rule.
 func (s *Service) siteRule(r *aegir.SiteRecord, typ string) error {
-	if s.OwnSite != "" && r.Name == aegir.ContextName(s.OwnSite) && (typ == TaskDisable || typ == TaskDelete) {
+	if s.OwnSite != "" && r.Name == aegir.ContextName(s.OwnSite) && (typ == aegir.TaskDisable || typ == aegir.TaskDelete) {
 		return aegir.Errorf(aegir.ECONFLICT, "site @%s serves this front end: it cannot be disabled or deleted", r.Name)
 	}
 	if err := SiteTaskAllowed(r.Status, typ, s.AllowDeleteEnabled); err != nil {
@@ -177,11 +121,11 @@ type TaskRequest struct {
 // task of that type is queued or running on it (ECONFLICT), and the
 // arguments are the task's and valid (EINVALID naming "args.NAME").
 func (s *Service) CreateTask(ctx context.Context, req TaskRequest, creator string) (*aegir.Task, error) {
-	spec, ok := taskSpecs[req.Type]
-	if !ok {
+	tt, ok := aegir.LookupTask(req.Type)
+	if !ok || len(tt.Queued) == 0 {
 		return nil, aegir.FieldErrorf("type", "%q is not a task (have %s)", req.Type, strings.Join(TaskTypes(""), ", "))
 	}
-	if !slices.Contains(spec.objects, req.ObjectType) {
+	if !tt.QueuedOn(req.ObjectType) {
 		return nil, aegir.FieldErrorf("type", "%s is not a task of a %s (a %s takes %s)", req.Type, req.ObjectType,
 			req.ObjectType, strings.Join(TaskTypes(req.ObjectType), ", "))
 	}
@@ -193,7 +137,7 @@ func (s *Service) CreateTask(ctx context.Context, req TaskRequest, creator strin
 		if _, err := s.Store.GetServer(ctx, name); err != nil {
 			return nil, err
 		}
-		if req.Type == TaskDelete {
+		if req.Type == aegir.TaskDelete {
 			if err := s.serverUnused(ctx, name); err != nil {
 				return nil, err
 			}
@@ -202,7 +146,7 @@ func (s *Service) CreateTask(ctx context.Context, req TaskRequest, creator strin
 		if _, err := s.Store.GetPlatform(ctx, name); err != nil {
 			return nil, err
 		}
-		if req.Type == TaskDelete {
+		if req.Type == aegir.TaskDelete {
 			if n, err := s.liveSites(ctx, name); err != nil {
 				return nil, err
 			} else if n > 0 {
@@ -220,7 +164,8 @@ func (s *Service) CreateTask(ctx context.Context, req TaskRequest, creator strin
 		}
 		t.Platform = aegir.ContextName(site.Site.Platform)
 	}
-	args, err := s.checkArgs(ctx, req.Type, spec.args, name, site, req.Args)
+	required, optional := tt.FrontEndArgs()
+	args, err := s.checkArgs(ctx, req.Type, argSpec{required, optional}, name, site, req.Args)
 	if err != nil {
 		return nil, err
 	}
@@ -346,7 +291,7 @@ func (s *Service) targetPlatform(ctx context.Context, typ, object string, site *
 		}
 		return "", err
 	}
-	if p.Name == from && (typ == TaskMigratePlatform || typ == TaskMigrate && newURI == "") {
+	if p.Name == from && (typ == aegir.TaskMigratePlatform || typ == aegir.TaskMigrate && newURI == "") {
 		return "", aegir.FieldErrorf(field, "@%s is the platform of @%s already", p.Name, object)
 	}
 	return "@" + p.Name, nil

@@ -299,4 +299,16 @@ func (m *MediaWiki) warnf(format string, args ...any) {
 // its directory and database.
 func (m *MediaWiki) DeleteSite(ctx context.Context, s *aegir.AppSite) error { return nil }
 
+// FlushCache purges the wiki's parser cache (every rendered page, whatever
+// its age) with purgeParserCache.php, so pages render anew from their
+// text; MediaWiki's other caches follow their keys and expire on their own.
+func (m *MediaWiki) FlushCache(ctx context.Context, s *aegir.AppSite) error {
+	out, err := m.maintenance(ctx, s, "purgeParserCache.php", "--age=0", "--msleep=0")
+	if err != nil {
+		return fmt.Errorf("purge the parser cache of mediawiki site %s: %w", s.URI, withLastLine(err, out))
+	}
+	m.infof("purged the parser cache of %s: %s", s.URI, lastLine(out))
+	return nil
+}
+
 var _ aegir.App = (*MediaWiki)(nil)

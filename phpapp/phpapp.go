@@ -158,6 +158,15 @@ func (p *PHP) Cron(ctx context.Context, s *aegir.AppSite) error {
 	return checkSite(s)
 }
 
+// FlushCache has no cache to clear: aegir knows none of a generic PHP app.
+func (p *PHP) FlushCache(ctx context.Context, s *aegir.AppSite) error {
+	if err := checkSite(s); err != nil {
+		return err
+	}
+	p.logf("%s is a generic PHP app: no cache aegir knows to flush", s.URI)
+	return nil
+}
+
 // ReadSettings always fails with EINVALID: the settings of a php site are
 // aegir's own, cloaked (the credentials come from the web server's db_*
 // parameters, so from the site's context, not the file), and aegir knows

@@ -28,7 +28,6 @@ import (
 
 	"github.com/aegir-hosting/aegir"
 	"github.com/aegir-hosting/aegir/internal/teststack"
-	"github.com/aegir-hosting/aegir/provision"
 	"github.com/aegir-hosting/aegir/ssl"
 )
 
@@ -253,7 +252,7 @@ func TestACMECertificateIsIssuedRenewedAndKeptWhenAnIssueFails(t *testing.T) {
 	s.save("@"+uri, aegir.SiteContext, map[string]string{
 		"platform": "@platform_p", "aliases": www, "ssl_enabled": "2", "ssl_provider": aegir.SSLACME,
 	})
-	r := s.mustRun(provision.TaskInstall, "@"+uri, nil)
+	r := s.mustRun(aegir.TaskInstall, "@"+uri, nil)
 	name, certFile, _ := certificateOf(t, s, r)
 	first := expect(t, https(uri), roots, 200, "site="+uri)
 	expect(t, https(www), roots, 200, "site="+www)
@@ -266,7 +265,7 @@ func TestACMECertificateIsIssuedRenewedAndKeptWhenAnIssueFails(t *testing.T) {
 	}
 
 	// A forced renewal replaces the certificate, and nginx serves the new one.
-	r = s.mustRun(provision.TaskVerify, "@"+uri, map[string]string{"renew": "1"})
+	r = s.mustRun(aegir.TaskVerify, "@"+uri, map[string]string{"renew": "1"})
 	renewed := expect(t, https(uri), roots, 200, "site="+uri)
 	if renewed.serial == first.serial {
 		t.Fatalf("the renewal left serial %s in place", first.serial)
@@ -283,7 +282,7 @@ func TestACMECertificateIsIssuedRenewedAndKeptWhenAnIssueFails(t *testing.T) {
 	// with the CA's error, and the certificate in place stays.
 	bad := "unreachable." + uri
 	s.save("@"+uri, aegir.SiteContext, map[string]string{"aliases": www + "," + bad})
-	r, err = s.run(provision.TaskVerify, "@"+uri, nil)
+	r, err = s.run(aegir.TaskVerify, "@"+uri, nil)
 	if err == nil || r.Status != aegir.StatusFailed {
 		t.Fatalf("verify with an unreachable alias: status %s, error %v", r.Status, err)
 	}

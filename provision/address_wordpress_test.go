@@ -37,12 +37,12 @@ func newWPSite(t *testing.T) *wpSite {
 		teststack.Missing(t, "no WordPress codebase: %v", err)
 	}
 	s.save("@platform_wp", aegir.PlatformContext, map[string]string{"root": root})
-	s.mustRun(provision.TaskVerify, "@platform_wp", nil)
+	s.mustRun(aegir.TaskVerify, "@platform_wp", nil)
 	w := &wpSite{webStack: s, uri: s.site("wp")}
 	w.plain = fmt.Sprintf("http://%s:%d", w.uri, s.httpPort)
 	w.secure = fmt.Sprintf("https://%s:%d", w.uri, s.httpsPort)
 	s.save("@"+w.uri, aegir.SiteContext, map[string]string{"platform": "@platform_wp", "ssl_provider": aegir.SSLSelfSigned})
-	r := s.mustRun(provision.TaskInstall, "@"+w.uri, nil)
+	r := s.mustRun(aegir.TaskInstall, "@"+w.uri, nil)
 	w.db, _ = r.Data["db_name"].(string)
 	w.exec("UPDATE `%s`.wp_posts SET post_content = ? WHERE ID = 1", `<p>Read <a href="`+w.plain+`/about/">about us</a>.</p>`)
 	return w
@@ -110,7 +110,7 @@ func TestVerifyMovesAWordPressSiteBetweenHTTPAndHTTPS(t *testing.T) {
 	w.wantAddress(w.plain)
 
 	w.save("@"+w.uri, aegir.SiteContext, map[string]string{"ssl_enabled": "2"})
-	r := w.mustRun(provision.TaskVerify, "@"+w.uri, nil)
+	r := w.mustRun(aegir.TaskVerify, "@"+w.uri, nil)
 	if !logHas(r, "info", "moving it to "+w.secure) {
 		t.Errorf("the verify did not say it moved the address:\n%s", logText(r))
 	}
@@ -131,13 +131,13 @@ func TestVerifyMovesAWordPressSiteBetweenHTTPAndHTTPS(t *testing.T) {
 	expect(t, w.plain+"/", nil, 301, "")
 
 	// A second verify finds the address in place and moves nothing.
-	r = w.mustRun(provision.TaskVerify, "@"+w.uri, nil)
+	r = w.mustRun(aegir.TaskVerify, "@"+w.uri, nil)
 	if logHas(r, "info", "moving it") {
 		t.Errorf("a verify of an unchanged site moved its address:\n%s", logText(r))
 	}
 
 	w.save("@"+w.uri, aegir.SiteContext, map[string]string{"ssl_enabled": "0"})
-	w.mustRun(provision.TaskVerify, "@"+w.uri, nil)
+	w.mustRun(aegir.TaskVerify, "@"+w.uri, nil)
 	w.wantAddress(w.plain)
 	a = expect(t, w.plain+"/", nil, 200, "about us")
 	if strings.Contains(a.body, "https://"+w.uri) {
@@ -158,7 +158,7 @@ func TestFailedVerifyPutsBackTheWordPressAddress(t *testing.T) {
 	w := newWPSite(t)
 
 	w.save("@"+w.uri, aegir.SiteContext, map[string]string{"ssl_enabled": "2"})
-	r, err := w.backend.Run(context.Background(), provision.TaskVerify, "@"+w.uri, provision.Options{FailAt: "release certificates"})
+	r, err := w.backend.Run(context.Background(), aegir.TaskVerify, "@"+w.uri, provision.Options{FailAt: "release certificates"})
 	if err == nil {
 		t.Fatal("the verify did not fail at release certificates")
 	}
@@ -168,13 +168,13 @@ func TestFailedVerifyPutsBackTheWordPressAddress(t *testing.T) {
 	w.wantAddress(w.plain)
 	expect(t, w.plain+"/", nil, 200, "about us")
 
-	r = w.mustRun(provision.TaskVerify, "@"+w.uri, nil)
+	r = w.mustRun(aegir.TaskVerify, "@"+w.uri, nil)
 	w.wantAddress(w.secure)
 	_, certFile, _ := certificateOf(t, w.webStack, r)
 	roots := certPool(t, certFile)
 
 	w.save("@"+w.uri, aegir.SiteContext, map[string]string{"ssl_enabled": "0"})
-	r, err = w.backend.Run(context.Background(), provision.TaskVerify, "@"+w.uri, provision.Options{FailAt: "vhost"})
+	r, err = w.backend.Run(context.Background(), aegir.TaskVerify, "@"+w.uri, provision.Options{FailAt: "vhost"})
 	if err == nil {
 		t.Fatal("the verify did not fail at its vhost")
 	}
@@ -191,9 +191,9 @@ func TestFailedVerifyPutsBackTheWordPressAddress(t *testing.T) {
 func TestEnableMovesTheAddressOfAWordPressSiteChangedWhileDisabled(t *testing.T) {
 	t.Parallel()
 	w := newWPSite(t)
-	w.mustRun(provision.TaskDisable, "@"+w.uri, nil)
+	w.mustRun(aegir.TaskDisable, "@"+w.uri, nil)
 	w.save("@"+w.uri, aegir.SiteContext, map[string]string{"ssl_enabled": "2"})
-	w.mustRun(provision.TaskEnable, "@"+w.uri, nil)
+	w.mustRun(aegir.TaskEnable, "@"+w.uri, nil)
 	w.wantAddress(w.secure)
 }
 
@@ -204,7 +204,7 @@ func TestVerifyLeavesAWordPressAddressOfAnotherHostAlone(t *testing.T) {
 	t.Parallel()
 	w := newWPSite(t)
 	w.exec("UPDATE `%s`.wp_options SET option_value = 'http://elsewhere.example.com' WHERE option_name = 'home'")
-	r := w.mustRun(provision.TaskVerify, "@"+w.uri, nil)
+	r := w.mustRun(aegir.TaskVerify, "@"+w.uri, nil)
 	if r.Status != aegir.StatusWarning || !logHas(r, "warning", "http://elsewhere.example.com") {
 		t.Errorf("status %s, want a warning naming the address:\n%s", r.Status, logText(r))
 	}
@@ -221,13 +221,13 @@ func TestRestoreOfABackupFromBeforeSSLHoldsTheSitesAddress(t *testing.T) {
 	t.Parallel()
 	w := newWPSite(t)
 	w.backend.Archiver = &tarball.Archiver{}
-	r := w.mustRun(provision.TaskBackup, "@"+w.uri, nil)
+	r := w.mustRun(aegir.TaskBackup, "@"+w.uri, nil)
 	file, _ := r.Data["backup_file"].(string)
 	w.save("@"+w.uri, aegir.SiteContext, map[string]string{"ssl_enabled": "2"})
-	w.mustRun(provision.TaskVerify, "@"+w.uri, nil)
+	w.mustRun(aegir.TaskVerify, "@"+w.uri, nil)
 	w.wantAddress(w.secure)
 
-	r = w.mustRun(provision.TaskRestore, "@"+w.uri, map[string]string{"file": file})
+	r = w.mustRun(aegir.TaskRestore, "@"+w.uri, map[string]string{"file": file})
 	if !logHas(r, "info", "rewriting "+w.plain+" to "+w.secure) {
 		t.Errorf("the restore did not say it moved the backup's address:\n%s", logText(r))
 	}

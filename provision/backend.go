@@ -41,55 +41,39 @@ type Options struct {
 	Args map[string]string
 }
 
-// Task names the back end knows.
-const (
-	TaskVerify       = "verify"
-	TaskInstall      = "install"
-	TaskBackup       = "backup"
-	TaskBackupDelete = "backup-delete"
-	TaskRestore      = "restore"
-	TaskDeploy       = "deploy"
-	TaskMigrate      = "migrate"
-	TaskClone        = "clone"
-	TaskDisable      = "disable"
-	TaskEnable       = "enable"
-	TaskDelete       = "delete"
-	TaskImport       = "import"
-	TaskLoginReset   = "login-reset"
-	TaskCron         = "cron"
-)
-
 // taskFunc runs one task on a loaded context.
 type taskFunc func(t *run, ctx context.Context, c *aegir.Context) error
 
 // tasks maps each task and context type to the code that runs it.
 var tasks = map[string]map[aegir.ContextType]taskFunc{
-	TaskVerify: {
+	aegir.TaskVerify: {
 		aegir.ServerContext:   (*run).verifyServer,
 		aegir.PlatformContext: (*run).verifyPlatform,
 		aegir.SiteContext:     (*run).verifySite,
 	},
-	TaskInstall:      {aegir.SiteContext: (*run).install},
-	TaskBackup:       {aegir.SiteContext: (*run).backup},
-	TaskBackupDelete: {aegir.SiteContext: (*run).backupDelete},
-	TaskRestore:      {aegir.SiteContext: (*run).restore},
-	TaskDeploy:       {aegir.SiteContext: (*run).deploy},
-	TaskMigrate:      {aegir.SiteContext: (*run).migrate},
-	TaskClone:        {aegir.SiteContext: (*run).clone},
-	TaskDisable: {aegir.SiteContext: func(t *run, ctx context.Context, c *aegir.Context) error {
+	aegir.TaskInstall:      {aegir.SiteContext: (*run).install},
+	aegir.TaskBackup:       {aegir.SiteContext: (*run).backup},
+	aegir.TaskBackupDelete: {aegir.SiteContext: (*run).backupDelete},
+	aegir.TaskRestore:      {aegir.SiteContext: (*run).restore},
+	aegir.TaskDeploy:       {aegir.SiteContext: (*run).deploy},
+	aegir.TaskMigrate:      {aegir.SiteContext: (*run).migrate},
+	aegir.TaskClone:        {aegir.SiteContext: (*run).clone},
+	aegir.TaskDisable: {aegir.SiteContext: func(t *run, ctx context.Context, c *aegir.Context) error {
 		return t.setEnabled(ctx, c, false)
 	}},
-	TaskEnable: {aegir.SiteContext: func(t *run, ctx context.Context, c *aegir.Context) error {
+	aegir.TaskEnable: {aegir.SiteContext: func(t *run, ctx context.Context, c *aegir.Context) error {
 		return t.setEnabled(ctx, c, true)
 	}},
-	TaskDelete: {
+	aegir.TaskDelete: {
 		aegir.SiteContext:     (*run).deleteSite,
 		aegir.PlatformContext: (*run).deleteContext,
 		aegir.ServerContext:   (*run).deleteContext,
 	},
-	TaskImport:     {aegir.SiteContext: (*run).importSite},
-	TaskLoginReset: {aegir.SiteContext: (*run).loginReset},
-	TaskCron:       {aegir.SiteContext: (*run).cron},
+	aegir.TaskImport:     {aegir.SiteContext: (*run).importSite},
+	aegir.TaskLoginReset: {aegir.SiteContext: (*run).loginReset},
+	aegir.TaskCron:       {aegir.SiteContext: (*run).cron},
+	aegir.TaskFlushCache: {aegir.SiteContext: (*run).flushCache},
+	aegir.TaskUpdateDB:   {aegir.SiteContext: (*run).updateDB},
 }
 
 // Run runs task on the named context and returns its Result. The task's

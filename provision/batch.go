@@ -11,9 +11,6 @@ import (
 	"github.com/aegir-hosting/aegir"
 )
 
-// TaskMigratePlatform is the batch migrate of every site of a platform.
-const TaskMigratePlatform = "migrate-platform"
-
 // DefaultBatchConcurrency is how many sites a batch migrate moves at once
 // unless told otherwise: four per CPU. Much of a site's migrate waits on
 // MariaDB (its dump and import), on PHP and on its web server's reload,
@@ -110,7 +107,7 @@ func (b *Backend) MigratePlatform(ctx context.Context, from, to string, concurre
 					log.Warnf("%s: %s", name, e.Message)
 				}
 			}
-			r, err := b.Run(siteCtx, TaskMigrate, name, siteOpts)
+			r, err := b.Run(siteCtx, aegir.TaskMigrate, name, siteOpts)
 			outcomes[i] = SiteOutcome{Site: name, Status: r.Status}
 			if err != nil {
 				outcomes[i].Error = err.Error()

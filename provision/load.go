@@ -9,16 +9,10 @@ import (
 	"github.com/aegir-hosting/aegir"
 )
 
-// heavyTasks are refused when the machine's load is critical, as Aegir
-// does: they dump, copy and import whole sites.
-var heavyTasks = map[string]bool{
-	TaskInstall: true, TaskBackup: true, TaskRestore: true, TaskDeploy: true, TaskMigrate: true, TaskClone: true,
-}
-
-// checkLoad refuses a heavy task while the load average is above the
+// checkLoad refuses a heavy task (aegir.TaskType.Heavy) while the load average is above the
 // backend's limit (no limit when LoadLimit is zero).
 func (b *Backend) checkLoad(task string) error {
-	if b.LoadLimit <= 0 || !heavyTasks[task] {
+	if b.LoadLimit <= 0 || !aegir.IsHeavy(task) {
 		return nil
 	}
 	read := b.LoadAvg

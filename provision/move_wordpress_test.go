@@ -26,7 +26,7 @@ func (w *wpSite) secondPlatform() {
 		w.t.Fatal(err)
 	}
 	w.save("@platform_wpnew", aegir.PlatformContext, map[string]string{"root": root})
-	w.mustRun(provision.TaskVerify, "@platform_wpnew", nil)
+	w.mustRun(aegir.TaskVerify, "@platform_wpnew", nil)
 }
 
 // databaseExists asks MariaDB whether name exists.
@@ -49,7 +49,7 @@ func TestMigrateMovesTheTablesOnItsDBServer(t *testing.T) {
 	w := newWPSite(t)
 	w.secondPlatform()
 	oldDB := w.db
-	r := w.mustRun(provision.TaskMigrate, "@"+w.uri, map[string]string{"platform": "@platform_wpnew"})
+	r := w.mustRun(aegir.TaskMigrate, "@"+w.uri, map[string]string{"platform": "@platform_wpnew"})
 	if !logHas(r, "info", "moved 12 tables of database "+oldDB) {
 		t.Errorf("the log does not tell the tables moved:\n%s", logText(r))
 	}
@@ -74,7 +74,7 @@ func TestMigrateMovesTheTablesOnItsDBServer(t *testing.T) {
 	// The backup holds the data as it was: restored, the site serves it.
 	backup := fmt.Sprint(r.Data["backup_file"])
 	w.exec("UPDATE `%s`.wp_posts SET post_content = 'changed after the migrate' WHERE ID = 1")
-	w.mustRun(provision.TaskRestore, "@"+w.uri, map[string]string{"file": backup})
+	w.mustRun(aegir.TaskRestore, "@"+w.uri, map[string]string{"file": backup})
 	c, err = w.store.Get(context.Background(), w.uri)
 	if err != nil {
 		t.Fatal(err)
@@ -94,7 +94,7 @@ func TestFailedMigrateMovesTheTablesBackAsTheyWere(t *testing.T) {
 	w.secondPlatform()
 	args := map[string]string{"platform": "@platform_wpnew", "new_uri": w.site("moved")}
 	for _, step := range []string{"vhost", "permissions"} {
-		r, err := w.backend.Run(context.Background(), provision.TaskMigrate, "@"+w.uri, provision.Options{Args: args, FailAt: step})
+		r, err := w.backend.Run(context.Background(), aegir.TaskMigrate, "@"+w.uri, provision.Options{Args: args, FailAt: step})
 		if err == nil {
 			t.Fatalf("the migrate did not fail at %s", step)
 		}
@@ -126,7 +126,7 @@ func TestVerifyMovesBackTheTablesOfAMigrateThatDied(t *testing.T) {
 	t.Parallel()
 	w := newWPSite(t)
 	w.secondPlatform()
-	_, err := w.backend.Run(context.Background(), provision.TaskMigrate, "@"+w.uri,
+	_, err := w.backend.Run(context.Background(), aegir.TaskMigrate, "@"+w.uri,
 		provision.Options{Args: map[string]string{"platform": "@platform_wpnew"}, CrashAt: "swap in"})
 	if err == nil || !strings.Contains(err.Error(), "crash-at") {
 		t.Fatalf("the migrate did not stop as a crash would: %v", err)
@@ -139,7 +139,7 @@ func TestVerifyMovesBackTheTablesOfAMigrateThatDied(t *testing.T) {
 		t.Fatalf("no record of the move beside the site: %v", err)
 	}
 
-	r := w.mustRun(provision.TaskVerify, "@"+w.uri, nil)
+	r := w.mustRun(aegir.TaskVerify, "@"+w.uri, nil)
 	if !logHas(r, "warning", "back into "+w.db) {
 		t.Errorf("the verify does not tell it moved the tables back:\n%s", logText(r))
 	}
@@ -150,10 +150,10 @@ func TestVerifyMovesBackTheTablesOfAMigrateThatDied(t *testing.T) {
 	expect(t, w.plain+"/", nil, 200, "about us")
 
 	// A second verify has nothing to recover, and the migrate now succeeds.
-	r = w.mustRun(provision.TaskVerify, "@"+w.uri, nil)
+	r = w.mustRun(aegir.TaskVerify, "@"+w.uri, nil)
 	if logHas(r, "warning", "moved the tables") {
 		t.Errorf("a second verify moved tables again:\n%s", logText(r))
 	}
-	w.mustRun(provision.TaskMigrate, "@"+w.uri, map[string]string{"platform": "@platform_wpnew"})
+	w.mustRun(aegir.TaskMigrate, "@"+w.uri, map[string]string{"platform": "@platform_wpnew"})
 	expect(t, w.plain+"/", nil, 200, "about us")
 }

@@ -75,12 +75,12 @@ func newWebStack(t *testing.T, kind string) *webStack {
 		props["http_conf_link"] = filepath.Join(a.ConfD, "aegir.conf")
 	}
 	s.save("@server_master", aegir.ServerContext, props)
-	s.mustRun(provision.TaskVerify, "@server_master", nil)
+	s.mustRun(aegir.TaskVerify, "@server_master", nil)
 
 	root := filepath.Join(s.paths.Platforms(), "p")
 	teststack.WriteFiles(t, root, map[string]string{"index.php": indexPHP})
 	s.save("@platform_p", aegir.PlatformContext, map[string]string{"root": root})
-	s.mustRun(provision.TaskVerify, "@platform_p", nil)
+	s.mustRun(aegir.TaskVerify, "@platform_p", nil)
 	return s
 }
 
@@ -276,7 +276,7 @@ func TestHTTPSRequiredSiteServesOverTLSAndRedirectsPlainHTTP(t *testing.T) {
 			s.save("@"+uri, aegir.SiteContext, map[string]string{
 				"platform": "@platform_p", "aliases": www, "ssl_enabled": "2", "ssl_provider": aegir.SSLSelfSigned,
 			})
-			r := s.mustRun(provision.TaskInstall, "@"+uri, nil)
+			r := s.mustRun(aegir.TaskInstall, "@"+uri, nil)
 			if got, want := r.Data["url"], https(uri, ""); got != want {
 				t.Errorf("url %v, want %s", got, want)
 			}
@@ -300,7 +300,7 @@ func TestHTTPSRequiredSiteServesOverTLSAndRedirectsPlainHTTP(t *testing.T) {
 			// the certificate away with the rest.
 			other := s.site("b")
 			s.save("@"+other, aegir.SiteContext, map[string]string{"platform": "@platform_p", "ssl_enabled": "1"})
-			if _, err := s.backend.Run(context.Background(), provision.TaskInstall, "@"+other, provision.Options{FailAt: "context"}); err == nil {
+			if _, err := s.backend.Run(context.Background(), aegir.TaskInstall, "@"+other, provision.Options{FailAt: "context"}); err == nil {
 				t.Fatal("the install did not fail at its context step")
 			}
 			if _, err := os.Stat(filepath.Join(s.paths.SSL(), other)); !os.IsNotExist(err) {
@@ -316,7 +316,7 @@ func TestHTTPSRequiredSiteServesOverTLSAndRedirectsPlainHTTP(t *testing.T) {
 
 			// SSL off: plain HTTP serves the site, the certificate goes.
 			s.save("@"+uri, aegir.SiteContext, map[string]string{"ssl_enabled": "0"})
-			s.mustRun(provision.TaskVerify, "@"+uri, nil)
+			s.mustRun(aegir.TaskVerify, "@"+uri, nil)
 			expect(t, plain(uri, "/"), nil, 200, " https=off")
 			if _, err := os.Stat(filepath.Join(s.paths.SSL(), name)); !os.IsNotExist(err) {
 				t.Errorf("the certificate outlived the site's SSL: %v", err)
@@ -324,7 +324,7 @@ func TestHTTPSRequiredSiteServesOverTLSAndRedirectsPlainHTTP(t *testing.T) {
 
 			// SSL required again, with HSTS: a new certificate.
 			s.save("@"+uri, aegir.SiteContext, map[string]string{"ssl_enabled": "2", "hsts": "true"})
-			r = s.mustRun(provision.TaskVerify, "@"+uri, nil)
+			r = s.mustRun(aegir.TaskVerify, "@"+uri, nil)
 			_, certFile, _ = certificateOf(t, s, r)
 			roots = certPool(t, certFile)
 			a = expect(t, https(uri, "/"), roots, 200, " https=on")

@@ -13,7 +13,6 @@ import (
 	"time"
 
 	"github.com/aegir-hosting/aegir"
-	"github.com/aegir-hosting/aegir/provision"
 )
 
 // Defaults of a backup Policy.
@@ -184,12 +183,12 @@ func (b *Backups) checkSite(ctx context.Context, r *aegir.SiteRecord, now time.T
 			last = &list[0].CreatedAt
 		}
 		if last == nil || now.Sub(*last) >= p.Interval {
-			busy, err := pending(ctx, b.Store, r.Name, provision.TaskBackup)
+			busy, err := pending(ctx, b.Store, r.Name, aegir.TaskBackup)
 			if err != nil {
 				return 0, 0, err
 			}
 			if !busy {
-				if err := b.Store.EnqueueTask(ctx, siteTask(provision.TaskBackup, r, nil)); err != nil {
+				if err := b.Store.EnqueueTask(ctx, siteTask(aegir.TaskBackup, r, nil)); err != nil {
 					return 0, 0, err
 				}
 				queued++
@@ -217,11 +216,11 @@ func (b *Backups) checkSite(ctx context.Context, r *aegir.SiteRecord, now time.T
 	if len(files) == 0 {
 		return queued, 0, nil
 	}
-	busy, err := pending(ctx, b.Store, r.Name, provision.TaskBackupDelete)
+	busy, err := pending(ctx, b.Store, r.Name, aegir.TaskBackupDelete)
 	if err != nil || busy {
 		return queued, 0, err
 	}
-	if err := b.Store.EnqueueTask(ctx, siteTask(provision.TaskBackupDelete, r, map[string]string{"files": strings.Join(files, " ")})); err != nil {
+	if err := b.Store.EnqueueTask(ctx, siteTask(aegir.TaskBackupDelete, r, map[string]string{"files": strings.Join(files, " ")})); err != nil {
 		return queued, 0, err
 	}
 	return queued, 1, nil

@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/aegir-hosting/aegir"
-	"github.com/aegir-hosting/aegir/provision"
 	"github.com/aegir-hosting/aegir/schedule"
 )
 
@@ -129,11 +128,11 @@ func TestBackupSchedulerQueuesDueSitesAndDropsOldBackups(t *testing.T) {
 		if queuedBackups != 2 || deletes != 1 {
 			t.Fatalf("Check queued %d backups and %d deletes, want 2 and 1", queuedBackups, deletes)
 		}
-		got := queued(t, s, provision.TaskBackup)
+		got := queued(t, s, aegir.TaskBackup)
 		if len(got) != 2 || got["due.example"] == nil || got["never.example"] == nil {
 			t.Fatalf("backups queued for %v", got)
 		}
-		dels := queued(t, s, provision.TaskBackupDelete)
+		dels := queued(t, s, aegir.TaskBackupDelete)
 		if len(dels) != 1 || len(dels["old.example"]) != 1 {
 			t.Fatalf("backup-deletes queued for %v", dels)
 		}
@@ -175,13 +174,13 @@ func TestBackupSchedulerRunsOnItsTicker(t *testing.T) {
 	clock := newFakeClock(time.Date(2030, 1, 16, 12, 0, 0, 0, time.UTC))
 	run(t, &schedule.Backups{Store: s, Clock: clock, Logger: discard()})
 	clock.advance(0) // the start pass is done
-	if got := queued(t, s, provision.TaskBackup); len(got["a.example"]) != 1 {
+	if got := queued(t, s, aegir.TaskBackup); len(got["a.example"]) != 1 {
 		t.Fatalf("backups queued at start: %v", got)
 	}
 	addSite(t, s, "b.example", aegir.SiteEnabled)
 	clock.advance(15 * time.Minute)
 	clock.advance(0)
-	if got := queued(t, s, provision.TaskBackup); len(got["b.example"]) != 1 || len(got["a.example"]) != 1 {
+	if got := queued(t, s, aegir.TaskBackup); len(got["b.example"]) != 1 || len(got["a.example"]) != 1 {
 		t.Fatalf("backups queued after a tick: %v", got)
 	}
 }

@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/aegir-hosting/aegir"
-	"github.com/aegir-hosting/aegir/provision"
 )
 
 // DefaultCronPeriod is how often each enabled site gets a cron task.
@@ -67,10 +66,10 @@ func (c *Cron) Enqueue(ctx context.Context, from, to time.Time) (int, error) {
 		if !due(r.Name, period, from, to) {
 			return nil
 		}
-		if busy, err := pending(ctx, c.Store, r.Name, provision.TaskCron); err != nil || busy {
+		if busy, err := pending(ctx, c.Store, r.Name, aegir.TaskCron); err != nil || busy {
 			return err
 		}
-		if err := c.Store.EnqueueTask(ctx, siteTask(provision.TaskCron, r, nil)); err != nil {
+		if err := c.Store.EnqueueTask(ctx, siteTask(aegir.TaskCron, r, nil)); err != nil {
 			return fmt.Errorf("queue cron of @%s: %w", r.Name, err)
 		}
 		n++

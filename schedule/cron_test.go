@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/aegir-hosting/aegir"
-	"github.com/aegir-hosting/aegir/provision"
 	"github.com/aegir-hosting/aegir/schedule"
 )
 
@@ -39,7 +38,7 @@ func TestCronQueuesEachEnabledSiteOncePerPeriod(t *testing.T) {
 		}
 		check := func(when string, want int) {
 			t.Helper()
-			list, _, err := s.ListTasks(ctx, aegir.TaskFilter{Type: provision.TaskCron, PerPage: aegir.MaxPerPage})
+			list, _, err := s.ListTasks(ctx, aegir.TaskFilter{Type: aegir.TaskCron, PerPage: aegir.MaxPerPage})
 			must(t, err)
 			count := map[string]int{}
 			for _, task := range list {
@@ -128,7 +127,7 @@ func TestCronEnqueueWindows(t *testing.T) {
 	if n != 0 {
 		t.Fatalf("queued %d while each site's cron was queued", n)
 	}
-	if got := queued(t, s, provision.TaskCron); len(got) != 20 {
+	if got := queued(t, s, aegir.TaskCron); len(got) != 20 {
 		t.Fatalf("cron queued on %d sites", len(got))
 	}
 }

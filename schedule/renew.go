@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/aegir-hosting/aegir"
-	"github.com/aegir-hosting/aegir/provision"
 )
 
 // Defaults of the renewal scheduler.
@@ -103,12 +102,12 @@ func (r *Renewals) Enqueue(ctx context.Context, now time.Time) (int, error) {
 			log.Warn("certificate due for renewal has no installed site to renew it", "certificate", c.Name, "sites", c.Sites, "not_after", c.NotAfter)
 			continue
 		}
-		if busy, err := pending(ctx, r.Store, site.Name, provision.TaskVerify); err != nil {
+		if busy, err := pending(ctx, r.Store, site.Name, aegir.TaskVerify); err != nil {
 			return n, err
 		} else if busy {
 			continue
 		}
-		if err := r.Store.EnqueueTask(ctx, siteTask(provision.TaskVerify, site, map[string]string{ArgRenew: "1"})); err != nil {
+		if err := r.Store.EnqueueTask(ctx, siteTask(aegir.TaskVerify, site, map[string]string{ArgRenew: "1"})); err != nil {
 			return n, fmt.Errorf("queue the renewal of certificate %s on @%s: %w", c.Name, site.Name, err)
 		}
 		n++

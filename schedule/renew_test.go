@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/aegir-hosting/aegir"
-	"github.com/aegir-hosting/aegir/provision"
 	"github.com/aegir-hosting/aegir/schedule"
 )
 
@@ -60,7 +59,7 @@ func TestRenewalsQueueAVerifyOfCertificatesDueWithin30Days(t *testing.T) {
 
 		check := func(when string, want ...string) {
 			t.Helper()
-			got := queued(t, s, provision.TaskVerify)
+			got := queued(t, s, aegir.TaskVerify)
 			for _, name := range want {
 				tasks := got[name]
 				if len(tasks) != 1 {

@@ -92,6 +92,9 @@ func (a *Static) RewriteURI(ctx context.Context, s *aegir.AppSite, oldURI, oldUR
 // Cron does nothing: a static site has no periodic jobs.
 func (a *Static) Cron(ctx context.Context, s *aegir.AppSite) error { return nil }
 
+// FlushCache does nothing: a static site has no cache of its own.
+func (a *Static) FlushCache(ctx context.Context, s *aegir.AppSite) error { return nil }
+
 // ReadSettings returns empty settings and no error: a static site has no
 // settings file and no database to import.
 func (a *Static) ReadSettings(ctx context.Context, s *aegir.AppSite) (*aegir.SiteSettings, error) {

@@ -2,6 +2,7 @@ package web
 
 import (
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"regexp"
@@ -11,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/aegir-hosting/aegir"
+	"github.com/aegir-hosting/aegir/hosting"
 )
 
 type openAPI struct {
@@ -94,5 +96,35 @@ func TestOpenAPISchemasListEveryProperty(t *testing.T) {
 				t.Errorf("schema %s lacks property %s", schema, p.Name)
 			}
 		}
+	}
+}
+
+// TestOpenAPITaskRequestIsTheCatalogs: the served description lists the
+// task types the front end queues, from the catalog, and no other.
+func TestOpenAPITaskRequestIsTheCatalogs(t *testing.T) {
+	t.Parallel()
+	var d struct {
+		Components struct {
+			Schemas map[string]struct {
+				Properties map[string]struct {
+					Enum        []any  `json:"enum"`
+					Description string `json:"description"`
+				} `json:"properties"`
+			} `json:"schemas"`
+		} `json:"components"`
+	}
+	if err := json.Unmarshal(openAPIDoc, &d); err != nil {
+		t.Fatal(err)
+	}
+	req := d.Components.Schemas["TaskRequest"]
+	var got []string
+	for _, v := range req.Properties["type"].Enum {
+		got = append(got, fmt.Sprint(v))
+	}
+	if want := hosting.TaskTypes(""); !slices.Equal(got, want) {
+		t.Errorf("TaskRequest types %v, want %v", got, want)
+	}
+	if !strings.Contains(req.Properties["args"].Description, "migrate: platform (required), new_uri, force") {
+		t.Errorf("args description: %s", req.Properties["args"].Description)
 	}
 }

@@ -60,7 +60,7 @@ func newWorld(t *testing.T, b *bundle) *world {
 		}
 		must(t, b.store.FinishTask(ctx, task.ID, aegir.StatusSuccess, map[string]any{"login_link": "http://" + task.Object + "/login/secret"}))
 		switch {
-		case task.Object == "b.example" && task.Type == hosting.TaskInstall:
+		case task.Object == "b.example" && task.Type == aegir.TaskInstall:
 			w.taskB = task.ID
 		case task.ObjectType == aegir.ServerContext:
 			w.taskServer = task.ID
@@ -70,11 +70,11 @@ func newWorld(t *testing.T, b *bundle) *world {
 		b.setStatus(t, s, aegir.SiteEnabled)
 		must(t, b.store.AddBackup(ctx, &aegir.Backup{Site: s, File: "/var/aegir/backups/" + s + "-20250101.000000.tar.gz", Size: 1000}))
 	}
-	failed := &aegir.Task{Type: hosting.TaskBackup, ObjectType: aegir.SiteContext, Object: "b.example", Platform: "platform_b"}
+	failed := &aegir.Task{Type: aegir.TaskBackup, ObjectType: aegir.SiteContext, Object: "b.example", Platform: "platform_b"}
 	must(t, b.store.EnqueueTask(ctx, failed))
 	claimUntil(t, b.store, failed.ID)
 	must(t, b.store.FinishTask(ctx, failed.ID, aegir.StatusFailed, nil))
-	queued := &aegir.Task{Type: hosting.TaskVerify, ObjectType: aegir.SiteContext, Object: "b.example", Platform: "platform_b"}
+	queued := &aegir.Task{Type: aegir.TaskVerify, ObjectType: aegir.SiteContext, Object: "b.example", Platform: "platform_b"}
 	must(t, b.store.EnqueueTask(ctx, queued))
 	w.taskBFailed, w.taskBQueued = failed.ID, queued.ID
 

@@ -212,7 +212,7 @@ func (s *Server) batchMigrateSubmit(w http.ResponseWriter, r *http.Request, u *a
 	if err != nil {
 		return err
 	}
-	t, err := s.Service.CreateTask(r.Context(), hosting.TaskRequest{ObjectType: aegir.PlatformContext, Object: name, Type: hosting.TaskMigratePlatform,
+	t, err := s.Service.CreateTask(r.Context(), hosting.TaskRequest{ObjectType: aegir.PlatformContext, Object: name, Type: aegir.TaskMigratePlatform,
 		Args: map[string]string{"platform": d.Form.Values["platform"]}}, u.Name)
 	if err != nil {
 		return s.formFailed(w, r, u, err, "batchmigrate", "Migrate the sites of @"+name, d)
@@ -225,7 +225,7 @@ func (s *Server) batchMigrateSubmit(w http.ResponseWriter, r *http.Request, u *a
 // and the platforms its sites may move to.
 func (s *Server) batchMigrateData(r *http.Request, u *aegir.User, f *form) (string, formData, error) {
 	name := objectName(r)
-	if err := s.authorize(r.Context(), u, hosting.ActTask+hosting.TaskMigratePlatform, hosting.KindPlatform+":"+name); err != nil {
+	if err := s.authorize(r.Context(), u, hosting.ActTask+aegir.TaskMigratePlatform, hosting.KindPlatform+":"+name); err != nil {
 		return "", formData{}, err
 	}
 	p, err := s.Store.GetPlatform(r.Context(), name)
@@ -494,7 +494,7 @@ func (s *Server) migrateData(r *http.Request, u *aegir.User, site *aegir.SiteRec
 // migrateForm asks for the target platform and shows the package report
 // of the one chosen (htmx reloads it when the choice changes).
 func (s *Server) migrateForm(w http.ResponseWriter, r *http.Request, u *aegir.User) error {
-	site, err := s.siteFor(r, u, hosting.ActTask+hosting.TaskMigrate)
+	site, err := s.siteFor(r, u, hosting.ActTask+aegir.TaskMigrate)
 	if err != nil {
 		return err
 	}
@@ -509,7 +509,7 @@ func (s *Server) migrateForm(w http.ResponseWriter, r *http.Request, u *aegir.Us
 
 // migrateReport renders the package report alone, for htmx.
 func (s *Server) migrateReport(w http.ResponseWriter, r *http.Request, u *aegir.User) error {
-	site, err := s.siteFor(r, u, hosting.ActTask+hosting.TaskMigrate)
+	site, err := s.siteFor(r, u, hosting.ActTask+aegir.TaskMigrate)
 	if err != nil {
 		return err
 	}
@@ -525,7 +525,7 @@ func (s *Server) migrateReport(w http.ResponseWriter, r *http.Request, u *aegir.
 // migrateSubmit queues the migrate unless the package report has errors
 // (a target with an older schema than the site's database).
 func (s *Server) migrateSubmit(w http.ResponseWriter, r *http.Request, u *aegir.User) error {
-	site, err := s.siteFor(r, u, hosting.ActTask+hosting.TaskMigrate)
+	site, err := s.siteFor(r, u, hosting.ActTask+aegir.TaskMigrate)
 	if err != nil {
 		return err
 	}
@@ -542,7 +542,7 @@ func (s *Server) migrateSubmit(w http.ResponseWriter, r *http.Request, u *aegir.
 	if err := s.checkTaskArgs(r.Context(), u, args); err != nil {
 		return s.formFailed(w, r, u, err, "migrate", "Migrate "+site.Name, d)
 	}
-	t, err := s.Service.CreateTask(r.Context(), hosting.TaskRequest{ObjectType: aegir.SiteContext, Object: site.Name, Type: hosting.TaskMigrate, Args: args}, u.Name)
+	t, err := s.Service.CreateTask(r.Context(), hosting.TaskRequest{ObjectType: aegir.SiteContext, Object: site.Name, Type: aegir.TaskMigrate, Args: args}, u.Name)
 	if err != nil {
 		return s.formFailed(w, r, u, err, "migrate", "Migrate "+site.Name, d)
 	}
@@ -561,7 +561,7 @@ func (s *Server) cloneData(r *http.Request, u *aegir.User, site *aegir.SiteRecor
 
 // cloneForm asks for the new site's uri and, optionally, its platform.
 func (s *Server) cloneForm(w http.ResponseWriter, r *http.Request, u *aegir.User) error {
-	site, err := s.siteFor(r, u, hosting.ActTask+hosting.TaskClone)
+	site, err := s.siteFor(r, u, hosting.ActTask+aegir.TaskClone)
 	if err != nil {
 		return err
 	}
@@ -575,7 +575,7 @@ func (s *Server) cloneForm(w http.ResponseWriter, r *http.Request, u *aegir.User
 }
 
 func (s *Server) cloneSubmit(w http.ResponseWriter, r *http.Request, u *aegir.User) error {
-	site, err := s.siteFor(r, u, hosting.ActTask+hosting.TaskClone)
+	site, err := s.siteFor(r, u, hosting.ActTask+aegir.TaskClone)
 	if err != nil {
 		return err
 	}
@@ -591,7 +591,7 @@ func (s *Server) cloneSubmit(w http.ResponseWriter, r *http.Request, u *aegir.Us
 	if err := s.checkTaskArgs(r.Context(), u, args); err != nil {
 		return s.formFailed(w, r, u, err, "clone", "Clone "+site.Name, d)
 	}
-	t, err := s.Service.CreateTask(r.Context(), hosting.TaskRequest{ObjectType: aegir.SiteContext, Object: site.Name, Type: hosting.TaskClone, Args: args}, u.Name)
+	t, err := s.Service.CreateTask(r.Context(), hosting.TaskRequest{ObjectType: aegir.SiteContext, Object: site.Name, Type: aegir.TaskClone, Args: args}, u.Name)
 	if err != nil {
 		return s.formFailed(w, r, u, err, "clone", "Clone "+site.Name, d)
 	}
@@ -600,7 +600,7 @@ func (s *Server) cloneSubmit(w http.ResponseWriter, r *http.Request, u *aegir.Us
 
 // restoreForm offers the site's backups to restore.
 func (s *Server) restoreForm(w http.ResponseWriter, r *http.Request, u *aegir.User) error {
-	site, err := s.siteFor(r, u, hosting.ActTask+hosting.TaskRestore)
+	site, err := s.siteFor(r, u, hosting.ActTask+aegir.TaskRestore)
 	if err != nil {
 		return err
 	}
@@ -616,7 +616,7 @@ func (s *Server) restoreForm(w http.ResponseWriter, r *http.Request, u *aegir.Us
 }
 
 func (s *Server) restoreSubmit(w http.ResponseWriter, r *http.Request, u *aegir.User) error {
-	site, err := s.siteFor(r, u, hosting.ActTask+hosting.TaskRestore)
+	site, err := s.siteFor(r, u, hosting.ActTask+aegir.TaskRestore)
 	if err != nil {
 		return err
 	}
@@ -626,7 +626,7 @@ func (s *Server) restoreSubmit(w http.ResponseWriter, r *http.Request, u *aegir.
 	}
 	f := formOf(r, "file")
 	d := formData{Form: f, Object: site, Extra: backups}
-	t, err := s.Service.CreateTask(r.Context(), hosting.TaskRequest{ObjectType: aegir.SiteContext, Object: site.Name, Type: hosting.TaskRestore,
+	t, err := s.Service.CreateTask(r.Context(), hosting.TaskRequest{ObjectType: aegir.SiteContext, Object: site.Name, Type: aegir.TaskRestore,
 		Args: map[string]string{"file": f.Values["file"]}}, u.Name)
 	if err != nil {
 		return s.formFailed(w, r, u, err, "restore", "Restore "+site.Name, d)

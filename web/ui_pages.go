@@ -81,7 +81,7 @@ func (s *Server) dashboardPage(w http.ResponseWriter, r *http.Request, u *aegir.
 	if d.Failed, err = box(aegir.TaskFilter{Status: aegir.StatusFailed}); err != nil {
 		return err
 	}
-	backups, err := box(aegir.TaskFilter{Status: aegir.StatusFailed, Type: hosting.TaskBackup})
+	backups, err := box(aegir.TaskFilter{Status: aegir.StatusFailed, Type: aegir.TaskBackup})
 	if err != nil {
 		return err
 	}
@@ -396,8 +396,8 @@ type button struct {
 }
 
 // taskForms are the tasks that need a form for their arguments.
-var taskForms = map[string]string{hosting.TaskMigrate: "migrate", hosting.TaskClone: "clone", hosting.TaskRestore: "restore",
-	hosting.TaskMigratePlatform: "migrate"}
+var taskForms = map[string]string{aegir.TaskMigrate: "migrate", aegir.TaskClone: "clone", aegir.TaskRestore: "restore",
+	aegir.TaskMigratePlatform: "migrate"}
 
 // buttons returns the buttons of the tasks an object allows in its state
 // that the user may queue: the two rule sets, hosting's state rules and
@@ -406,13 +406,13 @@ var taskForms = map[string]string{hosting.TaskMigrate: "migrate", hosting.TaskCl
 func (s *Server) buttons(r *http.Request, u *aegir.User, kind, name string, allowed []string) []button {
 	var out []button
 	for _, t := range allowed {
-		if t == hosting.TaskBackupDelete || t == hosting.TaskNoop || t == hosting.TaskImport && kind != hosting.KindSite {
+		if t == aegir.TaskBackupDelete || t == aegir.TaskNoop || t == aegir.TaskImport && kind != hosting.KindSite {
 			continue
 		}
 		if !s.can(r, u, hosting.ActTask+t, kind+":"+name) {
 			continue
 		}
-		b := button{Type: t, Label: strings.ReplaceAll(t, "-", " "), Danger: t == hosting.TaskDelete || t == hosting.TaskDisable}
+		b := button{Type: t, Label: strings.ReplaceAll(t, "-", " "), Danger: t == aegir.TaskDelete || t == aegir.TaskDisable}
 		if f, ok := taskForms[t]; ok {
 			b.Form = "/" + kind + "s/" + name + "/" + f
 		}
@@ -467,7 +467,7 @@ func (s *Server) sitePage(w http.ResponseWriter, r *http.Request, u *aegir.User)
 	}
 	d.URL = s.siteURL(r, site, d.Platform)
 	d.Buttons = s.buttons(r, u, hosting.KindSite, name, s.Service.AllowedTasks(site))
-	d.CanBackup = slices.Contains(s.Service.AllowedTasks(site), hosting.TaskBackupDelete) && s.can(r, u, hosting.ActTask+hosting.TaskBackupDelete, hosting.KindSite+":"+name)
+	d.CanBackup = slices.Contains(s.Service.AllowedTasks(site), aegir.TaskBackupDelete) && s.can(r, u, hosting.ActTask+aegir.TaskBackupDelete, hosting.KindSite+":"+name)
 	if d.Backups, err = s.Store.ListBackups(ctx, name); err != nil {
 		return err
 	}
@@ -542,7 +542,7 @@ func (s *Server) serverPage(w http.ResponseWriter, r *http.Request, u *aegir.Use
 		return err
 	}
 	d := serverData{Server: srv, Props: propsOf(srv.Context(), true)}
-	d.Buttons = s.buttons(r, u, hosting.KindServer, name, []string{hosting.TaskVerify, hosting.TaskDelete})
+	d.Buttons = s.buttons(r, u, hosting.KindServer, name, []string{aegir.TaskVerify, aegir.TaskDelete})
 	if d.Tasks, _, err = s.Store.ListTasks(ctx, aegir.TaskFilter{Object: name, ObjectTypes: []aegir.ContextType{aegir.ServerContext}, PerPage: 10}); err != nil {
 		return err
 	}

@@ -241,6 +241,19 @@ func (w *WordPress) Cron(ctx context.Context, s *aegir.AppSite) error {
 	return nil
 }
 
+// FlushCache empties the site's object cache and deletes its transients
+// (the rows of both kinds, so expired ones too), from PHP CLI.
+func (w *WordPress) FlushCache(ctx context.Context, s *aegir.AppSite) error {
+	var result struct {
+		Transients int `json:"transients"`
+	}
+	if err := w.runHelper(ctx, s, map[string]any{"action": "flush-cache"}, &result); err != nil {
+		return fmt.Errorf("flush the caches of wordpress site %s: %w", s.URI, err)
+	}
+	w.infof("flushed the object cache of %s and deleted %d transient rows", s.URI, result.Transients)
+	return nil
+}
+
 var (
 	// definePattern finds define('NAME', value) in a wp-config.php.
 	definePattern = regexp.MustCompile(`\bdefine\s*\(\s*['"]([A-Z_]+)['"]\s*,\s*('(?:[^'\\]|\\.)*'|"(?:[^"\\]|\\.)*"|[^;]*?)\s*\)\s*;`)

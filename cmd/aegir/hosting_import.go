@@ -7,7 +7,6 @@ import (
 	"github.com/aegir-hosting/aegir"
 	"github.com/aegir-hosting/aegir/contextfile"
 	"github.com/aegir-hosting/aegir/dispatch"
-	"github.com/aegir-hosting/aegir/provision"
 )
 
 // hostingImport brings a context made with the CLI, and every context it
@@ -92,7 +91,7 @@ func importRecord(ctx context.Context, store aegir.Store, c *aegir.Context) (*ae
 			r.Server = *c.Server
 			err = store.UpdateServer(ctx, r)
 		}
-		return dispatch.ServerTask(provision.TaskVerify, c.Name, nil), err
+		return dispatch.ServerTask(aegir.TaskVerify, c.Name, nil), err
 	case aegir.PlatformContext:
 		r, err := store.GetPlatform(ctx, c.Name)
 		if aegir.ErrorCode(err) == aegir.ENOTFOUND {
@@ -101,7 +100,7 @@ func importRecord(ctx context.Context, store aegir.Store, c *aegir.Context) (*ae
 			r.Platform = *c.Platform
 			err = store.UpdatePlatform(ctx, r)
 		}
-		return dispatch.PlatformTask(provision.TaskVerify, c.Name, nil), err
+		return dispatch.PlatformTask(aegir.TaskVerify, c.Name, nil), err
 	case aegir.SiteContext:
 		status := c.Site.Status
 		if status == aegir.SiteNotInstalled {
@@ -118,7 +117,7 @@ func importRecord(ctx context.Context, store aegir.Store, c *aegir.Context) (*ae
 		if err != nil || status == dispatch.SiteFound {
 			return nil, err
 		}
-		return dispatch.SiteTask(provision.TaskVerify, r, nil), nil
+		return dispatch.SiteTask(aegir.TaskVerify, r, nil), nil
 	}
 	return nil, aegir.Errorf(aegir.EINVALID, "unknown context type %q", c.Type)
 }

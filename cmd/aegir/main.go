@@ -76,31 +76,28 @@ type command struct {
 // commands lists the subcommands; a function, since setup runs verify
 // through Run and a package variable would refer to itself.
 func commands() map[string]command {
-	return map[string]command{
-		"save":             {"create, update or delete a named context", (*Main).save},
-		"show":             {"print a named context", (*Main).show},
-		"list":             {"list named contexts", (*Main).list},
-		"setup":            {"turn this machine into a hosting server (as root)", (*Main).setup},
-		"verify":           {"verify a server, platform or site", (*Main).verify},
-		"install":          {"install a site", (*Main).install},
-		"backup":           {"back up a site: @SITE [FILE] [--format=gz|zst]", (*Main).backup},
-		"backup-delete":    {"delete backups of a site: @SITE FILE...", (*Main).backupDelete},
-		"restore":          {"restore a backup of a site: @SITE FILE", (*Main).restore},
-		"deploy":           {"unpack a backup into a site: @SITE FILE [--old_uri=URI]", (*Main).deploy},
-		"migrate":          {"move a site to a platform: @SITE @PLATFORM [NEW_URI] [--force]", (*Main).migrate},
-		"migrate-platform": {"migrate every site of a platform: @FROM @TO [--concurrency=N]", (*Main).migratePlatform},
-		"clone":            {"copy a site: @SITE NEW_URI [@PLATFORM]", (*Main).clone},
-		"disable":          {"disable a site: @SITE [--disabled_url=URL]", (*Main).disable},
-		"enable":           {"enable a disabled site", (*Main).enable},
-		"delete":           {"delete a site (after a backup), platform or server", (*Main).deleteTask},
-		"import":           {"adopt a site found on its platform", (*Main).importSite},
-		"login-reset":      {"print a one-time admin login link", (*Main).loginReset},
-		"cron":             {"run a site's cron", (*Main).cron},
-		"hosting-import":   {"bring a context made with the CLI into the front end", (*Main).hostingImport},
-		"serve":            {"run the front end: REST API, metrics, task dispatcher [--listen ADDR] [--database URL] [--workers N]", (*Main).serve},
-		"token":            {"manage API tokens: create USER [--name NAME] | revoke ID | list USER", (*Main).token},
-		"user":             {"manage front-end users: create NAME [--role R --email E --clients C] | login-link NAME | disable NAME | enable NAME | list", (*Main).user},
+	cmds := map[string]command{
+		"save":           {"create, update or delete a named context", (*Main).save},
+		"show":           {"print a named context", (*Main).show},
+		"list":           {"list named contexts", (*Main).list},
+		"setup":          {"turn this machine into a hosting server (as root)", (*Main).setup},
+		"hosting-import": {"bring a context made with the CLI into the front end", (*Main).hostingImport},
+		"serve":          {"run the front end: REST API, metrics, task dispatcher [--listen ADDR] [--database URL] [--workers N]", (*Main).serve},
+		"token":          {"manage API tokens: create USER [--name NAME] | revoke ID|- | list USER", (*Main).token},
+		"user":           {"manage front-end users: create NAME [--role R --email E --clients C] | login-link NAME | disable NAME | enable NAME | list", (*Main).user},
 	}
+	// The tasks, from the catalog; a batch migrate runs through its own
+	// command (it reports on each site).
+	for _, tt := range aegir.Tasks() {
+		switch {
+		case tt.Internal:
+		case tt.Name == aegir.TaskMigratePlatform:
+			cmds[tt.Name] = command{tt.Summary + ": @FROM @TO [--concurrency=N] [--force]", (*Main).migratePlatform}
+		default:
+			cmds[tt.Name] = taskCommand(tt)
+		}
+	}
+	return cmds
 }
 
 // Run runs the subcommand named by args[0].

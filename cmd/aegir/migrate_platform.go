@@ -43,5 +43,5 @@ func (m *Main) migratePlatform(ctx context.Context, args []string) error {
 		opts.Sink = m.printEntry
 	}
 	result, err := m.backend(paths).MigratePlatform(ctx, o.args[0], o.args[1], concurrency, opts)
-	return m.report(provision.TaskMigratePlatform, aegir.ContextName(o.args[0]), result, err, asJSON)
+	return m.report(aegir.TaskMigratePlatform, aegir.ContextName(o.args[0]), result, err, asJSON)
 }

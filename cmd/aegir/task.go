@@ -11,22 +11,50 @@ import (
 	"github.com/aegir-hosting/aegir/provision"
 )
 
-// taskSpec says how a task's command line maps to its arguments.
-type taskSpec struct {
-	// positional names the arguments after @CONTEXT; a trailing "?" marks
-	// one that may be left out.
-	positional []string
-	// variadic, when set, takes every remaining argument, space-joined.
-	variadic string
-	// options are the --name=value options the task takes.
-	options []string
-	// force allows --force.
-	force bool
+// taskCommand is the command of a task type of the catalog: its usage
+// and arguments come from its row.
+func taskCommand(tt aegir.TaskType) command {
+	return command{
+		summary: tt.Summary + ": " + strings.TrimPrefix(taskUsage(tt), "aegir "+tt.Name+" "),
+		run: func(m *Main, ctx context.Context, args []string) error {
+			return m.runTask(ctx, tt, args)
+		},
+	}
+}
+
+// taskUsage is the command line of a task: @NAME, its positional
+// arguments (optional ones in brackets), its options and --force.
+func taskUsage(tt aegir.TaskType) string {
+	usage := "aegir " + tt.Name + " @NAME"
+	for _, a := range tt.Args {
+		switch {
+		case !a.Positional:
+		case a.Variadic:
+			usage += " " + strings.ToUpper(a.Name) + "..."
+		case a.Required:
+			usage += " " + strings.ToUpper(a.Name)
+		default:
+			usage += " [" + strings.ToUpper(a.Name) + "]"
+		}
+	}
+	for _, a := range tt.Args {
+		if !a.Positional {
+			value := strings.ToUpper(a.Name)
+			if len(a.Enum) > 0 {
+				value = strings.Join(a.Enum, "|")
+			}
+			usage += " [--" + a.Name + "=" + value + "]"
+		}
+	}
+	if tt.Force {
+		usage += " [--force]"
+	}
+	return usage
 }
 
 // runTask runs a back-end task and prints its log as it goes, or its
 // Result as JSON with --json. It fails when the task fails.
-func (m *Main) runTask(ctx context.Context, task string, args []string, spec taskSpec) error {
+func (m *Main) runTask(ctx context.Context, tt aegir.TaskType, args []string) error {
 	o, err := parseOptions(args, "json", "force")
 	if err != nil {
 		return err
@@ -37,21 +65,21 @@ func (m *Main) runTask(ctx context.Context, task string, args []string, spec tas
 		return err
 	}
 	opts := provision.Options{Args: map[string]string{}}
-	if spec.force {
+	if tt.Force {
 		if opts.Force, err = o.bool("force"); err != nil {
 			return err
 		}
 	}
 	opts.FailAt, _ = o.take("fail_at")
-	for _, name := range spec.options {
-		if v, ok := o.take(name); ok {
-			opts.Args[name] = v
+	for _, a := range tt.Args {
+		if v, ok := o.take(a.Name); ok && !a.Positional {
+			opts.Args[a.Name] = v
 		}
 	}
 	if err := o.noMore(); err != nil {
 		return err
 	}
-	name, err := taskArgs(o.args, task, spec, opts.Args)
+	name, err := taskArgs(o.args, tt, opts.Args)
 	if err != nil {
 		return err
 	}
@@ -62,44 +90,42 @@ func (m *Main) runTask(ctx context.Context, task string, args []string, spec tas
 		opts.Sink = m.printEntry
 	}
 	b := m.backend(paths)
-	result, err := b.Run(ctx, task, name, opts)
-	return m.report(task, name, result, err, asJSON)
+	result, err := b.Run(ctx, tt.Name, name, opts)
+	return m.report(tt.Name, name, result, err, asJSON)
 }
 
-// taskArgs checks the positional arguments against the spec and puts them
-// in args; it returns the context name.
-func taskArgs(pos []string, task string, spec taskSpec, args map[string]string) (string, error) {
-	usage := "usage: aegir " + task + " @NAME"
-	required := 1
-	for _, p := range spec.positional {
-		if strings.HasSuffix(p, "?") {
-			usage += " [" + strings.ToUpper(strings.TrimSuffix(p, "?")) + "]"
-		} else {
-			usage += " " + strings.ToUpper(p)
-			required++
+// taskArgs checks the positional arguments against the task's and puts
+// them in args; it returns the context name.
+func taskArgs(pos []string, tt aegir.TaskType, args map[string]string) (string, error) {
+	var positional []aegir.TaskArg
+	required, variadic := 1, false
+	for _, a := range tt.Args {
+		if a.Positional {
+			positional = append(positional, a)
+			if a.Required {
+				required++
+			}
+			variadic = variadic || a.Variadic
 		}
 	}
-	if spec.variadic != "" {
-		usage += " " + strings.ToUpper(spec.variadic) + "..."
-		required++
-	}
-	if len(pos) < required || spec.variadic == "" && len(pos) > 1+len(spec.positional) {
-		return "", usageErrorf("%s", usage)
+	if len(pos) < required || !variadic && len(pos) > 1+len(positional) {
+		return "", usageErrorf("usage: %s", taskUsage(tt))
 	}
 	name := aegir.ContextName(pos[0])
 	if err := aegir.ValidateName("name", name); err != nil {
 		return "", err
 	}
 	rest := pos[1:]
-	for _, p := range spec.positional {
+	for _, a := range positional {
 		if len(rest) == 0 {
 			break
 		}
-		args[strings.TrimSuffix(p, "?")] = rest[0]
+		if a.Variadic {
+			args[a.Name] = strings.Join(rest, " ")
+			break
+		}
+		args[a.Name] = rest[0]
 		rest = rest[1:]
-	}
-	if spec.variadic != "" {
-		args[spec.variadic] = strings.Join(rest, " ")
 	}
 	return name, nil
 }

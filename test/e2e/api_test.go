@@ -175,6 +175,14 @@ func TestAPIRunsTheSiteLifecycleOnTheRealStack(t *testing.T) {
 	post := s.wpPost(roots["wp"], uri, marker)
 
 	f.waitTask(f.must(201, "POST", "/api/sites/"+uri+"/tasks", map[string]any{"type": "backup"}))
+	// The two tasks added through the catalog alone, queued like any other.
+	s.wpPHP(roots["wp"], uri, `set_transient('aegir_api', 'kept', 3600);`)
+	f.waitTask(f.must(201, "POST", "/api/sites/"+uri+"/tasks", map[string]any{"type": "flush-cache"}))
+	if out := s.wpPHP(roots["wp"], uri, `echo var_export(get_transient('aegir_api'), true);`); out != "false" {
+		t.Fatalf("a transient survived flush-cache through the API: %s", out)
+	}
+	f.waitTask(f.must(201, "POST", "/api/sites/"+uri+"/tasks", map[string]any{"type": "update-db"}))
+	f.must(400, "POST", "/api/sites/"+uri+"/tasks", map[string]any{"type": "update-db", "args": map[string]string{"force": "true"}})
 	f.waitTask(f.must(201, "POST", "/api/sites/"+uri+"/tasks", map[string]any{"type": "migrate", "args": map[string]string{"platform": "platform_wpnew"}}))
 	s.mustServe(s.url(uri, "/?p="+post), marker)
 	if _, err := os.Stat(filepath.Join(roots["wpnew"], "sites", uri)); err != nil {

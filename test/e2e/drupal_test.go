@@ -178,6 +178,52 @@ func testDrupalLifecycle(t *testing.T, v drupalVersion) {
 		assertLoginLinkWorks(s, link)
 	})
 
+	t.Run("flush-cache, update-db", func(t *testing.T) {
+		s := s.with(t)
+		cached := func() string {
+			if v.drush {
+				return s.drush(root, uri, "php:eval", `$c = \Drupal::cache()->get('aegir_e2e'); echo $c ? $c->data : 'none';`)
+			}
+			return s.runSitePHP(root, uri, nil, "<?php\ndefine('DRUPAL_ROOT', getcwd());\n$_SERVER['REMOTE_ADDR'] = '127.0.0.1';\n$_SERVER['SCRIPT_NAME'] = '/index.php';\nrequire_once DRUPAL_ROOT . '/includes/bootstrap.inc';\ndrupal_bootstrap(DRUPAL_BOOTSTRAP_FULL);\n$c = cache_get('aegir_e2e');\necho $c ? $c->data : 'none';\n")
+		}
+		if v.drush {
+			s.drush(root, uri, "php:eval", `\Drupal::cache()->set('aegir_e2e', 'cached');`)
+		} else {
+			s.runSitePHP(root, uri, nil, "<?php\ndefine('DRUPAL_ROOT', getcwd());\n$_SERVER['REMOTE_ADDR'] = '127.0.0.1';\n$_SERVER['SCRIPT_NAME'] = '/index.php';\nrequire_once DRUPAL_ROOT . '/includes/bootstrap.inc';\ndrupal_bootstrap(DRUPAL_BOOTSTRAP_FULL);\ncache_set('aegir_e2e', 'cached');\n")
+		}
+		if got := cached(); got != "cached" {
+			t.Fatalf("cache entry before the flush: %q", got)
+		}
+		s.mustTask("flush-cache", "@"+uri)
+		if got := cached(); got != "none" {
+			t.Fatalf("cache entry after flush-cache: %q", got)
+		}
+		s.mustServe(s.url(uri, v.loginPath), marker)
+
+		if v.drush {
+			// A module of the site's own with an update that has not run.
+			mod := filepath.Join(root, "sites", uri, "modules", "aegirt")
+			s.write(filepath.Join(mod, "aegirt.info.yml"), "name: Aegir test\ntype: module\ncore_version_requirement: ^10\n")
+			s.write(filepath.Join(mod, "aegirt.install"), "<?php\nfunction aegirt_update_10001() {\n  \\Drupal::state()->set('aegirt.updated', 'yes');\n}\n")
+			s.drush(root, uri, "pm:install", "aegirt", "--yes")
+			s.drush(root, uri, "php:eval", `\Drupal::service('update.update_hook_registry')->setInstalledVersion('aegirt', 10000);`)
+		}
+		r := s.mustTask("update-db", "@"+uri)
+		if _, err := os.Stat(str(r.Data["backup_file"])); err != nil {
+			t.Fatalf("update-db took no backup first: %v (%v)", err, r.Data)
+		}
+		if v.drush {
+			if got := s.drush(root, uri, "php:eval", `echo \Drupal::state()->get('aegirt.updated', 'no'), ' ', \Drupal::service('update.update_hook_registry')->getInstalledVersion('aegirt');`); got != "yes 10001" {
+				t.Fatalf("after update-db: %q, want the update run and schema 10001", got)
+			}
+			s.drush(root, uri, "pm:uninstall", "aegirt", "--yes")
+			if err := os.RemoveAll(filepath.Join(root, "sites", uri, "modules")); err != nil {
+				t.Fatal(err)
+			}
+		}
+		s.mustServe(s.url(uri, v.loginPath), marker)
+	})
+
 	t.Run("migrate", func(t *testing.T) {
 		s := s.with(t)
 		oldDB := str(s.siteContext(uri)["db_name"])

@@ -83,7 +83,7 @@ func testSiteLifecycle(t *testing.T, web string) {
 		}
 	})
 
-	t.Run("zstd backup, backup-delete, login-reset, cron", func(t *testing.T) {
+	t.Run("zstd backup, backup-delete, login-reset, flush-cache, update-db, cron", func(t *testing.T) {
 		s := s.with(t)
 		r := s.mustTask("backup", "@"+uri, "--format=zst")
 		zst := fmt.Sprint(r.Data["backup_file"])
@@ -107,6 +107,13 @@ func testSiteLifecycle(t *testing.T, web string) {
 		}
 		resp.Body.Close()
 		s.mustServe(s.url(uri, "/wp-admin/"), "Dashboard")
+		s.wpPHP(wpRoot, uri, `set_transient('aegir_e2e', 'kept', 3600);`)
+		s.mustTask("flush-cache", "@"+uri)
+		if out := s.wpPHP(wpRoot, uri, `echo var_export(get_transient('aegir_e2e'), true);`); out != "false" {
+			t.Fatalf("a transient survived flush-cache: %s", out)
+		}
+		s.mustTask("update-db", "@"+uri)
+		s.mustServe(s.url(uri, "/?p="+post), marker)
 		s.wpPHP(wpRoot, uri, `wp_schedule_single_event(time() - 10, 'aegir_e2e_cron'); add_option('aegir_e2e_cron_ran', 'no');`)
 		s.mustTask("cron", "@"+uri)
 		if out := s.wpPHP(wpRoot, uri, `echo wp_next_scheduled('aegir_e2e_cron') ? 'pending' : 'ran';`); out != "ran" {
@@ -215,6 +222,9 @@ func testSiteLifecycle(t *testing.T, web string) {
 		s.mustServe(s.url(wiki, "/index.php?title=E2E_Page&action=raw"), "wiki-changed-"+s.token)
 		s.mustTask("restore", "@"+wiki, fmt.Sprint(r.Data["backup_file"]))
 		s.mustServe(s.url(wiki, "/index.php?title=E2E_Page&action=raw"), "wiki-marker-"+s.token)
+		s.mustTask("flush-cache", "@"+wiki)
+		s.mustTask("update-db", "@"+wiki)
+		s.mustServe(s.url(wiki, "/index.php?title=E2E_Page"), "wiki-marker-"+s.token)
 	})
 }
 

@@ -404,6 +404,23 @@ function aegir_cron_lock() {
 }
 
 /**
+ * aegir_flush_cache empties the object cache (a persistent one too, when
+ * the site has a drop-in) and deletes every transient, as "wp cache flush"
+ * and "wp transient delete --all" do; it returns how many transient rows
+ * went.
+ */
+function aegir_flush_cache() {
+	global $wpdb;
+	wp_cache_flush();
+	$like = array($wpdb->esc_like('_transient_') . '%', $wpdb->esc_like('_site_transient_') . '%');
+	$deleted = $wpdb->query($wpdb->prepare("DELETE FROM $wpdb->options WHERE option_name LIKE %s OR option_name LIKE %s", $like[0], $like[1]));
+	if ($deleted === false) {
+		aegir_fail('deleting the transients failed: ' . $wpdb->last_error);
+	}
+	return array('transients' => (int) $deleted);
+}
+
+/**
  * aegir_cron runs the due cron events as wp-cron.php does: each event
  * rescheduled (if recurring) and unscheduled before its hook runs, under
  * the doing_cron lock, stopping when another run takes the lock. Unlike
@@ -576,6 +593,11 @@ case 'cron':
 	define('DOING_CRON', true);
 	require $aegir_job['root'] . '/wp-load.php';
 	$aegir_result = aegir_cron();
+	break;
+
+case 'flush-cache':
+	require $aegir_job['root'] . '/wp-load.php';
+	$aegir_result = aegir_flush_cache();
 	break;
 
 default:

@@ -1,0 +1,231 @@
+package aegir
+
+import (
+	"slices"
+	"strings"
+)
+
+// Task type names. Each is defined once, with all its facts, in the
+// catalog below.
+const (
+	TaskVerify          = "verify"
+	TaskInstall         = "install"
+	TaskBackup          = "backup"
+	TaskBackupDelete    = "backup-delete"
+	TaskRestore         = "restore"
+	TaskDeploy          = "deploy"
+	TaskMigrate         = "migrate"
+	TaskMigratePlatform = "migrate-platform"
+	TaskClone           = "clone"
+	TaskDisable         = "disable"
+	TaskEnable          = "enable"
+	TaskDelete          = "delete"
+	TaskImport          = "import"
+	TaskLoginReset      = "login-reset"
+	TaskCron            = "cron"
+	TaskFlushCache      = "flush-cache"
+	TaskUpdateDB        = "update-db"
+	// TaskNoop does nothing (after sleep_ms): a health check of the queue,
+	// and what the dispatch benchmarks measure.
+	TaskNoop = "noop"
+)
+
+// ArgKind says what a task argument holds, which decides how it is
+// checked and how the API describes it.
+type ArgKind string
+
+// Argument kinds.
+const (
+	ArgText     ArgKind = "text"     // free text, checked by the task
+	ArgBool     ArgKind = "bool"     // true or false
+	ArgNumber   ArgKind = "number"   // a whole number
+	ArgPlatform ArgKind = "platform" // a reference to a platform (@platform_x)
+	ArgNewURI   ArgKind = "new_uri"  // a site name not taken yet
+	ArgBackup   ArgKind = "backup"   // one backup of the site
+	ArgBackups  ArgKind = "backups"  // backups of the site, space-separated
+	ArgURL      ArgKind = "url"      // an http or https URL
+	ArgEnum     ArgKind = "enum"     // one of Enum
+	ArgPath     ArgKind = "path"     // a file path on the server (the CLI only)
+)
+
+// TaskArg is one argument of a task type.
+type TaskArg struct {
+	Name string
+	Kind ArgKind
+	Enum []string // the values of an ArgEnum
+	// Positional arguments follow @NAME on the command line, in the order
+	// of the task's Args; the others are --name=value options.
+	Positional bool
+	Required   bool
+	// Variadic takes every remaining positional argument, space-joined.
+	Variadic bool
+	// CLIOnly arguments are not taken by the front end: a file path a user
+	// would pick on the server, a batch's concurrency.
+	CLIOnly bool
+	Doc     string
+}
+
+// Recovery is what the front end's dispatcher does for a task it finds
+// left processing by a process that died, beside failing it.
+type Recovery int
+
+// Recoveries.
+const (
+	// RecoverNothing: the task's own undo never ran; a verify of the object
+	// mends it, and the user retries.
+	RecoverNothing Recovery = iota
+	// RecoverVerifySite queues a verify of the site, which moves back the
+	// tables of a migrate that died after moving them.
+	RecoverVerifySite
+	// RecoverVerifySourceSites queues a verify of each site still on the
+	// source platform of a batch migrate.
+	RecoverVerifySourceSites
+)
+
+// TaskType is everything about one type of task, said once: the CLI, the
+// front end's rules, the dispatcher, the schedulers and the API
+// description all read it from the catalog (Tasks, LookupTask).
+type TaskType struct {
+	Name    string
+	Summary string // one line, for help and the API description
+	// Objects are the context types the back end runs it on; Queued those
+	// the front end queues it on (none: a back-end primitive).
+	Objects []ContextType
+	Queued  []ContextType
+	Args    []TaskArg
+	// Force: it takes --force (a package check or an existing site
+	// overridden).
+	Force bool
+	// Heavy tasks dump, copy or import whole sites: refused while the
+	// machine's load is critical.
+	Heavy bool
+	// PlatformWide tasks on a platform read or change every site on it:
+	// they run alone among the platform's tasks.
+	PlatformWide bool
+	// Clients: client users may queue it on the sites of their clients.
+	Clients bool
+	// Internal tasks have no command of their own (tests, benchmarks).
+	Internal bool
+	Recovery Recovery
+}
+
+var (
+	allObjects = []ContextType{ServerContext, PlatformContext, SiteContext}
+	onSite     = []ContextType{SiteContext}
+	onPlatform = []ContextType{PlatformContext}
+	onServer   = []ContextType{ServerContext}
+)
+
+// taskCatalog is the catalog: one row per task type.
+var taskCatalog = []TaskType{
+	{Name: TaskVerify, Summary: "verify a server, platform or site: write its config, check it, record what it finds",
+		Objects: allObjects, Queued: allObjects, PlatformWide: true, Clients: true,
+		Args: []TaskArg{{Name: "renew", Kind: ArgBool, Doc: "renew the site's certificate even when it is not due"}}},
+	{Name: TaskInstall, Summary: "install a site: database, settings, the app's installer, vhost, a login link",
+		Objects: onSite, Queued: onSite, Force: true, Heavy: true, Clients: true},
+	{Name: TaskBackup, Summary: "back up a site: its directory and a database dump in one archive",
+		Objects: onSite, Queued: onSite, Heavy: true, Clients: true,
+		Args: []TaskArg{
+			{Name: "file", Kind: ArgPath, Positional: true, CLIOnly: true, Doc: "where to write the archive (default under backups/)"},
+			{Name: "format", Kind: ArgEnum, Enum: []string{"gz", "zst"}, Doc: "the archive's compression"},
+		}},
+	{Name: TaskBackupDelete, Summary: "delete backups of a site",
+		Objects: onSite, Queued: onSite, Clients: true,
+		Args: []TaskArg{{Name: "files", Kind: ArgBackups, Positional: true, Required: true, Variadic: true, Doc: "the backups, by path or file name"}}},
+	{Name: TaskRestore, Summary: "restore a backup of a site in its place, after a backup of what is there",
+		Objects: onSite, Queued: onSite, Force: true, Heavy: true, Clients: true,
+		Args: []TaskArg{
+			{Name: "file", Kind: ArgBackup, Positional: true, Required: true, Doc: "a backup of the site"},
+			{Name: "old_uri", Kind: ArgText, CLIOnly: true, Doc: "the URI the backup was taken under"},
+		}},
+	{Name: TaskDeploy, Summary: "unpack a backup into a site with a new database (the primitive under restore, migrate and clone)",
+		Objects: onSite, Force: true, Heavy: true,
+		Args: []TaskArg{
+			{Name: "file", Kind: ArgPath, Positional: true, Required: true, Doc: "the backup archive"},
+			{Name: "old_uri", Kind: ArgText, Doc: "the URI the backup was taken under"},
+		}},
+	{Name: TaskMigrate, Summary: "move a site to another platform, optionally under a new name",
+		Objects: onSite, Queued: onSite, Force: true, Heavy: true, Clients: true, Recovery: RecoverVerifySite,
+		Args: []TaskArg{
+			{Name: "platform", Kind: ArgPlatform, Positional: true, Required: true, Doc: "the platform to move to"},
+			{Name: "new_uri", Kind: ArgNewURI, Positional: true, Doc: "the site's new name"},
+		}},
+	{Name: TaskMigratePlatform, Summary: "migrate every site of a platform to another, several at a time",
+		Objects: onPlatform, Queued: onPlatform, Force: true, PlatformWide: true, Recovery: RecoverVerifySourceSites,
+		Args: []TaskArg{
+			{Name: "platform", Kind: ArgPlatform, Positional: true, Required: true, Doc: "the platform to move the sites to"},
+			{Name: "concurrency", Kind: ArgNumber, CLIOnly: true, Doc: "sites moved at once (default four per CPU)"},
+		}},
+	{Name: TaskClone, Summary: "copy a site under a new name, with its own database and files",
+		Objects: onSite, Queued: onSite, Force: true, Heavy: true, Clients: true,
+		Args: []TaskArg{
+			{Name: "new_uri", Kind: ArgNewURI, Positional: true, Required: true, Doc: "the copy's name"},
+			{Name: "platform", Kind: ArgPlatform, Positional: true, Doc: "the copy's platform (default the site's)"},
+		}},
+	{Name: TaskDisable, Summary: "disable a site: it answers that it is disabled",
+		Objects: onSite, Queued: onSite, Clients: true,
+		Args: []TaskArg{{Name: "disabled_url", Kind: ArgURL, Doc: "where the disabled site redirects"}}},
+	{Name: TaskEnable, Summary: "serve a disabled site again", Objects: onSite, Queued: onSite, Clients: true},
+	{Name: TaskDelete, Summary: "delete a site (after a backup), or a platform or server nothing uses",
+		Objects: allObjects, Queued: allObjects, PlatformWide: true, Clients: true},
+	{Name: TaskImport, Summary: "adopt a site found on its platform: read its settings and verify it",
+		Objects: onSite, Queued: onSite, Force: true},
+	{Name: TaskLoginReset, Summary: "make a one-time admin login link", Objects: onSite, Queued: onSite, Clients: true},
+	{Name: TaskCron, Summary: "run a site's cron", Objects: onSite, Queued: onSite},
+	{Name: TaskFlushCache, Summary: "clear a site's caches", Objects: onSite, Queued: onSite, Clients: true},
+	{Name: TaskUpdateDB, Summary: "run a site's pending database updates", Objects: onSite, Queued: onSite, Clients: true},
+	{Name: TaskNoop, Summary: "do nothing, after sleep_ms (a health check of the queue)",
+		Objects: allObjects, Queued: onServer, Internal: true,
+		Args: []TaskArg{{Name: "sleep_ms", Kind: ArgNumber, Doc: "milliseconds to wait, at most 60000"}}},
+}
+
+// Tasks returns the catalog, sorted by name.
+func Tasks() []TaskType {
+	list := slices.Clone(taskCatalog)
+	slices.SortFunc(list, func(a, b TaskType) int { return strings.Compare(a.Name, b.Name) })
+	return list
+}
+
+// LookupTask returns the catalog's row of a task type.
+func LookupTask(name string) (TaskType, bool) {
+	for _, t := range taskCatalog {
+		if t.Name == name {
+			return t, true
+		}
+	}
+	return TaskType{}, false
+}
+
+// RunsOn reports whether the back end runs the task on that context type.
+func (t TaskType) RunsOn(c ContextType) bool { return slices.Contains(t.Objects, c) }
+
+// QueuedOn reports whether the front end queues the task on that type.
+func (t TaskType) QueuedOn(c ContextType) bool { return slices.Contains(t.Queued, c) }
+
+// IsPlatformWide reports whether a task of this type on an object of type
+// c runs alone among the tasks of its platform.
+func (t TaskType) IsPlatformWide(c ContextType) bool { return t.PlatformWide && c == PlatformContext }
+
+// FrontEndArgs returns the arguments the front end takes, required ones
+// first.
+func (t TaskType) FrontEndArgs() (required, optional []string) {
+	for _, a := range t.Args {
+		switch {
+		case a.CLIOnly:
+		case a.Required:
+			required = append(required, a.Name)
+		default:
+			optional = append(optional, a.Name)
+		}
+	}
+	if t.Force {
+		optional = append(optional, "force")
+	}
+	return required, optional
+}
+
+// IsHeavy reports whether the named task is heavy (see TaskType.Heavy).
+func IsHeavy(name string) bool {
+	t, ok := LookupTask(name)
+	return ok && t.Heavy
+}

@@ -282,6 +282,17 @@ func (s *Server) Validate() error {
 			return err
 		}
 	}
+	if err := ValidateCommand("http_test_cmd", s.HTTPTestCmd); err != nil {
+		return err
+	}
+	if err := ValidateCommand("http_restart_cmd", s.HTTPRestartCmd); err != nil {
+		return err
+	}
+	for field, path := range map[string]string{"http_conf_link": s.HTTPConfLink, "php_fpm_socket": s.PHPFPMSocket} {
+		if path != "" && !isAbs(path) {
+			return FieldErrorf(field, "%q must be a clean absolute path", path)
+		}
+	}
 	return nil
 }
 

@@ -16,6 +16,9 @@ import (
 type Actor struct {
 	Name    string // the user's name; "" for the system or the command line
 	Address string // the client's IP address, when the change came over HTTP
+	// Role is the user's role; "" for the system or the command line, which
+	// run as the aegir user and may set anything.
+	Role string
 }
 
 // ActorOf returns the actor of a user at an address.
@@ -23,7 +26,7 @@ func ActorOf(u *aegir.User, address string) Actor {
 	if u == nil {
 		return Actor{Address: address}
 	}
-	return Actor{Name: u.Name, Address: address}
+	return Actor{Name: u.Name, Address: address, Role: u.Role}
 }
 
 // Audit records an entry in the audit log. Its error is returned, not

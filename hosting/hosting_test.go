@@ -99,7 +99,7 @@ func setup(t *testing.T) *bundle {
 	t.Cleanup(func() { store.Close() })
 	b := &bundle{store: store, svc: &hosting.Service{Store: store}}
 	ctx := t.Context()
-	_, _, err = b.svc.CreateServer(ctx, hosting.ServerInput{Name: "@server_master"}, "test")
+	_, _, err = b.svc.CreateServer(ctx, hosting.ServerInput{Name: "@server_master"}, hosting.Actor{Name: "test"})
 	must(t, err)
 	for _, p := range []string{"platform_a", "platform_b"} {
 		_, _, err = b.svc.CreatePlatform(ctx, hosting.PlatformInput{Name: p, Props: map[string]string{"root": "/var/aegir/platforms/" + p}}, "test")
@@ -278,7 +278,7 @@ func TestUpdatesQueueVerifyOnce(t *testing.T) {
 	wantCode(t, err, aegir.EINVALID, "uri")
 
 	// A server's masked master_db given back keeps the password.
-	_, _, err = b.svc.UpdateServer(ctx, "server_master", hosting.ServerInput{Props: map[string]string{"master_db": "mysql://root:s3cret@127.0.0.1"}}, "test")
+	_, _, err = b.svc.UpdateServer(ctx, "server_master", hosting.ServerInput{Props: map[string]string{"master_db": "mysql://root:s3cret@127.0.0.1"}}, hosting.Actor{Name: "test"})
 	must(t, err)
 	masked := hosting.MaskMasterDB("mysql://root:s3cret@127.0.0.1")
 	if strings.Contains(masked, "s3cret") {
@@ -286,7 +286,7 @@ func TestUpdatesQueueVerifyOnce(t *testing.T) {
 	}
 	b.site(t, "other.example.com", aegir.SiteEnabled)
 	b.site(t, "off.example.com", aegir.SiteDisabled)
-	rec, _, err := b.svc.UpdateServer(ctx, "server_master", hosting.ServerInput{Props: map[string]string{"master_db": masked, "http_port": "8080"}}, "test")
+	rec, _, err := b.svc.UpdateServer(ctx, "server_master", hosting.ServerInput{Props: map[string]string{"master_db": masked, "http_port": "8080"}}, hosting.Actor{Name: "test"})
 	must(t, err)
 	if rec.Server.MasterDB != "mysql://root:s3cret@127.0.0.1" || rec.Server.HTTPPort != 8080 {
 		t.Fatalf("server %+v", rec.Server)
@@ -346,7 +346,7 @@ func TestFailedEnqueueLeavesNoHalfChange(t *testing.T) {
 	if _, err := b.store.GetSite(ctx, "half.example.com"); aegir.ErrorCode(err) != aegir.ENOTFOUND {
 		t.Fatalf("site left behind: %v", err)
 	}
-	_, _, err = svc.CreateServer(ctx, hosting.ServerInput{Name: "server_half"}, "test")
+	_, _, err = svc.CreateServer(ctx, hosting.ServerInput{Name: "server_half"}, hosting.Actor{Name: "test"})
 	if err == nil {
 		t.Fatal("create server succeeded without a task")
 	}

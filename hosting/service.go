@@ -7,6 +7,7 @@ import (
 	"reflect"
 	"slices"
 	"sort"
+	"strings"
 	"sync"
 	"time"
 
@@ -169,10 +170,34 @@ func (s *Service) queueVerify(ctx context.Context, t *aegir.Task, undo func(cont
 
 // --- servers ---
 
+// AdminServerProps are the server properties that name a command or a path
+// the aegir user runs or writes (or root, through sudo): over the API and
+// the UI only administrators set them. A platform manager who could would
+// run any command as the aegir user.
+var AdminServerProps = []string{"http_test_cmd", "http_restart_cmd", "http_conf_link", "php_fpm_socket", "web_group"}
+
+// checkServerProps refuses the properties of AdminServerProps to anyone
+// but an administrator (or the system: an empty role).
+func checkServerProps(by Actor, props map[string]string) error {
+	if by.Role == "" || by.Role == aegir.RoleAdministrator {
+		return nil
+	}
+	for k := range props {
+		if slices.Contains(AdminServerProps, strings.ReplaceAll(k, "-", "_")) {
+			return &aegir.Error{Code: EFORBIDDEN, Field: k, Message: "only administrators set commands and paths of a server"}
+		}
+	}
+	return nil
+}
+
 // CreateServer adds a server and queues its verify.
-func (s *Service) CreateServer(ctx context.Context, in ServerInput, creator string) (*aegir.ServerRecord, *aegir.Task, error) {
+func (s *Service) CreateServer(ctx context.Context, in ServerInput, by Actor) (*aegir.ServerRecord, *aegir.Task, error) {
+	creator := by.Name
 	name := aegir.ContextName(in.Name)
 	if err := aegir.ValidateName("name", name); err != nil {
+		return nil, nil, err
+	}
+	if err := checkServerProps(by, in.Props); err != nil {
 		return nil, nil, err
 	}
 	c, err := aegir.NewContext(name, aegir.ServerContext)
@@ -199,8 +224,12 @@ func (s *Service) CreateServer(ctx context.Context, in ServerInput, creator stri
 // UpdateServer changes a server's properties and queues its verify (or
 // returns the verify already queued). A master_db given back in its masked
 // form (as the API shows it) keeps the stored value.
-func (s *Service) UpdateServer(ctx context.Context, name string, in ServerInput, creator string) (*aegir.ServerRecord, *aegir.Task, error) {
+func (s *Service) UpdateServer(ctx context.Context, name string, in ServerInput, by Actor) (*aegir.ServerRecord, *aegir.Task, error) {
+	creator := by.Name
 	name = aegir.ContextName(name)
+	if err := checkServerProps(by, in.Props); err != nil {
+		return nil, nil, err
+	}
 	old, err := s.Store.GetServer(ctx, name)
 	if err != nil {
 		return nil, nil, err

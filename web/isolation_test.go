@@ -242,3 +242,28 @@ func TestUsersAPI(t *testing.T) {
 		}
 	})
 }
+
+// TestOnlyAdministratorsSetServerCommands: a platform manager who could set
+// a server's test or reload command would run any command as the aegir
+// user. Those properties (and the paths aegir writes or opens) are the
+// administrators'; a command that would run other code is refused to
+// everyone.
+func TestOnlyAdministratorsSetServerCommands(t *testing.T) {
+	t.Parallel()
+	forEachStore(t, func(t *testing.T, b *bundle) {
+		w := newWorld(t, b)
+		pm := func(method, path string, body any) answer { t.Helper(); return w.as(t, "pm", method, path, body) }
+		admin := func(method, path string, body any) answer { t.Helper(); return w.as(t, "admin", method, path, body) }
+		attack := map[string]any{"name": "server_evil", "http_service_type": "nginx", "http_test_cmd": []string{"sh", "-c", "id > /tmp/owned"}}
+		pm("POST", "/api/servers", attack).wantError(t, 403, "forbidden", "http_test_cmd")
+		pm("GET", "/api/servers/server_evil", nil).wantError(t, 404, "not_found", "")
+		for _, prop := range []string{"http_restart_cmd", "http_conf_link", "php_fpm_socket", "web_group"} {
+			pm("PATCH", "/api/servers/server_master", map[string]any{prop: "/tmp/x"}).wantError(t, 403, "forbidden", prop)
+		}
+		// What a platform manager does set still works.
+		pm("POST", "/api/servers", map[string]any{"name": "server_web9", "http_service_type": "nginx", "http_port": 8081}).want(t, 201)
+		// Administrators set commands, but not ones that run other code.
+		admin("POST", "/api/servers", attack).wantError(t, 400, "invalid", "http_test_cmd")
+		admin("PATCH", "/api/servers/server_web9", map[string]any{"http_test_cmd": []string{"sudo", "-n", "/usr/sbin/nginx", "-t"}}).want(t, 200)
+	})
+}

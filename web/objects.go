@@ -195,7 +195,7 @@ var objectKinds = map[string]*objectKind{
 			if err != nil {
 				return nil, nil, err
 			}
-			rec, t, err := s.Service.CreateServer(ctx, in, c.a.Name)
+			rec, t, err := s.Service.CreateServer(ctx, in, c.a)
 			return showTask(rec, t, err, serverJSON)
 		},
 		update: func(s *Server, ctx context.Context, c caller, name string, b body) (any, *aegir.Task, error) {
@@ -203,7 +203,7 @@ var objectKinds = map[string]*objectKind{
 			if err != nil {
 				return nil, nil, err
 			}
-			rec, t, err := s.Service.UpdateServer(ctx, name, in, c.a.Name)
+			rec, t, err := s.Service.UpdateServer(ctx, name, in, c.a)
 			return showTask(rec, t, err, serverJSON)
 		},
 		remove: func(s *Server, ctx context.Context, c caller, name string) (*aegir.Task, error) {

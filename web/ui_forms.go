@@ -88,7 +88,7 @@ func (s *Server) serverCreate(w http.ResponseWriter, r *http.Request, u *aegir.U
 		f.Values["db_grant_all_hosts"] = "true"
 	}
 	d := formData{Form: f, Options: serverOptions()}
-	_, t, err := s.Service.CreateServer(r.Context(), hosting.ServerInput{Name: f.Values["name"], Props: formProps(f, serverFields[1:]...)}, u.Name)
+	_, t, err := s.Service.CreateServer(r.Context(), hosting.ServerInput{Name: f.Values["name"], Props: formProps(f, serverFields[1:]...)}, hosting.ActorOf(u, clientAddress(r)))
 	if err != nil {
 		return s.formFailed(w, r, u, err, "serverform", "Add a server", d)
 	}

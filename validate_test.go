@@ -1,0 +1,72 @@
+package aegir
+
+import (
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// TestValidateCommandRefusesWhatRunsOtherCode: a web server's test and
+// reload commands are argument vectors of the web server's own programs;
+// nothing that would run a shell or other code passes, with or without
+// sudo.
+func TestValidateCommandRefusesWhatRunsOtherCode(t *testing.T) {
+	t.Parallel()
+	for _, ok := range [][]string{
+		nil,
+		{"nginx", "-t"},
+		{"sudo", "-n", "/usr/sbin/nginx", "-t"},
+		{"sudo", "-n", "start-stop-daemon", "--stop", "--signal", "HUP", "--pidfile", "/run/nginx.pid", "--exec", "/usr/sbin/nginx"},
+		{"apache2ctl", "configtest"},
+		{"/usr/local/bin/reload-nginx"},
+	} {
+		if err := ValidateCommand("http_test_cmd", ok); err != nil {
+			t.Errorf("%q refused: %v", ok, err)
+		}
+	}
+	for _, bad := range [][]string{
+		{"sh", "-c", "id > /tmp/x"},
+		{"/bin/bash", "-c", "id"},
+		{"sudo", "-n", "sh", "-c", "id"},
+		{"sudo", "-u", "root", "nginx"},
+		{"sudo", "nginx", "-t"},
+		{"env", "sh"},
+		{"/usr/bin/python3", "-c", "print(1)"},
+		{"python3.11", "-c", "1"},
+		{"php8.2", "-r", "system('id');"},
+		{"start-stop-daemon", "--start", "--exec", "/bin/sh"},
+		{"nginx", "-t\nid"},
+		{"../bin/sh"},
+		{"nginx;id"},
+		{"busybox", "sh"},
+	} {
+		err := ValidateCommand("http_test_cmd", bad)
+		if err == nil || !strings.Contains(err.Error(), "http_test_cmd") {
+			t.Errorf("%q accepted (%v)", bad, err)
+		}
+	}
+}
+
+// FuzzValidateCommand: whatever it accepts runs no interpreter.
+func FuzzValidateCommand(f *testing.F) {
+	f.Add("sudo\x00-n\x00nginx\x00-t")
+	f.Add("sh\x00-c\x00id")
+	f.Add("/usr/bin/env\x00bash")
+	f.Fuzz(func(t *testing.T, joined string) {
+		argv := strings.Split(joined, "\x00")
+		if ValidateCommand("http_test_cmd", argv) != nil {
+			return
+		}
+		prog := argv
+		if prog[0] == "sudo" {
+			prog = prog[2:]
+		}
+		base := strings.TrimRight(strings.ToLower(filepath.Base(prog[0])), "0123456789.")
+		if interpreters[base] {
+			t.Fatalf("accepted %q, which runs %s", argv, base)
+		}
+		if strings.ContainsAny(joined, "\n\r") {
+			t.Fatalf("accepted a control character: %q", argv)
+		}
+	})
+}

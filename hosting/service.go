@@ -518,6 +518,9 @@ func (s *Service) CreateSite(ctx context.Context, in SiteInput, creator string) 
 	if err := c.Validate(); err != nil {
 		return nil, nil, err
 	}
+	if err := s.checkSSLKey(ctx, c.Site, client); err != nil {
+		return nil, nil, err
+	}
 	r := &aegir.SiteRecord{Name: uri, Site: *c.Site, Client: client, Status: aegir.SiteInstalling}
 	if err := s.Store.CreateSite(ctx, r); err != nil {
 		return nil, nil, err
@@ -553,6 +556,26 @@ func (s *Service) sitePlatform(ctx context.Context, ref, client string, checkCli
 		return nil, aegir.FieldErrorf("client", "%q may not use platform @%s", client, name)
 	}
 	return p, nil
+}
+
+// checkSSLKey refuses a certificate name (ssl_key) other than the site's
+// own unless it names a live site of the same client: the certificate would
+// be reissued with both sites' names and the vhost would use that site's
+// private key, so a site shares only the certificates of its own client's
+// sites. The error does not say whose a name is.
+func (s *Service) checkSSLKey(ctx context.Context, site *aegir.Site, client string) error {
+	key := site.CertificateName()
+	if key == site.URI {
+		return nil
+	}
+	r, err := s.Store.GetSite(ctx, key)
+	if err != nil && aegir.ErrorCode(err) != aegir.ENOTFOUND {
+		return err
+	}
+	if err != nil || r.Status == aegir.SiteDeleted || r.Client != client {
+		return aegir.FieldErrorf("ssl_key", "%q is not a site of this client: a site shares only the certificate of another site of its client", key)
+	}
+	return nil
 }
 
 // checkClient reports a client that does not exist as invalid input.
@@ -618,6 +641,11 @@ func (s *Service) UpdateSite(ctx context.Context, name string, in SiteInput, cre
 	}
 	if err := c.Validate(); err != nil {
 		return nil, nil, err
+	}
+	if c.Site.CertificateName() != old.Site.CertificateName() || client != old.Client {
+		if err := s.checkSSLKey(ctx, c.Site, client); err != nil {
+			return nil, nil, err
+		}
 	}
 	r := *old
 	r.Site, r.Client = *c.Site, client

@@ -267,3 +267,26 @@ func TestOnlyAdministratorsSetServerCommands(t *testing.T) {
 		admin("PATCH", "/api/servers/server_web9", map[string]any{"http_test_cmd": []string{"sudo", "-n", "/usr/sbin/nginx", "-t"}}).want(t, 200)
 	})
 }
+
+// TestASiteSharesOnlyItsClientsCertificates: naming another client's site
+// as ssl_key would reissue that site's certificate with both names and put
+// its private key in our vhost. bob (beta) may not, on a new site or his own
+// site, and the refusal does not say whose the name is; a site of his own
+// client is fine.
+func TestASiteSharesOnlyItsClientsCertificates(t *testing.T) {
+	t.Parallel()
+	forEachStore(t, func(t *testing.T, b *bundle) {
+		w := newWorld(t, b)
+		bob := func(method, path string, body any) answer { t.Helper(); return w.as(t, "bob", method, path, body) }
+		a := bob("PATCH", "/api/sites/b.example", map[string]any{"ssl_key": "a.example"}).wantError(t, 400, "invalid", "ssl_key")
+		if strings.Contains(a.raw, "acme") {
+			t.Fatalf("the refusal names the other client: %s", a.raw)
+		}
+		bob("POST", "/api/sites", map[string]any{"uri": "b2.example", "platform": "platform_b", "ssl_key": "a.example", "ssl_enabled": 1}).wantError(t, 400, "invalid", "ssl_key")
+		bob("PATCH", "/api/sites/b.example", map[string]any{"ssl_key": "nosuch.example"}).wantError(t, 400, "invalid", "ssl_key")
+		bob("POST", "/api/sites", map[string]any{"uri": "b2.example", "platform": "platform_b", "ssl_key": "b.example", "ssl_enabled": 1}).want(t, 201)
+		if r, err := b.store.GetSite(t.Context(), "b.example"); err != nil || r.Site.SSLKey != "" {
+			t.Fatalf("b.example after the refusals: %+v %v", r, err)
+		}
+	})
+}

@@ -842,3 +842,11 @@ func propsJSONType(t reflect.Type) reflect.Type {
 	}
 	return reflect.StructOf(fields)
 }
+
+// RetiredSuffix is what the store appends to the name of a deleted site in
+// its backups and tasks when it drops the site's record (a new site takes
+// the name, or its platform, server or client goes): "~" is in no valid
+// name, so no later site inherits them.
+func RetiredSuffix(t time.Time) string {
+	return fmt.Sprintf("~deleted-%d", t.UnixNano())
+}

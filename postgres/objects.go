@@ -143,7 +143,7 @@ func (s *Store) DeleteServer(ctx context.Context, name string) error {
 		if platforms+sites > 0 {
 			return aegir.Errorf(aegir.ECONFLICT, "server @%s is used by %d platforms and %d sites", name, platforms, sites)
 		}
-		if _, err := tx.Exec(ctx, `DELETE FROM sites WHERE db_server = $1 AND status = 'deleted'`, name); err != nil {
+		if err := dropDeletedSites(ctx, tx, "db_server", name); err != nil {
 			return err
 		}
 		_, err := tx.Exec(ctx, `DELETE FROM servers WHERE name = $1`, name)
@@ -281,7 +281,7 @@ func (s *Store) DeletePlatform(ctx context.Context, name string) error {
 		if sites > 0 {
 			return aegir.Errorf(aegir.ECONFLICT, "platform @%s still has %d sites", name, sites)
 		}
-		if _, err := tx.Exec(ctx, `DELETE FROM sites WHERE platform = $1 AND status = 'deleted'`, name); err != nil {
+		if err := dropDeletedSites(ctx, tx, "platform", name); err != nil {
 			return err
 		}
 		_, err := tx.Exec(ctx, `DELETE FROM platforms WHERE name = $1`, name)
@@ -413,7 +413,7 @@ func (s *Store) CreateSite(ctx context.Context, r *aegir.SiteRecord) error {
 			return err
 		}
 		// A deleted site's record is a tombstone the new site replaces.
-		if _, err := tx.Exec(ctx, `DELETE FROM sites WHERE name = $1 AND status = 'deleted'`, r.Name); err != nil {
+		if err := dropDeletedSites(ctx, tx, "name", r.Name); err != nil {
 			return err
 		}
 		if err := tx.QueryRow(ctx, `INSERT INTO sites (props, platform, db_server, client, status, last_cron, last_backup, disk_files, disk_db, name, created_at, updated_at)
@@ -638,7 +638,7 @@ func (s *Store) DeleteClient(ctx context.Context, name string) error {
 		if sites > 0 {
 			return aegir.Errorf(aegir.ECONFLICT, "client %q still owns %d sites", name, sites)
 		}
-		if _, err := tx.Exec(ctx, `DELETE FROM sites WHERE client = $1 AND status = 'deleted'`, name); err != nil {
+		if err := dropDeletedSites(ctx, tx, "client", name); err != nil {
 			return err
 		}
 		_, err := tx.Exec(ctx, `DELETE FROM clients WHERE name = $1`, name)
@@ -656,4 +656,23 @@ func (s *Store) ListClients(ctx context.Context, f aegir.ListFilter) ([]*aegir.C
 		return err
 	})
 	return list, total, err
+}
+
+// dropDeletedSites removes the records of the deleted sites whose column
+// (name, platform, db_server or client: never user input) is value, and
+// first binds their backups and tasks to a name no site can take
+// (<name>~deleted-<nanoseconds>): they stay for administrators, and a new
+// site of that name, perhaps another client's, does not inherit its
+// predecessor's backups (database and files) and task logs (login links).
+func dropDeletedSites(ctx context.Context, tx pgx.Tx, column string, value any) error {
+	deleted := `SELECT name FROM sites WHERE status = 'deleted' AND ` + column + ` = $2`
+	suffix := aegir.RetiredSuffix(time.Now())
+	if _, err := tx.Exec(ctx, `UPDATE backups SET site = site || $1 WHERE site IN (`+deleted+`)`, suffix, value); err != nil {
+		return err
+	}
+	if _, err := tx.Exec(ctx, `UPDATE tasks SET object = object || $1 WHERE object_type = 'site' AND object IN (`+deleted+`)`, suffix, value); err != nil {
+		return err
+	}
+	_, err := tx.Exec(ctx, `DELETE FROM sites WHERE status = 'deleted' AND `+column+` = $1`, value)
+	return err
 }

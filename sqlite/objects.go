@@ -154,7 +154,7 @@ func (s *Store) DeleteServer(ctx context.Context, name string) error {
 		if platforms+sites > 0 {
 			return aegir.Errorf(aegir.ECONFLICT, "server @%s is used by %d platforms and %d sites", name, platforms, sites)
 		}
-		if _, err := tx.ExecContext(ctx, `DELETE FROM sites WHERE db_server = ? AND status = 'deleted'`, name); err != nil {
+		if err := dropDeletedSites(ctx, tx, "db_server", name); err != nil {
 			return err
 		}
 		_, err := tx.ExecContext(ctx, `DELETE FROM servers WHERE name = ?`, name)
@@ -303,7 +303,7 @@ func (s *Store) DeletePlatform(ctx context.Context, name string) error {
 		if sites > 0 {
 			return aegir.Errorf(aegir.ECONFLICT, "platform @%s still has %d sites", name, sites)
 		}
-		if _, err := tx.ExecContext(ctx, `DELETE FROM sites WHERE platform = ? AND status = 'deleted'`, name); err != nil {
+		if err := dropDeletedSites(ctx, tx, "platform", name); err != nil {
 			return err
 		}
 		_, err := tx.ExecContext(ctx, `DELETE FROM platforms WHERE name = ?`, name)
@@ -429,7 +429,7 @@ func (s *Store) CreateSite(ctx context.Context, r *aegir.SiteRecord) error {
 			return err
 		}
 		// A deleted site's record is a tombstone the new site replaces.
-		if _, err := tx.ExecContext(ctx, `DELETE FROM sites WHERE name = ? AND status = 'deleted'`, r.Name); err != nil {
+		if err := dropDeletedSites(ctx, tx, "name", r.Name); err != nil {
 			return err
 		}
 		if _, err := tx.ExecContext(ctx, `INSERT INTO sites (props, platform, db_server, client, status, last_cron, last_backup, disk_files, disk_db, name, created_at, updated_at)
@@ -676,7 +676,7 @@ func (s *Store) DeleteClient(ctx context.Context, name string) error {
 		if sites > 0 {
 			return aegir.Errorf(aegir.ECONFLICT, "client %q still owns %d sites", name, sites)
 		}
-		if _, err := tx.ExecContext(ctx, `DELETE FROM sites WHERE client = ? AND status = 'deleted'`, name); err != nil {
+		if err := dropDeletedSites(ctx, tx, "client", name); err != nil {
 			return err
 		}
 		_, err := tx.ExecContext(ctx, `DELETE FROM clients WHERE name = ?`, name)
@@ -696,4 +696,23 @@ func (s *Store) ListClients(ctx context.Context, f aegir.ListFilter) ([]*aegir.C
 		return err
 	})
 	return list, total, err
+}
+
+// dropDeletedSites removes the records of the deleted sites whose column
+// (name, platform, db_server or client: never user input) is value, and
+// first binds their backups and tasks to a name no site can take
+// (<name>~deleted-<nanoseconds>): they stay for administrators, and a new
+// site of that name, perhaps another client's, does not inherit its
+// predecessor's backups (database and files) and task logs (login links).
+func dropDeletedSites(ctx context.Context, tx querier, column string, value any) error {
+	deleted := `SELECT name FROM sites WHERE status = 'deleted' AND ` + column + ` = ?`
+	suffix := aegir.RetiredSuffix(time.Now())
+	if _, err := tx.ExecContext(ctx, `UPDATE backups SET site = site || ? WHERE site IN (`+deleted+`)`, suffix, value); err != nil {
+		return err
+	}
+	if _, err := tx.ExecContext(ctx, `UPDATE tasks SET object = object || ? WHERE object_type = 'site' AND object IN (`+deleted+`)`, suffix, value); err != nil {
+		return err
+	}
+	_, err := tx.ExecContext(ctx, `DELETE FROM sites WHERE status = 'deleted' AND `+column+` = ?`, value)
+	return err
 }

@@ -35,6 +35,7 @@ func Exercise(t *testing.T, newStore func(t *testing.T) aegir.Store) {
 		{"Users", testUsers},
 		{"Tokens", testTokens},
 		{"Backups", testBackups},
+		{"ADeletedSitesPastStaysWithIt", testDeletedSiteHistory},
 		{"Packages", testPackages},
 		{"TaskLifecycle", testTaskLifecycle},
 		{"TasksOfOneObjectRunInOrder", testTaskOrder},
@@ -1295,5 +1296,70 @@ func CheckRuns(t *testing.T, s aegir.Store, want []*aegir.Task) {
 					r.ID, r.Platform, r.StartedAt, r.FinishedAt, e.ID, e.StartedAt, e.FinishedAt)
 			}
 		}
+	}
+}
+
+// testDeletedSiteHistory: the backups and tasks of a deleted site stay
+// bound to it, not to its name: a new site that takes the name (another
+// client's) sees none of them, and neither does a site of that name made
+// after the deleted site's platform, server or client went.
+func testDeletedSiteHistory(t *testing.T, s aegir.Store) {
+	ctx := t.Context()
+	seed(t, s)
+	old := site("gone.example", "pa")
+	old.Client = "c1"
+	must(t, s.CreateSite(ctx, old))
+	b := &aegir.Backup{Site: "gone.example", File: "/var/aegir/backups/gone.example-20250101.000000.tar.gz"}
+	must(t, s.AddBackup(ctx, b))
+	task := siteTask("login-reset", "gone.example", "pa")
+	must(t, s.EnqueueTask(ctx, task))
+	old.Status = aegir.SiteDeleted
+	must(t, s.UpdateSite(ctx, old))
+
+	taken := site("gone.example", "pb")
+	taken.Client = "c2"
+	must(t, s.CreateSite(ctx, taken))
+	list, err := s.ListBackups(ctx, "gone.example")
+	must(t, err)
+	if len(list) != 0 {
+		t.Fatalf("the new gone.example sees its predecessor's backups: %+v", list)
+	}
+	tasks, _, err := s.ListTasks(ctx, aegir.TaskFilter{Object: "gone.example"})
+	must(t, err)
+	if len(tasks) != 0 {
+		t.Fatalf("the new gone.example sees its predecessor's tasks: %+v", tasks)
+	}
+	tasks, _, err = s.ListTasks(ctx, aegir.TaskFilter{Scope: aegir.Scope{Limited: true, Clients: []string{"c2"}}})
+	must(t, err)
+	for _, o := range tasks {
+		if o.ID == task.ID {
+			t.Fatalf("client c2 sees the task of c1's deleted site: %+v", o)
+		}
+	}
+	// Kept for administrators, under a name no site can take.
+	kept, err := s.GetBackup(ctx, b.ID)
+	must(t, err)
+	if !strings.HasPrefix(kept.Site, "gone.example~deleted-") || aegir.ValidateURI("uri", kept.Site) == nil {
+		t.Fatalf("the old backup is now of %q", kept.Site)
+	}
+	kt, err := s.GetTask(ctx, task.ID)
+	must(t, err)
+	if kt.Object != kept.Site {
+		t.Fatalf("the old task is now of %q, its backup of %q", kt.Object, kept.Site)
+	}
+
+	// Dropped with its platform: the same.
+	again := site("again.example", "pc")
+	must(t, s.CreateSite(ctx, again))
+	b2 := &aegir.Backup{Site: "again.example", File: "/var/aegir/backups/again.example-20250101.000000.tar.gz"}
+	must(t, s.AddBackup(ctx, b2))
+	again.Status = aegir.SiteDeleted
+	must(t, s.UpdateSite(ctx, again))
+	must(t, s.DeletePlatform(ctx, "pc"))
+	must(t, s.CreateSite(ctx, site("again.example", "pa")))
+	list, err = s.ListBackups(ctx, "again.example")
+	must(t, err)
+	if len(list) != 0 {
+		t.Fatalf("a site made after its predecessor's platform went sees its backups: %+v", list)
 	}
 }

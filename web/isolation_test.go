@@ -290,3 +290,40 @@ func TestASiteSharesOnlyItsClientsCertificates(t *testing.T) {
 		}
 	})
 }
+
+// TestADeletedSitesPastIsNotHandedToWhoeverTakesItsName: bob's b.example
+// is deleted; ann (another client) creates a site of that name. She sees
+// none of the old site's backups (its database and files) or tasks (their
+// logs hold login links), cannot restore or delete them, and the
+// administrator still finds them.
+func TestADeletedSitesPastIsNotHandedToWhoeverTakesItsName(t *testing.T) {
+	t.Parallel()
+	forEachStore(t, func(t *testing.T, b *bundle) {
+		w := newWorld(t, b)
+		ctx := t.Context()
+		ann := func(method, path string, body any) answer { t.Helper(); return w.as(t, "ann", method, path, body) }
+		old, err := b.store.ListBackups(ctx, "b.example")
+		must(t, err)
+		// The queued task ends first: a site with a queued task is not deleted.
+		must(t, b.store.CancelTask(ctx, w.taskBQueued))
+		b.setStatus(t, "b.example", aegir.SiteDeleted)
+
+		ann("POST", "/api/sites", map[string]any{"uri": "b.example", "platform": "platform_a", "client": "acme"}).want(t, 201)
+		if got := ann("GET", "/api/sites/b.example/backups", nil).want(t, 200); strings.Contains(got.raw, old[0].File) {
+			t.Fatalf("ann sees bob's backups: %s", got.raw)
+		}
+		for _, id := range []int64{w.taskB, w.taskBFailed} {
+			ann("GET", fmt.Sprintf("/api/tasks/%d", id), nil).wantError(t, 404, "not_found", "")
+		}
+		b.setStatus(t, "b.example", aegir.SiteEnabled)
+		ann("POST", "/api/sites/b.example/tasks", map[string]any{"type": "restore", "args": map[string]string{"file": old[0].File}}).wantError(t, 400, "invalid", "args.file")
+		ann("POST", "/api/sites/b.example/tasks", map[string]any{"type": "backup-delete", "args": map[string]string{"files": old[0].File}}).wantError(t, 400, "invalid", "args.files")
+		// The administrator still has them.
+		kept, err := b.store.GetBackup(ctx, old[0].ID)
+		must(t, err)
+		if !strings.HasPrefix(kept.Site, "b.example~deleted-") {
+			t.Fatalf("bob's backup is now of %q", kept.Site)
+		}
+		w.as(t, "admin", "GET", fmt.Sprintf("/api/tasks/%d", w.taskB), nil).want(t, 200)
+	})
+}

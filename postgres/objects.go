@@ -3,6 +3,7 @@ package postgres
 import (
 	"context"
 	"errors"
+	"fmt"
 	"slices"
 	"strings"
 	"time"
@@ -356,7 +357,10 @@ func nameInUse(site, name, owner string) error {
 	if name == site {
 		field = "uri"
 	}
-	return &aegir.Error{Code: aegir.ECONFLICT, Field: field, Message: "\"" + name + "\" is already used by site @" + owner}
+	// The message does not name the other site: it may be another
+	// client's (the owner stays in the error's cause, for logs).
+	return &aegir.Error{Code: aegir.ECONFLICT, Field: field, Message: "\"" + name + "\" is already used by another site",
+		Cause: fmt.Errorf("%q is a name of site @%s", name, owner)}
 }
 
 func checkSiteRefs(ctx context.Context, tx pgx.Tx, r *aegir.SiteRecord) error {

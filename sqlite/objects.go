@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"fmt"
 	"slices"
 	"strings"
 	"time"
@@ -375,10 +376,14 @@ func claimNames(ctx context.Context, tx querier, r *aegir.SiteRecord) error {
 }
 
 func nameInUse(site, name, owner string) error {
+	// The message does not name the other site: it may be another
+	// client's (the owner stays in the error's cause, for logs and admins).
+	field := "aliases"
 	if name == site {
-		return &aegir.Error{Code: aegir.ECONFLICT, Field: "uri", Message: "\"" + name + "\" is already used by site @" + owner}
+		field = "uri"
 	}
-	return &aegir.Error{Code: aegir.ECONFLICT, Field: "aliases", Message: "\"" + name + "\" is already used by site @" + owner}
+	return &aegir.Error{Code: aegir.ECONFLICT, Field: field, Message: "\"" + name + "\" is already used by another site",
+		Cause: fmt.Errorf("%q is a name of site @%s", name, owner)}
 }
 
 func checkSiteRefs(ctx context.Context, tx querier, r *aegir.SiteRecord) error {

@@ -13,6 +13,7 @@ import (
 	"path"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/klauspost/compress/zstd"
@@ -27,6 +28,37 @@ type Options struct {
 	// It only takes effect when running as root; otherwise entries belong
 	// to the user running Extract.
 	KeepOwner bool
+	// MaxBytes bounds what an archive may expand to (the sizes its files
+	// declare, added up): 0 is what the disk can spare (SpareBytes of the
+	// destination's file system), a negative value no bound. An archive
+	// past it is refused before the entry that passes it is written, so
+	// a small archive of zeros cannot fill the disk.
+	MaxBytes int64
+}
+
+// spareShare is the share of a file system's free space a restore may take:
+// the rest stays for the sites and databases already there.
+const spareShare = 0.9
+
+// SpareBytes is what a restore into dir may write: nine tenths of the space
+// free for unprivileged users on dir's file system.
+func SpareBytes(dir string) (int64, error) {
+	var st syscall.Statfs_t
+	if err := syscall.Statfs(dir, &st); err != nil {
+		return 0, fmt.Errorf("free space of %s: %w", dir, err)
+	}
+	return int64(float64(st.Bavail) * float64(st.Bsize) * spareShare), nil
+}
+
+// limit is the bound of opts for a restore into dest (-1: none).
+func (opts Options) limit(dest string) (int64, error) {
+	switch {
+	case opts.MaxBytes < 0:
+		return -1, nil
+	case opts.MaxBytes > 0:
+		return opts.MaxBytes, nil
+	}
+	return SpareBytes(filepath.Dir(dest))
 }
 
 // maxSymlinkDepth bounds symlink resolution, as the kernel's ELOOP does.
@@ -52,7 +84,11 @@ func Extract(ctx context.Context, path, dest string, opts Options) error {
 	} else if !errors.Is(err, fs.ErrNotExist) {
 		return fmt.Errorf("restore into %s: %w", dest, bare(err))
 	}
-	entries, err := scan(ctx, path)
+	limit, err := opts.limit(dest)
+	if err != nil {
+		return err
+	}
+	entries, err := scan(ctx, path, limit)
 	if err != nil {
 		return err
 	}
@@ -129,13 +165,13 @@ func corrupt(path string, err error) error {
 // scan is the first pass: it reads every header (and, through the
 // decompressor, every byte, so a damaged archive is caught too) and
 // returns the entries once all of them are known to be safe.
-func scan(ctx context.Context, path string) ([]entry, error) {
+func scan(ctx context.Context, path string, limit int64) ([]entry, error) {
 	tr, closeAll, err := openArchive(path)
 	if err != nil {
 		return nil, err
 	}
 	defer closeAll()
-	c := &checker{path: path, kinds: map[string]byte{}, symlinks: map[string]string{}}
+	c := &checker{path: path, kinds: map[string]byte{}, symlinks: map[string]string{}, limit: limit}
 	var entries []entry
 	for {
 		if err := ctx.Err(); err != nil {
@@ -167,6 +203,8 @@ type checker struct {
 	path     string
 	kinds    map[string]byte   // name → tar type; parents seen only as prefixes count as directories
 	symlinks map[string]string // symlink name → target
+	limit    int64             // the most the files may add up to; -1: no bound
+	total    int64             // what they add up to so far
 }
 
 func (c *checker) refuse(name, format string, args ...any) error {
@@ -204,6 +242,14 @@ func (c *checker) check(hdr *tar.Header) (entry, error) {
 		return entry{}, c.refuse(hdr.Name, "%s", why)
 	}
 	e := entry{raw: hdr.Name, name: name, typ: hdr.Typeflag}
+	if hdr.Typeflag == tar.TypeReg || hdr.Typeflag == tar.TypeGNUSparse {
+		c.total += hdr.Size
+		if c.limit >= 0 && c.total > c.limit {
+			return entry{}, &aegir.Error{Code: aegir.EINVALID, Field: "file", Message: fmt.Sprintf(
+				"backup %s expands past %d bytes (at entry %q), more than the %d this restore may write: free space, or set AEGIR_RESTORE_MAX_BYTES",
+				c.path, c.total, hdr.Name, c.limit)}
+		}
+	}
 	switch hdr.Typeflag {
 	case tar.TypeDir, tar.TypeReg, tar.TypeGNUSparse:
 	case tar.TypeSymlink:

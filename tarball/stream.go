@@ -41,6 +41,10 @@ func ExtractStream(ctx context.Context, path, dest string, opts Options, name st
 	} else if !errors.Is(err, fs.ErrNotExist) {
 		return false, fmt.Errorf("restore into %s: %w", dest, bare(err))
 	}
+	limit, err := opts.limit(dest)
+	if err != nil {
+		return false, err
+	}
 	tr, closeAll, err := openArchive(path)
 	if err != nil {
 		return false, err
@@ -74,7 +78,7 @@ func ExtractStream(ctx context.Context, path, dest string, opts Options, name st
 		buf:   make([]byte, copyBufferSize),
 		tee:   s.start, archive: path,
 	}
-	err = extractOnePass(ctx, path, tr, x, s.stopped)
+	err = extractOnePass(ctx, path, tr, x, s.stopped, limit)
 	root.Close()
 	consumeFirst := s.failed() // then the unpack only stopped because of it
 	if cerr := s.wait(err); cerr != nil && (err == nil || consumeFirst) {
@@ -90,8 +94,8 @@ func ExtractStream(ctx context.Context, path, dest string, opts Options, name st
 // extractOnePass checks and writes each entry in turn, symlinks excepted,
 // then, with the whole archive known, checks and creates the symlinks and
 // sets the directories' attributes.
-func extractOnePass(ctx context.Context, path string, tr *tar.Reader, x *extractor, stopped func() error) error {
-	c := &checker{path: path, kinds: map[string]byte{}, symlinks: map[string]string{}}
+func extractOnePass(ctx context.Context, path string, tr *tar.Reader, x *extractor, stopped func() error, limit int64) error {
+	c := &checker{path: path, kinds: map[string]byte{}, symlinks: map[string]string{}, limit: limit}
 	var entries []entry
 	var symlinks []struct {
 		e   entry

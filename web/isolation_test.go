@@ -327,3 +327,19 @@ func TestADeletedSitesPastIsNotHandedToWhoeverTakesItsName(t *testing.T) {
 		w.as(t, "admin", "GET", fmt.Sprintf("/api/tasks/%d", w.taskB), nil).want(t, 200)
 	})
 }
+
+// TestOwnPasswordChangeNeedsTheCurrentOne: over the API, as on the account
+// page, a user who has a password gives it to set another; an
+// administrator resetting someone's password does not.
+func TestOwnPasswordChangeNeedsTheCurrentOne(t *testing.T) {
+	t.Parallel()
+	forEachStore(t, func(t *testing.T, b *bundle) {
+		w := newWorld(t, b)
+		ann := func(method, path string, body any) answer { t.Helper(); return w.as(t, "ann", method, path, body) }
+		ann("PATCH", "/api/users/ann", map[string]any{"password": "second-Passw0rd-ann"}).wantError(t, 400, "invalid", "current_password")
+		ann("PATCH", "/api/users/ann", map[string]any{"password": "second-Passw0rd-ann", "current_password": "wrong"}).wantError(t, 400, "invalid", "current_password")
+		ann("PATCH", "/api/users/ann", map[string]any{"password": "second-Passw0rd-ann", "current_password": testPassword}).want(t, 200)
+		ann("PATCH", "/api/users/ann", map[string]any{"email": "ann@acme.example", "current_password": "x"}).wantError(t, 400, "invalid", "current_password")
+		w.as(t, "admin", "PATCH", "/api/users/ann", map[string]any{"password": "reset-Passw0rd-by-admin"}).want(t, 200)
+	})
+}

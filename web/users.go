@@ -149,6 +149,10 @@ func (s *Server) updateUser(w http.ResponseWriter, r *http.Request, u *aegir.Use
 	if err != nil {
 		return err
 	}
+	current, hasCurrent, err := b.takeString("current_password")
+	if err != nil {
+		return err
+	}
 	in, err := userInput(b)
 	if err != nil {
 		return err
@@ -159,6 +163,17 @@ func (s *Server) updateUser(w http.ResponseWriter, r *http.Request, u *aegir.Use
 	}
 	if err := s.checkUserInput(r.Context(), u, in, old); err != nil {
 		return err
+	}
+	// A user changing their own password proves they know the one they
+	// have, as the account page asks: a stolen session or token alone must
+	// not lock the owner out. (An administrator resetting another user's
+	// password does not know it.)
+	if in.Password != nil && old.Name == u.Name && old.PasswordHash != "" {
+		if !hasCurrent || !hosting.VerifyPassword(current, old.PasswordHash) {
+			return aegir.FieldErrorf("current_password", "must be your current password to change it")
+		}
+	} else if hasCurrent {
+		return aegir.FieldErrorf("current_password", "is only taken with a change of your own password")
 	}
 	updated, err := s.Service.UpdateUser(r.Context(), callerOf(r, u).a, name, in)
 	if err != nil {

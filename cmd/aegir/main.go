@@ -16,6 +16,8 @@ import (
 	"strings"
 	"syscall"
 
+	humanize "github.com/dustin/go-humanize"
+
 	"github.com/aegir-hosting/aegir"
 	"github.com/aegir-hosting/aegir/contextfile"
 	"github.com/aegir-hosting/aegir/local"
@@ -237,9 +239,24 @@ func (m *Main) paths(o *options) aegir.Paths {
 // backend builds the back end on $AEGIR_HOME.
 func (m *Main) backend(paths aegir.Paths) *provision.Backend {
 	return &provision.Backend{
-		Paths: paths, Contexts: contextfile.New(paths), Runner: &local.Runner{}, Archiver: &tarball.Archiver{},
+		Paths: paths, Contexts: contextfile.New(paths), Runner: &local.Runner{},
+		Archiver:  &tarball.Archiver{Options: tarball.Options{MaxBytes: m.restoreLimit()}},
 		LoadLimit: m.loadLimit(),
 	}
+}
+
+// restoreLimit is what a restored archive may expand to:
+// $AEGIR_RESTORE_MAX_BYTES ("20GB", "500MiB", a number of bytes; "none"
+// for no bound), else what the disk can spare (tarball.Options.MaxBytes 0).
+func (m *Main) restoreLimit() int64 {
+	v := m.Getenv("AEGIR_RESTORE_MAX_BYTES")
+	if v == "none" {
+		return -1
+	}
+	if n, err := humanize.ParseBytes(v); err == nil && n > 0 && n < 1<<62 {
+		return int64(n)
+	}
+	return 0
 }
 
 // loadLimit is the load average above which heavy tasks are refused:

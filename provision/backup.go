@@ -50,6 +50,9 @@ func (t *run) backupSteps(s *siteEnv, file *string) []aegir.Step {
 	return []aegir.Step{
 		{Name: "dump database", Do: func(ctx context.Context) (aegir.Undo, error) {
 			undo := func(context.Context) error { return removeIfExists(dump) }
+			if s.lostDB {
+				return nil, nil // said by noteLostDatabase
+			}
 			if err := t.dumpDatabase(ctx, s.db, s.site.DBName, dump); err != nil {
 				undo(ctx) // a failed step's undo is not run
 				return nil, err
@@ -179,8 +182,11 @@ func (t *run) sideBackupSteps(s *siteEnv, file *string) (start aegir.Step, join 
 				return nil, err
 			}
 		}
-		db, name := s.db, s.site.DBName // the site's own: the deploy changes s
+		db, name, lost := s.db, s.site.DBName, s.lostDB // the site's own: the deploy changes s
 		b = t.startBackup(ctx, *file, dir, func(ctx context.Context) error {
+			if lost {
+				return nil // said by noteLostDatabase
+			}
 			return t.dumpDatabase(ctx, db, name, dump)
 		})
 		return func(context.Context) error {

@@ -75,6 +75,9 @@ func (t *run) deployInPlace(ctx context.Context, c *aegir.Context, backupFirst b
 	}
 	var steps []aegir.Step
 	if backupFirst {
+		if err := t.noteLostDatabase(ctx, s); err != nil {
+			return err
+		}
 		// The safety backup reads the site while the backup to restore is
 		// unpacked and imported beside it; it is complete before the new
 		// copy takes the site's place.
@@ -324,6 +327,9 @@ func (t *run) setEnabled(ctx context.Context, c *aegir.Context, enabled bool) er
 func (t *run) deleteSite(ctx context.Context, c *aegir.Context) error {
 	s, err := t.loadInstalledSite(ctx, c)
 	if err != nil {
+		return err
+	}
+	if err := t.noteLostDatabase(ctx, s); err != nil {
 		return err
 	}
 	var file string

@@ -28,6 +28,9 @@ type siteEnv struct {
 	// cert is the site's certificate, once the certificate step has
 	// obtained it; nil when SSL is off.
 	cert *aegir.Certificate
+	// lostDB: the site's database is gone or empty (noteLostDatabase), so
+	// a backup of it holds its files only.
+	lostDB bool
 }
 
 func (t *run) loadSite(ctx context.Context, c *aegir.Context) (*siteEnv, error) {
@@ -149,6 +152,7 @@ func (t *run) verifySite(ctx context.Context, c *aegir.Context) error {
 		{Name: "recover", Do: func(ctx context.Context) (aegir.Undo, error) {
 			return nil, t.recoverMovedTables(ctx, s)
 		}},
+		t.databaseStep(s),
 		{Name: "site directory", Do: func(context.Context) (aegir.Undo, error) {
 			return nil, t.siteDirectories(s)
 		}},

@@ -1,0 +1,69 @@
+package provision
+
+import (
+	"context"
+
+	"github.com/aegir-hosting/aegir"
+)
+
+// databaseLost reports why the site's database cannot serve it: it does not
+// exist, or it holds no table (an app would offer its installer there, and
+// anyone could install over the site). "" when it is there or the site has
+// none.
+func (t *run) databaseLost(ctx context.Context, s *siteEnv) (string, error) {
+	name := s.site.DBName
+	if name == "" {
+		return "", nil
+	}
+	there, err := s.db.DatabaseExists(ctx, name)
+	if err != nil {
+		return "", err
+	}
+	if !there {
+		return "its database " + name + " does not exist", nil
+	}
+	size, err := s.db.DatabaseSize(ctx, name)
+	if err != nil {
+		return "", err
+	}
+	if size == 0 {
+		return "its database " + name + " holds no table", nil
+	}
+	return "", nil
+}
+
+// databaseStep is verify's check that the site's database can serve it.
+// When it cannot, the site answers with a maintenance page (503) instead of
+// its app, whose installer would otherwise be offered to anyone, and the
+// verify fails loudly, saying how to bring the site back. That vhost is the
+// step's own and stays: a failed step's changes are not undone.
+func (t *run) databaseStep(s *siteEnv) aegir.Step {
+	return aegir.Step{Name: "database", Do: func(ctx context.Context) (aegir.Undo, error) {
+		why, err := t.databaseLost(ctx, s)
+		if err != nil || why == "" {
+			return nil, err
+		}
+		v := s.vhost()
+		v.Disabled, v.DisabledURL = true, ""
+		if _, werr := s.http.WriteSite(ctx, v); werr != nil {
+			t.log.Errorf("could not put @%s in maintenance: %v", s.site.URI, werr)
+		} else {
+			t.log.Warnf("@%s now answers 503 (maintenance) instead of its app", s.site.URI)
+		}
+		return nil, aegir.Errorf(aegir.ECONFLICT, "site @%s cannot be served: %s; restore a backup (aegir restore @%s FILE)", s.site.URI, why, s.site.URI)
+	}}
+}
+
+// noteLostDatabase checks, before a restore or delete, whether the site's
+// database is gone; when it is, the backup those tasks take first holds the
+// site's files only (said in the log), rather than the task failing on a
+// database it is about to replace or drop anyway.
+func (t *run) noteLostDatabase(ctx context.Context, s *siteEnv) error {
+	why, err := t.databaseLost(ctx, s)
+	if err != nil || why == "" {
+		return err
+	}
+	s.lostDB = true
+	t.log.Warnf("@%s: %s: the backup taken first holds the site's files only (no database dump)", s.site.URI, why)
+	return nil
+}

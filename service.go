@@ -222,6 +222,16 @@ type App interface {
 	DeleteSite(ctx context.Context, s *AppSite) error
 }
 
+// WebInstaller is an App whose code offers its installer over the web when
+// its database is empty (WordPress, Drupal, MediaWiki): a site of it whose
+// database is empty must not be served, or anyone could install over it. A
+// generic PHP app, whose database may rightly be empty, does not implement
+// it.
+type WebInstaller interface {
+	// InstallsOverTheWeb reports that the app does.
+	InstallsOverTheWeb() bool
+}
+
 // UpdateChecker is an App that can tell, from the packages a site uses (as
 // SitePackages lists them) and those of the codebase it runs on (as
 // Packages lists them), that UpdateDatabase would change nothing, so a

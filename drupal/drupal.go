@@ -186,4 +186,8 @@ func errNoDrupal(root string) error {
 	return aegir.FieldErrorf("root", "%s is not a Drupal codebase", root)
 }
 
+// InstallsOverTheWeb: its installer answers on an empty database.
+func (d *Drupal) InstallsOverTheWeb() bool { return true }
+
 var _ aegir.App = (*Drupal)(nil)
+var _ aegir.WebInstaller = (*Drupal)(nil)

@@ -126,4 +126,8 @@ func (m *MediaWiki) infof(format string, args ...any) {
 	}
 }
 
+// InstallsOverTheWeb: its installer answers on an empty database.
+func (m *MediaWiki) InstallsOverTheWeb() bool { return true }
+
 var _ aegir.App = (*MediaWiki)(nil)
+var _ aegir.WebInstaller = (*MediaWiki)(nil)

@@ -7,8 +7,8 @@ import (
 )
 
 // databaseLost reports why the site's database cannot serve it: it does not
-// exist, or it holds no table (an app would offer its installer there, and
-// anyone could install over the site). "" when it is there or the site has
+// exist, or it holds no table while the app would offer its installer there
+// (anyone could install over the site). "" when it is there or the site has
 // none.
 func (t *run) databaseLost(ctx context.Context, s *siteEnv) (string, error) {
 	name := s.site.DBName
@@ -21,6 +21,11 @@ func (t *run) databaseLost(ctx context.Context, s *siteEnv) (string, error) {
 	}
 	if !there {
 		return "its database " + name + " does not exist", nil
+	}
+	// An empty database is lost only for an app that would offer its
+	// installer there; a generic PHP app's may rightly be empty.
+	if wi, ok := s.platform.app.(aegir.WebInstaller); !ok || !wi.InstallsOverTheWeb() {
+		return "", nil
 	}
 	size, err := s.db.DatabaseSize(ctx, name)
 	if err != nil {

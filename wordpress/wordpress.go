@@ -224,4 +224,8 @@ func (w *WordPress) infof(format string, args ...any) {
 	}
 }
 
+// InstallsOverTheWeb: its installer answers on an empty database.
+func (w *WordPress) InstallsOverTheWeb() bool { return true }
+
 var _ aegir.App = (*WordPress)(nil)
+var _ aegir.WebInstaller = (*WordPress)(nil)

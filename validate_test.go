@@ -70,3 +70,31 @@ func FuzzValidateCommand(f *testing.F) {
 		}
 	})
 }
+
+// FuzzValidateNames: a site URI or context name that passes is safe in a
+// path (one local element, no ".."), a shell word, an SQL identifier once
+// quoted and a config file (no whitespace, quote, semicolon, brace or
+// control character), and a URI is a name too.
+func FuzzValidateNames(f *testing.F) {
+	for _, s := range []string{"example.com", "www.a-b.example", "server_master", "../etc", "a;b", "a b", "x\n", "A.example", "a..b", "{x}"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		for _, check := range []func(string, string) error{ValidateURI, ValidateName} {
+			if check("name", s) != nil {
+				continue
+			}
+			if !filepath.IsLocal(s) || strings.Contains(s, "..") || strings.Contains(s, "/") {
+				t.Fatalf("%q passes but is not one local path element", s)
+			}
+			if strings.ContainsFunc(s, func(r rune) bool {
+				return r <= ' ' || r >= 0x7f || strings.ContainsRune("'\"`;{}$\\#*?[]()<>|&!~", r)
+			}) {
+				t.Fatalf("%q passes but holds a character a shell, SQL or config file would read", s)
+			}
+		}
+		if ValidateURI("uri", s) == nil && ValidateName("name", s) != nil {
+			t.Fatalf("%q is a valid URI but not a valid name", s)
+		}
+	})
+}

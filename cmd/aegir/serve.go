@@ -212,6 +212,7 @@ func startDispatcher(ctx context.Context, d dispatcherDeps) (wait func(), err er
 			Env: aegir.Env{Paths: d.Backend.Paths, Runner: d.Backend.Runner}, Logger: d.Logger},
 		&schedule.Prune{Store: d.Store, Logger: d.Logger},
 		&schedule.Renewals{Store: d.Store, Certificates: d.Certificates, Logger: d.Logger},
+		&adopter{Paths: d.Backend.Paths, Store: d.Store, Logger: d.Logger},
 	}
 	var wg sync.WaitGroup
 	for _, r := range runners {

@@ -216,3 +216,45 @@ func TestServeAndTokenUsage(t *testing.T) {
 		t.Fatalf("serve as root: %v", err)
 	}
 }
+
+// TestServeKnowsTheContextsTheCLIMade: a server and a platform saved with
+// the CLI before serve starts are in the front end at once (no
+// hosting-import), and one saved while it runs joins within seconds.
+func TestServeKnowsTheContextsTheCLIMade(t *testing.T) {
+	t.Parallel()
+	home := t.TempDir()
+	save := func(args ...string) {
+		t.Helper()
+		m, _, errOut := testMain(home)
+		if err := m.Run(t.Context(), append([]string{"save"}, args...)); err != nil {
+			t.Fatalf("save %v: %v %s", args, err, errOut)
+		}
+	}
+	save("@server_master", "--context_type=server", "--http_service_type=null", "--db_service_type=null")
+	save("@platform_cli", "--context_type=platform", "--root=/var/aegir/platforms/cli")
+	addr, _, _ := startServe(t, home)
+	base := "http://" + addr
+	tm, out, _ := testMain(home)
+	if err := tm.Run(t.Context(), []string{"token", "create", "admin"}); err != nil {
+		t.Fatal(err)
+	}
+	token := strings.TrimSpace(out.String())
+	waitFor := func(path string) {
+		t.Helper()
+		deadline := time.Now().Add(15 * time.Second)
+		for {
+			status, body := get(t, base+path, token)
+			if status == 200 {
+				return
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("GET %s: %d %s", path, status, body)
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+	}
+	waitFor("/api/servers/server_master")
+	waitFor("/api/platforms/platform_cli")
+	save("@platform_later", "--context_type=platform", "--root=/var/aegir/platforms/later")
+	waitFor("/api/platforms/platform_later")
+}

@@ -92,6 +92,32 @@ func TestDrupalLifecycle(t *testing.T) {
 	}
 }
 
+// TestDrupalOnApache serves a Drupal 7 and a Drupal 10 site through
+// Apache: installed, served by their names, and the same rules as on
+// nginx (private files, the installer, source files, PHP deeper down).
+func TestDrupalOnApache(t *testing.T) {
+	for _, v := range drupalVersions {
+		t.Run(v.name, func(t *testing.T) {
+			t.Parallel()
+			s := newStackOn(t, "apache")
+			s.setup()
+			root := s.drupalPlatform("a", v.fixture, v.sub)
+			uri := "ap." + s.token + ".test"
+			s.mustAegir("save", "@"+uri, "--context_type=site", "--platform=@platform_a", "--profile=minimal")
+			s.mustTask("install", "@"+uri)
+			s.mustServe(s.url(uri, v.loginPath), "Log in")
+			s.write(filepath.Join(root, "sites", uri, "private", "secret.txt"), "private-"+s.token)
+			s.write(filepath.Join(root, "sites", uri, "files", "x.php"), "<?php echo 'ran-', '"+s.token+"';")
+			for _, path := range []string{"/sites/" + uri + "/private/secret.txt", "/sites/" + uri + "/files/x.php",
+				"/install.php", "/core/install.php", "/.htaccess", "/composer.json", "/modules/system/system.module"} {
+				if code, body := s.get(s.url(uri, path)); code == 200 || strings.Contains(body, "private-"+s.token) || strings.Contains(body, "ran-"+s.token) {
+					t.Errorf("GET %s = %d, want it refused", path, code)
+				}
+			}
+		})
+	}
+}
+
 func testDrupalLifecycle(t *testing.T, v drupalVersion) {
 	s := newStack(t)
 	s.setup()

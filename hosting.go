@@ -425,6 +425,16 @@ type TaskQueue interface {
 	// RetryTask queues a new copy of a failed task and returns it; a task
 	// that has not failed is ECONFLICT.
 	RetryTask(ctx context.Context, id int64) (*Task, error)
+	// Heartbeat records that the dispatcher worker (its name without the
+	// "/N" of its tasks) is alive, at the store's time.
+	Heartbeat(ctx context.Context, worker string) error
+	// LapsedWorkers returns the workers whose last heartbeat is older than
+	// ttl (by the store's clock) and that still hold processing tasks:
+	// their process died, and their tasks are for another to fail.
+	LapsedWorkers(ctx context.Context, ttl time.Duration) ([]string, error)
+	// Workers returns every worker the store knows with its last heartbeat,
+	// newest first.
+	Workers(ctx context.Context) ([]WorkerRecord, error)
 	// FailOrphanedTasks marks failed the tasks left processing by worker
 	// (its exact name or "worker/..."; every worker when empty), adding
 	// message to their logs as an error, and returns their ids.
@@ -757,6 +767,12 @@ func (t *Task) Validate() error {
 		return FieldErrorf("creator", "is longer than 64 characters")
 	}
 	return nil
+}
+
+// WorkerRecord is a dispatcher sharing the queue and its last heartbeat.
+type WorkerRecord struct {
+	Name   string    `json:"name"`
+	SeenAt time.Time `json:"seen_at"`
 }
 
 // ValidateWorker reports whether worker can claim tasks.

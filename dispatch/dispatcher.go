@@ -131,6 +131,10 @@ type Dispatcher struct {
 	// OnFinish, when set, is called after each task is recorded, with its
 	// final status and how long it ran (for metrics).
 	OnFinish func(t *aegir.Task, status string, elapsed time.Duration)
+	// LeaseTTL is how long this dispatcher may go without a heartbeat
+	// before others fail its tasks (and it stops them itself); zero means
+	// DefaultLeaseTTL.
+	LeaseTTL time.Duration
 	// Rescan, when positive, also claims every Rescan: a safety net for
 	// a queue written by a process that cannot notify this one (another
 	// process on the same SQLite file). Zero relies on notifications
@@ -243,6 +247,18 @@ func (d *Dispatcher) Run(ctx context.Context) error {
 	if hard == nil {
 		hard = context.Background()
 	}
+	// Beat at once, so no other dispatcher takes this worker for gone
+	// before its first tick; the beats and the recovery of other workers'
+	// tasks go on beside the claims.
+	if err := d.Store.Heartbeat(ctx, worker); err != nil {
+		log.Error("store: heartbeat failed", "err", err)
+	}
+	l := newLease(hard)
+	// The beats go on while the running tasks finish after ctx ends, and
+	// stop when Run returns.
+	leaseCtx, stopLease := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopLease()
+	go d.keepLease(leaseCtx, worker, l, log)
 	workers := d.workers()
 	slots := aegir.NewSlots(workers)
 	// Names of the running tasks: a task that waits keeps its name, so
@@ -261,7 +277,7 @@ func (d *Dispatcher) Run(ctx context.Context) error {
 		go func() {
 			defer func() { done <- name }()
 			defer slots.Release()
-			d.runTask(aegir.WithWaitHook(hard, slots.WaitHook()), task, log)
+			d.runTask(aegir.WithWaitHook(l.current(), slots.WaitHook()), task, log)
 		}()
 	}
 

@@ -377,3 +377,42 @@ func (s *Store) PruneTasks(ctx context.Context, olderThan time.Time) (int64, err
 	})
 	return n, err
 }
+
+// Heartbeat records that worker is alive now, by the database's clock.
+func (s *Store) Heartbeat(ctx context.Context, worker string) error {
+	if err := aegir.ValidateWorker(worker); err != nil {
+		return err
+	}
+	_, err := s.pool.Exec(ctx, `INSERT INTO workers (name, seen_at) VALUES ($1, clock_timestamp())
+		ON CONFLICT (name) DO UPDATE SET seen_at = excluded.seen_at`, worker)
+	return mapError(err)
+}
+
+// LapsedWorkers returns the workers not seen for ttl that hold processing
+// tasks ("worker/N", or the worker's own name).
+func (s *Store) LapsedWorkers(ctx context.Context, ttl time.Duration) ([]string, error) {
+	rows, err := s.pool.Query(ctx, `SELECT w.name FROM workers w
+		WHERE w.seen_at < clock_timestamp() - make_interval(secs => $1) AND EXISTS (
+		SELECT 1 FROM tasks t WHERE t.status = 'processing'
+		AND (t.worker = w.name OR substr(t.worker, 1, length(w.name) + 1) = w.name || '/')) ORDER BY w.name`,
+		ttl.Seconds())
+	if err != nil {
+		return nil, mapError(err)
+	}
+	names, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	return names, mapError(err)
+}
+
+// Workers returns the workers with their last heartbeats, newest first.
+func (s *Store) Workers(ctx context.Context) ([]aegir.WorkerRecord, error) {
+	rows, err := s.pool.Query(ctx, `SELECT name, seen_at FROM workers ORDER BY seen_at DESC, name`)
+	if err != nil {
+		return nil, mapError(err)
+	}
+	list, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (aegir.WorkerRecord, error) {
+		var w aegir.WorkerRecord
+		err := r.Scan(&w.Name, &w.SeenAt)
+		return w, err
+	})
+	return list, mapError(err)
+}

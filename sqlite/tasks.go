@@ -355,3 +355,55 @@ func (s *Store) PruneTasks(ctx context.Context, olderThan time.Time) (int64, err
 	})
 	return n, err
 }
+
+// Heartbeat records that worker is alive now.
+func (s *Store) Heartbeat(ctx context.Context, worker string) error {
+	if err := aegir.ValidateWorker(worker); err != nil {
+		return err
+	}
+	return s.write(ctx, func(ctx context.Context, tx querier) error {
+		_, err := tx.ExecContext(ctx, `INSERT INTO workers (name, seen_at) VALUES (?, ?)
+			ON CONFLICT (name) DO UPDATE SET seen_at = excluded.seen_at`, worker, fmtTime(now()))
+		return err
+	})
+}
+
+// LapsedWorkers returns the workers not seen for ttl that hold processing
+// tasks ("worker/N", or the worker's own name).
+func (s *Store) LapsedWorkers(ctx context.Context, ttl time.Duration) ([]string, error) {
+	rows, err := s.reader.QueryContext(ctx, `SELECT w.name FROM workers w WHERE w.seen_at < ? AND EXISTS (
+		SELECT 1 FROM tasks t WHERE t.status = 'processing'
+		AND (t.worker = w.name OR substr(t.worker, 1, length(w.name) + 1) = w.name || '/')) ORDER BY w.name`,
+		fmtTime(now().Add(-ttl)))
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var names []string
+	for rows.Next() {
+		var n string
+		if err := rows.Scan(&n); err != nil {
+			return nil, err
+		}
+		names = append(names, n)
+	}
+	return names, rows.Err()
+}
+
+// Workers returns the workers with their last heartbeats, newest first.
+func (s *Store) Workers(ctx context.Context) ([]aegir.WorkerRecord, error) {
+	rows, err := s.reader.QueryContext(ctx, `SELECT name, seen_at FROM workers ORDER BY seen_at DESC, name`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var list []aegir.WorkerRecord
+	for rows.Next() {
+		var w aegir.WorkerRecord
+		if err := rows.Scan(&w.Name, timeCol{&w.SeenAt}); err != nil {
+			return nil, err
+		}
+		list = append(list, w)
+	}
+	return list, rows.Err()
+}

@@ -43,6 +43,7 @@ func Exercise(t *testing.T, newStore func(t *testing.T) aegir.Store) {
 		{"CancelAndRetry", testCancelRetry},
 		{"TaskLog", testTaskLog},
 		{"FailOrphanedTasks", testOrphans},
+		{"HeartbeatsTellLapsedWorkers", testHeartbeats},
 		{"PruneTasks", testPrune},
 		{"ListTasks", testListTasks},
 		{"ListenWakesOnEnqueueAndFinish", testListen},
@@ -1366,5 +1367,43 @@ func testDeletedSiteHistory(t *testing.T, s aegir.Store) {
 	must(t, err)
 	if len(list) != 0 {
 		t.Fatalf("a site made after its predecessor's platform went sees its backups: %+v", list)
+	}
+}
+
+// testHeartbeats: a worker that stops beating while it holds processing
+// tasks is lapsed once its last beat is older than the ttl; one that holds
+// none, or beat recently, is not.
+func testHeartbeats(t *testing.T, s aegir.Store) {
+	ctx := t.Context()
+	seed(t, s)
+	must(t, s.Heartbeat(ctx, "h1"))
+	must(t, s.Heartbeat(ctx, "h2"))
+	wantCode(t, s.Heartbeat(ctx, ""), aegir.EINVALID, "worker")
+	must(t, s.CreateSite(ctx, site("hb.example", "pa")))
+	must(t, s.EnqueueTask(ctx, siteTask("verify", "hb.example", "pa")))
+	claimed, err := s.ClaimTask(ctx, "h1/3")
+	must(t, err)
+	if claimed == nil {
+		t.Fatal("nothing claimed")
+	}
+	lapsed, err := s.LapsedWorkers(ctx, time.Hour)
+	must(t, err)
+	if len(lapsed) != 0 {
+		t.Fatalf("lapsed within the ttl: %v", lapsed)
+	}
+	time.Sleep(20 * time.Millisecond)
+	lapsed, err = s.LapsedWorkers(ctx, 10*time.Millisecond)
+	must(t, err)
+	wantEqual(t, "lapsed workers", lapsed, []string{"h1"}) // h2 holds nothing
+	must(t, s.Heartbeat(ctx, "h1"))
+	lapsed, err = s.LapsedWorkers(ctx, time.Second)
+	must(t, err)
+	if len(lapsed) != 0 {
+		t.Fatalf("a worker that beat again is lapsed: %v", lapsed)
+	}
+	list, err := s.Workers(ctx)
+	must(t, err)
+	if len(list) != 2 || list[0].Name != "h1" || list[0].SeenAt.IsZero() {
+		t.Fatalf("workers %+v", list)
 	}
 }

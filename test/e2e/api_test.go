@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -33,9 +34,16 @@ type frontEnd struct {
 // on restarts).
 func (s *stack) serve(token string) *frontEnd {
 	s.t.Helper()
+	return s.serveAs(token, "e2e")
+}
+
+// serveAs starts `aegir serve` as the dispatcher worker, with extra
+// arguments (another --database).
+func (s *stack) serveAs(token, worker string, extra ...string) *frontEnd {
+	s.t.Helper()
 	port := teststack.FreePort(s.t)
 	f := &frontEnd{s: s, base: fmt.Sprintf("http://127.0.0.1:%d", port), token: token, out: &bytes.Buffer{}}
-	f.cmd = exec.Command(aegirBin, "serve", "--listen", fmt.Sprintf("127.0.0.1:%d", port), "--workers", "4", "--worker", "e2e")
+	f.cmd = exec.Command(aegirBin, append([]string{"serve", "--listen", fmt.Sprintf("127.0.0.1:%d", port), "--workers", "4", "--worker", worker}, extra...)...)
 	f.cmd.Env = append(os.Environ(), "AEGIR_HOME="+s.home, "AEGIR_ALLOW_ROOT=1")
 	stdout, err := f.cmd.StdoutPipe()
 	if err != nil {
@@ -61,7 +69,11 @@ func (s *stack) serve(token string) *frontEnd {
 	}
 	go io.Copy(io.Discard, stdout)
 	if f.token == "" {
-		f.token = strings.TrimSpace(s.mustAegir("token", "create", "admin", "--name", "e2e"))
+		args := []string{"token", "create", "admin", "--name", "e2e"}
+		if i := slices.Index(extra, "--database"); i >= 0 {
+			args = append(args, extra[i:i+2]...)
+		}
+		f.token = strings.TrimSpace(s.mustAegir(args...))
 	}
 	return f
 }

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"io/fs"
 	"os"
@@ -52,6 +53,11 @@ func (d *Drupal) Packages(ctx context.Context, root string) ([]aegir.Package, er
 	if err != nil {
 		return nil, err
 	}
+	if major >= 8 {
+		if err := lockVersions(root, pkgs); err != nil {
+			return nil, err
+		}
+	}
 	sort.Slice(pkgs, func(i, j int) bool {
 		a, b := pkgs[i], pkgs[j]
 		if typeOrder[a.Type] != typeOrder[b.Type] {
@@ -63,6 +69,61 @@ func (d *Drupal) Packages(ctx context.Context, root string) ([]aegir.Package, er
 		return a.Path < b.Path
 	})
 	return append([]aegir.Package{{Name: "drupal", Type: TypeCore, Version: version}}, pkgs...), nil
+}
+
+// composerLock is what the driver reads of a composer.lock.
+type composerLock struct {
+	Packages []struct {
+		Name    string `json:"name"`
+		Version string `json:"version"`
+		Type    string `json:"type"`
+	} `json:"packages"`
+}
+
+// lockVersions fills in the versions an extension's .info.yml lacks (one
+// installed from git, which carries none) from the composer.lock of a
+// composer project (in root, or beside a web/ docroot): the version of the
+// drupal/<project> package whose directory holds it. A platform without a
+// composer.lock is left as it is.
+func lockVersions(root string, pkgs []aegir.Package) error {
+	var data []byte
+	for _, dir := range []string{root, filepath.Dir(root)} {
+		b, err := os.ReadFile(filepath.Join(dir, "composer.lock"))
+		if err == nil {
+			data = b
+			break
+		} else if !errors.Is(err, fs.ErrNotExist) {
+			return err
+		}
+	}
+	if data == nil {
+		return nil
+	}
+	var lock composerLock
+	if err := json.Unmarshal(data, &lock); err != nil {
+		return aegir.FieldErrorf("root", "composer.lock beside %s: %v", root, err)
+	}
+	versions := map[string]string{}
+	for _, p := range lock.Packages {
+		if project, ok := strings.CutPrefix(p.Name, "drupal/"); ok && strings.HasPrefix(p.Type, "drupal-") {
+			versions[project] = p.Version
+		}
+	}
+	for i, p := range pkgs {
+		if p.Version != "" {
+			continue
+		}
+		// modules/contrib/<project>/..., themes/contrib/<project>/...
+		parts := strings.Split(p.Path, "/")
+		project := p.Name
+		if len(parts) >= 3 && parts[1] == "contrib" {
+			project = parts[2]
+		}
+		if v, ok := versions[project]; ok {
+			pkgs[i].Version = v
+		}
+	}
+	return nil
 }
 
 // info is what the driver reads from a .info or .info.yml file.

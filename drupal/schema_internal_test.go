@@ -4,6 +4,8 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+
+	"github.com/aegir-hosting/aegir"
 )
 
 // TestSchema8FollowsDrupalsModuleInstaller: Drupal 8+ records at least 8000
@@ -30,6 +32,37 @@ func TestSchema8FollowsDrupalsModuleInstaller(t *testing.T) {
 		}
 		if got := schema8(path, tc.name, tc.highest); got != tc.want {
 			t.Errorf("%s: schema %d, want %d", tc.name, got, tc.want)
+		}
+	}
+}
+
+// TestLockVersionsFillWhatInfoFilesLack: an extension installed from git
+// has no version in its .info.yml; the project's composer.lock tells it.
+func TestLockVersionsFillWhatInfoFilesLack(t *testing.T) {
+	t.Parallel()
+	project := t.TempDir()
+	root := filepath.Join(project, "web")
+	if err := os.MkdirAll(root, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	lock := `{"packages": [{"name": "drupal/token", "version": "1.15.0", "type": "drupal-module"},
+		{"name": "drupal/gin", "version": "3.1.0", "type": "drupal-theme"},
+		{"name": "symfony/console", "version": "v6.4.0", "type": "library"}]}`
+	if err := os.WriteFile(filepath.Join(project, "composer.lock"), []byte(lock), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	pkgs := []aegir.Package{
+		{Name: "token", Type: "module", Path: "modules/contrib/token"},
+		{Name: "token_submodule", Type: "module", Path: "modules/contrib/token/modules/token_submodule"},
+		{Name: "gin", Type: "theme", Version: "3.0.0", Path: "themes/contrib/gin"}, // the .info.yml's wins
+		{Name: "mine", Type: "module", Path: "modules/custom/mine"},
+	}
+	if err := lockVersions(root, pkgs); err != nil {
+		t.Fatal(err)
+	}
+	for i, want := range []string{"1.15.0", "1.15.0", "3.0.0", ""} {
+		if pkgs[i].Version != want {
+			t.Errorf("%s: version %q, want %q", pkgs[i].Name, pkgs[i].Version, want)
 		}
 	}
 }

@@ -294,6 +294,12 @@ func (s *Service) targetPlatform(ctx context.Context, typ, object string, site *
 	if p.Name == from && (typ == aegir.TaskMigratePlatform || typ == aegir.TaskMigrate && newURI == "") {
 		return "", aegir.FieldErrorf(field, "@%s is the platform of @%s already", p.Name, object)
 	}
+	// A site moves only to a codebase of its own app: the task would fail.
+	if src, err := s.Store.GetPlatform(ctx, from); err == nil && src.App != "" && p.App != "" && src.App != p.App {
+		return "", aegir.FieldErrorf(field, "@%s runs %s, not %s like @%s", p.Name, p.App, src.App, from)
+	} else if err != nil && aegir.ErrorCode(err) != aegir.ENOTFOUND {
+		return "", err
+	}
 	return "@" + p.Name, nil
 }
 

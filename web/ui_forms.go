@@ -179,6 +179,27 @@ func (s *Server) platformLock(w http.ResponseWriter, r *http.Request, u *aegir.U
 // platformChoices lists the platforms the user may put sites on: open to
 // their clients and not locked, but for except.
 func (s *Server) platformChoices(ctx context.Context, u *aegir.User, except string) ([]option, error) {
+	return s.platformChoicesFor(ctx, u, except, "")
+}
+
+// sameAppChoices are the platforms a site of platform from may move to:
+// those running the same app (a WordPress site cannot go to a MediaWiki
+// platform), other than from unless keepFrom.
+func (s *Server) sameAppChoices(ctx context.Context, u *aegir.User, from string, keepFrom bool) ([]option, error) {
+	p, err := s.Store.GetPlatform(ctx, aegir.ContextName(from))
+	if err != nil {
+		return nil, err
+	}
+	except := p.Name
+	if keepFrom {
+		except = ""
+	}
+	return s.platformChoicesFor(ctx, u, except, p.App)
+}
+
+// platformChoicesFor lists the unlocked platforms the user may use, but
+// except, and only those running app when it is known.
+func (s *Server) platformChoicesFor(ctx context.Context, u *aegir.User, except, app string) ([]option, error) {
 	scope, _ := hosting.ListScope(u, hosting.KindPlatform)
 	list, _, err := s.Store.ListPlatforms(ctx, aegir.ListFilter{PerPage: aegir.MaxPerPage, Scope: scope})
 	if err != nil {
@@ -186,7 +207,7 @@ func (s *Server) platformChoices(ctx context.Context, u *aegir.User, except stri
 	}
 	var out []option
 	for _, p := range list {
-		if p.Locked || p.Name == except {
+		if p.Locked || p.Name == except || (app != "" && p.App != app) {
 			continue
 		}
 		label := "@" + p.Name
@@ -232,7 +253,7 @@ func (s *Server) batchMigrateData(r *http.Request, u *aegir.User, f *form) (stri
 	if err != nil {
 		return "", formData{}, err
 	}
-	targets, err := s.platformChoices(r.Context(), u, name)
+	targets, err := s.sameAppChoices(r.Context(), u, name, false)
 	if err != nil {
 		return "", formData{}, err
 	}
@@ -478,7 +499,7 @@ func (s *Server) packageReportFor(ctx context.Context, site *aegir.SiteRecord, t
 var migrateFields = []string{"platform", "new_uri"}
 
 func (s *Server) migrateData(r *http.Request, u *aegir.User, site *aegir.SiteRecord, f *form) (formData, error) {
-	targets, err := s.platformChoices(r.Context(), u, aegir.ContextName(site.Site.Platform))
+	targets, err := s.sameAppChoices(r.Context(), u, site.Site.Platform, false)
 	if err != nil {
 		return formData{}, err
 	}
@@ -552,7 +573,7 @@ func (s *Server) migrateSubmit(w http.ResponseWriter, r *http.Request, u *aegir.
 var cloneFields = []string{"new_uri", "platform"}
 
 func (s *Server) cloneData(r *http.Request, u *aegir.User, site *aegir.SiteRecord, f *form) (formData, error) {
-	targets, err := s.platformChoices(r.Context(), u, "")
+	targets, err := s.sameAppChoices(r.Context(), u, site.Site.Platform, true)
 	if err != nil {
 		return formData{}, err
 	}

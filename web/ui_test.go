@@ -555,3 +555,31 @@ func (t cookieTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 	r.AddCookie(t.c)
 	return http.DefaultTransport.RoundTrip(r)
 }
+
+// TestMigrateAndCloneOfferOnlyPlatformsOfTheSitesApp: a WordPress site is
+// not offered a MediaWiki platform to move or copy to (the task would
+// fail), and the API refuses it too.
+func TestMigrateAndCloneOfferOnlyPlatformsOfTheSitesApp(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t, newBundle(t, stores[0].open(t)))
+	ctx := t.Context()
+	setApp := func(name, app string) {
+		p, err := w.store.GetPlatform(ctx, name)
+		must(t, err)
+		p.App, p.Version = app, "1"
+		must(t, w.store.UpdatePlatform(ctx, p))
+	}
+	setApp("platform_b", "wordpress")
+	setApp("platform_open", "wordpress")
+	w.do(t, "POST", "/api/platforms", map[string]any{"name": "platform_wiki", "root": "/var/aegir/platforms/wiki"}).want(t, 201)
+	setApp("platform_wiki", "mediawiki")
+	bob := w.login(t, "bob")
+	for _, form := range []string{"/sites/b.example/migrate", "/sites/b.example/clone"} {
+		_, body, _ := bob.get(form)
+		if !strings.Contains(body, `value="platform_open"`) || strings.Contains(body, "platform_wiki") {
+			t.Errorf("%s offers:\n%s", form, body)
+		}
+	}
+	w.as(t, "bob", "POST", "/api/sites/b.example/tasks", map[string]any{"type": "migrate", "args": map[string]string{"platform": "platform_wiki"}}).
+		wantError(t, 400, "invalid", "args.platform")
+}

@@ -123,6 +123,14 @@ func TestSiteLifecycleIsRecorded(t *testing.T) {
 			t.Fatalf("the deleted backup file is still there: %v", err)
 		}
 
+		// The safety backup of another task is the site's last backup too.
+		before := *site(uri).LastBackup
+		time.Sleep(10 * time.Millisecond)
+		upd := run(aegir.TaskUpdateDB, uri, nil)
+		if r := site(uri); r.LastBackup == nil || !r.LastBackup.After(before) || upd.Data["backup_file"] == nil {
+			t.Fatalf("after update-db (backup %v): last backup %v, was %v", upd.Data["backup_file"], r.LastBackup, before)
+		}
+
 		run(aegir.TaskDisable, uri, nil)
 		if r := site(uri); r.Status != aegir.SiteDisabled || r.Site.Status != aegir.SiteDisabled {
 			t.Fatalf("after disable: %q/%q", r.Status, r.Site.Status)

@@ -133,12 +133,15 @@ func (d *Dispatcher) offerSites(ctx context.Context, platform string, sites []st
 // packages, and the new site of a clone or a renaming migrate.
 func (d *Dispatcher) recordSite(ctx context.Context, task *aegir.Task, data map[string]any, failed bool, lw *logWriter) error {
 	var errs []error
-	// The backup task, and the safety backups of delete, restore, migrate
-	// and clone, which stay on disk.
+	// The backup task, and the safety backups of delete, restore, migrate,
+	// clone and update-db, which stay on disk.
+	backedUp := false
 	if file := dataString(data, "backup_file"); file != "" {
 		b := &aegir.Backup{Site: task.Object, File: file, Size: dataInt64(data, "size"), SHA256: dataString(data, "sha256")}
 		if err := d.Store.AddBackup(ctx, b); err != nil {
 			errs = append(errs, fmt.Errorf("record backup %s: %w", file, err))
+		} else {
+			backedUp = true
 		}
 	}
 	r, err := d.Store.GetSite(ctx, task.Object)
@@ -181,10 +184,6 @@ func (d *Dispatcher) recordSite(ctx context.Context, task *aegir.Task, data map[
 		if !failed {
 			r.LastCron = &now
 		}
-	case aegir.TaskBackup:
-		if !failed {
-			r.LastBackup = &now
-		}
 	case aegir.TaskBackupDelete:
 		if !failed {
 			if err := d.deleteBackupRows(ctx, r.Name, dataStrings(data, "deleted")); err != nil {
@@ -205,6 +204,12 @@ func (d *Dispatcher) recordSite(ctx context.Context, task *aegir.Task, data map[
 		if !failed {
 			newURI = dataString(data, "new_uri")
 		}
+	}
+	// Any backup the task left is the site's last, whatever task took it
+	// (backup, or the safety backup of another), so the site's "last
+	// backup" never says none beside a listed one.
+	if backedUp && !failed {
+		r.LastBackup = &now
 	}
 	if !reflect.DeepEqual(&before, r) {
 		if err := d.Store.UpdateSite(ctx, r); err != nil {

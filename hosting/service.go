@@ -373,6 +373,9 @@ func (s *Service) CreatePlatform(ctx context.Context, in PlatformInput, creator 
 	if err := c.Validate(); err != nil {
 		return nil, nil, err
 	}
+	if err := s.rootFree(ctx, name, c.Platform); err != nil {
+		return nil, nil, err
+	}
 	r := &aegir.PlatformRecord{Name: name, Platform: *c.Platform}
 	if in.Locked != nil {
 		r.Locked = *in.Locked
@@ -431,6 +434,11 @@ func (s *Service) UpdatePlatform(ctx context.Context, name string, in PlatformIn
 		} else if n > 0 {
 			return nil, nil, &aegir.Error{Code: aegir.ECONFLICT, Field: f.field,
 				Message: fmt.Sprintf("cannot change while platform @%s has %d sites: migrate them first", name, n)}
+		}
+	}
+	if c.Platform.Root != old.Platform.Root || aegir.ContextName(c.Platform.WebServer) != aegir.ContextName(old.Platform.WebServer) {
+		if err := s.rootFree(ctx, name, c.Platform); err != nil {
+			return nil, nil, err
 		}
 	}
 	r := *old
@@ -576,6 +584,26 @@ func (s *Service) checkSSLKey(ctx context.Context, site *aegir.Site, client stri
 		return aegir.FieldErrorf("ssl_key", "%q is not a site of this client: a site shares only the certificate of another site of its client", key)
 	}
 	return nil
+}
+
+// rootFree refuses a platform root that another platform on the same web
+// server has: two platforms on one codebase would each rewrite its
+// platform files and claim its sites.
+func (s *Service) rootFree(ctx context.Context, name string, p *aegir.Platform) error {
+	for page := 1; ; page++ {
+		list, total, err := s.Store.ListPlatforms(ctx, aegir.ListFilter{Page: page, PerPage: aegir.MaxPerPage})
+		if err != nil {
+			return err
+		}
+		for _, o := range list {
+			if o.Name != name && o.Platform.Root == p.Root && aegir.ContextName(o.Platform.WebServer) == aegir.ContextName(p.WebServer) {
+				return &aegir.Error{Code: aegir.ECONFLICT, Field: "root", Message: fmt.Sprintf("%s is the root of platform @%s already", p.Root, o.Name)}
+			}
+		}
+		if page*aegir.MaxPerPage >= total {
+			return nil
+		}
+	}
 }
 
 // checkClient reports a client that does not exist as invalid input.

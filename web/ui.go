@@ -372,14 +372,17 @@ var templateFuncs = template.FuncMap{
 	},
 	"ago":      ago,
 	"duration": taskDuration,
-	"bytes":    humanBytes,
-	"at":       func(name string) string { return "@" + aegir.ContextName(name) },
-	"bare":     aegir.ContextName,
-	"base":     path.Base,
-	"join":     strings.Join,
-	"title":    func(s string) string { return strings.ReplaceAll(s, "_", " ") },
-	"has":      func(list []string, v string) bool { return slices.Contains(list, v) },
-	"add":      func(a, b int) int { return a + b },
+	// withDefaults is a server as its tasks see it (nginx on port 80 when
+	// nothing is set), for lists that show what a server runs.
+	"withDefaults": func(sv aegir.Server) aegir.Server { sv.Defaults(); return sv },
+	"bytes":        humanBytes,
+	"at":           func(name string) string { return "@" + aegir.ContextName(name) },
+	"bare":         aegir.ContextName,
+	"base":         path.Base,
+	"join":         strings.Join,
+	"title":        func(s string) string { return strings.ReplaceAll(s, "_", " ") },
+	"has":          func(list []string, v string) bool { return slices.Contains(list, v) },
+	"add":          func(a, b int) int { return a + b },
 	"statusClass": func(status string) string {
 		switch status {
 		case aegir.StatusSuccess, aegir.SiteEnabled, "verified":

@@ -583,3 +583,25 @@ func TestMigrateAndCloneOfferOnlyPlatformsOfTheSitesApp(t *testing.T) {
 	w.as(t, "bob", "POST", "/api/sites/b.example/tasks", map[string]any{"type": "migrate", "args": map[string]string{"platform": "platform_wiki"}}).
 		wantError(t, 400, "invalid", "args.platform")
 }
+
+// TestPlatformsAndServersShowWhatTheyRun: two platforms cannot share a
+// root (on one web server); a platform with no web server set shows
+// @server_master, not "@"; the servers list shows the master's web server
+// and database with their defaults.
+func TestPlatformsAndServersShowWhatTheyRun(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t, newBundle(t, stores[0].open(t)))
+	w.do(t, "POST", "/api/platforms", map[string]any{"name": "platform_one", "root": "/var/aegir/platforms/one"}).want(t, 201)
+	w.do(t, "POST", "/api/platforms", map[string]any{"name": "platform_two", "root": "/var/aegir/platforms/one"}).wantError(t, 409, "conflict", "root")
+	w.do(t, "POST", "/api/platforms", map[string]any{"name": "platform_two", "root": "/var/aegir/platforms/two"}).want(t, 201)
+	w.do(t, "PATCH", "/api/platforms/platform_two", map[string]any{"root": "/var/aegir/platforms/one"}).wantError(t, 409, "conflict", "root")
+	admin := w.login(t, "admin")
+	_, body, _ := admin.get("/platforms")
+	if strings.Contains(body, "<td>@</td>") || !strings.Contains(body, "@server_master") {
+		t.Errorf("platforms list:\n%s", body)
+	}
+	_, body, _ = admin.get("/servers")
+	if !strings.Contains(body, "nginx :80") {
+		t.Errorf("servers list does not show the master's web server:\n%s", body)
+	}
+}

@@ -14,6 +14,9 @@ type Env struct {
 	Paths  Paths
 	Runner Runner
 	Log    *TaskLog
+	// Wait is the task's WaitHook (TaskOptions.Wait): a driver tells it
+	// when it waits for work others do (a shared reload).
+	Wait WaitHook
 }
 
 // Vhost is everything a web server needs to serve one site.

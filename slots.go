@@ -5,7 +5,7 @@ import "sync"
 // Slots bounds how many pieces of work run at once (the dispatcher's
 // tasks, the sites of a batch migrate), not counting those that only wait
 // for work others do for them: one that waits gives its slot back for the
-// wait (WaitHook, through BeginWait) and takes one again before it goes
+// wait (its WaitHook) and takes one again before it goes
 // on, ahead of any new work, so that work that has waited is not
 // overtaken by new work. New work takes a slot with TryTake, and waits
 // for Freed when there is none.

@@ -38,6 +38,7 @@ func (a *Apache) target() webconf.Target {
 		},
 		Server: applier{a},
 		Log:    a.env.Log,
+		Wait:   a.env.Wait,
 	}
 }
 

@@ -80,7 +80,7 @@ func TestBackup(t *testing.T) {
 		paths := aegir.Paths{Home: s.home}
 		b := &provision.Backend{Paths: paths, Contexts: contextfile.New(paths), Runner: &local.Runner{}, Archiver: &tarball.Archiver{}}
 		profile(t, "backup", func() {
-			if _, err := b.Run(background, aegir.TaskBackup, uri, provision.Options{}); err != nil {
+			if _, err := b.Run(background, aegir.TaskBackup, uri, aegir.TaskOptions{}); err != nil {
 				t.Fatal(err)
 			}
 		})
@@ -90,7 +90,7 @@ func TestBackup(t *testing.T) {
 			profile(t, task, func() {
 				file := newest(t, backups)
 				start := time.Now()
-				res, err := b.Run(background, task, uri, provision.Options{Args: map[string]string{"file": file}})
+				res, err := b.Run(background, task, uri, aegir.TaskOptions{Args: map[string]string{"file": file}})
 				if err != nil {
 					t.Fatal(err)
 				}

@@ -79,7 +79,7 @@ func TestBatchMigrate(t *testing.T) {
 		b := &provision.Backend{Paths: paths, Contexts: contextfile.New(paths), Runner: &local.Runner{}, Archiver: &tarball.Archiver{}}
 		migrate = func() {
 			took = timed(func() {
-				if _, err := b.MigratePlatform(background, "platform_wp", "platform_wpnew", concurrency, provision.Options{}); err != nil {
+				if _, err := b.MigratePlatform(background, "platform_wp", "platform_wpnew", concurrency, aegir.TaskOptions{}); err != nil {
 					t.Fatal(err)
 				}
 			})
@@ -88,7 +88,7 @@ func TestBatchMigrate(t *testing.T) {
 		// Where one site's time goes: the first site moved back, alone,
 		// with its timeline from the log's times.
 		start := time.Now()
-		res, err := b.Run(background, aegir.TaskMigrate, uris[0], provision.Options{Args: map[string]string{"platform": "@platform_wp"}})
+		res, err := b.Run(background, aegir.TaskMigrate, uris[0], aegir.TaskOptions{Args: map[string]string{"platform": "@platform_wp"}})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -96,7 +96,7 @@ func TestBatchMigrate(t *testing.T) {
 			t.Logf("%6s %s", e.Time.Sub(start).Round(time.Millisecond), e.Message)
 		}
 		// And back again, so every site ends on the new platform.
-		if _, err := b.Run(background, aegir.TaskMigrate, uris[0], provision.Options{Args: map[string]string{"platform": "@platform_wpnew"}}); err != nil {
+		if _, err := b.Run(background, aegir.TaskMigrate, uris[0], aegir.TaskOptions{Args: map[string]string{"platform": "@platform_wpnew"}}); err != nil {
 			t.Fatal(err)
 		}
 	} else {

@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/aegir-hosting/aegir"
-	"github.com/aegir-hosting/aegir/provision"
 )
 
 // RecoveryCreator is the creator of the tasks the dispatcher queues to
@@ -106,10 +105,10 @@ const (
 // and is failed with OrphanMessage when the same worker starts again.
 type Dispatcher struct {
 	Store   aegir.Store
-	Backend *provision.Backend
+	Backend aegir.Backend
 	// Workers is how many tasks run at once; zero means DefaultWorkers. A
 	// task that only waits for work others do for it (its web server's
-	// next reload, shared by the tasks of a batch: aegir.BeginWait) does
+	// next reload, shared by the tasks of a batch: aegir.TaskOptions.Wait) does
 	// not count while it waits, so that many changes share one reload.
 	Workers int
 	// Waiting bounds the tasks that wait so, beyond Workers; zero means
@@ -126,7 +125,7 @@ type Dispatcher struct {
 	HardStop context.Context
 	// BatchConcurrency is how many sites a migrate-platform task moves at
 	// once, unless its concurrency argument says otherwise; zero means
-	// provision.DefaultBatchConcurrency().
+	// the back end's default (four per CPU).
 	BatchConcurrency int
 	// OnFinish, when set, is called after each task is recorded, with its
 	// final status and how long it ran (for metrics).
@@ -277,7 +276,7 @@ func (d *Dispatcher) Run(ctx context.Context) error {
 		go func() {
 			defer func() { done <- name }()
 			defer slots.Release()
-			d.runTask(aegir.WithWaitHook(l.current(), slots.WaitHook()), task, log)
+			d.runTask(l.current(), slots.WaitHook(), task, log)
 		}()
 	}
 

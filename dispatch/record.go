@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/aegir-hosting/aegir"
-	"github.com/aegir-hosting/aegir/provision"
 )
 
 // Statuses the dispatcher gives records, beside the domain's.
@@ -151,7 +150,7 @@ func (d *Dispatcher) recordSite(ctx context.Context, task *aegir.Task, data map[
 	} else if err != nil {
 		return errors.Join(append(errs, err)...)
 	}
-	c, err := d.Backend.Contexts.Get(ctx, task.Object)
+	c, err := d.Backend.ContextStore().Get(ctx, task.Object)
 	if err != nil && aegir.ErrorCode(err) != aegir.ENOTFOUND {
 		return errors.Join(append(errs, err)...)
 	}
@@ -246,7 +245,7 @@ func (d *Dispatcher) samePackages(ctx context.Context, site string, pkgs []aegir
 // with its history. A record of that name that is not deleted (one found
 // on disk) is replaced.
 func (d *Dispatcher) recordNewSite(ctx context.Context, src *aegir.SiteRecord, name string, renamed bool) error {
-	c, err := d.Backend.Contexts.Get(ctx, name)
+	c, err := d.Backend.ContextStore().Get(ctx, name)
 	if err != nil {
 		return fmt.Errorf("read the context of the new site @%s: %w", name, err)
 	}
@@ -282,7 +281,7 @@ func (d *Dispatcher) deleteBackupRows(ctx context.Context, site string, files []
 	gone := map[string]bool{}
 	for _, f := range files {
 		if !filepath.IsAbs(f) {
-			f = filepath.Join(d.Backend.Paths.Backups(), f)
+			f = filepath.Join(d.Backend.HomePaths().Backups(), f)
 		}
 		gone[filepath.Clean(f)] = true
 	}
@@ -303,8 +302,8 @@ func (d *Dispatcher) deleteBackupRows(ctx context.Context, site string, files []
 // recordMigrated moves the record of a site a batch migrate moved to the
 // target platform, with the credentials its context now holds, and
 // records the backup its migrate left. The dispatcher calls it as each
-// site moves (provision.Options.SiteMigrated).
-func (d *Dispatcher) recordMigrated(ctx context.Context, o provision.SiteOutcome, lw *logWriter) error {
+// site moves (aegir.TaskOptions.SiteMigrated).
+func (d *Dispatcher) recordMigrated(ctx context.Context, o aegir.SiteOutcome, lw *logWriter) error {
 	if o.Backup != nil {
 		b := &aegir.Backup{Site: o.Site, File: o.Backup.Path, Size: o.Backup.Size, SHA256: o.Backup.SHA256}
 		if err := d.Store.AddBackup(ctx, b); err != nil {
@@ -318,7 +317,7 @@ func (d *Dispatcher) recordMigrated(ctx context.Context, o provision.SiteOutcome
 	} else if err != nil {
 		return err
 	}
-	c, err := d.Backend.Contexts.Get(ctx, o.Site)
+	c, err := d.Backend.ContextStore().Get(ctx, o.Site)
 	if err != nil {
 		return err
 	}

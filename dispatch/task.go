@@ -9,12 +9,11 @@ import (
 	"time"
 
 	"github.com/aegir-hosting/aegir"
-	"github.com/aegir-hosting/aegir/provision"
 )
 
 // runTask runs one claimed task to its end and records it. hard is the
 // context whose end cancels the task (HardStop).
-func (d *Dispatcher) runTask(hard context.Context, task *aegir.Task, log *slog.Logger) {
+func (d *Dispatcher) runTask(hard context.Context, wait aegir.WaitHook, task *aegir.Task, log *slog.Logger) {
 	ctx, cancel := context.WithCancel(hard)
 	defer cancel()
 	start := time.Now()
@@ -29,7 +28,7 @@ func (d *Dispatcher) runTask(hard context.Context, task *aegir.Task, log *slog.L
 				log.Error("task panicked", "panic", p, "stack", string(debug.Stack()))
 			}
 		}()
-		data = d.execute(ctx, task, lw, log)
+		data = d.execute(ctx, wait, task, lw, log)
 	}()
 	lw.close()
 	status := lw.status()
@@ -76,7 +75,7 @@ func (d *Dispatcher) finish(task *aegir.Task, status string, data map[string]any
 
 // execute runs the task and records its result in the store; its log goes
 // to lw. It returns the data to store with the task.
-func (d *Dispatcher) execute(ctx context.Context, task *aegir.Task, lw *logWriter, log *slog.Logger) map[string]any {
+func (d *Dispatcher) execute(ctx context.Context, wait aegir.WaitHook, task *aegir.Task, lw *logWriter, log *slog.Logger) map[string]any {
 	if !Accepts(task.Type, task.ObjectType) {
 		if _, known := aegir.LookupTask(task.Type); known {
 			lw.errorf("a %s task does not apply to a %s", task.Type, task.ObjectType)
@@ -92,7 +91,7 @@ func (d *Dispatcher) execute(ctx context.Context, task *aegir.Task, lw *logWrite
 		lw.errorf("%v", err)
 		return nil
 	}
-	opts := provision.Options{Args: task.Args, Sink: lw.add, Force: isTrue(task.Args["force"])}
+	opts := aegir.TaskOptions{Args: task.Args, Sink: lw.add, Force: isTrue(task.Args["force"]), Wait: wait}
 	var res *aegir.Result
 	var runErr error
 	if task.Type == aegir.TaskMigratePlatform {
@@ -103,7 +102,7 @@ func (d *Dispatcher) execute(ctx context.Context, task *aegir.Task, lw *logWrite
 		}
 		// Each site is recorded as it moves (recordMigrated), not when
 		// the batch ends, which a crash may never reach.
-		opts.SiteMigrated = func(o provision.SiteOutcome) {
+		opts.SiteMigrated = func(o aegir.SiteOutcome) {
 			rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*storeTimeout)
 			defer cancel()
 			if err := d.recordMigrated(rctx, o, lw); err != nil {
@@ -140,10 +139,7 @@ func (d *Dispatcher) batchConcurrency(task *aegir.Task) (int, error) {
 		}
 		return n, nil
 	}
-	if d.BatchConcurrency > 0 {
-		return d.BatchConcurrency, nil
-	}
-	return provision.DefaultBatchConcurrency(), nil
+	return d.BatchConcurrency, nil // zero: the back end's default
 }
 
 func isTrue(v string) bool {
@@ -248,7 +244,7 @@ func (d *Dispatcher) writeContexts(ctx context.Context, task *aegir.Task) error 
 }
 
 func (w *contextWriter) put(c *aegir.Context) error {
-	if err := w.d.Backend.Contexts.Put(w.ctx, c); err != nil {
+	if err := w.d.Backend.ContextStore().Put(w.ctx, c); err != nil {
 		return fmt.Errorf("write context @%s: %w", c.Name, err)
 	}
 	w.written[c.Name] = true

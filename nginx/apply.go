@@ -41,6 +41,7 @@ func (n *Nginx) target() webconf.Target {
 		},
 		Server: applier{n},
 		Log:    n.env.Log,
+		Wait:   n.env.Wait,
 	}
 }
 

@@ -9,7 +9,6 @@ import (
 
 	"github.com/aegir-hosting/aegir"
 	"github.com/aegir-hosting/aegir/internal/teststack"
-	"github.com/aegir-hosting/aegir/provision"
 	"github.com/aegir-hosting/aegir/tarball"
 
 	_ "github.com/aegir-hosting/aegir/wordpress"
@@ -158,7 +157,7 @@ func TestFailedVerifyPutsBackTheWordPressAddress(t *testing.T) {
 	w := newWPSite(t)
 
 	w.save("@"+w.uri, aegir.SiteContext, map[string]string{"ssl_enabled": "2"})
-	r, err := w.backend.Run(context.Background(), aegir.TaskVerify, "@"+w.uri, provision.Options{FailAt: "release certificates"})
+	r, err := w.backend.Run(context.Background(), aegir.TaskVerify, "@"+w.uri, aegir.TaskOptions{FailAt: "release certificates"})
 	if err == nil {
 		t.Fatal("the verify did not fail at release certificates")
 	}
@@ -174,7 +173,7 @@ func TestFailedVerifyPutsBackTheWordPressAddress(t *testing.T) {
 	roots := certPool(t, certFile)
 
 	w.save("@"+w.uri, aegir.SiteContext, map[string]string{"ssl_enabled": "0"})
-	r, err = w.backend.Run(context.Background(), aegir.TaskVerify, "@"+w.uri, provision.Options{FailAt: "vhost"})
+	r, err = w.backend.Run(context.Background(), aegir.TaskVerify, "@"+w.uri, aegir.TaskOptions{FailAt: "vhost"})
 	if err == nil {
 		t.Fatal("the verify did not fail at its vhost")
 	}

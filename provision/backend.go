@@ -21,25 +21,13 @@ type Backend struct {
 	LoadAvg func() (float64, error)
 }
 
-// Options change how a task runs.
-type Options struct {
-	// Force lets install run over existing settings (a reinstall).
-	Force bool
-	// FailAt makes the named step fail before it runs, to test rollback.
-	FailAt string
-	// CrashAt stops the task before the named step with nothing undone, to
-	// test recovery from a crash.
-	CrashAt string
-	// SiteMigrated, when set, is told of each site of a batch migrate as
-	// soon as it has moved, from the goroutine that moved it, so that a
-	// front end records it then: a batch that dies half-way leaves the
-	// sites it finished recorded where they are.
-	SiteMigrated func(SiteOutcome)
-	// Sink receives each log entry as it is written.
-	Sink func(aegir.LogEntry)
-	// Args are the task's arguments: file, platform, new_uri, old_uri...
-	Args map[string]string
-}
+// ContextStore returns the named contexts the tasks read.
+func (b *Backend) ContextStore() aegir.ContextStore { return b.Contexts }
+
+// HomePaths returns the paths of $AEGIR_HOME.
+func (b *Backend) HomePaths() aegir.Paths { return b.Paths }
+
+var _ aegir.Backend = (*Backend)(nil)
 
 // taskFunc runs one task on a loaded context.
 type taskFunc func(t *run, ctx context.Context, c *aegir.Context) error
@@ -79,7 +67,7 @@ var tasks = map[string]map[aegir.ContextType]taskFunc{
 // Run runs task on the named context and returns its Result. The task's
 // error, if any, is in the Result's log and status; it is also returned so
 // callers can tell its code.
-func (b *Backend) Run(ctx context.Context, task, name string, opts Options) (*aegir.Result, error) {
+func (b *Backend) Run(ctx context.Context, task, name string, opts aegir.TaskOptions) (*aegir.Result, error) {
 	log := aegir.NewTaskLog(opts.Sink)
 	t := &run{b: b, log: log, opts: opts, data: map[string]any{}, steps: &aegir.StepRunner{Log: log, FailAt: opts.FailAt, CrashAt: opts.CrashAt}}
 	defer t.closeDBs()
@@ -110,7 +98,7 @@ func hasError(log *aegir.TaskLog) bool {
 type run struct {
 	b     *Backend
 	log   *aegir.TaskLog
-	opts  Options
+	opts  aegir.TaskOptions
 	data  map[string]any
 	steps *aegir.StepRunner
 	// orig is the task's site context as it was before the task, which
@@ -140,7 +128,7 @@ func (t *run) dispatch(ctx context.Context, task, name string) error {
 }
 
 func (t *run) env() aegir.Env {
-	return aegir.Env{Paths: t.b.Paths, Runner: t.b.Runner, Log: t.log}
+	return aegir.Env{Paths: t.b.Paths, Runner: t.b.Runner, Log: t.log, Wait: t.opts.Wait}
 }
 
 // server loads a server context by reference, with defaults applied.

@@ -2,7 +2,6 @@ package provision
 
 import (
 	"context"
-	"fmt"
 	"runtime"
 	"sort"
 	"sync"
@@ -18,22 +17,12 @@ import (
 // one per CPU the CPUs sit half idle (docs/benchmarks.md, benchmark 4).
 func DefaultBatchConcurrency() int { return 4 * runtime.NumCPU() }
 
-// SiteOutcome is how one site of a batch fared.
-type SiteOutcome struct {
-	Site   string `json:"site"`
-	Status string `json:"status"`
-	Error  string `json:"error,omitempty"`
-	// Backup is the backup the site's migrate left (file, size, sha256),
-	// for the front end to record; nil when the migrate failed, since its
-	// rollback removed it.
-	Backup *aegir.ArchiveInfo `json:"backup,omitempty"`
-}
-
 // MigratePlatform migrates every installed site of platform from to
-// platform to, up to concurrency at a time. Each site is its own migrate:
+// platform to, up to concurrency at a time (DefaultBatchConcurrency when
+// below one). Each site is its own migrate:
 // one that fails rolls back alone and the others go on. The Result lists
 // each site's outcome; the batch fails when any site failed.
-func (b *Backend) MigratePlatform(ctx context.Context, from, to string, concurrency int, opts Options) (*aegir.Result, error) {
+func (b *Backend) MigratePlatform(ctx context.Context, from, to string, concurrency int, opts aegir.TaskOptions) (*aegir.Result, error) {
 	from, to = aegir.ContextName(from), aegir.ContextName(to)
 	log := aegir.NewTaskLog(opts.Sink)
 	result := func(err error) (*aegir.Result, error) {
@@ -62,11 +51,11 @@ func (b *Backend) MigratePlatform(ctx context.Context, from, to string, concurre
 		}
 	}
 	if concurrency < 1 {
-		concurrency = 1
+		concurrency = DefaultBatchConcurrency()
 	}
 	start := time.Now()
 	log.Infof("migrating %d sites from @%s to @%s, %d at a time", len(names), from, to, concurrency)
-	outcomes := make([]SiteOutcome, len(names))
+	outcomes := make([]aegir.SiteOutcome, len(names))
 	var wg sync.WaitGroup
 	// A site waiting for its web server's reload (shared with others) gives
 	// its slot to the next site meanwhile, so that the sites' vhost changes
@@ -84,7 +73,7 @@ func (b *Backend) MigratePlatform(ctx context.Context, from, to string, concurre
 			}
 		}
 		if ctx.Err() != nil {
-			outcomes[i] = SiteOutcome{Site: name, Status: aegir.StatusCancelled, Error: ctx.Err().Error()}
+			outcomes[i] = aegir.SiteOutcome{Site: name, Status: aegir.StatusCancelled, Error: ctx.Err().Error()}
 			continue
 		}
 		wg.Add(1)
@@ -92,23 +81,23 @@ func (b *Backend) MigratePlatform(ctx context.Context, from, to string, concurre
 			defer wg.Done()
 			defer slots.Release()
 			hook := slots.WaitHook()
-			siteCtx := aegir.WithWaitHook(ctx, func() func() {
+			siteOpts := opts
+			siteOpts.Wait = func() func() {
 				resume := hook()
-				parent := aegir.BeginWait(ctx)
+				parent := opts.Wait.Begin()
 				return func() {
 					parent()
 					resume()
 				}
-			})
-			siteOpts := opts
+			}
 			siteOpts.Args, siteOpts.SiteMigrated = map[string]string{"platform": "@" + to}, nil
 			siteOpts.Sink = func(e aegir.LogEntry) {
 				if e.Level == aegir.LevelError || e.Level == aegir.LevelWarning {
 					log.Warnf("%s: %s", name, e.Message)
 				}
 			}
-			r, err := b.Run(siteCtx, aegir.TaskMigrate, name, siteOpts)
-			outcomes[i] = SiteOutcome{Site: name, Status: r.Status}
+			r, err := b.Run(ctx, aegir.TaskMigrate, name, siteOpts)
+			outcomes[i] = aegir.SiteOutcome{Site: name, Status: r.Status}
 			if err != nil {
 				outcomes[i].Error = err.Error()
 				log.Warnf("%s: migrate failed and was rolled back: %v", name, err)
@@ -138,14 +127,6 @@ func (b *Backend) MigratePlatform(ctx context.Context, from, to string, concurre
 	}
 	res.Status, res.Log = log.Status(), log.Entries()
 	return res, err
-}
-
-// String summarises an outcome for the CLI.
-func (o SiteOutcome) String() string {
-	if o.Error != "" {
-		return fmt.Sprintf("%-40s %s: %s", o.Site, o.Status, o.Error)
-	}
-	return fmt.Sprintf("%-40s %s", o.Site, o.Status)
 }
 
 // backupInfo is the backup a task's Result data names, or nil.

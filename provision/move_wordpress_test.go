@@ -12,7 +12,6 @@ import (
 
 	"github.com/aegir-hosting/aegir"
 	"github.com/aegir-hosting/aegir/internal/teststack"
-	"github.com/aegir-hosting/aegir/provision"
 	"github.com/aegir-hosting/aegir/tarball"
 )
 
@@ -94,7 +93,7 @@ func TestFailedMigrateMovesTheTablesBackAsTheyWere(t *testing.T) {
 	w.secondPlatform()
 	args := map[string]string{"platform": "@platform_wpnew", "new_uri": w.site("moved")}
 	for _, step := range []string{"vhost", "permissions"} {
-		r, err := w.backend.Run(context.Background(), aegir.TaskMigrate, "@"+w.uri, provision.Options{Args: args, FailAt: step})
+		r, err := w.backend.Run(context.Background(), aegir.TaskMigrate, "@"+w.uri, aegir.TaskOptions{Args: args, FailAt: step})
 		if err == nil {
 			t.Fatalf("the migrate did not fail at %s", step)
 		}
@@ -127,7 +126,7 @@ func TestVerifyMovesBackTheTablesOfAMigrateThatDied(t *testing.T) {
 	w := newWPSite(t)
 	w.secondPlatform()
 	_, err := w.backend.Run(context.Background(), aegir.TaskMigrate, "@"+w.uri,
-		provision.Options{Args: map[string]string{"platform": "@platform_wpnew"}, CrashAt: "swap in"})
+		aegir.TaskOptions{Args: map[string]string{"platform": "@platform_wpnew"}, CrashAt: "swap in"})
 	if err == nil || !strings.Contains(err.Error(), "crash-at") {
 		t.Fatalf("the migrate did not stop as a crash would: %v", err)
 	}

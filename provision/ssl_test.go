@@ -112,7 +112,7 @@ func (s *webStack) save(name string, typ aegir.ContextType, props map[string]str
 // run runs a task with the given arguments and returns its Result.
 func (s *webStack) run(task, name string, args map[string]string) (*aegir.Result, error) {
 	s.t.Helper()
-	return s.backend.Run(context.Background(), task, name, provision.Options{Args: args})
+	return s.backend.Run(context.Background(), task, name, aegir.TaskOptions{Args: args})
 }
 
 func (s *webStack) mustRun(task, name string, args map[string]string) *aegir.Result {
@@ -300,7 +300,7 @@ func TestHTTPSRequiredSiteServesOverTLSAndRedirectsPlainHTTP(t *testing.T) {
 			// the certificate away with the rest.
 			other := s.site("b")
 			s.save("@"+other, aegir.SiteContext, map[string]string{"platform": "@platform_p", "ssl_enabled": "1"})
-			if _, err := s.backend.Run(context.Background(), aegir.TaskInstall, "@"+other, provision.Options{FailAt: "context"}); err == nil {
+			if _, err := s.backend.Run(context.Background(), aegir.TaskInstall, "@"+other, aegir.TaskOptions{FailAt: "context"}); err == nil {
 				t.Fatal("the install did not fail at its context step")
 			}
 			if _, err := os.Stat(filepath.Join(s.paths.SSL(), other)); !os.IsNotExist(err) {

@@ -20,7 +20,7 @@ func (m *Main) migratePlatform(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	var opts provision.Options
+	var opts aegir.TaskOptions
 	if opts.Force, err = o.bool("force"); err != nil {
 		return err
 	}

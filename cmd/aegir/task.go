@@ -8,7 +8,6 @@ import (
 	"strings"
 
 	"github.com/aegir-hosting/aegir"
-	"github.com/aegir-hosting/aegir/provision"
 )
 
 // taskCommand is the command of a task type of the catalog: its usage
@@ -64,7 +63,7 @@ func (m *Main) runTask(ctx context.Context, tt aegir.TaskType, args []string) er
 	if err != nil {
 		return err
 	}
-	opts := provision.Options{Args: map[string]string{}}
+	opts := aegir.TaskOptions{Args: map[string]string{}}
 	if tt.Force {
 		if opts.Force, err = o.bool("force"); err != nil {
 			return err
@@ -167,7 +166,7 @@ func printData(m *Main, data map[string]any) {
 			for _, r := range v {
 				fmt.Fprintf(m.Stdout, "package %-10s %-30s %-9s %s -> %s\n", r.Type, r.Name, r.Status, r.Version, r.TargetVersion)
 			}
-		case []provision.SiteOutcome:
+		case []aegir.SiteOutcome:
 			for _, o := range v {
 				fmt.Fprintln(m.Stdout, o)
 			}

@@ -92,6 +92,9 @@ type Target struct {
 	Server Server
 	// Log is the caller's: the lines of its change go to it.
 	Log *aegir.TaskLog
+	// Wait is the caller's task's hook, told while the change waits for
+	// its batch.
+	Wait aegir.WaitHook
 }
 
 // Change is one file of a server's configuration to write or remove. A
@@ -245,7 +248,7 @@ func Submit(ctx context.Context, t Target, c *Change) error {
 
 	// Waiting for the batch leaves the caller's worker slot to another
 	// task meanwhile, so that more changes join the batch.
-	end := aegir.BeginWait(ctx)
+	end := t.Wait.Begin()
 	defer end()
 	select {
 	case <-c.done:

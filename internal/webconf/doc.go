@@ -51,7 +51,7 @@
 // small one first. After that, the changes that arrive while a batch is
 // being tested and reloaded make up the next one, which goes at once, as
 // a database commits a group. A task waiting for its batch leaves its
-// worker slot to another meanwhile (aegir.BeginWait), so that more
+// worker slot to another meanwhile (Target.Wait), so that more
 // changes join the batch. Across processes, the lock file of the
 // configuration directory serialises batches.
 //

@@ -148,6 +148,9 @@ func (p *PHP) RewriteURI(ctx context.Context, s *aegir.AppSite, oldURI, oldURL s
 	if err := checkSite(s); err != nil {
 		return err
 	}
+	if err := aegir.ValidateURI("old_uri", oldURI); err != nil {
+		return err
+	}
 	p.logf("the php app does not know where %s keeps its address: its database still says %s where it did", s.URI, oldURI)
 	return nil
 }

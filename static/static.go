@@ -86,7 +86,7 @@ func (a *Static) UpdateDatabase(ctx context.Context, s *aegir.AppSite) error { r
 // RewriteURI does nothing: a static site's files are its owner's, and it
 // has no database.
 func (a *Static) RewriteURI(ctx context.Context, s *aegir.AppSite, oldURI, oldURL string) error {
-	return nil
+	return aegir.ValidateURI("old_uri", oldURI)
 }
 
 // Cron does nothing: a static site has no periodic jobs.

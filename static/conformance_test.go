@@ -1,0 +1,20 @@
+package static_test
+
+import (
+	"path/filepath"
+	"testing"
+
+	"github.com/aegir-hosting/aegir"
+	"github.com/aegir-hosting/aegir/apptest"
+	"github.com/aegir-hosting/aegir/internal/teststack"
+	"github.com/aegir-hosting/aegir/local"
+	"github.com/aegir-hosting/aegir/static"
+)
+
+// TestConformance runs the app conformance suite on a static codebase.
+func TestConformance(t *testing.T) {
+	root := filepath.Join(teststack.WebDir(t), "platform")
+	teststack.WriteFiles(t, root, map[string]string{"index.html": "<p>hello</p>\n"})
+	app := static.New(aegir.Env{Runner: &local.Runner{}, Log: aegir.NewTaskLog(nil)})
+	apptest.Exercise(t, apptest.Case{App: app, Root: root})
+}

@@ -5,7 +5,6 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
-	"time"
 
 	"github.com/aegir-hosting/aegir/internal/teststack"
 )
@@ -71,8 +70,7 @@ func TestDrupal10(t *testing.T) {
 	})
 	_, err := s.db.Exec("DROP DATABASE `" + s.token + "flm`")
 	must(t, err)
-	var took time.Duration
-	took = timed(func() { s.task("migrate", "@"+last, "@platform_d10new") })
+	took := timed(func() { s.task("migrate", "@"+last, "@platform_d10new") })
 	ratio = took.Seconds() / floorMove.Seconds()
 	report(figure{Bench: "7 drupal", Name: "Drupal 10 migrate to another platform / dump + import + copy",
 		Value: fmt.Sprintf("%.2f×", ratio), Target: "", Result: info,

@@ -42,9 +42,7 @@ func withTaskCatalog(doc []byte) []byte {
 		for _, name := range required {
 			args = append(args, name+" (required)")
 		}
-		for _, name := range optional {
-			args = append(args, name)
-		}
+		args = append(args, optional...)
 		lines = append(lines, tt.Name+": "+strings.Join(args, ", "))
 	}
 	schemas := d["components"].(map[string]any)["schemas"].(map[string]any)

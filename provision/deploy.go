@@ -59,7 +59,7 @@ func (t *run) deploySteps(d *deployment) []aegir.Step {
 // beside the target's directory, importing its dump.
 func (t *run) unpackSteps(d *deployment) []aegir.Step {
 	s := d.target
-	d.staging = s.siteDir() + ".restore"
+	d.staging = s.siteDir() + restoreSuffix
 	d.oldDB.name, d.oldDB.user = s.site.DBName, s.site.DBUser
 	imported := false
 	return []aegir.Step{

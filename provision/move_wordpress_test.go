@@ -156,3 +156,40 @@ func TestVerifyMovesBackTheTablesOfAMigrateThatDied(t *testing.T) {
 	w.mustRun(aegir.TaskMigrate, "@"+w.uri, map[string]string{"platform": "@platform_wpnew"})
 	expect(t, w.plain+"/", nil, 200, "about us")
 }
+
+// TestVerifySetsAsideTheCopyOfAMigrateThatDied: a migrate stopped after its
+// copy of the site took its place on the new platform, but before the
+// site's context moved there, leaves the site's directory on both
+// platforms. A verify of the site (which serves from the platform its
+// context names) sets the other copy aside under a name no web server
+// serves and no platform verify takes for a site, says where, and the
+// migrate then succeeds.
+func TestVerifySetsAsideTheCopyOfAMigrateThatDied(t *testing.T) {
+	t.Parallel()
+	w := newWPSite(t)
+	w.secondPlatform()
+	_, err := w.backend.Run(context.Background(), aegir.TaskMigrate, "@"+w.uri,
+		aegir.TaskOptions{Args: map[string]string{"platform": "@platform_wpnew"}, CrashAt: "context"})
+	if err == nil || !strings.Contains(err.Error(), "crash-at") {
+		t.Fatalf("the migrate did not stop as a crash would: %v", err)
+	}
+	copyDir := filepath.Join(w.paths.Platforms(), "wpnew", "sites", w.uri)
+	if _, err := os.Stat(copyDir); err != nil {
+		t.Fatalf("the stopped migrate left no copy on the new platform: %v", err)
+	}
+
+	r := w.mustRun(aegir.TaskVerify, "@"+w.uri, nil)
+	if !logHas(r, "warning", "set aside "+copyDir) {
+		t.Errorf("the verify does not say it set the copy aside:\n%s", logText(r))
+	}
+	if _, err := os.Stat(copyDir); !errors.Is(err, fs.ErrNotExist) {
+		t.Fatalf("the copy is still in place: %v", err)
+	}
+	aside, _ := filepath.Glob(filepath.Join(w.paths.Platforms(), "wpnew", "sites", ".aegir-stray-"+w.uri+"-*"))
+	if len(aside) != 1 {
+		t.Fatalf("set aside as %v", aside)
+	}
+	expect(t, w.plain+"/", nil, 200, "about us")
+	w.mustRun(aegir.TaskMigrate, "@"+w.uri, map[string]string{"platform": "@platform_wpnew"})
+	expect(t, w.plain+"/", nil, 200, "about us")
+}

@@ -36,7 +36,7 @@ func sameMachine(s, target *siteEnv) bool {
 // nothing that changes the source directory before the second.
 func (t *run) copySteps(s *siteEnv, d *deployment, file *string) (before, after []aegir.Step) {
 	target := d.target
-	d.staging = target.siteDir() + ".restore"
+	d.staging = target.siteDir() + restoreSuffix
 	d.oldDB.name, d.oldDB.user = target.site.DBName, target.site.DBUser
 	srcDB := s.site.DBName // the deploy changes target.site, a copy, never s.site
 	dump := filepath.Join(s.siteDir(), dumpFile)

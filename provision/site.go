@@ -152,6 +152,9 @@ func (t *run) verifySite(ctx context.Context, c *aegir.Context) error {
 		{Name: "recover", Do: func(ctx context.Context) (aegir.Undo, error) {
 			return nil, t.recoverMovedTables(ctx, s)
 		}},
+		{Name: "set aside strays", Do: func(ctx context.Context) (aegir.Undo, error) {
+			return nil, t.setAsideStrays(ctx, s)
+		}},
 		t.databaseStep(s),
 		{Name: "site directory", Do: func(context.Context) (aegir.Undo, error) {
 			return nil, t.siteDirectories(s)

@@ -86,7 +86,10 @@ func (d *Dispatcher) queueRecoveryVerify(ctx context.Context, log *slog.Logger, 
 
 // OrphanMessage is the log line a task gets when the dispatcher finds it
 // left processing by an earlier run of the same worker.
-const OrphanMessage = "the aegir process running this task died while it ran (it was found processing at start-up); verify the object (a site's verify also moves back the tables of a migrate that died; one is queued after a migrate or batch migrate) and retry the task"
+const OrphanMessage = "the aegir process running this task died while it ran (it was found processing at start-up); " + recoverAdvice
+
+// recoverAdvice ends the log line of a task whose process died.
+const recoverAdvice = "verify the object (a site's verify also moves back the tables of a migrate that died; one is queued after a migrate or batch migrate) and retry the task"
 
 // Backoff bounds of the retries after a store error.
 const (

@@ -15,7 +15,7 @@ const DefaultLeaseTTL = 20 * time.Second
 
 // LapsedMessage is the log line a task gets when another dispatcher finds
 // the one running it gone.
-const LapsedMessage = "the aegir process running this task stopped renewing its lease (it died, or lost the database) and another dispatcher failed the task; verify the object (a site's verify also moves back the tables of a migrate that died; one is queued after a migrate or batch migrate) and retry the task"
+const LapsedMessage = "the aegir process running this task stopped renewing its lease (it died, or lost the database) and another dispatcher failed the task; " + recoverAdvice
 
 // lease is this dispatcher's hold on the tasks it runs: the context they
 // run under, cancelled when the heartbeats stop succeeding for half the

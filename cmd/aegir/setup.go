@@ -152,12 +152,10 @@ func (m *Main) setupUser(ctx context.Context, paths aegir.Paths, name, webGroup 
 	} else if _, err := run.Run(ctx, aegir.Command{Args: []string{"usermod", "--append", "--groups", webGroup, name}}); err != nil {
 		return aegir.FieldErrorf("aegir_user", "add %s to group %s: %v", name, webGroup, err)
 	}
-	u, err := user.Lookup(name)
+	uid, gid, err := userIDs(name)
 	if err != nil {
 		return err
 	}
-	uid, _ := strconv.Atoi(u.Uid)
-	gid, _ := strconv.Atoi(u.Gid)
 	// The tree aegir writes to; platforms and backups can be large, so only
 	// their top directories are given, not walked.
 	if err := os.Chown(paths.Home, uid, gid); err != nil {
@@ -327,11 +325,20 @@ func (m *Main) revokeAs(ctx context.Context, paths aegir.Paths, aegirUser, secre
 
 // chownToUser gives path to the named user and their group.
 func chownToUser(path, name string) error {
-	u, err := user.Lookup(name)
+	uid, gid, err := userIDs(name)
 	if err != nil {
 		return err
 	}
-	uid, _ := strconv.Atoi(u.Uid)
-	gid, _ := strconv.Atoi(u.Gid)
 	return os.Chown(path, uid, gid)
+}
+
+// userIDs returns the uid and primary gid of the named user.
+func userIDs(name string) (uid, gid int, err error) {
+	u, err := user.Lookup(name)
+	if err != nil {
+		return 0, 0, err
+	}
+	uid, _ = strconv.Atoi(u.Uid)
+	gid, _ = strconv.Atoi(u.Gid)
+	return uid, gid, nil
 }

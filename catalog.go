@@ -107,6 +107,33 @@ type TaskType struct {
 	// Internal tasks have no command of their own (tests, benchmarks).
 	Internal bool
 	Recovery Recovery
+	// Result makes the task's result on an object of that type (see
+	// results.go); nil, or a nil result, when it reports nothing.
+	Result func(on ContextType) any
+}
+
+// resultOf makes a task's result of type T, whatever it runs on.
+func resultOf[T any]() func(ContextType) any {
+	return func(ContextType) any { return new(T) }
+}
+
+// byObject makes a task's result by the type of its object.
+func byObject(results map[ContextType]func() any) func(ContextType) any {
+	return func(on ContextType) any {
+		if f := results[on]; f != nil {
+			return f()
+		}
+		return nil
+	}
+}
+
+// NewResult makes an empty result of the task on an object of type on,
+// for its steps to fill; nil when the task reports nothing there.
+func (t TaskType) NewResult(on ContextType) any {
+	if t.Result == nil {
+		return nil
+	}
+	return t.Result(on)
 }
 
 var (
@@ -120,60 +147,98 @@ var (
 var taskCatalog = []TaskType{
 	{Name: TaskVerify, Summary: "verify a server, platform or site: write its config, check it, record what it finds",
 		Objects: allObjects, Queued: allObjects, PlatformWide: true, Clients: true,
-		Args: []TaskArg{{Name: "renew", Kind: ArgBool, Doc: "renew the site's certificate even when it is not due"}}},
+		Args: []TaskArg{{Name: "renew", Kind: ArgBool, Doc: "renew the site's certificate even when it is not due"}},
+		Result: byObject(map[ContextType]func() any{
+			ServerContext:   func() any { return new(ServerVerifyResult) },
+			PlatformContext: func() any { return new(PlatformVerifyResult) },
+			SiteContext:     func() any { return new(SiteVerifyResult) },
+		}),
+	},
 	{Name: TaskInstall, Summary: "install a site: database, settings, the app's installer, vhost, a login link",
-		Objects: onSite, Queued: onSite, Force: true, Heavy: true, Clients: true},
+		Objects: onSite, Queued: onSite, Force: true, Heavy: true, Clients: true,
+		Result: resultOf[InstallResult](),
+	},
 	{Name: TaskBackup, Summary: "back up a site: its directory and a database dump in one archive",
 		Objects: onSite, Queued: onSite, Heavy: true, Clients: true,
 		Args: []TaskArg{
 			{Name: "file", Kind: ArgPath, Positional: true, CLIOnly: true, Doc: "where to write the archive (default under backups/)"},
 			{Name: "format", Kind: ArgEnum, Enum: []string{"gz", "zst"}, Doc: "the archive's compression"},
-		}},
+		},
+		Result: resultOf[BackupResult](),
+	},
 	{Name: TaskBackupDelete, Summary: "delete backups of a site",
 		Objects: onSite, Queued: onSite, Clients: true,
-		Args: []TaskArg{{Name: "files", Kind: ArgBackups, Positional: true, Required: true, Variadic: true, Doc: "the backups, by path or file name"}}},
+		Args:   []TaskArg{{Name: "files", Kind: ArgBackups, Positional: true, Required: true, Variadic: true, Doc: "the backups, by path or file name"}},
+		Result: resultOf[BackupDeleteResult](),
+	},
 	{Name: TaskRestore, Summary: "restore a backup of a site in its place, after a backup of what is there",
 		Objects: onSite, Queued: onSite, Force: true, Heavy: true, Clients: true,
 		Args: []TaskArg{
 			{Name: "file", Kind: ArgBackup, Positional: true, Required: true, Doc: "a backup of the site"},
 			{Name: "old_uri", Kind: ArgText, CLIOnly: true, Doc: "the URI the backup was taken under"},
-		}},
+		},
+		Result: resultOf[DeployResult](),
+	},
 	{Name: TaskDeploy, Summary: "unpack a backup into a site with a new database (the primitive under restore, migrate and clone)",
 		Objects: onSite, Force: true, Heavy: true,
 		Args: []TaskArg{
 			{Name: "file", Kind: ArgPath, Positional: true, Required: true, Doc: "the backup archive"},
 			{Name: "old_uri", Kind: ArgText, Doc: "the URI the backup was taken under"},
-		}},
+		},
+		Result: resultOf[DeployResult](),
+	},
 	{Name: TaskMigrate, Summary: "move a site to another platform, optionally under a new name",
 		Objects: onSite, Queued: onSite, Force: true, Heavy: true, Clients: true, Recovery: RecoverVerifySite,
 		Args: []TaskArg{
 			{Name: "platform", Kind: ArgPlatform, Positional: true, Required: true, Doc: "the platform to move to"},
 			{Name: "new_uri", Kind: ArgNewURI, Positional: true, Doc: "the site's new name"},
-		}},
+		},
+		Result: resultOf[MoveResult](),
+	},
 	{Name: TaskMigratePlatform, Summary: "migrate every site of a platform to another, several at a time",
 		Objects: onPlatform, Queued: onPlatform, Force: true, PlatformWide: true, Recovery: RecoverVerifySourceSites,
 		Args: []TaskArg{
 			{Name: "platform", Kind: ArgPlatform, Positional: true, Required: true, Doc: "the platform to move the sites to"},
 			{Name: "concurrency", Kind: ArgNumber, CLIOnly: true, Doc: "sites moved at once (default four per CPU)"},
-		}},
+		},
+		Result: resultOf[MigratePlatformResult](),
+	},
 	{Name: TaskClone, Summary: "copy a site under a new name, with its own database and files",
 		Objects: onSite, Queued: onSite, Force: true, Heavy: true, Clients: true,
 		Args: []TaskArg{
 			{Name: "new_uri", Kind: ArgNewURI, Positional: true, Required: true, Doc: "the copy's name"},
 			{Name: "platform", Kind: ArgPlatform, Positional: true, Doc: "the copy's platform (default the site's)"},
-		}},
+		},
+		Result: resultOf[MoveResult](),
+	},
 	{Name: TaskDisable, Summary: "disable a site: it answers that it is disabled",
 		Objects: onSite, Queued: onSite, Clients: true,
-		Args: []TaskArg{{Name: "disabled_url", Kind: ArgURL, Doc: "where the disabled site redirects"}}},
-	{Name: TaskEnable, Summary: "serve a disabled site again", Objects: onSite, Queued: onSite, Clients: true},
+		Args:   []TaskArg{{Name: "disabled_url", Kind: ArgURL, Doc: "where the disabled site redirects"}},
+		Result: resultOf[SiteResult](),
+	},
+	{Name: TaskEnable, Summary: "serve a disabled site again", Objects: onSite, Queued: onSite, Clients: true,
+		Result: resultOf[SiteResult](),
+	},
 	{Name: TaskDelete, Summary: "delete a site (after a backup), or a platform or server nothing uses",
-		Objects: allObjects, Queued: allObjects, PlatformWide: true, Clients: true},
+		Objects: allObjects, Queued: allObjects, PlatformWide: true, Clients: true,
+		Result: byObject(map[ContextType]func() any{SiteContext: func() any { return new(SiteDeleteResult) }}),
+	},
 	{Name: TaskImport, Summary: "adopt a site found on its platform: read its settings and verify it",
-		Objects: onSite, Queued: onSite, Force: true},
-	{Name: TaskLoginReset, Summary: "make a one-time admin login link", Objects: onSite, Queued: onSite, Clients: true},
-	{Name: TaskCron, Summary: "run a site's cron", Objects: onSite, Queued: onSite},
-	{Name: TaskFlushCache, Summary: "clear a site's caches", Objects: onSite, Queued: onSite, Clients: true},
-	{Name: TaskUpdateDB, Summary: "run a site's pending database updates", Objects: onSite, Queued: onSite, Clients: true},
+		Objects: onSite, Queued: onSite, Force: true,
+		Result: resultOf[ImportResult](),
+	},
+	{Name: TaskLoginReset, Summary: "make a one-time admin login link", Objects: onSite, Queued: onSite, Clients: true,
+		Result: resultOf[LoginResetResult](),
+	},
+	{Name: TaskCron, Summary: "run a site's cron", Objects: onSite, Queued: onSite,
+		Result: resultOf[SiteResult](),
+	},
+	{Name: TaskFlushCache, Summary: "clear a site's caches", Objects: onSite, Queued: onSite, Clients: true,
+		Result: resultOf[SiteResult](),
+	},
+	{Name: TaskUpdateDB, Summary: "run a site's pending database updates", Objects: onSite, Queued: onSite, Clients: true,
+		Result: resultOf[UpdateDBResult](),
+	},
 	{Name: TaskNoop, Summary: "do nothing, after sleep_ms (a health check of the queue)",
 		Objects: allObjects, Queued: onServer, Internal: true,
 		Args: []TaskArg{{Name: "sleep_ms", Kind: ArgNumber, Doc: "milliseconds to wait, at most 60000"}}},

@@ -31,12 +31,12 @@ type LogEntry struct {
 	Time    time.Time `json:"time"`
 }
 
-// Result is what a backend task reports: its status, its log and the data
-// the front end records (db_name, login_link, packages, app, version...).
+// Result is what a backend task reports: its status, its log and its
+// result, of the type its catalog row names (results.go), or nil.
 type Result struct {
-	Status string         `json:"status"`
-	Log    []LogEntry     `json:"log"`
-	Data   map[string]any `json:"data"`
+	Status string     `json:"status"`
+	Log    []LogEntry `json:"log"`
+	Data   any        `json:"data"`
 }
 
 // TaskLog collects the log of a running task and passes each entry to an

@@ -2,7 +2,6 @@ package dispatch
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"path/filepath"
@@ -24,16 +23,17 @@ const (
 	Verified = "verified"
 )
 
-// record writes what a finished task changed into the store.
-func (d *Dispatcher) record(ctx context.Context, task *aegir.Task, data map[string]any, failed bool, lw *logWriter) error {
+// record writes what a finished task changed into the store, from its
+// result (of the type its catalog row names) and the contexts it left.
+func (d *Dispatcher) record(ctx context.Context, task *aegir.Task, res any, failed bool, lw *logWriter) error {
 	switch task.ObjectType {
 	case aegir.SiteContext:
-		return d.recordSite(ctx, task, data, failed, lw)
+		return d.recordSite(ctx, task, res, failed, lw)
 	case aegir.PlatformContext:
 		if task.Type == aegir.TaskMigratePlatform {
 			return nil // each site was recorded as it moved
 		}
-		return d.recordPlatform(ctx, task, data, failed, lw)
+		return d.recordPlatform(ctx, task, res, failed, lw)
 	case aegir.ServerContext:
 		return d.recordServer(ctx, task, failed)
 	}
@@ -66,27 +66,28 @@ func verifyStatus(failed bool) string {
 	return Verified
 }
 
-func (d *Dispatcher) recordPlatform(ctx context.Context, task *aegir.Task, data map[string]any, failed bool, lw *logWriter) error {
+func (d *Dispatcher) recordPlatform(ctx context.Context, task *aegir.Task, res any, failed bool, lw *logWriter) error {
 	switch task.Type {
 	case aegir.TaskVerify:
 		r, err := d.Store.GetPlatform(ctx, task.Object)
 		if err != nil {
 			return err
 		}
-		if _, ok := data["app"]; ok {
-			r.App, r.Version = dataString(data, "app"), dataString(data, "version")
+		found := aegir.PartOf[aegir.PlatformVerifyResult](res)
+		if found != nil && found.App != "" {
+			r.App, r.Version = found.App, found.Version
 		}
 		r.Status = verifyStatus(failed)
 		if err := d.Store.UpdatePlatform(ctx, r); err != nil {
 			return err
 		}
-		if pkgs, ok := dataPackages(data, "packages"); ok {
-			if err := d.Store.SetPlatformPackages(ctx, r.Name, pkgs); err != nil {
+		if pkgs := aegir.PartOf[aegir.PackagesFound](res); pkgs != nil && pkgs.Packages != nil {
+			if err := d.Store.SetPlatformPackages(ctx, r.Name, pkgs.Packages); err != nil {
 				return err
 			}
 		}
-		if !failed {
-			return d.offerSites(ctx, r.Name, dataStrings(data, "sites"), lw)
+		if !failed && found != nil {
+			return d.offerSites(ctx, r.Name, found.Sites, lw)
 		}
 	case aegir.TaskDelete:
 		if !failed {
@@ -130,15 +131,15 @@ func (d *Dispatcher) offerSites(ctx context.Context, platform string, sites []st
 // recordSite records a site task: the backups it made, the site's status
 // and database credentials as the back end left them in its context, its
 // packages, and the new site of a clone or a renaming migrate.
-func (d *Dispatcher) recordSite(ctx context.Context, task *aegir.Task, data map[string]any, failed bool, lw *logWriter) error {
+func (d *Dispatcher) recordSite(ctx context.Context, task *aegir.Task, res any, failed bool, lw *logWriter) error {
 	var errs []error
 	// The backup task, and the safety backups of delete, restore, migrate,
 	// clone and update-db, which stay on disk.
 	backedUp := false
-	if file := dataString(data, "backup_file"); file != "" {
-		b := &aegir.Backup{Site: task.Object, File: file, Size: dataInt64(data, "size"), SHA256: dataString(data, "sha256")}
+	if made := aegir.PartOf[aegir.BackupMade](res); made != nil && made.File != "" {
+		b := &aegir.Backup{Site: task.Object, File: made.File, Size: made.Size, SHA256: made.SHA256}
 		if err := d.Store.AddBackup(ctx, b); err != nil {
-			errs = append(errs, fmt.Errorf("record backup %s: %w", file, err))
+			errs = append(errs, fmt.Errorf("record backup %s: %w", made.File, err))
 		} else {
 			backedUp = true
 		}
@@ -170,6 +171,7 @@ func (d *Dispatcher) recordSite(ctx context.Context, task *aegir.Task, data map[
 	}
 	now := time.Now()
 	newURI := ""
+	moved := aegir.PartOf[aegir.MoveResult](res)
 	switch task.Type {
 	case aegir.TaskInstall:
 		if failed {
@@ -185,23 +187,25 @@ func (d *Dispatcher) recordSite(ctx context.Context, task *aegir.Task, data map[
 		}
 	case aegir.TaskBackupDelete:
 		if !failed {
-			if err := d.deleteBackupRows(ctx, r.Name, dataStrings(data, "deleted")); err != nil {
-				errs = append(errs, err)
+			if deleted := aegir.PartOf[aegir.BackupDeleteResult](res); deleted != nil {
+				if err := d.deleteBackupRows(ctx, r.Name, deleted.Deleted); err != nil {
+					errs = append(errs, err)
+				}
 			}
 		}
 	case aegir.TaskMigrate:
 		if failed {
 			break
 		}
-		if u := dataString(data, "new_uri"); u != "" && u != r.Name {
-			newURI = u
+		if moved != nil && moved.NewURI != "" && moved.NewURI != r.Name {
+			newURI = moved.NewURI
 			r.Status = aegir.SiteDeleted
 		} else if c != nil {
 			r.Site.Platform = c.Site.Platform
 		}
 	case aegir.TaskClone:
-		if !failed {
-			newURI = dataString(data, "new_uri")
+		if !failed && moved != nil {
+			newURI = moved.NewURI
 		}
 	}
 	// Any backup the task left is the site's last, whatever task took it
@@ -222,8 +226,8 @@ func (d *Dispatcher) recordSite(ctx context.Context, task *aegir.Task, data map[
 		}
 		target = newURI
 	}
-	if pkgs, ok := dataPackages(data, "packages"); ok && !failed && !d.samePackages(ctx, target, pkgs) {
-		if err := d.Store.SetSitePackages(ctx, target, pkgs); err != nil {
+	if pkgs := aegir.PartOf[aegir.PackagesFound](res); pkgs != nil && pkgs.Packages != nil && !failed && !d.samePackages(ctx, target, pkgs.Packages) {
+		if err := d.Store.SetSitePackages(ctx, target, pkgs.Packages); err != nil {
 			errs = append(errs, fmt.Errorf("record the packages of @%s: %w", target, err))
 		}
 	}
@@ -328,68 +332,4 @@ func (d *Dispatcher) recordMigrated(ctx context.Context, o aegir.SiteOutcome, lw
 	}
 	lw.infof("recorded @%s on %s", r.Name, r.Site.Platform)
 	return nil
-}
-
-// The back end's Result data holds Go values when it runs in-process
-// (int64, []string, []aegir.Package); these read them, and the JSON forms
-// the same values take in a stored task, alike.
-
-func dataString(data map[string]any, key string) string {
-	s, _ := data[key].(string)
-	return s
-}
-
-func dataInt64(data map[string]any, key string) int64 {
-	switch v := data[key].(type) {
-	case int64:
-		return v
-	case int:
-		return int64(v)
-	case float64:
-		return int64(v)
-	case json.Number:
-		n, _ := v.Int64()
-		return n
-	}
-	return 0
-}
-
-func dataStrings(data map[string]any, key string) []string {
-	var list []string
-	if convert(data[key], &list) != nil {
-		return nil
-	}
-	return list
-}
-
-func dataPackages(data map[string]any, key string) ([]aegir.Package, bool) {
-	v, ok := data[key]
-	if !ok || v == nil {
-		return nil, false
-	}
-	if pkgs, ok := v.([]aegir.Package); ok {
-		return pkgs, true
-	}
-	var pkgs []aegir.Package
-	if convert(v, &pkgs) != nil {
-		return nil, false
-	}
-	return pkgs, true
-}
-
-// convert copies v into out, directly when it has out's type, else
-// through JSON.
-func convert[T any](v any, out *T) error {
-	if v == nil {
-		return nil
-	}
-	if t, ok := v.(T); ok {
-		*out = t
-		return nil
-	}
-	b, err := json.Marshal(v)
-	if err != nil {
-		return err
-	}
-	return json.Unmarshal(b, out)
 }

@@ -128,7 +128,11 @@ func (d *Dispatcher) execute(ctx context.Context, wait aegir.WaitHook, task *aeg
 		lw.warnf("the task ran, but the front end could not record its result: %v", err)
 		log.Error("recording the task's result failed", "err", err)
 	}
-	return storedData(res.Data)
+	data, err := storedData(res.Data)
+	if err != nil {
+		lw.warnf("the task's result could not be kept with it: %v", err)
+	}
+	return data
 }
 
 func (d *Dispatcher) batchConcurrency(task *aegir.Task) (int, error) {
@@ -170,21 +174,18 @@ func noop(ctx context.Context, task *aegir.Task, lw *logWriter) map[string]any {
 	return nil
 }
 
-// storedData is what is kept of a Result's data with the task: all of it
-// but the package lists, which have tables of their own and are replaced
-// by their length.
-func storedData(data map[string]any) map[string]any {
-	if len(data) == 0 {
-		return nil
+// storedData is what is kept of a task's result with the task: its JSON
+// object, but for the package lists, which have tables of their own and
+// are replaced by their length.
+func storedData(res any) (map[string]any, error) {
+	data, err := aegir.ResultData(res)
+	if err != nil || data == nil {
+		return nil, err
 	}
-	out := make(map[string]any, len(data))
-	for k, v := range data {
-		out[k] = v
+	if pkgs := aegir.PartOf[aegir.PackagesFound](res); pkgs != nil && pkgs.Packages != nil {
+		data["packages"] = len(pkgs.Packages)
 	}
-	if pkgs, ok := dataPackages(data, "packages"); ok {
-		out["packages"] = len(pkgs)
-	}
-	return out
+	return data, nil
 }
 
 // contextWriter writes the contexts a task needs into the back end's

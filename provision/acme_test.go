@@ -256,8 +256,8 @@ func TestACMECertificateIsIssuedRenewedAndKeptWhenAnIssueFails(t *testing.T) {
 	name, certFile, _ := certificateOf(t, s, r)
 	first := expect(t, https(uri), roots, 200, "site="+uri)
 	expect(t, https(www), roots, 200, "site="+www)
-	if c := r.Data["certificate"].(map[string]any); c["provider"] != aegir.SSLACME {
-		t.Errorf("certificate %v", c)
+	if c := aegir.PartOf[aegir.CertificateUsed](r.Data).Certificate; c.Provider != aegir.SSLACME {
+		t.Errorf("certificate %+v", c)
 	}
 	// The account is kept for the next certificate.
 	if _, err := os.Stat(filepath.Join(s.paths.SSL(), "_acme")); err != nil {
@@ -270,7 +270,7 @@ func TestACMECertificateIsIssuedRenewedAndKeptWhenAnIssueFails(t *testing.T) {
 	if renewed.serial == first.serial {
 		t.Fatalf("the renewal left serial %s in place", first.serial)
 	}
-	if got := r.Data["certificate"].(map[string]any)["serial"]; got != renewed.serial {
+	if got := aegir.PartOf[aegir.CertificateUsed](r.Data).Certificate.Serial; got != renewed.serial {
 		t.Errorf("the task reported serial %v, nginx serves %s", got, renewed.serial)
 	}
 	before, err := os.ReadFile(certFile)

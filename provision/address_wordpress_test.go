@@ -42,7 +42,7 @@ func newWPSite(t *testing.T) *wpSite {
 	w.secure = fmt.Sprintf("https://%s:%d", w.uri, s.httpsPort)
 	s.save("@"+w.uri, aegir.SiteContext, map[string]string{"platform": "@platform_wp", "ssl_provider": aegir.SSLSelfSigned})
 	r := s.mustRun(aegir.TaskInstall, "@"+w.uri, nil)
-	w.db, _ = r.Data["db_name"].(string)
+	w.db = aegir.PartOf[aegir.SiteFacts](r.Data).DBName
 	w.exec("UPDATE `%s`.wp_posts SET post_content = ? WHERE ID = 1", `<p>Read <a href="`+w.plain+`/about/">about us</a>.</p>`)
 	return w
 }
@@ -221,7 +221,7 @@ func TestRestoreOfABackupFromBeforeSSLHoldsTheSitesAddress(t *testing.T) {
 	w := newWPSite(t)
 	w.backend.Archiver = &tarball.Archiver{}
 	r := w.mustRun(aegir.TaskBackup, "@"+w.uri, nil)
-	file, _ := r.Data["backup_file"].(string)
+	file := aegir.PartOf[aegir.BackupMade](r.Data).File
 	w.save("@"+w.uri, aegir.SiteContext, map[string]string{"ssl_enabled": "2"})
 	w.mustRun(aegir.TaskVerify, "@"+w.uri, nil)
 	w.wantAddress(w.secure)

@@ -69,7 +69,7 @@ var tasks = map[string]map[aegir.ContextType]taskFunc{
 // callers can tell its code.
 func (b *Backend) Run(ctx context.Context, task, name string, opts aegir.TaskOptions) (*aegir.Result, error) {
 	log := aegir.NewTaskLog(opts.Sink)
-	t := &run{b: b, log: log, opts: opts, data: map[string]any{}, steps: &aegir.StepRunner{Log: log, FailAt: opts.FailAt, CrashAt: opts.CrashAt}}
+	t := &run{b: b, log: log, opts: opts, steps: &aegir.StepRunner{Log: log, FailAt: opts.FailAt, CrashAt: opts.CrashAt}}
 	defer t.closeDBs()
 	start := time.Now()
 	err := b.checkLoad(task)
@@ -82,7 +82,7 @@ func (b *Backend) Run(ctx context.Context, task, name string, opts aegir.TaskOpt
 	if err == nil {
 		log.Successf("%s of @%s finished in %s", task, aegir.ContextName(name), time.Since(start).Round(time.Millisecond))
 	}
-	return &aegir.Result{Status: log.Status(), Log: log.Entries(), Data: t.data}, err
+	return &aegir.Result{Status: log.Status(), Log: log.Entries(), Data: t.res}, err
 }
 
 func hasError(log *aegir.TaskLog) bool {
@@ -99,7 +99,9 @@ type run struct {
 	b     *Backend
 	log   *aegir.TaskLog
 	opts  aegir.TaskOptions
-	data  map[string]any
+	// res is the task's result (its catalog row's type), which steps
+	// fill through report.
+	res   any
 	steps *aegir.StepRunner
 	// orig is the task's site context as it was before the task, which
 	// undoing a context change puts back.
@@ -124,6 +126,8 @@ func (t *run) dispatch(ctx context.Context, task, name string) error {
 	if c.Type == aegir.SiteContext {
 		t.orig = c.Clone()
 	}
+	row, _ := aegir.LookupTask(task)
+	t.res = row.NewResult(c.Type)
 	return fn(t, ctx, c)
 }
 

@@ -70,7 +70,7 @@ func (t *run) backupSteps(s *siteEnv, file *string) []aegir.Step {
 			if err != nil {
 				return nil, err
 			}
-			t.data["backup_file"], t.data["size"], t.data["sha256"] = info.Path, info.Size, info.SHA256
+			t.reportBackup(info)
 			t.log.Infof("backed up %s to %s (%d bytes, sha256 %s)", s.site.URI, info.Path, info.Size, info.SHA256)
 			path := info.Path
 			return func(context.Context) error { return t.b.Archiver.Delete(path) }, nil
@@ -150,7 +150,7 @@ func (t *run) waitBackup(b *sideBackup, uri string) (*aegir.ArchiveInfo, error) 
 		return nil, b.err
 	}
 	info := b.info
-	t.data["backup_file"], t.data["size"], t.data["sha256"] = info.Path, info.Size, info.SHA256
+	t.reportBackup(info)
 	t.log.Infof("backed up %s to %s (%d bytes, sha256 %s)", uri, info.Path, info.Size, info.SHA256)
 	return info, nil
 }
@@ -257,6 +257,6 @@ func (t *run) backupDelete(ctx context.Context, c *aegir.Context) error {
 			return nil, t.b.Archiver.Delete(path)
 		}})
 	}
-	t.data["deleted"] = files
+	report(t, func(r *aegir.BackupDeleteResult) { r.Deleted = files })
 	return t.steps.Run(ctx, steps)
 }

@@ -29,7 +29,7 @@ func (b *Backend) MigratePlatform(ctx context.Context, from, to string, concurre
 		if err != nil {
 			log.Errorf("%v", err)
 		}
-		return &aegir.Result{Status: log.Status(), Log: log.Entries(), Data: map[string]any{}}, err
+		return &aegir.Result{Status: log.Status(), Log: log.Entries(), Data: &aegir.MigratePlatformResult{}}, err
 	}
 	for _, name := range []string{from, to} {
 		c, err := b.Contexts.Get(ctx, name)
@@ -103,7 +103,7 @@ func (b *Backend) MigratePlatform(ctx context.Context, from, to string, concurre
 				log.Warnf("%s: migrate failed and was rolled back: %v", name, err)
 				return
 			}
-			outcomes[i].Backup = backupInfo(r.Data)
+			outcomes[i].Backup = aegir.PartOf[aegir.BackupMade](r.Data).Archive()
 			log.Infof("%s: migrated to @%s", name, to)
 			if opts.SiteMigrated != nil {
 				opts.SiteMigrated(outcomes[i])
@@ -118,7 +118,7 @@ func (b *Backend) MigratePlatform(ctx context.Context, from, to string, concurre
 			failed++
 		}
 	}
-	res := &aegir.Result{Data: map[string]any{"sites": outcomes, "migrated": len(names) - failed, "failed": failed}}
+	res := &aegir.Result{Data: &aegir.MigratePlatformResult{Sites: outcomes, Migrated: len(names) - failed, Failed: failed}}
 	if failed > 0 {
 		err = aegir.Errorf(aegir.EINTERNAL, "%d of %d sites failed to migrate (each rolled back)", failed, len(names))
 		log.Errorf("%v", err)
@@ -127,16 +127,4 @@ func (b *Backend) MigratePlatform(ctx context.Context, from, to string, concurre
 	}
 	res.Status, res.Log = log.Status(), log.Entries()
 	return res, err
-}
-
-// backupInfo is the backup a task's Result data names, or nil.
-func backupInfo(data map[string]any) *aegir.ArchiveInfo {
-	file, _ := data["backup_file"].(string)
-	if file == "" {
-		return nil
-	}
-	info := &aegir.ArchiveInfo{Path: file}
-	info.Size, _ = data["size"].(int64)
-	info.SHA256, _ = data["sha256"].(string)
-	return info
 }

@@ -8,11 +8,12 @@ import (
 
 func TestBatchOutcomeCarriesTheBackupOfEachMigrate(t *testing.T) {
 	t.Parallel()
-	data := map[string]any{"backup_file": "/var/aegir/backups/a.example-20250101.030000.tar.gz", "size": int64(42), "sha256": "abc"}
-	if got, want := *backupInfo(data), (aegir.ArchiveInfo{Path: "/var/aegir/backups/a.example-20250101.030000.tar.gz", Size: 42, SHA256: "abc"}); got != want {
-		t.Errorf("backupInfo = %+v, want %+v", got, want)
+	res := &aegir.MoveResult{}
+	res.BackupMade = aegir.BackupMade{File: "/var/aegir/backups/a.example-20250101.030000.tar.gz", Size: 42, SHA256: "abc"}
+	if got, want := *aegir.PartOf[aegir.BackupMade](res).Archive(), (aegir.ArchiveInfo{Path: "/var/aegir/backups/a.example-20250101.030000.tar.gz", Size: 42, SHA256: "abc"}); got != want {
+		t.Errorf("backup = %+v, want %+v", got, want)
 	}
-	if got := backupInfo(map[string]any{}); got != nil {
+	if got := aegir.PartOf[aegir.BackupMade](&aegir.MoveResult{}).Archive(); got != nil {
 		t.Errorf("a failed migrate's outcome names backup %+v", got)
 	}
 }

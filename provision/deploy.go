@@ -318,7 +318,7 @@ func (t *run) checkPackages(ctx context.Context, site, target *siteEnv) (*packag
 		return nil, err
 	}
 	reports := aegir.ComparePackages(used, available)
-	t.data["package_report"] = reports
+	report(t, func(f *aegir.PackagesChecked) { f.PackageReport = reports })
 	counts := map[string]int{}
 	for _, r := range reports {
 		counts[r.Status]++

@@ -72,7 +72,7 @@ func (t *run) install(ctx context.Context, c *aegir.Context) error {
 				t.log.Warnf("no login link: %v", err)
 				return nil, nil
 			}
-			t.data["login_link"] = link
+			report(t, func(f *aegir.LoginLinkMade) { f.LoginLink = link })
 			t.log.Successf("login link: %s", link)
 			return nil, nil
 		}},
@@ -145,7 +145,7 @@ func (t *run) createDatabase(ctx context.Context, s *siteEnv) (aegir.Undo, error
 		return nil, err
 	}
 	s.site.DBName, s.site.DBUser, s.site.DBPassword = name, name, password
-	t.data["db_name"] = name
+	report(t, func(f *aegir.SiteFacts) { f.DBName = name })
 	t.log.Infof("created database %s and its user", name)
 	return func(ctx context.Context) error {
 		if err := s.db.DropDatabase(ctx, name, name); err != nil {

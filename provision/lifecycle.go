@@ -20,7 +20,7 @@ func (t *run) loadInstalledSite(ctx context.Context, c *aegir.Context) (*siteEnv
 	if s.site.Status == aegir.SiteNotInstalled {
 		return nil, aegir.Errorf(aegir.EINVALID, "site @%s is not installed", c.Name)
 	}
-	t.data["db_name"] = s.site.DBName
+	report(t, func(f *aegir.SiteFacts) { f.DBName = s.site.DBName })
 	return s, nil
 }
 
@@ -154,7 +154,7 @@ func (t *run) migrate(ctx context.Context, c *aegir.Context) error {
 			target.site.Redirection = ""
 		}
 	}
-	t.data["old_platform"], t.data["new_uri"] = "@"+s.platform.name, newURI
+	report(t, func(r *aegir.MoveResult) { r.OldPlatform, r.NewURI = "@"+s.platform.name, newURI })
 	var file string
 	d := &deployment{target: target, oldURI: s.site.URI, oldURL: s.url(), before: before, moveData: true}
 	steps := append([]aegir.Step{t.sourcePackageCheck(s, d)}, t.moveSteps(s, d, &file)...)
@@ -280,7 +280,7 @@ func (t *run) clone(ctx context.Context, c *aegir.Context) error {
 	// aliases, and gets a certificate of its own once SSL is turned on.
 	target.site.SSLEnabled, target.site.SSLKey, target.site.SSLProvider, target.site.HSTS = aegir.SSLOff, "", "", false
 	target.site.DBName, target.site.DBUser, target.site.DBPassword = "", "", ""
-	t.data["new_uri"] = newURI
+	report(t, func(r *aegir.MoveResult) { r.NewURI = newURI })
 	var file string
 	d := &deployment{target: target, oldURI: s.site.URI, oldURL: s.url()}
 	steps := append([]aegir.Step{t.sourcePackageCheck(s, d)}, t.moveSteps(s, d, &file)...)
@@ -408,7 +408,7 @@ func (t *run) importSite(ctx context.Context, c *aegir.Context) error {
 			if settings.Language != "" {
 				s.site.Language = settings.Language
 			}
-			t.data["db_name"] = settings.DB.Name
+			report(t, func(f *aegir.SiteFacts) { f.DBName = settings.DB.Name })
 			t.log.Infof("read the settings of %s: database %q, profile %s, language %s", s.site.URI, settings.DB.Name, s.site.Profile, s.site.Language)
 			return nil, nil
 		}},
@@ -445,7 +445,7 @@ func (t *run) loginReset(ctx context.Context, c *aegir.Context) error {
 	if err != nil {
 		return err
 	}
-	t.data["login_link"] = link
+	report(t, func(f *aegir.LoginLinkMade) { f.LoginLink = link })
 	t.log.Successf("login link: %s", link)
 	return nil
 }

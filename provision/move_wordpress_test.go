@@ -3,7 +3,6 @@ package provision_test
 import (
 	"context"
 	"errors"
-	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -71,7 +70,7 @@ func TestMigrateMovesTheTablesOnItsDBServer(t *testing.T) {
 	expect(t, w.plain+"/", nil, 200, "about us")
 
 	// The backup holds the data as it was: restored, the site serves it.
-	backup := fmt.Sprint(r.Data["backup_file"])
+	backup := aegir.PartOf[aegir.BackupMade](r.Data).File
 	w.exec("UPDATE `%s`.wp_posts SET post_content = 'changed after the migrate' WHERE ID = 1")
 	w.mustRun(aegir.TaskRestore, "@"+w.uri, map[string]string{"file": backup})
 	c, err = w.store.Get(context.Background(), w.uri)

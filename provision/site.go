@@ -55,8 +55,9 @@ func (t *run) loadSite(ctx context.Context, c *aegir.Context) (*siteEnv, error) 
 	if s.dbServer, s.db, err = t.dbService(ctx, site.DBServer); err != nil {
 		return nil, aegir.FieldErrorf("db_server", "%v", err)
 	}
-	t.data["uri"], t.data["app"], t.data["version"] = site.URI, s.platform.appName, s.platform.version
-	t.data["platform"], t.data["url"] = "@"+pc.Name, s.url()
+	report(t, func(f *aegir.SiteFacts) {
+		f.URI, f.App, f.Version, f.Platform, f.URL = site.URI, s.platform.appName, s.platform.version, "@"+pc.Name, s.url()
+	})
 	return s, nil
 }
 
@@ -147,7 +148,7 @@ func (t *run) verifySite(ctx context.Context, c *aegir.Context) error {
 	if s.site.Status == aegir.SiteNotInstalled {
 		return aegir.Errorf(aegir.EINVALID, "site @%s is not installed: run aegir install @%s", c.Name, c.Name)
 	}
-	t.data["db_name"] = s.site.DBName
+	report(t, func(f *aegir.SiteFacts) { f.DBName = s.site.DBName })
 	steps := []aegir.Step{
 		{Name: "recover", Do: func(ctx context.Context) (aegir.Undo, error) {
 			return nil, t.recoverMovedTables(ctx, s)
@@ -186,7 +187,7 @@ func (t *run) packages(ctx context.Context, s *siteEnv) error {
 	if err != nil {
 		return err
 	}
-	t.data["packages"] = pkgs
+	report(t, func(f *aegir.PackagesFound) { f.Packages = pkgs })
 	return nil
 }
 

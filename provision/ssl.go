@@ -38,10 +38,10 @@ func (t *run) certificateStep(s *siteEnv) aegir.Step {
 			return nil, err
 		}
 		s.cert = cert
-		t.data["certificate"] = map[string]any{
-			"name": cert.Name, "provider": cert.Provider, "domains": cert.Domains,
-			"serial": cert.Serial, "not_after": cert.NotAfter.UTC().Format(time.RFC3339),
-		}
+		report(t, func(f *aegir.CertificateUsed) {
+			f.Certificate = &aegir.CertificateFacts{Name: cert.Name, Provider: cert.Provider, Domains: cert.Domains,
+				Serial: cert.Serial, NotAfter: cert.NotAfter.UTC().Format(time.RFC3339)}
+		})
 		return undo, nil
 	}}
 }

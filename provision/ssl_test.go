@@ -248,11 +248,11 @@ func certPool(t *testing.T, path string) *x509.CertPool {
 // certificate returns the certificate the site's task reported.
 func certificateOf(t *testing.T, s *webStack, r *aegir.Result) (name, certFile, keyFile string) {
 	t.Helper()
-	c, ok := r.Data["certificate"].(map[string]any)
-	if !ok {
-		t.Fatalf("the task reported no certificate: %v", r.Data)
+	c := aegir.PartOf[aegir.CertificateUsed](r.Data)
+	if c == nil || c.Certificate == nil {
+		t.Fatalf("the task reported no certificate: %+v", r.Data)
 	}
-	name, _ = c["name"].(string)
+	name = c.Certificate.Name
 	dir := filepath.Join(s.paths.SSL(), name, "live")
 	return name, filepath.Join(dir, "fullchain.pem"), filepath.Join(dir, "privkey.pem")
 }
@@ -277,7 +277,7 @@ func TestHTTPSRequiredSiteServesOverTLSAndRedirectsPlainHTTP(t *testing.T) {
 				"platform": "@platform_p", "aliases": www, "ssl_enabled": "2", "ssl_provider": aegir.SSLSelfSigned,
 			})
 			r := s.mustRun(aegir.TaskInstall, "@"+uri, nil)
-			if got, want := r.Data["url"], https(uri, ""); got != want {
+			if got, want := aegir.PartOf[aegir.SiteFacts](r.Data).URL, https(uri, ""); got != want {
 				t.Errorf("url %v, want %s", got, want)
 			}
 			name, certFile, keyFile := certificateOf(t, s, r)

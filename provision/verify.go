@@ -50,8 +50,7 @@ func (t *run) verifyServer(ctx context.Context, c *aegir.Context) error {
 			db.Close()
 		}
 	}()
-	t.data["http_service_type"] = server.HTTPServiceType
-	t.data["db_service_type"] = server.DBServiceType
+	report(t, func(r *aegir.ServerVerifyResult) { r.HTTPServiceType, r.DBServiceType = server.HTTPServiceType, server.DBServiceType })
 	return t.steps.Run(ctx, []aegir.Step{
 		{Name: "config tree", Do: func(context.Context) (aegir.Undo, error) {
 			return nil, MakeHome(t.b.Paths)
@@ -118,7 +117,7 @@ func (t *run) verifyPlatform(ctx context.Context, c *aegir.Context) error {
 				return nil, err
 			}
 			t.log.Infof("platform @%s at %s is %s %s", c.Name, p.root, p.appName, p.version)
-			t.data["app"], t.data["version"], t.data["root"] = p.appName, p.version, p.root
+			report(t, func(r *aegir.PlatformVerifyResult) { r.App, r.Version, r.Root = p.appName, p.version, p.root })
 			return nil, nil
 		}},
 		{Name: "sites directory", Do: func(ctx context.Context) (aegir.Undo, error) {
@@ -139,7 +138,7 @@ func (t *run) verifyPlatform(ctx context.Context, c *aegir.Context) error {
 			if err != nil {
 				return nil, err
 			}
-			t.data["packages"] = pkgs
+			report(t, func(f *aegir.PackagesFound) { f.Packages = pkgs })
 			t.log.Infof("found %d packages", len(pkgs))
 			return nil, nil
 		}},
@@ -148,7 +147,7 @@ func (t *run) verifyPlatform(ctx context.Context, c *aegir.Context) error {
 			if err != nil {
 				return nil, err
 			}
-			t.data["sites"] = sites
+			report(t, func(r *aegir.PlatformVerifyResult) { r.Sites = sites })
 			if len(sites) > 0 {
 				t.log.Infof("sites found on the platform: %v", sites)
 			}

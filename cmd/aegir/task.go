@@ -151,23 +151,32 @@ func (m *Main) report(task, name string, result *aegir.Result, err error, asJSON
 	return nil
 }
 
-// printData prints the data of a Result, one key per line.
-func printData(m *Main, data map[string]any) {
+// printData prints a task's result, one fact per line: packages by their
+// count, a package check's report and a batch's sites line by line.
+func printData(m *Main, res any) {
+	data, err := aegir.ResultData(res)
+	if err != nil {
+		fmt.Fprintf(m.Stdout, "result: %v\n", err)
+		return
+	}
 	keys := make([]string, 0, len(data))
 	for k := range data {
 		keys = append(keys, k)
 	}
 	sort.Strings(keys)
+	check := aegir.PartOf[aegir.PackagesChecked](res)
+	batch := aegir.PartOf[aegir.MigratePlatformResult](res)
 	for _, k := range keys {
-		switch v := data[k].(type) {
-		case []aegir.Package:
-			fmt.Fprintf(m.Stdout, "%s: %d\n", k, len(v))
-		case []aegir.PackageReport:
-			for _, r := range v {
+		switch v := data[k]; {
+		case k == "packages":
+			list, _ := v.([]any)
+			fmt.Fprintf(m.Stdout, "%s: %d\n", k, len(list))
+		case k == "package_report" && check != nil:
+			for _, r := range check.PackageReport {
 				fmt.Fprintf(m.Stdout, "package %-10s %-30s %-9s %s -> %s\n", r.Type, r.Name, r.Status, r.Version, r.TargetVersion)
 			}
-		case []aegir.SiteOutcome:
-			for _, o := range v {
+		case k == "sites" && batch != nil:
+			for _, o := range batch.Sites {
 				fmt.Fprintln(m.Stdout, o)
 			}
 		default:

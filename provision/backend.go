@@ -96,9 +96,9 @@ func hasError(log *aegir.TaskLog) bool {
 
 // run is the state of one task while it runs.
 type run struct {
-	b     *Backend
-	log   *aegir.TaskLog
-	opts  aegir.TaskOptions
+	b    *Backend
+	log  *aegir.TaskLog
+	opts aegir.TaskOptions
 	// res is the task's result (its catalog row's type), which steps
 	// fill through report.
 	res   any

@@ -50,7 +50,9 @@ func (t *run) verifyServer(ctx context.Context, c *aegir.Context) error {
 			db.Close()
 		}
 	}()
-	report(t, func(r *aegir.ServerVerifyResult) { r.HTTPServiceType, r.DBServiceType = server.HTTPServiceType, server.DBServiceType })
+	report(t, func(r *aegir.ServerVerifyResult) {
+		r.HTTPServiceType, r.DBServiceType = server.HTTPServiceType, server.DBServiceType
+	})
 	return t.steps.Run(ctx, []aegir.Step{
 		{Name: "config tree", Do: func(context.Context) (aegir.Undo, error) {
 			return nil, MakeHome(t.b.Paths)

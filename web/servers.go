@@ -145,7 +145,7 @@ func (s *Server) serverCreate(w http.ResponseWriter, r *http.Request, u *aegir.U
 	return redirect(w, r, fmt.Sprintf("/tasks/%d", t.ID))
 }
 
-// serverOptions lists the servers a platform can be on (up to a thousand:
+// serverChoices lists the servers a platform can be on (up to a thousand:
 // a front end has few servers).
 func (s *Server) serverChoices(ctx context.Context) ([]option, error) {
 	list, _, err := s.Store.ListServers(ctx, aegir.ListFilter{PerPage: aegir.MaxPerPage})

@@ -299,7 +299,7 @@ type taskPageData struct {
 	Buttons   []string // cancel, retry
 }
 
-// taskData reads a task the user may see, with what its page shows.
+// taskPageData reads a task the user may see, with what its page shows.
 func (s *Server) taskPageData(r *http.Request, u *aegir.User) (*taskPageData, error) {
 	ctx := r.Context()
 	id, err := taskID(r)

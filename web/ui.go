@@ -569,7 +569,7 @@ type formData struct {
 	Extra   any
 }
 
-// propsOf returns the non-empty values of the named fields as context
+// formProps returns the non-empty values of the named fields as context
 // properties.
 func formProps(f *form, names ...string) map[string]string {
 	props := map[string]string{}

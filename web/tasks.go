@@ -297,6 +297,10 @@ type taskPageData struct {
 	Link      string  // a login link the user may see
 	ObjectURL string
 	Buttons   []string // cancel, retry
+	// Holder is the dispatcher running the task, and Slot its slot there,
+	// shown to those who may see dispatchers.
+	Holder *dispatcher
+	Slot   string
 }
 
 // taskPageData reads a task the user may see, with what its page shows.
@@ -323,6 +327,9 @@ func (s *Server) taskPageData(r *http.Request, u *aegir.User) (*taskPageData, er
 	}
 	if t.Status == aegir.StatusFailed && s.can(r, u, hosting.ActRetry, fmt.Sprintf("task:%d", id)) {
 		d.Buttons = append(d.Buttons, "retry")
+	}
+	if d.Holder, d.Slot, err = s.taskHolder(r, u, t); err != nil {
+		return nil, err
 	}
 	return d, nil
 }

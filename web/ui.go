@@ -126,6 +126,7 @@ func (s *Server) pageRoutes() []pageRoute {
 		{method: "POST", path: "/tasks/{id}/cancel", handler: s.taskCancel},
 		{method: "POST", path: "/tasks/{id}/retry", handler: s.taskRetry},
 		{method: "GET", path: "/audit", handler: s.auditPage},
+		{method: "GET", path: "/dispatchers", handler: s.dispatchersPage},
 	}
 }
 
@@ -242,6 +243,7 @@ var menu = []menuItem{
 	{"clients", "/clients", "Clients"},
 	{"users", "/users", "Users"},
 	{"tasks", "/tasks", "Tasks"},
+	{"dispatchers", "/dispatchers", "Dispatchers"},
 	{"audit", "/audit", "Audit log"},
 }
 

@@ -434,6 +434,13 @@ type WorkerRecord struct {
 	SeenAt time.Time `json:"seen_at"`
 }
 
+// DefaultLeaseTTL is how long a dispatcher may go without a heartbeat
+// before another one sharing the queue fails the tasks it holds: a
+// dispatcher beats every quarter of it, so a dead one's tasks are recovered
+// within about one and a quarter of it. It is the domain's because the
+// dispatchers and the UI, which shows whose lease lapsed, must agree on it.
+const DefaultLeaseTTL = 20 * time.Second
+
 // ValidateWorker reports whether worker can claim tasks.
 func ValidateWorker(worker string) error {
 	if worker == "" || len(worker) > 128 {

@@ -135,7 +135,7 @@ type Dispatcher struct {
 	OnFinish func(t *aegir.Task, status string, elapsed time.Duration)
 	// LeaseTTL is how long this dispatcher may go without a heartbeat
 	// before others fail its tasks (and it stops them itself); zero means
-	// DefaultLeaseTTL.
+	// aegir.DefaultLeaseTTL.
 	LeaseTTL time.Duration
 	// Rescan, when positive, also claims every Rescan: a safety net for
 	// a queue written by a process that cannot notify this one (another

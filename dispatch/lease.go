@@ -5,13 +5,9 @@ import (
 	"log/slog"
 	"sync"
 	"time"
-)
 
-// DefaultLeaseTTL is how long a dispatcher may go without a heartbeat
-// before another one sharing the queue fails the tasks it holds: a
-// dispatcher beats every quarter of it, so a dead one's tasks are recovered
-// within about one and a quarter of it.
-const DefaultLeaseTTL = 20 * time.Second
+	"github.com/aegir-hosting/aegir"
+)
 
 // LapsedMessage is the log line a task gets when another dispatcher finds
 // the one running it gone.
@@ -54,7 +50,7 @@ func (d *Dispatcher) leaseTTL() time.Duration {
 	if d.LeaseTTL > 0 {
 		return d.LeaseTTL
 	}
-	return DefaultLeaseTTL
+	return aegir.DefaultLeaseTTL
 }
 
 // keepLease beats for worker every quarter of the TTL until ctx ends, and

@@ -44,6 +44,9 @@ const (
 	KindTask     = "task"
 	KindRole     = "role"
 	KindAudit    = "audit"
+	// KindDispatcher is a dispatcher sharing the queue, which no role but
+	// the administrators' sees: its name is a machine's.
+	KindDispatcher = "dispatcher"
 )
 
 // Roles lists the roles from the most to the least powerful.

@@ -58,6 +58,9 @@ func TestRoleRules(t *testing.T) {
 		{aegir.RoleClient, hosting.KindServer, hosting.ActList, false},
 		{aegir.RoleClient, hosting.KindPlatform, hosting.ActCreate, false},
 		{aegir.RoleClient, hosting.KindAudit, hosting.ActRead, false},
+		{aegir.RoleAdministrator, hosting.KindDispatcher, hosting.ActList, true},
+		{aegir.RolePlatformManager, hosting.KindDispatcher, hosting.ActList, false},
+		{aegir.RoleClient, hosting.KindDispatcher, hosting.ActList, false},
 		{"nobody", hosting.KindSite, hosting.ActRead, false},
 	}
 	for _, tt := range tests {

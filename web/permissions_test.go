@@ -206,6 +206,7 @@ var apiRules = map[string]rule{
 	"GET /metrics":          {path: "/metrics", public: 200},
 	"GET /api/me":           {path: "/api/me", expect: everyone},
 	"GET /api/audit":        {path: "/api/audit", expect: [5]int{allow, deny, deny, deny, deny}},
+	"GET /api/dispatchers":  {path: "/api/dispatchers", expect: [5]int{allow, deny, deny, deny, deny}},
 
 	"GET /api/tasks":              {path: "/api/tasks", expect: everyone},
 	"GET /api/tasks/{id}":         {path: "/api/tasks/%d", ids: taskB, expect: [5]int{allow, allow, allow, hide, allow}},
@@ -258,6 +259,7 @@ var pageRules = map[string]rule{
 	"GET /account":              {path: "/account", expect: everyone},
 	"POST /account":             {path: "/account", body: url.Values{"email": {"not-an-email"}}, expect: everyone},
 	"GET /audit":                {path: "/audit", expect: [5]int{allow, deny, deny, deny, deny}},
+	"GET /dispatchers":          {path: "/dispatchers", expect: [5]int{allow, deny, deny, deny, deny}},
 
 	"GET /servers":               {path: "/servers", expect: [5]int{allow, allow, deny, deny, deny}},
 	"GET /servers/new":           {path: "/servers/new", expect: [5]int{allow, allow, deny, deny, deny}},

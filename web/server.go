@@ -38,6 +38,10 @@ type Server struct {
 	// LoginLimit bounds failed logins per client address and per user
 	// name; DefaultLoginLimit when zero.
 	LoginLimit LoginLimit
+	// LeaseTTL is the dispatchers' lease TTL, after which the dispatchers
+	// page shows a silent one's lease lapsed; aegir.DefaultLeaseTTL when
+	// zero, as for the dispatchers.
+	LeaseTTL time.Duration
 
 	once      sync.Once
 	registry  *prometheus.Registry
@@ -134,6 +138,7 @@ func (s *Server) routes() []route {
 		{method: "POST", path: "/api/users/{name}/login-link", handler: s.createLoginLink},
 		{method: "GET", path: "/api/sites/{name}/backups", handler: s.listBackups},
 		{method: "GET", path: "/api/audit", handler: s.listAudit},
+		{method: "GET", path: "/api/dispatchers", handler: s.listDispatchers},
 	}
 	for _, k := range kinds {
 		o := objectKinds[k]

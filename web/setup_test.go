@@ -87,8 +87,18 @@ func (b *syncBuffer) String() string {
 
 func newBundle(t *testing.T, store aegir.Store) *bundle {
 	t.Helper()
+	return newBundleWith(t, store, nil)
+}
+
+// newBundleWith is newBundle with configure applied to the Server before
+// it serves anything.
+func newBundleWith(t *testing.T, store aegir.Store, configure func(*Server)) *bundle {
+	t.Helper()
 	b := &bundle{store: store, svc: &hosting.Service{Store: store}, logs: &syncBuffer{}}
 	b.srv = &Server{Service: b.svc, Store: store, Logger: slog.New(slog.NewTextHandler(b.logs, nil)), LogPollInterval: 20 * time.Millisecond}
+	if configure != nil {
+		configure(b.srv)
+	}
 	b.http = httptest.NewServer(b.srv.Handler())
 	t.Cleanup(b.http.Close)
 	t.Cleanup(b.srv.Close)

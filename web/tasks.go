@@ -259,3 +259,215 @@ func (s *Server) streamError(w http.ResponseWriter, r *http.Request, err error) 
 	data, _ := json.Marshal(body)
 	fmt.Fprintf(w, "event: error\ndata: %s\n\n", data)
 }
+
+// --- pages ---
+
+type tasksData struct {
+	List     listPage
+	Tasks    []*aegir.Task
+	Q        map[string]string
+	Statuses []string
+	Types    []string
+}
+
+func (s *Server) tasksPage(w http.ResponseWriter, r *http.Request, u *aegir.User) error {
+	if err := s.authorize(r.Context(), u, hosting.ActList, "tasks"); err != nil {
+		return err
+	}
+	scope, types := hosting.ListScope(u, hosting.KindTask)
+	q := queryMap(r, "status", "type", "object")
+	if q["status"] != "" && !slices.Contains(hosting.TaskStatuses, q["status"]) {
+		q["status"] = ""
+	}
+	f := aegir.TaskFilter{Status: q["status"], Type: q["type"], Object: aegir.ContextName(q["object"]), Page: pageNumber(r), PerPage: uiPerPage,
+		Scope: scope, ObjectTypes: types}
+	list, total, err := s.Store.ListTasks(r.Context(), f)
+	if err != nil {
+		return err
+	}
+	return s.render(w, r, u, http.StatusOK, "tasks", "Tasks", tasksData{List: newListPage(r, total, uiPerPage, "status", "type", "object"),
+		Tasks: list, Q: q, Statuses: hosting.TaskStatuses, Types: hosting.TaskTypes("")})
+}
+
+type taskPageData struct {
+	Task      *aegir.Task
+	Log       []aegir.TaskLogEntry
+	Live      bool
+	Expected  float64 // seconds a task of this type usually takes, 0 if unknown
+	Link      string  // a login link the user may see
+	ObjectURL string
+	Buttons   []string // cancel, retry
+	// Holder is the dispatcher running the task, and Slot its slot there,
+	// shown to those who may see dispatchers.
+	Holder *dispatcher
+	Slot   string
+}
+
+// taskPageData reads a task the user may see, with what its page shows.
+func (s *Server) taskPageData(r *http.Request, u *aegir.User) (*taskPageData, error) {
+	ctx := r.Context()
+	id, err := taskID(r)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.authorize(ctx, u, hosting.ActRead, fmt.Sprintf("task:%d", id)); err != nil {
+		return nil, err
+	}
+	t, err := s.Store.GetTask(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	shown := s.taskShown(ctx, u, t)
+	d := &taskPageData{Task: shown, Live: !finished(t.Status), ObjectURL: "/" + string(t.ObjectType) + "s/" + t.Object}
+	if link, ok := shown.Data[loginLinkData].(string); ok && link != hosting.Masked {
+		d.Link = link
+	}
+	if t.Status == aegir.StatusQueued && s.can(r, u, hosting.ActCancel, fmt.Sprintf("task:%d", id)) {
+		d.Buttons = append(d.Buttons, "cancel")
+	}
+	if t.Status == aegir.StatusFailed && s.can(r, u, hosting.ActRetry, fmt.Sprintf("task:%d", id)) {
+		d.Buttons = append(d.Buttons, "retry")
+	}
+	if d.Holder, d.Slot, err = s.taskHolder(r, u, t); err != nil {
+		return nil, err
+	}
+	return d, nil
+}
+
+// taskPage shows a task and its log; while it runs, the page follows the
+// log live (server-sent events from /api/tasks/ID/log) with a progress
+// bar measured against how long the last tasks of its type took.
+func (s *Server) taskPage(w http.ResponseWriter, r *http.Request, u *aegir.User) error {
+	d, err := s.taskPageData(r, u)
+	if err != nil {
+		return err
+	}
+	if d.Log, err = s.Store.TaskLog(r.Context(), d.Task.ID, 0); err != nil {
+		return err
+	}
+	if d.Live {
+		recent, _, err := s.Store.ListTasks(r.Context(), aegir.TaskFilter{Type: d.Task.Type, Status: aegir.StatusSuccess, PerPage: 20})
+		if err != nil {
+			return err
+		}
+		var sum float64
+		var n int
+		for _, t := range recent {
+			if t.StartedAt != nil && t.FinishedAt != nil {
+				sum += t.FinishedAt.Sub(*t.StartedAt).Seconds()
+				n++
+			}
+		}
+		if n > 0 {
+			d.Expected = sum / float64(n)
+		}
+	}
+	return s.render(w, r, u, http.StatusOK, "task", fmt.Sprintf("Task %d: %s %s", d.Task.ID, d.Task.Type, d.Task.Object), d)
+}
+
+// taskSummary renders the task's status panel alone: the page fetches it
+// when the live log ends, to show the final status without a reload.
+func (s *Server) taskSummary(w http.ResponseWriter, r *http.Request, u *aegir.User) error {
+	d, err := s.taskPageData(r, u)
+	if err != nil {
+		return err
+	}
+	return s.render(w, r, u, http.StatusOK, "tasksummary", "", d)
+}
+
+func (s *Server) taskCancel(w http.ResponseWriter, r *http.Request, u *aegir.User) error {
+	id, err := taskID(r)
+	if err != nil {
+		return err
+	}
+	if err := s.authorize(r.Context(), u, hosting.ActCancel, fmt.Sprintf("task:%d", id)); err != nil {
+		return err
+	}
+	if err := s.Service.CancelTask(r.Context(), id); err != nil {
+		if aegir.ErrorCode(err) == aegir.EINTERNAL {
+			return err
+		}
+		s.flash(r, err.Error())
+	}
+	return redirect(w, r, fmt.Sprintf("/tasks/%d", id))
+}
+
+func (s *Server) taskRetry(w http.ResponseWriter, r *http.Request, u *aegir.User) error {
+	id, err := taskID(r)
+	if err != nil {
+		return err
+	}
+	if err := s.authorize(r.Context(), u, hosting.ActRetry, fmt.Sprintf("task:%d", id)); err != nil {
+		return err
+	}
+	t, err := s.Service.RetryTask(r.Context(), id)
+	if err != nil {
+		if aegir.ErrorCode(err) == aegir.EINTERNAL {
+			return err
+		}
+		s.flash(r, err.Error())
+		return redirect(w, r, fmt.Sprintf("/tasks/%d", id))
+	}
+	return redirect(w, r, fmt.Sprintf("/tasks/%d", t.ID))
+}
+
+// --- buttons on object pages ---
+
+// button is a task a page offers: a plain button that queues it, or a
+// link to the form that asks for its arguments.
+type button struct {
+	Type, Label, Form string
+	Danger            bool
+}
+
+// taskForms are the tasks that need a form for their arguments.
+var taskForms = map[string]string{aegir.TaskMigrate: "migrate", aegir.TaskClone: "clone", aegir.TaskRestore: "restore",
+	aegir.TaskMigratePlatform: "migrate"}
+
+// buttons returns the buttons of the tasks an object allows in its state
+// that the user may queue: the two rule sets, hosting's state rules and
+// the role rules, in one list. backup-delete has its buttons beside each
+// backup.
+func (s *Server) buttons(r *http.Request, u *aegir.User, kind, name string, allowed []string) []button {
+	var out []button
+	for _, t := range allowed {
+		if t == aegir.TaskBackupDelete || t == aegir.TaskNoop || t == aegir.TaskImport && kind != hosting.KindSite {
+			continue
+		}
+		if !s.can(r, u, hosting.ActTask+t, kind+":"+name) {
+			continue
+		}
+		b := button{Type: t, Label: strings.ReplaceAll(t, "-", " "), Danger: t == aegir.TaskDelete || t == aegir.TaskDisable}
+		if f, ok := taskForms[t]; ok {
+			b.Form = "/" + kind + "s/" + name + "/" + f
+		}
+		out = append(out, b)
+	}
+	return out
+}
+
+// taskButton queues a task from a button on an object's page (type, and
+// files for backup-delete) and goes to the task's page; a refusal goes
+// back to the object's page with the reason.
+func (s *Server) taskButton(objType aegir.ContextType) pageFunc {
+	return func(w http.ResponseWriter, r *http.Request, u *aegir.User) error {
+		name := objectName(r)
+		typ := r.PostFormValue("type")
+		if err := s.authorize(r.Context(), u, hosting.ActTask+typ, string(objType)+":"+name); err != nil {
+			return err
+		}
+		args := map[string]string{}
+		if files := r.PostFormValue("files"); files != "" {
+			args["files"] = files
+		}
+		t, err := s.Service.CreateTask(r.Context(), hosting.TaskRequest{ObjectType: objType, Object: name, Type: typ, Args: args}, u.Name)
+		if err != nil {
+			if aegir.ErrorCode(err) == aegir.EINTERNAL {
+				return err
+			}
+			s.flash(r, "The "+typ+" task was not queued: "+err.Error())
+			return redirect(w, r, "/"+string(objType)+"s/"+name)
+		}
+		return redirect(w, r, fmt.Sprintf("/tasks/%d", t.ID))
+	}
+}

@@ -126,6 +126,7 @@ func (s *Server) pageRoutes() []pageRoute {
 		{method: "POST", path: "/tasks/{id}/cancel", handler: s.taskCancel},
 		{method: "POST", path: "/tasks/{id}/retry", handler: s.taskRetry},
 		{method: "GET", path: "/audit", handler: s.auditPage},
+		{method: "GET", path: "/dispatchers", handler: s.dispatchersPage},
 	}
 }
 
@@ -242,6 +243,7 @@ var menu = []menuItem{
 	{"clients", "/clients", "Clients"},
 	{"users", "/users", "Users"},
 	{"tasks", "/tasks", "Tasks"},
+	{"dispatchers", "/dispatchers", "Dispatchers"},
 	{"audit", "/audit", "Audit log"},
 }
 
@@ -552,6 +554,55 @@ func redirect(w http.ResponseWriter, r *http.Request, to string) error {
 	return nil
 }
 
+// Each form shows field errors next to the field and keeps what was
+// typed; a change that queues a task goes on to the task's page.
+
+// option is one choice of a select.
+type option struct {
+	Value, Label string
+}
+
+// formData is what a form page gets: the form, the choices of its
+// selects, and the object it is about.
+type formData struct {
+	Form    *form
+	Options map[string][]option
+	Object  any
+	Extra   any
+}
+
+// formProps returns the non-empty values of the named fields as context
+// properties.
+func formProps(f *form, names ...string) map[string]string {
+	props := map[string]string{}
+	for _, n := range names {
+		if v := f.Values[n]; v != "" {
+			props[n] = v
+		}
+	}
+	return props
+}
+
+// renderForm renders a form page with the status of its outcome.
+func (s *Server) renderForm(w http.ResponseWriter, r *http.Request, u *aegir.User, status int, page, title string, d formData) error {
+	return s.render(w, r, u, status, page, title, d)
+}
+
+// formFailed renders a form again after err, with the error next to its
+// field; an internal error becomes an error page.
+func (s *Server) formFailed(w http.ResponseWriter, r *http.Request, u *aegir.User, err error, page, title string, d formData) error {
+	status, err := d.Form.fail(err)
+	if err != nil {
+		return err
+	}
+	return s.renderForm(w, r, u, status, page, title, d)
+}
+
+// splitList reads a comma or space separated list.
+func splitList(v string) []string {
+	return strings.FieldsFunc(v, func(r rune) bool { return r == ',' || r == ' ' || r == '\n' || r == '\t' })
+}
+
 // --- lists ---
 
 // listPage is a page of a list with its filters.
@@ -606,3 +657,51 @@ func pageNumber(r *http.Request) int {
 
 // uiPerPage is the size of a list page in the UI.
 const uiPerPage = 50
+
+// queryMap returns the named query parameters, trimmed.
+func queryMap(r *http.Request, names ...string) map[string]string {
+	out := map[string]string{}
+	for _, n := range names {
+		out[n] = strings.TrimSpace(r.FormValue(n))
+	}
+	return out
+}
+
+// --- object pages ---
+
+// prop is one property as a page shows it.
+type prop struct {
+	Name, Value string
+}
+
+// serverProps are the properties that name servers, which only those
+// who may see servers see.
+var serverProps = []string{"web_server", "db_server"}
+
+// propsOf returns the properties of a context in declaration order, with
+// secrets masked, and without the servers unless showServers.
+func propsOf(c *aegir.Context, showServers bool) []prop {
+	public := hosting.PublicProps(c)
+	var out []prop
+	for _, p := range aegir.Properties(c.Type) {
+		if !showServers && slices.Contains(serverProps, p.Name) {
+			continue
+		}
+		v := public[p.Name]
+		var text string
+		switch v := v.(type) {
+		case []string:
+			text = strings.Join(v, ", ")
+		case string:
+			text = v
+		case int:
+			if v != 0 {
+				text = strconv.Itoa(v)
+			}
+		default:
+			text = fmt.Sprint(v)
+		}
+		out = append(out, prop{p.Name, text})
+	}
+	return out
+}

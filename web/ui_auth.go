@@ -3,7 +3,6 @@ package web
 import (
 	"fmt"
 	"net/http"
-	"time"
 
 	"github.com/aegir-hosting/aegir"
 	"github.com/aegir-hosting/aegir/hosting"
@@ -154,30 +153,4 @@ func (s *Server) accountSubmit(w http.ResponseWriter, r *http.Request, u *aegir.
 	}
 	s.flash(r, "Your account is saved.")
 	return redirect(w, r, "/account")
-}
-
-// userLoginLink makes a login link for another user (to reset their
-// password): mailed when mail is set up, else shown once on their page.
-func (s *Server) userLoginLink(w http.ResponseWriter, r *http.Request, u *aegir.User) error {
-	name := r.PathValue("name")
-	if err := s.authorize(r.Context(), u, hosting.ActUpdate, hosting.KindUser+":"+name); err != nil {
-		return err
-	}
-	target, err := s.Service.GetUser(r.Context(), name)
-	if err != nil {
-		return err
-	}
-	if err := s.authorize(r.Context(), u, hosting.ActGrant, hosting.KindRole+":"+target.Role); err != nil {
-		return err
-	}
-	link, sent, expires, err := s.newLoginLink(r, u, name)
-	if err != nil {
-		return err
-	}
-	if sent != "" {
-		s.flash(r, "A login link was sent to "+sent+".")
-	} else {
-		s.flash(r, "One-time login link for "+name+" (valid until "+expires.Local().Format(time.DateTime)+"; it is shown only now): "+link)
-	}
-	return redirect(w, r, "/users/"+name)
 }

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/aegir-hosting/aegir"
@@ -263,42 +265,194 @@ func (s *Server) createLoginLink(w http.ResponseWriter, r *http.Request, u *aegi
 	return nil
 }
 
-// listBackups lists a site's backups, newest first.
-func (s *Server) listBackups(w http.ResponseWriter, r *http.Request, u *aegir.User) error {
-	name := objectName(r)
-	if err := s.authorize(r.Context(), u, hosting.ActRead, hosting.KindSite+":"+name); err != nil {
-		return err
-	}
-	if _, err := s.Store.GetSite(r.Context(), name); err != nil {
-		return err
-	}
-	list, err := s.Store.ListBackups(r.Context(), name)
-	if err != nil {
-		return err
-	}
-	if list == nil {
-		list = []*aegir.Backup{}
-	}
-	writeJSON(w, http.StatusOK, map[string]any{"backups": list})
-	return nil
+// --- pages ---
+
+type usersData struct {
+	List      listPage
+	Users     []*aegir.User
+	Q         map[string]string
+	CanCreate bool
 }
 
-// listAudit shows one page of the audit log, newest first.
-func (s *Server) listAudit(w http.ResponseWriter, r *http.Request, u *aegir.User) error {
-	if err := s.authorize(r.Context(), u, hosting.ActRead, hosting.KindAudit); err != nil {
+func (s *Server) usersPage(w http.ResponseWriter, r *http.Request, u *aegir.User) error {
+	if err := s.authorize(r.Context(), u, hosting.ActList, "users"); err != nil {
 		return err
 	}
-	page, perPage, err := pageParams(r)
+	scope, _ := hosting.ListScope(u, hosting.KindUser)
+	list, total, err := s.Service.ListUsers(r.Context(), aegir.ListFilter{Query: strings.TrimSpace(r.FormValue("q")), Page: pageNumber(r), PerPage: uiPerPage, Scope: scope})
 	if err != nil {
 		return err
 	}
-	list, total, err := s.Service.ListAudit(r.Context(), aegir.AuditFilter{Actor: r.FormValue("actor"), Object: r.FormValue("object"), Page: page, PerPage: perPage})
+	return s.render(w, r, u, http.StatusOK, "users", "Users", usersData{List: newListPage(r, total, uiPerPage, "q"), Users: list,
+		Q: queryMap(r, "q"), CanCreate: s.can(r, u, hosting.ActCreate, "users")})
+}
+
+type userPageData struct {
+	Account    *aegir.User
+	Form       *form
+	Options    map[string][]option
+	CanEdit    bool
+	CanLink    bool
+	Tokens     []*aegir.Token
+	Self       bool
+	HasClients bool
+}
+
+func (s *Server) userPageData(r *http.Request, u *aegir.User, target *aegir.User, f *form) (userPageData, error) {
+	d := userPageData{Account: target, Form: f, Options: map[string][]option{"role": s.roleChoices(r, u)}, Self: target.ID == u.ID}
+	d.CanEdit = s.can(r, u, hosting.ActUpdate, hosting.KindUser+":"+target.Name) && s.can(r, u, hosting.ActGrant, hosting.KindRole+":"+target.Role)
+	d.CanLink = d.CanEdit && !target.Disabled
+	if u.Role == aegir.RoleAdministrator {
+		var err error
+		if d.Tokens, err = s.Store.ListTokens(r.Context(), target.ID); err != nil {
+			return d, err
+		}
+	}
+	if !slices.ContainsFunc(d.Options["role"], func(o option) bool { return o.Value == target.Role }) {
+		d.Options["role"] = append(d.Options["role"], option{target.Role, strings.ReplaceAll(target.Role, "_", " ")})
+	}
+	return d, nil
+}
+
+// userPage shows a user and, to those who manage them, a form to change
+// their email, role, clients and state, and a login link button.
+func (s *Server) userPage(w http.ResponseWriter, r *http.Request, u *aegir.User) error {
+	name := r.PathValue("name")
+	if err := s.authorize(r.Context(), u, hosting.ActRead, hosting.KindUser+":"+name); err != nil {
+		return err
+	}
+	target, err := s.Service.GetUser(r.Context(), name)
 	if err != nil {
 		return err
 	}
-	if list == nil {
-		list = []*aegir.AuditEntry{}
+	f := newForm()
+	f.Values["email"], f.Values["role"], f.Values["clients"] = target.Email, target.Role, strings.Join(target.Clients, ", ")
+	if target.Disabled {
+		f.Values["disabled"] = "1"
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"entries": list, "total": total, "page": page, "per_page": perPage})
-	return nil
+	d, err := s.userPageData(r, u, target, f)
+	if err != nil {
+		return err
+	}
+	return s.render(w, r, u, http.StatusOK, "user", "User "+target.Name, d)
+}
+
+func (s *Server) userUpdate(w http.ResponseWriter, r *http.Request, u *aegir.User) error {
+	name := r.PathValue("name")
+	if err := s.authorize(r.Context(), u, hosting.ActUpdate, hosting.KindUser+":"+name); err != nil {
+		return err
+	}
+	target, err := s.Service.GetUser(r.Context(), name)
+	if err != nil {
+		return err
+	}
+	f := formOf(r, "email", "role", "clients", "disabled")
+	d, err := s.userPageData(r, u, target, f)
+	if err != nil {
+		return err
+	}
+	email, role, clients := f.Values["email"], f.Values["role"], splitList(f.Values["clients"])
+	disabled := f.Values["disabled"] != ""
+	in := hosting.UserInput{Email: &email}
+	if role != target.Role {
+		in.Role = &role
+	}
+	if !slices.Equal(clients, target.Clients) {
+		in.Clients = &clients
+	}
+	if disabled != target.Disabled {
+		in.Disabled = &disabled
+	}
+	if err := s.checkUserInput(r.Context(), u, in, target); err != nil {
+		status, err := f.fail(err)
+		if err != nil {
+			return err
+		}
+		return s.render(w, r, u, status, "user", "User "+target.Name, d)
+	}
+	if _, err := s.Service.UpdateUser(r.Context(), hosting.ActorOf(u, clientAddress(r)), name, in); err != nil {
+		status, err := f.fail(err)
+		if err != nil {
+			return err
+		}
+		return s.render(w, r, u, status, "user", "User "+target.Name, d)
+	}
+	s.flash(r, "User "+name+" is saved.")
+	return redirect(w, r, "/users/"+name)
+}
+
+// userLoginLink makes a login link for another user (to reset their
+// password): mailed when mail is set up, else shown once on their page.
+func (s *Server) userLoginLink(w http.ResponseWriter, r *http.Request, u *aegir.User) error {
+	name := r.PathValue("name")
+	if err := s.authorize(r.Context(), u, hosting.ActUpdate, hosting.KindUser+":"+name); err != nil {
+		return err
+	}
+	target, err := s.Service.GetUser(r.Context(), name)
+	if err != nil {
+		return err
+	}
+	if err := s.authorize(r.Context(), u, hosting.ActGrant, hosting.KindRole+":"+target.Role); err != nil {
+		return err
+	}
+	link, sent, expires, err := s.newLoginLink(r, u, name)
+	if err != nil {
+		return err
+	}
+	if sent != "" {
+		s.flash(r, "A login link was sent to "+sent+".")
+	} else {
+		s.flash(r, "One-time login link for "+name+" (valid until "+expires.Local().Format(time.DateTime)+"; it is shown only now): "+link)
+	}
+	return redirect(w, r, "/users/"+name)
+}
+
+// --- forms ---
+
+// roleChoices lists the roles the user may give.
+func (s *Server) roleChoices(r *http.Request, u *aegir.User) []option {
+	var out []option
+	for _, role := range hosting.Roles {
+		if s.can(r, u, hosting.ActGrant, hosting.KindRole+":"+role) {
+			out = append(out, option{role, strings.ReplaceAll(role, "_", " ")})
+		}
+	}
+	return out
+}
+
+var userFields = []string{"name", "email", "role", "clients", "password"}
+
+func (s *Server) userForm(w http.ResponseWriter, r *http.Request, u *aegir.User) error {
+	if err := s.authorize(r.Context(), u, hosting.ActCreate, "users"); err != nil {
+		return err
+	}
+	f := newForm()
+	f.Values["role"] = aegir.RoleClient
+	return s.renderForm(w, r, u, http.StatusOK, "userform", "Add a user", formData{Form: f, Options: map[string][]option{"role": s.roleChoices(r, u)}})
+}
+
+// userCreate adds a user; without a password, the page offers a login
+// link to pass on (or mails it).
+func (s *Server) userCreate(w http.ResponseWriter, r *http.Request, u *aegir.User) error {
+	if err := s.authorize(r.Context(), u, hosting.ActCreate, "users"); err != nil {
+		return err
+	}
+	f := formOf(r, userFields...)
+	password := r.PostFormValue("password")
+	f.Values["password"] = ""
+	d := formData{Form: f, Options: map[string][]option{"role": s.roleChoices(r, u)}}
+	role, email, clients := f.Values["role"], f.Values["email"], splitList(f.Values["clients"])
+	in := hosting.UserInput{Name: f.Values["name"], Email: &email, Role: &role, Clients: &clients}
+	if password != "" {
+		in.Password = &password
+	}
+	if err := s.checkUserInput(r.Context(), u, in, nil); err != nil {
+		return s.formFailed(w, r, u, err, "userform", "Add a user", d)
+	}
+	created, err := s.Service.CreateUser(r.Context(), hosting.ActorOf(u, clientAddress(r)), in)
+	if err != nil {
+		return s.formFailed(w, r, u, err, "userform", "Add a user", d)
+	}
+	s.flash(r, "User "+created.Name+" is added.")
+	return redirect(w, r, "/users/"+created.Name)
 }

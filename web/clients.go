@@ -1,0 +1,173 @@
+package web
+
+import (
+	"context"
+	"net/http"
+	"strings"
+
+	"github.com/aegir-hosting/aegir"
+	"github.com/aegir-hosting/aegir/hosting"
+)
+
+// This file holds clients: their collection in the API, their pages, the
+// form that adds one, and the clients a form offers.
+
+// clientsKind is the API's collection of clients: they take no tasks,
+// and a delete is done at once.
+var clientsKind = &objectKind{
+	plural: "clients", singular: "client",
+	list: func(s *Server, r *http.Request, c caller, page, perPage int) ([]any, int, error) {
+		scope, _ := hosting.ListScope(c.u, hosting.KindClient)
+		list, total, err := s.Service.ListClients(r.Context(), aegir.ListFilter{Query: r.FormValue("q"), Page: page, PerPage: perPage, Scope: scope})
+		return showAll(list, clientJSON), total, err
+	},
+	get: func(s *Server, ctx context.Context, _ caller, name string) (any, error) {
+		c, err := s.Service.GetClient(ctx, name)
+		return showOne(c, err, clientJSON)
+	},
+	create: func(s *Server, ctx context.Context, c caller, b body) (any, *aegir.Task, error) {
+		in, err := clientInput(b)
+		if err != nil {
+			return nil, nil, err
+		}
+		cl, err := s.Service.CreateClientAs(ctx, c.a, in)
+		return showTask(cl, nil, err, clientJSON)
+	},
+	update: func(s *Server, ctx context.Context, c caller, name string, b body) (any, *aegir.Task, error) {
+		in, err := clientInput(b)
+		if err != nil {
+			return nil, nil, err
+		}
+		cl, err := s.Service.UpdateClientAs(ctx, c.a, name, in)
+		return showTask(cl, nil, err, clientJSON)
+	},
+	remove: func(s *Server, ctx context.Context, c caller, name string) (*aegir.Task, error) {
+		return nil, s.Service.DeleteClientAs(ctx, c.a, name)
+	},
+}
+
+func clientInput(b body) (hosting.ClientInput, error) {
+	var in hosting.ClientInput
+	var err error
+	if in.Name, _, err = b.takeString("name"); err != nil {
+		return in, err
+	}
+	for _, f := range []struct {
+		key string
+		to  **string
+	}{{"title", &in.Title}, {"email", &in.Email}} {
+		if v, ok, err := b.takeString(f.key); err != nil {
+			return in, err
+		} else if ok {
+			*f.to = &v
+		}
+	}
+	for k := range b {
+		if k == "created_at" {
+			return in, aegir.FieldErrorf(k, "is set by aegir and cannot be changed")
+		}
+		return in, aegir.FieldErrorf(k, "is not a field of a client (name, title, email)")
+	}
+	return in, nil
+}
+
+func clientJSON(c *aegir.Client) map[string]any {
+	return map[string]any{"name": c.Name, "title": c.Title, "email": c.Email, "created_at": c.CreatedAt}
+}
+
+// --- pages ---
+
+type clientsData struct {
+	List      listPage
+	Clients   []*aegir.Client
+	Q         map[string]string
+	CanCreate bool
+}
+
+func (s *Server) clientsPage(w http.ResponseWriter, r *http.Request, u *aegir.User) error {
+	if err := s.authorize(r.Context(), u, hosting.ActList, "clients"); err != nil {
+		return err
+	}
+	scope, _ := hosting.ListScope(u, hosting.KindClient)
+	list, total, err := s.Service.ListClients(r.Context(), aegir.ListFilter{Query: strings.TrimSpace(r.FormValue("q")), Page: pageNumber(r), PerPage: uiPerPage, Scope: scope})
+	if err != nil {
+		return err
+	}
+	return s.render(w, r, u, http.StatusOK, "clients", "Clients", clientsData{List: newListPage(r, total, uiPerPage, "q"), Clients: list,
+		Q: queryMap(r, "q"), CanCreate: s.can(r, u, hosting.ActCreate, "clients")})
+}
+
+type clientData struct {
+	Client    *aegir.Client
+	Sites     []*aegir.SiteRecord
+	SiteTotal int
+	Users     []*aegir.User
+	ShowUsers bool
+}
+
+func (s *Server) clientPage(w http.ResponseWriter, r *http.Request, u *aegir.User) error {
+	ctx := r.Context()
+	name := r.PathValue("name")
+	if err := s.authorize(ctx, u, hosting.ActRead, hosting.KindClient+":"+name); err != nil {
+		return err
+	}
+	c, err := s.Service.GetClient(ctx, name)
+	if err != nil {
+		return err
+	}
+	d := clientData{Client: c, ShowUsers: s.can(r, u, hosting.ActList, "users")}
+	if d.Sites, d.SiteTotal, err = s.Store.ListSites(ctx, aegir.SiteFilter{Client: name, PerPage: 20}); err != nil {
+		return err
+	}
+	if d.ShowUsers {
+		if d.Users, _, err = s.Service.ListUsers(ctx, aegir.ListFilter{PerPage: 100, Scope: aegir.Scope{Limited: true, Clients: []string{name}}}); err != nil {
+			return err
+		}
+	}
+	return s.render(w, r, u, http.StatusOK, "client", c.Name, d)
+}
+
+// --- forms ---
+
+func (s *Server) clientForm(w http.ResponseWriter, r *http.Request, u *aegir.User) error {
+	if err := s.authorize(r.Context(), u, hosting.ActCreate, "clients"); err != nil {
+		return err
+	}
+	return s.renderForm(w, r, u, http.StatusOK, "clientform", "Add a client", formData{Form: newForm()})
+}
+
+func (s *Server) clientCreate(w http.ResponseWriter, r *http.Request, u *aegir.User) error {
+	if err := s.authorize(r.Context(), u, hosting.ActCreate, "clients"); err != nil {
+		return err
+	}
+	f := formOf(r, "name", "title", "email")
+	title, email := f.Values["title"], f.Values["email"]
+	c, err := s.Service.CreateClientAs(r.Context(), hosting.ActorOf(u, clientAddress(r)), hosting.ClientInput{Name: f.Values["name"], Title: &title, Email: &email})
+	if err != nil {
+		return s.formFailed(w, r, u, err, "clientform", "Add a client", formData{Form: f})
+	}
+	s.flash(r, "Client "+c.Name+" is added.")
+	return redirect(w, r, "/clients/"+c.Name)
+}
+
+// clientChoices lists the clients a user may give a site: their own, or
+// (for those who see every client) the first thousand.
+func (s *Server) clientChoices(ctx context.Context, u *aegir.User) ([]option, error) {
+	scope, _ := hosting.ListScope(u, hosting.KindClient)
+	list, _, err := s.Service.ListClients(ctx, aegir.ListFilter{PerPage: aegir.MaxPerPage, Scope: scope})
+	if err != nil {
+		return nil, err
+	}
+	out := make([]option, 0, len(list))
+	if u.Role != aegir.RoleClient {
+		out = append(out, option{"", "(none)"})
+	}
+	for _, c := range list {
+		label := c.Name
+		if c.Title != "" {
+			label += " – " + c.Title
+		}
+		out = append(out, option{c.Name, label})
+	}
+	return out, nil
+}

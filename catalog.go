@@ -106,6 +106,11 @@ type TaskType struct {
 	Clients bool
 	// Internal tasks have no command of their own (tests, benchmarks).
 	Internal bool
+	// Form is the UI's page that asks for the task's arguments, under the
+	// object's (/sites/NAME/FORM); none: a plain button queues it.
+	Form string
+	// Danger: the UI shows its button as destructive.
+	Danger   bool
 	Recovery Recovery
 	// Result makes the task's result on an object of that type (see
 	// results.go); nil, or a nil result, when it reports nothing.
@@ -172,7 +177,7 @@ var taskCatalog = []TaskType{
 		Result: resultOf[BackupDeleteResult](),
 	},
 	{Name: TaskRestore, Summary: "restore a backup of a site in its place, after a backup of what is there",
-		Objects: onSite, Queued: onSite, Force: true, Heavy: true, Clients: true,
+		Form: "restore", Objects: onSite, Queued: onSite, Force: true, Heavy: true, Clients: true,
 		Args: []TaskArg{
 			{Name: "file", Kind: ArgBackup, Positional: true, Required: true, Doc: "a backup of the site"},
 			{Name: "old_uri", Kind: ArgText, CLIOnly: true, Doc: "the URI the backup was taken under"},
@@ -188,7 +193,7 @@ var taskCatalog = []TaskType{
 		Result: resultOf[DeployResult](),
 	},
 	{Name: TaskMigrate, Summary: "move a site to another platform, optionally under a new name",
-		Objects: onSite, Queued: onSite, Force: true, Heavy: true, Clients: true, Recovery: RecoverVerifySite,
+		Form: "migrate", Objects: onSite, Queued: onSite, Force: true, Heavy: true, Clients: true, Recovery: RecoverVerifySite,
 		Args: []TaskArg{
 			{Name: "platform", Kind: ArgPlatform, Positional: true, Required: true, Doc: "the platform to move to"},
 			{Name: "new_uri", Kind: ArgNewURI, Positional: true, Doc: "the site's new name"},
@@ -196,7 +201,7 @@ var taskCatalog = []TaskType{
 		Result: resultOf[MoveResult](),
 	},
 	{Name: TaskMigratePlatform, Summary: "migrate every site of a platform to another, several at a time",
-		Objects: onPlatform, Queued: onPlatform, Force: true, PlatformWide: true, Recovery: RecoverVerifySourceSites,
+		Form: "migrate", Objects: onPlatform, Queued: onPlatform, Force: true, PlatformWide: true, Recovery: RecoverVerifySourceSites,
 		Args: []TaskArg{
 			{Name: "platform", Kind: ArgPlatform, Positional: true, Required: true, Doc: "the platform to move the sites to"},
 			{Name: "concurrency", Kind: ArgNumber, CLIOnly: true, Doc: "sites moved at once (default four per CPU)"},
@@ -204,7 +209,7 @@ var taskCatalog = []TaskType{
 		Result: resultOf[MigratePlatformResult](),
 	},
 	{Name: TaskClone, Summary: "copy a site under a new name, with its own database and files",
-		Objects: onSite, Queued: onSite, Force: true, Heavy: true, Clients: true,
+		Form: "clone", Objects: onSite, Queued: onSite, Force: true, Heavy: true, Clients: true,
 		Args: []TaskArg{
 			{Name: "new_uri", Kind: ArgNewURI, Positional: true, Required: true, Doc: "the copy's name"},
 			{Name: "platform", Kind: ArgPlatform, Positional: true, Doc: "the copy's platform (default the site's)"},
@@ -212,7 +217,7 @@ var taskCatalog = []TaskType{
 		Result: resultOf[MoveResult](),
 	},
 	{Name: TaskDisable, Summary: "disable a site: it answers that it is disabled",
-		Objects: onSite, Queued: onSite, Clients: true,
+		Danger: true, Objects: onSite, Queued: onSite, Clients: true,
 		Args:   []TaskArg{{Name: "disabled_url", Kind: ArgURL, Doc: "where the disabled site redirects"}},
 		Result: resultOf[SiteResult](),
 	},
@@ -220,7 +225,7 @@ var taskCatalog = []TaskType{
 		Result: resultOf[SiteResult](),
 	},
 	{Name: TaskDelete, Summary: "delete a site (after a backup), or a platform or server nothing uses",
-		Objects: allObjects, Queued: allObjects, PlatformWide: true, Clients: true,
+		Danger: true, Objects: allObjects, Queued: allObjects, PlatformWide: true, Clients: true,
 		Result: byObject(map[ContextType]func() any{SiteContext: func() any { return new(SiteDeleteResult) }}),
 	},
 	{Name: TaskImport, Summary: "adopt a site found on its platform: read its settings and verify it",

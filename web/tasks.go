@@ -420,10 +420,6 @@ type button struct {
 	Danger            bool
 }
 
-// taskForms are the tasks that need a form for their arguments.
-var taskForms = map[string]string{aegir.TaskMigrate: "migrate", aegir.TaskClone: "clone", aegir.TaskRestore: "restore",
-	aegir.TaskMigratePlatform: "migrate"}
-
 // buttons returns the buttons of the tasks an object allows in its state
 // that the user may queue: the two rule sets, hosting's state rules and
 // the role rules, in one list. backup-delete has its buttons beside each
@@ -437,9 +433,10 @@ func (s *Server) buttons(r *http.Request, u *aegir.User, kind, name string, allo
 		if !s.can(r, u, hosting.ActTask+t, kind+":"+name) {
 			continue
 		}
-		b := button{Type: t, Label: strings.ReplaceAll(t, "-", " "), Danger: t == aegir.TaskDelete || t == aegir.TaskDisable}
-		if f, ok := taskForms[t]; ok {
-			b.Form = "/" + kind + "s/" + name + "/" + f
+		row, _ := aegir.LookupTask(t)
+		b := button{Type: t, Label: strings.ReplaceAll(t, "-", " "), Danger: row.Danger}
+		if row.Form != "" {
+			b.Form = "/" + kind + "s/" + name + "/" + row.Form
 		}
 		out = append(out, b)
 	}

@@ -2,44 +2,11 @@ package provision
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"io/fs"
-	"os"
 	"path/filepath"
-	"sort"
 
 	"github.com/aegir-hosting/aegir"
 )
-
-// homeDirs are the $AEGIR_HOME directories and their modes, as Aegir sets
-// them: config is traversable but not listable, backups private.
-var homeDirs = []struct {
-	path func(aegir.Paths) string
-	mode fs.FileMode
-}{
-	{func(p aegir.Paths) string { return p.Home }, 0o755},
-	{aegir.Paths.Contexts, 0o700},
-	{aegir.Paths.Config, 0o711},
-	{aegir.Paths.Includes, 0o755},
-	{aegir.Paths.Backups, 0o700},
-	{aegir.Paths.Platforms, 0o755},
-	{aegir.Paths.Clients, 0o711},
-}
-
-// MakeHome creates the $AEGIR_HOME tree with its modes; it is idempotent.
-func MakeHome(paths aegir.Paths) error {
-	for _, d := range homeDirs {
-		dir := d.path(paths)
-		if err := os.MkdirAll(dir, d.mode); err != nil {
-			return fmt.Errorf("create %s: %w", dir, err)
-		}
-		if err := os.Chmod(dir, d.mode); err != nil {
-			return fmt.Errorf("chmod %s: %w", dir, err)
-		}
-	}
-	return nil
-}
 
 func (t *run) verifyServer(ctx context.Context, c *aegir.Context) error {
 	server := c.Server
@@ -76,35 +43,6 @@ func (t *run) verifyServer(ctx context.Context, c *aegir.Context) error {
 			return nil, db.Verify(ctx)
 		}},
 	})
-}
-
-// platformInfo is what verify learns of a platform's codebase.
-type platformInfo struct {
-	name    string
-	root    string
-	appName string
-	app     aegir.App
-	version string
-}
-
-func (t *run) detect(c *aegir.Context) (*platformInfo, error) {
-	root := c.Platform.Root
-	st, err := os.Stat(root)
-	if errors.Is(err, fs.ErrNotExist) {
-		if c.Platform.Makefile != "" {
-			return nil, aegir.FieldErrorf("makefile", "building a platform from a makefile or source is not supported yet; put the codebase at %s", root)
-		}
-		return nil, aegir.FieldErrorf("root", "%s does not exist", root)
-	} else if err != nil {
-		return nil, aegir.FieldErrorf("root", "%v", err)
-	} else if !st.IsDir() {
-		return nil, aegir.FieldErrorf("root", "%s is not a directory", root)
-	}
-	name, app, version, err := aegir.DetectApp(root, t.env())
-	if err != nil {
-		return nil, err
-	}
-	return &platformInfo{name: c.Name, root: root, appName: name, app: app, version: version}, nil
 }
 
 func (t *run) verifyPlatform(ctx context.Context, c *aegir.Context) error {
@@ -157,41 +95,6 @@ func (t *run) verifyPlatform(ctx context.Context, c *aegir.Context) error {
 	})
 }
 
-// requireWritable proves dir is writable by creating and removing a file.
-func requireWritable(dir string) error {
-	f, err := os.CreateTemp(dir, ".aegir-write-test-*")
-	if err != nil {
-		return aegir.FieldErrorf("root", "%s is not writable: %v", dir, err)
-	}
-	f.Close()
-	return os.Remove(f.Name())
-}
-
-// sitesOnDisk lists the site directories of a platform, as Aegir does: not
-// default, not all, not links, and holding the app's settings file.
-func sitesOnDisk(p *platformInfo) ([]string, error) {
-	entries, err := os.ReadDir(filepath.Join(p.root, "sites"))
-	if err != nil {
-		return nil, fmt.Errorf("read sites: %w", err)
-	}
-	sites := []string{}
-	settings := p.app.SettingsFile()
-	for _, e := range entries {
-		name := e.Name()
-		if !e.IsDir() || name == "default" || name == "all" || aegir.ValidateURI("uri", name) != nil {
-			continue
-		}
-		if settings != "" {
-			if _, err := os.Stat(filepath.Join(p.root, "sites", name, settings)); err != nil {
-				continue
-			}
-		}
-		sites = append(sites, name)
-	}
-	sort.Strings(sites)
-	return sites, nil
-}
-
 // rewriteServer writes again the platform file of every platform the
 // server serves and the vhost of each of their installed sites, so that
 // a server whose http service changed (nginx to apache, a new port)
@@ -237,4 +140,46 @@ func (t *run) rewriteServer(ctx context.Context, server string, svc aegir.HTTPSe
 		t.log.Infof("wrote the files of %d platforms and %d sites served by @%s", len(platforms), sites, server)
 	}
 	return nil
+}
+
+func (t *run) verifySite(ctx context.Context, c *aegir.Context) error {
+	s, err := t.loadSite(ctx, c)
+	if err != nil {
+		return err
+	}
+	if s.site.Status == aegir.SiteNotInstalled {
+		return aegir.Errorf(aegir.EINVALID, "site @%s is not installed: run aegir install @%s", c.Name, c.Name)
+	}
+	t.data["db_name"] = s.site.DBName
+	steps := []aegir.Step{
+		{Name: "recover", Do: func(ctx context.Context) (aegir.Undo, error) {
+			return nil, t.recoverMovedTables(ctx, s)
+		}},
+		{Name: "set aside strays", Do: func(ctx context.Context) (aegir.Undo, error) {
+			return nil, t.setAsideStrays(ctx, s)
+		}},
+		t.databaseStep(s),
+		{Name: "site directory", Do: func(context.Context) (aegir.Undo, error) {
+			return nil, t.siteDirectories(s)
+		}},
+		{Name: "settings", Do: func(ctx context.Context) (aegir.Undo, error) {
+			return t.writeSettings(ctx, s)
+		}},
+		{Name: "permissions", Do: func(context.Context) (aegir.Undo, error) {
+			return nil, t.permissions(s)
+		}},
+		t.certificateStep(s),
+	}
+	// The site's URL may have changed scheme or port since the data was
+	// written (SSL turned on or off): the address step moves it.
+	steps = append(steps, t.vhostSteps(s, aegir.Step{Name: "vhost", Do: func(ctx context.Context) (aegir.Undo, error) {
+		return s.http.WriteSite(ctx, s.vhost())
+	}})...)
+	steps = append(steps,
+		t.releaseStep(s),
+		aegir.Step{Name: "packages", Do: func(ctx context.Context) (aegir.Undo, error) {
+			return nil, t.packages(ctx, s)
+		}},
+	)
+	return t.steps.Run(ctx, steps)
 }

@@ -1,0 +1,41 @@
+package provision
+
+import (
+	"context"
+
+	"github.com/aegir-hosting/aegir"
+)
+
+// clone copies a site under a new name, on its platform or another, with
+// its own database and files; aliases and redirection are not copied.
+func (t *run) clone(ctx context.Context, c *aegir.Context) error {
+	s, err := t.loadInstalledSite(ctx, c)
+	if err != nil {
+		return err
+	}
+	newURI := t.opts.Args["new_uri"]
+	if newURI == s.site.URI {
+		return aegir.FieldErrorf("new_uri", "a clone needs a name of its own")
+	}
+	platform := t.opts.Args["platform"]
+	if platform == "" {
+		platform = s.site.Platform
+	}
+	target, _, err := t.targetSite(ctx, c, platform, newURI)
+	if err != nil {
+		return err
+	}
+	if target.platform.appName != s.platform.appName {
+		return aegir.FieldErrorf("platform", "@%s is a %s platform, the site is %s", target.platform.name, target.platform.appName, s.platform.appName)
+	}
+	target.site.Aliases, target.site.Redirection = nil, ""
+	// The clone's names are its own: it starts without SSL, like without
+	// aliases, and gets a certificate of its own once SSL is turned on.
+	target.site.SSLEnabled, target.site.SSLKey, target.site.SSLProvider, target.site.HSTS = aegir.SSLOff, "", "", false
+	target.site.DBName, target.site.DBUser, target.site.DBPassword = "", "", ""
+	t.data["new_uri"] = newURI
+	var file string
+	d := &deployment{target: target, oldURI: s.site.URI, oldURL: s.url()}
+	steps := append([]aegir.Step{t.sourcePackageCheck(s, d)}, t.moveSteps(s, d, &file)...)
+	return t.steps.Run(ctx, steps)
+}

@@ -8,20 +8,29 @@ import (
 )
 
 // importSite adopts a site found on its platform: reads its settings,
-// records the credentials, and verifies it.
-func (t *run) importSite(ctx context.Context, c *aegir.Context) error {
+// records the credentials, and verifies it. Steps:
+//
+//	read settings   app.ReadSettings; db.DatabaseExists of the database they name   no undo
+//	site directory  siteDirStep                          no undo
+//	settings        settingsStep: app.WriteSettings      undo: the previous file
+//	permissions     permissionsStep                      no undo
+//	certificate     certificateStep: CertificateService.Obtain   undo: removes one it created
+//	vhost           vhostStep: http.WriteSite            undo: the previous vhost
+//	context         contextStep: ContextStore.Put, status enabled, the credentials read
+//	                undo: the previous context
+//	packages        packagesStep: app.Packages           no undo
+func (t *run) importSite(ctx context.Context, c *aegir.Context) ([]aegir.Step, error) {
 	s, err := t.loadSite(ctx, c)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if s.site.Status != aegir.SiteNotInstalled && !t.opts.Force {
-		return aegir.Errorf(aegir.ECONFLICT, "site @%s is already installed", c.Name)
+		return nil, aegir.Errorf(aegir.ECONFLICT, "site @%s is already installed", c.Name)
 	}
 	if _, err := os.Stat(s.siteDir()); err != nil {
-		return aegir.Errorf(aegir.ENOTFOUND, "no site directory at %s", s.siteDir())
+		return nil, aegir.Errorf(aegir.ENOTFOUND, "no site directory at %s", s.siteDir())
 	}
-	before := t.orig
-	return t.steps.Run(ctx, []aegir.Step{
+	return []aegir.Step{
 		{Name: "read settings", Do: func(ctx context.Context) (aegir.Undo, error) {
 			settings, err := s.platform.app.ReadSettings(ctx, s.appSite())
 			if err != nil {
@@ -47,25 +56,12 @@ func (t *run) importSite(ctx context.Context, c *aegir.Context) error {
 			t.log.Infof("read the settings of %s: database %q, profile %s, language %s", s.site.URI, settings.DB.Name, s.site.Profile, s.site.Language)
 			return nil, nil
 		}},
-		{Name: "site directory", Do: func(context.Context) (aegir.Undo, error) {
-			return nil, t.siteDirectories(s)
-		}},
-		{Name: "settings", Do: func(ctx context.Context) (aegir.Undo, error) {
-			return t.writeSettings(ctx, s)
-		}},
-		{Name: "permissions", Do: func(context.Context) (aegir.Undo, error) {
-			return nil, t.permissions(s)
-		}},
+		t.siteDirStep(s),
+		t.settingsStep(s),
+		t.permissionsStep(s),
 		t.certificateStep(s),
-		{Name: "vhost", Do: func(ctx context.Context) (aegir.Undo, error) {
-			return s.http.WriteSite(ctx, s.vhost())
-		}},
-		{Name: "context", Do: func(ctx context.Context) (aegir.Undo, error) {
-			s.site.Status = aegir.SiteEnabled
-			return t.putContext(ctx, c, before)
-		}},
-		{Name: "packages", Do: func(ctx context.Context) (aegir.Undo, error) {
-			return nil, t.packages(ctx, s)
-		}},
-	})
+		t.vhostStep(s),
+		t.contextStep(s, aegir.SiteEnabled, t.orig),
+		t.packagesStep(s),
+	}, nil
 }

@@ -10,29 +10,40 @@ import (
 	"github.com/aegir-hosting/aegir"
 )
 
-func (t *run) install(ctx context.Context, c *aegir.Context) error {
+// install creates a site: its directory, database, settings and vhost,
+// with the app's installer, and a login link for its admin. An installed
+// site, or settings already there, are refused unless forced. Steps:
+//
+//	site directory  createSiteDir           undo: removed with all in it, unless it was there
+//	database        createDatabase (steps_database.go): db.CreateDatabase under a name
+//	                from the URI, its user and grants   undo: db.DropDatabase, with its user
+//	settings        settingsStep: app.WriteSettings     undo: the previous file, or none
+//	permissions     permissionsStep                     no undo
+//	app install     app.Install, then the permissions again   no undo (the files and database go)
+//	certificate     certificateStep: CertificateService.Obtain   undo: removes one it created
+//	vhost           vhostStep: http.WriteSite           undo: the previous vhost, or none
+//	context         ContextStore.Put, status enabled, the credentials   undo: the site as it was
+//	packages        packagesStep: app.Packages          no undo
+//	login link      app.LoginLink; a failure is only a warning   no undo
+func (t *run) install(ctx context.Context, c *aegir.Context) ([]aegir.Step, error) {
 	s, err := t.loadSite(ctx, c)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if err := t.refuseReinstall(s); err != nil {
-		return err
+		return nil, err
 	}
 	before := *t.orig.Site
 	admin := aegir.Admin{Name: "admin", Email: s.adminEmail()}
-	return t.steps.Run(ctx, []aegir.Step{
+	return []aegir.Step{
 		{Name: "site directory", Do: func(context.Context) (aegir.Undo, error) {
 			return t.createSiteDir(s)
 		}},
 		{Name: "database", Do: func(ctx context.Context) (aegir.Undo, error) {
 			return t.createDatabase(ctx, s)
 		}},
-		{Name: "settings", Do: func(ctx context.Context) (aegir.Undo, error) {
-			return t.writeSettings(ctx, s)
-		}},
-		{Name: "permissions", Do: func(context.Context) (aegir.Undo, error) {
-			return nil, t.permissions(s)
-		}},
+		t.settingsStep(s),
+		t.permissionsStep(s),
 		{Name: "app install", Do: func(ctx context.Context) (aegir.Undo, error) {
 			var err error
 			if admin.Password, err = Password(20); err != nil {
@@ -46,9 +57,7 @@ func (t *run) install(ctx context.Context, c *aegir.Context) error {
 			return nil, t.permissions(s)
 		}},
 		t.certificateStep(s),
-		{Name: "vhost", Do: func(ctx context.Context) (aegir.Undo, error) {
-			return s.http.WriteSite(ctx, s.vhost())
-		}},
+		t.vhostStep(s),
 		{Name: "context", Do: func(ctx context.Context) (aegir.Undo, error) {
 			c.Site.Status = aegir.SiteEnabled
 			if err := t.b.Contexts.Put(ctx, c); err != nil {
@@ -59,9 +68,7 @@ func (t *run) install(ctx context.Context, c *aegir.Context) error {
 				return t.b.Contexts.Put(ctx, c)
 			}, nil
 		}},
-		{Name: "packages", Do: func(ctx context.Context) (aegir.Undo, error) {
-			return nil, t.packages(ctx, s)
-		}},
+		t.packagesStep(s),
 		{Name: "login link", Do: func(ctx context.Context) (aegir.Undo, error) {
 			link, err := s.platform.app.LoginLink(ctx, s.appSite())
 			if err != nil {
@@ -72,7 +79,7 @@ func (t *run) install(ctx context.Context, c *aegir.Context) error {
 			t.log.Successf("login link: %s", link)
 			return nil, nil
 		}},
-	})
+	}, nil
 }
 
 // refuseReinstall stops an install over an installed site or existing

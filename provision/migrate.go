@@ -11,14 +11,32 @@ import (
 
 // migrate moves a site to another platform, optionally renaming it: check
 // packages, back up, deploy onto the target, then remove the old copy.
-func (t *run) migrate(ctx context.Context, c *aegir.Context) error {
+// Steps:
+//
+//	package check                 sourcePackageCheck (steps_move.go): app.SitePackages and
+//	                              app.Packages; an error stops it unless --force   no undo
+//	(moveSteps)                   steps_move.go; on the same web and db servers: database, dump
+//	                              database, archive, unpack, import (copySteps), swap in …
+//	                              packages (bringUpSteps), choose backup, remove dump; otherwise:
+//	                              dump database, archive, remove dump (backupSteps), choose
+//	                              backup, database … packages (deploySteps)
+//	                              undo: as each of those
+//	remove old vhost              http.DeleteSite, unless the copy has the same name and server
+//	                              undo: the old vhost written back
+//	release old certificates      CertificateService.Release, when renamed   undo: put back
+//	remove old context            ContextStore.Delete, when renamed          undo: put back
+//	set aside old site directory  renamed <site dir>.old-<time>              undo: moved back
+//	remove old copy               cleanupStep (steps_deploy.go): app.DeleteSite, the moved-tables
+//	                              record, the old directory, db.DropDatabase of the old database
+//	                              no undo: last, a failure there is a warning
+func (t *run) migrate(ctx context.Context, c *aegir.Context) ([]aegir.Step, error) {
 	platform := t.opts.Args["platform"]
 	if platform == "" {
-		return aegir.FieldErrorf("platform", "name the target platform")
+		return nil, aegir.FieldErrorf("platform", "name the target platform")
 	}
 	s, err := t.loadInstalledSite(ctx, c)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	newURI := t.opts.Args["new_uri"]
 	if newURI == "" {
@@ -26,14 +44,14 @@ func (t *run) migrate(ctx context.Context, c *aegir.Context) error {
 	}
 	target, before, err := t.targetSite(ctx, c, platform, newURI)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	renamed := newURI != s.site.URI
 	if target.platform.root == s.platform.root && !renamed {
-		return aegir.FieldErrorf("platform", "@%s is already on @%s", c.Name, target.platform.name)
+		return nil, aegir.FieldErrorf("platform", "@%s is already on @%s", c.Name, target.platform.name)
 	}
 	if target.platform.appName != s.platform.appName {
-		return aegir.FieldErrorf("platform", "@%s is a %s platform, the site is %s", target.platform.name, target.platform.appName, s.platform.appName)
+		return nil, aegir.FieldErrorf("platform", "@%s is a %s platform, the site is %s", target.platform.name, target.platform.appName, s.platform.appName)
 	}
 	if renamed {
 		// The new name stops being an alias; the site keeps its others.
@@ -45,7 +63,8 @@ func (t *run) migrate(ctx context.Context, c *aegir.Context) error {
 	t.data["old_platform"], t.data["new_uri"] = "@"+s.platform.name, newURI
 	var file string
 	d := &deployment{target: target, oldURI: s.site.URI, oldURL: s.url(), before: before, moveData: true}
-	steps := append([]aegir.Step{t.sourcePackageCheck(s, d)}, t.moveSteps(s, d, &file)...)
+	steps := []aegir.Step{t.sourcePackageCheck(s, d)}
+	steps = append(steps, t.moveSteps(s, d, &file)...)
 	// The deploy took the old database for its own: it is the source site's,
 	// dropped once the new copy serves.
 	d.oldDB.name, d.oldDB.user = s.site.DBName, s.site.DBUser
@@ -60,7 +79,7 @@ func (t *run) migrate(ctx context.Context, c *aegir.Context) error {
 		}
 		return os.RemoveAll(aside)
 	}))
-	return t.steps.Run(ctx, steps)
+	return steps, nil
 }
 
 // retireSteps take the source site of a migrate out of service once its

@@ -43,7 +43,12 @@ func (t *run) backupPath(uri string) (string, error) {
 }
 
 // backupSteps dump the site's database into its directory, archive the
-// directory, and remove the dump. The undo removes the archive.
+// directory, and remove the dump. Steps:
+//
+//	dump database  dumpDatabase: db.Dump into sites/<uri>/database.sql, 0600, refused
+//	               when suspiciously small; none for a lost database   undo: remove the dump
+//	archive        Archiver.Create into backupPath (or the file given)  undo: Archiver.Delete
+//	remove dump    -                                                    no undo
 func (t *run) backupSteps(s *siteEnv, file *string) []aegir.Step {
 	dump := filepath.Join(s.siteDir(), dumpFile)
 	return []aegir.Step{
@@ -169,7 +174,15 @@ func (b *sideBackup) discard(a aegir.Archiver) error {
 // waits for them, so the steps between run meanwhile. Those must leave the
 // site's directory and database alone: the caller puts "archive" and
 // "remove dump" before anything changes them. Should the task fail, the
-// backup is stopped and removed.
+// backup is stopped and removed. Steps, start:
+//
+//	dump database  dumpDatabase, then Archiver.CreateQuick, in the background
+//	               undo: stop them, remove the dump and the archive
+//
+// and join:
+//
+//	archive        waits for the archive: the task's backup   no undo (dump database's)
+//	remove dump    -                                          no undo
 func (t *run) sideBackupSteps(s *siteEnv, file *string) (start aegir.Step, join []aegir.Step) {
 	dir := s.siteDir()
 	dump := filepath.Join(dir, dumpFile)

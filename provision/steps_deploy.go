@@ -37,6 +37,9 @@ type deployment struct {
 	// codebase: made by the deploy, or before it by a migrate or clone
 	// whose deploy carries the very data it checked.
 	pkgs *packageCheck
+	// checkedBefore says the package check is a step before the deploy's
+	// (sourcePackageCheck), which then has none of its own.
+	checkedBefore bool
 	// moveData says the source site's data may be moved rather than copied
 	// (a migrate, which retires the source; a clone keeps it).
 	moveData bool
@@ -48,7 +51,8 @@ type deployment struct {
 // deploySteps unpack a backup into the target site and bring it up with a
 // new database: the primitive under restore, migrate and clone. The old
 // directory and database (of a site deployed in place) are kept until the
-// caller's cleanup steps, so every step before them can be undone.
+// caller's cleanup steps, so every step before them can be undone. Steps:
+// unpackSteps, then the caller's beforeSwap, then bringUpSteps.
 func (t *run) deploySteps(d *deployment) []aegir.Step {
 	steps := t.unpackSteps(d)
 	steps = append(steps, d.beforeSwap...)
@@ -56,7 +60,12 @@ func (t *run) deploySteps(d *deployment) []aegir.Step {
 }
 
 // unpackSteps create the target's new database and unpack the backup
-// beside the target's directory, importing its dump.
+// beside the target's directory, importing its dump. Steps:
+//
+//	database  createDatabase: db.CreateDatabase under a free name   undo: drop it
+//	unpack    Archiver.Extract into <site dir>.restore; ExtractStream hands
+//	          the dump to db.Import as it comes          undo: remove the staging
+//	import    db.Import of the dump, unless the unpack streamed it   no undo (the database goes)
 func (t *run) unpackSteps(d *deployment) []aegir.Step {
 	s := d.target
 	d.staging = s.siteDir() + restoreSuffix
@@ -96,37 +105,46 @@ func (t *run) unpackSteps(d *deployment) []aegir.Step {
 }
 
 // bringUpSteps put the unpacked copy in the target's place and bring it
-// up: settings, permissions, the app's checks and updates, its vhost and
-// context.
+// up. Steps:
+//
+//	swap in          swapIn: <site dir>.restore into place, the old directory set aside
+//	                 undo: swapped back
+//	site directory   siteDirStep                              no undo
+//	settings         settingsStep: app.WriteSettings          undo: the previous file
+//	permissions      permissionsStep                          no undo
+//	package check    checkPackages: app.SitePackages, app.Packages   no undo (it only reads);
+//	                 left out after a sourcePackageCheck
+//	update database  updateDatabase: app.UpdateDatabase, unless the app can tell nothing
+//	                 would change                             no undo (the database goes)
+//	rewrite uri      app.RewriteURI, when the name or address changed   no undo (ditto)
+//	certificate      certificateStep: CertificateService.Obtain   undo: removes one it created
+//	vhost            vhostStep: http.WriteSite                undo: the previous vhost
+//	context          contextStep: ContextStore.Put, status enabled   undo: the previous context
+//	packages         packagesStep: app.Packages               no undo
 func (t *run) bringUpSteps(d *deployment) []aegir.Step {
 	s := d.target
-	return []aegir.Step{
+	steps := []aegir.Step{
 		{Name: "swap in", Do: func(context.Context) (aegir.Undo, error) {
 			return t.swapIn(d)
 		}},
-		{Name: "site directory", Do: func(context.Context) (aegir.Undo, error) {
-			return nil, t.siteDirectories(s)
-		}},
-		{Name: "settings", Do: func(ctx context.Context) (aegir.Undo, error) {
-			return t.writeSettings(ctx, s)
-		}},
-		{Name: "permissions", Do: func(context.Context) (aegir.Undo, error) {
-			return nil, t.permissions(s)
-		}},
+		t.siteDirStep(s),
+		t.settingsStep(s),
+		t.permissionsStep(s),
+	}
+	if !d.checkedBefore {
 		// The site's packages are read from its database and settings, so
 		// only once both are in place.
-		{Name: "package check", Do: func(ctx context.Context) (aegir.Undo, error) {
-			if d.pkgs != nil {
-				return nil, nil
-			}
+		steps = append(steps, aegir.Step{Name: "package check", Do: func(ctx context.Context) (aegir.Undo, error) {
 			var err error
 			d.pkgs, err = t.checkPackages(ctx, s, s)
 			return nil, err
-		}},
-		{Name: "update database", Do: func(ctx context.Context) (aegir.Undo, error) {
+		}})
+	}
+	return append(steps,
+		aegir.Step{Name: "update database", Do: func(ctx context.Context) (aegir.Undo, error) {
 			return nil, t.updateDatabase(ctx, d)
 		}},
-		{Name: "rewrite uri", Do: func(ctx context.Context) (aegir.Undo, error) {
+		aegir.Step{Name: "rewrite uri", Do: func(ctx context.Context) (aegir.Undo, error) {
 			if d.oldURLGuessed {
 				t.readOldURL(ctx, d)
 			}
@@ -138,17 +156,10 @@ func (t *run) bringUpSteps(d *deployment) []aegir.Step {
 			return nil, s.platform.app.RewriteURI(ctx, s.appSite(), d.oldURI, d.oldURL)
 		}},
 		t.certificateStep(s),
-		{Name: "vhost", Do: func(ctx context.Context) (aegir.Undo, error) {
-			return s.http.WriteSite(ctx, s.vhost())
-		}},
-		{Name: "context", Do: func(ctx context.Context) (aegir.Undo, error) {
-			s.site.Status = aegir.SiteEnabled
-			return t.putContext(ctx, s.ctx, d.before)
-		}},
-		{Name: "packages", Do: func(ctx context.Context) (aegir.Undo, error) {
-			return nil, t.packages(ctx, s)
-		}},
-	}
+		t.vhostStep(s),
+		t.contextStep(s, aegir.SiteEnabled, d.before),
+		t.packagesStep(s),
+	)
 }
 
 // readOldURL replaces the guessed address of a deployed backup with the
@@ -170,20 +181,6 @@ func (t *run) readOldURL(ctx context.Context, d *deployment) {
 	if a, ok := parseAddress(stored); ok && a.path == "" && a.host == strings.ToLower(d.oldURI) {
 		d.oldURL = stored
 	}
-}
-
-// putContext saves c; its undo puts back before, or deletes c when there
-// was none.
-func (t *run) putContext(ctx context.Context, c, before *aegir.Context) (aegir.Undo, error) {
-	if err := t.b.Contexts.Put(ctx, c); err != nil {
-		return nil, err
-	}
-	return func(ctx context.Context) error {
-		if before == nil {
-			return t.b.Contexts.Delete(ctx, c.Name)
-		}
-		return t.b.Contexts.Put(ctx, before)
-	}, nil
 }
 
 // unpack unpacks the backup into the staging directory and, when the
@@ -364,43 +361,25 @@ func (t *run) backupFile() (string, error) {
 	return file, nil
 }
 
-// deployInPlace deploys the backup named by the file arg into the site
-// itself, after a safety backup when asked. The old_uri arg names the site
-// the backup was taken from, when it was another.
-func (t *run) deployInPlace(ctx context.Context, c *aegir.Context, backupFirst bool) error {
+// inPlaceDeployment prepares the deploy of the backup named by the file
+// arg into the site itself (a restore or a deploy), loading the site with
+// load. The old_uri arg names the site the backup was taken from, when it
+// was another.
+func (t *run) inPlaceDeployment(ctx context.Context, c *aegir.Context, load func(context.Context, *aegir.Context) (*siteEnv, error)) (*siteEnv, *deployment, error) {
 	file, err := t.backupFile()
 	if err != nil {
-		return err
-	}
-	load := t.loadSite
-	if backupFirst {
-		load = t.loadInstalledSite
+		return nil, nil, err
 	}
 	s, err := load(ctx, c)
 	if err != nil {
-		return err
+		return nil, nil, err
 	}
 	d := &deployment{target: s, file: file, oldURI: s.site.URI, oldURL: s.url(), oldURLGuessed: true, before: t.orig}
 	if u := t.opts.Args["old_uri"]; u != "" {
 		if err := aegir.ValidateURI("old_uri", u); err != nil {
-			return err
+			return nil, nil, err
 		}
 		d.oldURI, d.oldURL = u, "http://"+u
 	}
-	var steps []aegir.Step
-	if backupFirst {
-		if err := t.noteLostDatabase(ctx, s); err != nil {
-			return err
-		}
-		// The safety backup reads the site while the backup to restore is
-		// unpacked and imported beside it; it is complete before the new
-		// copy takes the site's place.
-		var safety string
-		start, join := t.sideBackupSteps(s, &safety)
-		steps = append(steps, start)
-		d.beforeSwap = join
-	}
-	steps = append(steps, t.deploySteps(d)...)
-	steps = append(steps, t.cleanupStep(d, s.db, nil))
-	return t.steps.Run(ctx, steps)
+	return s, d, nil
 }

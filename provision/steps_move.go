@@ -11,6 +11,77 @@ import (
 	"github.com/aegir-hosting/aegir"
 )
 
+// targetSite builds the site a migrate or clone deploys into: a copy of
+// the source context on another platform and/or under another name.
+func (t *run) targetSite(ctx context.Context, src *aegir.Context, platform, uri string) (*siteEnv, *aegir.Context, error) {
+	if err := aegir.ValidateURI("new_uri", uri); err != nil {
+		return nil, nil, err
+	}
+	var before *aegir.Context
+	if uri != src.Name {
+		existing, err := t.b.Contexts.Get(ctx, uri)
+		if err == nil {
+			return nil, nil, aegir.FieldErrorf("new_uri", "context @%s already exists (a %s)", uri, existing.Type)
+		} else if aegir.ErrorCode(err) != aegir.ENOTFOUND {
+			return nil, nil, err
+		}
+	} else {
+		before = t.orig
+	}
+	tc := src.Clone()
+	tc.Name, tc.Site.URI = uri, uri
+	tc.Site.Platform = "@" + aegir.ContextName(platform)
+	if err := aegir.CheckReferences(ctx, t.b.Contexts, tc); err != nil {
+		return nil, nil, err
+	}
+	target, err := t.loadSite(ctx, tc)
+	if err != nil {
+		return nil, nil, err
+	}
+	return target, before, nil
+}
+
+// sourcePackageCheck, "package check", checks the packages of the source
+// site of a migrate or clone against the target's codebase
+// (app.SitePackages, app.Packages; no undo, it only reads). The deploy that
+// follows carries a copy of the same database, so it keeps this check
+// rather than make it again on the copy: the deploy steps built after it
+// have no package check of their own.
+func (t *run) sourcePackageCheck(s *siteEnv, d *deployment) aegir.Step {
+	d.checkedBefore = true
+	return aegir.Step{Name: "package check", Do: func(ctx context.Context) (aegir.Undo, error) {
+		var err error
+		d.pkgs, err = t.checkPackages(ctx, s, d.target)
+		return nil, err
+	}}
+}
+
+// moveSteps back up the source site of a migrate or clone and deploy it
+// into the target: on the same machine by copying it directly, else
+// through the backup. Steps, on the same machine:
+//
+//	database … import                   copySteps' first list
+//	swap in … packages                  bringUpSteps
+//	choose backup, remove dump          copySteps' second list
+//
+// otherwise:
+//
+//	dump database, archive, remove dump backupSteps                  undo: the archive removed
+//	choose backup                       the archive is the deploy's  no undo
+//	database … packages                 deploySteps
+func (t *run) moveSteps(s *siteEnv, d *deployment, file *string) []aegir.Step {
+	if sameMachine(s, d.target) {
+		before, after := t.copySteps(s, d, file)
+		return append(append(before, t.bringUpSteps(d)...), after...)
+	}
+	steps := t.backupSteps(s, file)
+	steps = append(steps, aegir.Step{Name: "choose backup", Do: func(context.Context) (aegir.Undo, error) {
+		d.file = *file
+		return nil, nil
+	}})
+	return append(steps, t.deploySteps(d)...)
+}
+
 // sameMachine reports whether a migrate or clone from s to target can copy
 // the site directly, without the round trip through the archive: both on
 // the same web server (so both site directories are on this machine) and
@@ -31,7 +102,21 @@ func sameMachine(s, target *siteEnv) bool {
 // is brought up; "choose backup" waits for it. The copy is a real one,
 // file by file, never hard links, since the site goes on writing its
 // files. The caller runs bringUpSteps between the two lists returned, and
-// nothing that changes the source directory before the second.
+// nothing that changes the source directory before the second. Steps:
+//
+//	database       createDatabase: db.CreateDatabase under a free name
+//	               undo: drop it (kept while it holds moved tables)
+//	dump database  dumpAndImport: db.Dump into the source directory and db.Import
+//	               from the same stream, or tableMove: db.Dump, TableMover.MoveTables
+//	               undo: remove the dump; move the tables back (tableMove.undo)
+//	archive        Archiver.CreateQuick of the source directory, in the background
+//	               undo: stop it, remove the archive
+//	unpack         copyTree of the source directory into <site dir>.restore
+//	               undo: remove the copy
+//	import         nothing: the dump was imported as it was taken
+//	(bringUpSteps)
+//	choose backup  waits for the archive: the task's backup (its undo is archive's)
+//	remove dump    removes the dump, unless moved tables may need it
 func (t *run) copySteps(s *siteEnv, d *deployment, file *string) (before, after []aegir.Step) {
 	target := d.target
 	d.staging = target.siteDir() + restoreSuffix
@@ -167,62 +252,4 @@ type counter struct{ n int64 }
 func (c *counter) Write(p []byte) (int, error) {
 	c.n += int64(len(p))
 	return len(p), nil
-}
-
-// targetSite builds the site a migrate or clone deploys into: a copy of
-// the source context on another platform and/or under another name.
-func (t *run) targetSite(ctx context.Context, src *aegir.Context, platform, uri string) (*siteEnv, *aegir.Context, error) {
-	if err := aegir.ValidateURI("new_uri", uri); err != nil {
-		return nil, nil, err
-	}
-	var before *aegir.Context
-	if uri != src.Name {
-		existing, err := t.b.Contexts.Get(ctx, uri)
-		if err == nil {
-			return nil, nil, aegir.FieldErrorf("new_uri", "context @%s already exists (a %s)", uri, existing.Type)
-		} else if aegir.ErrorCode(err) != aegir.ENOTFOUND {
-			return nil, nil, err
-		}
-	} else {
-		before = t.orig
-	}
-	tc := src.Clone()
-	tc.Name, tc.Site.URI = uri, uri
-	tc.Site.Platform = "@" + aegir.ContextName(platform)
-	if err := aegir.CheckReferences(ctx, t.b.Contexts, tc); err != nil {
-		return nil, nil, err
-	}
-	target, err := t.loadSite(ctx, tc)
-	if err != nil {
-		return nil, nil, err
-	}
-	return target, before, nil
-}
-
-// moveSteps back up the source site of a migrate or clone and deploy it
-// into the target: on the same machine by copying it directly (see
-// copySteps), else through the backup.
-func (t *run) moveSteps(s *siteEnv, d *deployment, file *string) []aegir.Step {
-	if sameMachine(s, d.target) {
-		before, after := t.copySteps(s, d, file)
-		return append(append(before, t.bringUpSteps(d)...), after...)
-	}
-	steps := t.backupSteps(s, file)
-	steps = append(steps, aegir.Step{Name: "choose backup", Do: func(context.Context) (aegir.Undo, error) {
-		d.file = *file
-		return nil, nil
-	}})
-	return append(steps, t.deploySteps(d)...)
-}
-
-// sourcePackageCheck checks the packages of the source site of a migrate
-// or clone against the target's codebase. The deploy that follows carries
-// a copy of the same database, so it keeps this check rather than make it
-// again on the copy.
-func (t *run) sourcePackageCheck(s *siteEnv, d *deployment) aegir.Step {
-	return aegir.Step{Name: "package check", Do: func(ctx context.Context) (aegir.Undo, error) {
-		var err error
-		d.pkgs, err = t.checkPackages(ctx, s, d.target)
-		return nil, err
-	}}
 }

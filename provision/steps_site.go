@@ -14,6 +14,98 @@ import (
 	"github.com/aegir-hosting/aegir"
 )
 
+// The steps every task that writes a site has in common, each under the
+// name it has in every task: verify, install, import, enable and disable,
+// and the deploy under restore, migrate and clone.
+
+// siteDirStep, "site directory", creates the site directory and the app's
+// writable ones (siteDirectories). No undo: it only adds what any verify
+// of the site would add.
+func (t *run) siteDirStep(s *siteEnv) aegir.Step {
+	return aegir.Step{Name: "site directory", Do: func(context.Context) (aegir.Undo, error) {
+		return nil, t.siteDirectories(s)
+	}}
+}
+
+// settingsStep, "settings", writes the app's settings file
+// (app.WriteSettings); its undo puts back the previous file with its owner
+// and mode.
+func (t *run) settingsStep(s *siteEnv) aegir.Step {
+	return aegir.Step{Name: "settings", Do: func(ctx context.Context) (aegir.Undo, error) {
+		return t.writeSettings(ctx, s)
+	}}
+}
+
+// permissionsStep, "permissions", gives the site's settings and writable
+// directories to the web group. No undo: the modes are Aegir's own.
+func (t *run) permissionsStep(s *siteEnv) aegir.Step {
+	return aegir.Step{Name: "permissions", Do: func(context.Context) (aegir.Undo, error) {
+		return nil, t.permissions(s)
+	}}
+}
+
+// vhostStep, "vhost", writes the site's vhost (http.WriteSite, which tests
+// the web server's configuration and reloads it); its undo, the driver's,
+// puts back the previous vhost.
+func (t *run) vhostStep(s *siteEnv) aegir.Step {
+	return aegir.Step{Name: "vhost", Do: func(ctx context.Context) (aegir.Undo, error) {
+		return s.http.WriteSite(ctx, s.vhost())
+	}}
+}
+
+// addressStepName names the step that keeps the address a site's data
+// holds in step with its URL.
+const addressStepName = "site address"
+
+// vhostSteps returns the vhost step with the "site address" step
+// (followAddress, address.go; its undo rewrites the data back) before or
+// after it: after it when the site requires https, before it otherwise.
+// WordPress makes the links of a page it serves over https https ones,
+// whatever its address, but not the other way round, so the data holds the
+// http address exactly while the vhost still serves https: turning SSL on,
+// the new vhost comes first; turning it off, the address does.
+func (t *run) vhostSteps(s *siteEnv, vhost aegir.Step) []aegir.Step {
+	address := aegir.Step{Name: addressStepName, Do: func(ctx context.Context) (aegir.Undo, error) {
+		return t.followAddress(ctx, s)
+	}}
+	if s.site.SSLEnabled == aegir.SSLRequired {
+		return []aegir.Step{vhost, address}
+	}
+	return []aegir.Step{address, vhost}
+}
+
+// contextStep, "context", saves the site's context with status; its undo
+// puts back before, or removes the context when there was none.
+func (t *run) contextStep(s *siteEnv, status string, before *aegir.Context) aegir.Step {
+	return aegir.Step{Name: "context", Do: func(ctx context.Context) (aegir.Undo, error) {
+		s.site.Status = status
+		return t.putContext(ctx, s.ctx, before)
+	}}
+}
+
+// putContext saves c; its undo puts back before, or deletes c when there
+// was none.
+func (t *run) putContext(ctx context.Context, c, before *aegir.Context) (aegir.Undo, error) {
+	if err := t.b.Contexts.Put(ctx, c); err != nil {
+		return nil, err
+	}
+	return func(ctx context.Context) error {
+		if before == nil {
+			return t.b.Contexts.Delete(ctx, c.Name)
+		}
+		return t.b.Contexts.Put(ctx, before)
+	}, nil
+}
+
+// packagesStep, "packages", records the packages of the site's platform
+// (app.Packages). No undo: it only reads.
+func (t *run) packagesStep(s *siteEnv) aegir.Step {
+	return aegir.Step{Name: "packages", Do: func(ctx context.Context) (aegir.Undo, error) {
+		return nil, t.packages(ctx, s)
+	}}
+}
+
+// packages records the packages of the site's platform.
 func (t *run) packages(ctx context.Context, s *siteEnv) error {
 	pkgs, err := s.platform.app.Packages(ctx, s.platform.root)
 	if err != nil {
@@ -169,24 +261,4 @@ func lookupGroup(name string) (int, error) {
 		return 0, aegir.FieldErrorf("web_group", "group %q: %v", name, err)
 	}
 	return strconv.Atoi(g.Gid)
-}
-
-// addressStepName names the step that keeps the address a site's data
-// holds in step with its URL.
-const addressStepName = "site address"
-
-// vhostSteps returns the vhost step with the address step before or after
-// it: after it when the site requires https, before it otherwise. WordPress makes the links of a page it
-// serves over https https ones, whatever its address, but not the other
-// way round, so the data holds the http address exactly while the vhost
-// still serves https: turning SSL on, the new vhost comes first; turning
-// it off, the address does.
-func (t *run) vhostSteps(s *siteEnv, vhost aegir.Step) []aegir.Step {
-	address := aegir.Step{Name: addressStepName, Do: func(ctx context.Context) (aegir.Undo, error) {
-		return t.followAddress(ctx, s)
-	}}
-	if s.site.SSLEnabled == aegir.SSLRequired {
-		return []aegir.Step{vhost, address}
-	}
-	return []aegir.Step{address, vhost}
 }

@@ -8,18 +8,21 @@ import (
 	"github.com/aegir-hosting/aegir"
 )
 
-func (t *run) verifyServer(ctx context.Context, c *aegir.Context) error {
+// verifyServer checks a server's services and writes their configuration.
+// Steps:
+//
+//	config tree   MakeHome: $AEGIR_HOME's directories and modes   no undo
+//	http service  http.VerifyServer (server file, includes, link, test, reload), then
+//	              rewriteServer: http.WritePlatform and WriteSite of all it serves
+//	              no undo; the driver puts back its previous server file and link
+//	              when the web server rejects them
+//	db service    db.Verify (connect, create and drop a test database and user)   no undo
+func (t *run) verifyServer(ctx context.Context, c *aegir.Context) ([]aegir.Step, error) {
 	server := c.Server
 	server.Defaults()
-	var db aegir.DBService
-	defer func() {
-		if db != nil {
-			db.Close()
-		}
-	}()
 	t.data["http_service_type"] = server.HTTPServiceType
 	t.data["db_service_type"] = server.DBServiceType
-	return t.steps.Run(ctx, []aegir.Step{
+	return []aegir.Step{
 		{Name: "config tree", Do: func(context.Context) (aegir.Undo, error) {
 			return nil, MakeHome(t.b.Paths)
 		}},
@@ -35,21 +38,32 @@ func (t *run) verifyServer(ctx context.Context, c *aegir.Context) error {
 			return nil, t.rewriteServer(ctx, c.Name, svc)
 		}},
 		{Name: "db service", Do: func(ctx context.Context) (aegir.Undo, error) {
-			var err error
-			if db, err = aegir.NewDBService(server, t.env()); err != nil {
+			db, err := aegir.NewDBService(server, t.env())
+			if err != nil {
 				return nil, err
 			}
+			defer db.Close() // nothing after this step uses it
+
 			t.log.Infof("verifying %s db service", server.DBServiceType)
 			return nil, db.Verify(ctx)
 		}},
-	})
+	}, nil
 }
 
-func (t *run) verifyPlatform(ctx context.Context, c *aegir.Context) error {
+// verifyPlatform checks a platform's codebase and writes its web server
+// file. Steps:
+//
+//	codebase         detect (platform.go): the root exists, aegir.DetectApp names the
+//	                 app and its version                  no undo
+//	sites directory  app.VerifyPlatform, sites/ writable  no undo
+//	http platform    http.WritePlatform                   undo: the driver's
+//	packages         app.Packages, recorded               no undo
+//	sites            sitesOnDisk (platform.go)            no undo
+func (t *run) verifyPlatform(ctx context.Context, c *aegir.Context) ([]aegir.Step, error) {
 	c.Platform.Defaults()
 	var p *platformInfo
 	var http aegir.HTTPService
-	return t.steps.Run(ctx, []aegir.Step{
+	return []aegir.Step{
 		{Name: "codebase", Do: func(context.Context) (aegir.Undo, error) {
 			var err error
 			if p, err = t.detect(c); err != nil {
@@ -92,7 +106,56 @@ func (t *run) verifyPlatform(ctx context.Context, c *aegir.Context) error {
 			}
 			return nil, nil
 		}},
-	})
+	}, nil
+}
+
+// verifySite checks an installed site and writes its files, address and
+// vhost again. Steps:
+//
+//	recover               recoverMovedTables (moved_tables.go): TableMover.MoveTables back
+//	                      after a migrate that died            no undo
+//	set aside strays      setAsideStrays (strays.go): what a dead task left   no undo
+//	database              databaseStep (steps_database.go): db.DatabaseExists, DatabaseSize;
+//	                      a lost database puts the site in maintenance and fails   no undo
+//	site directory        siteDirStep                          no undo
+//	settings              settingsStep: app.WriteSettings      undo: the previous file
+//	permissions           permissionsStep                      no undo
+//	certificate           certificateStep: CertificateService.Obtain   undo: removes one it created
+//	site address, vhost   vhostSteps: app.RewriteURI when the data holds another address
+//	                      of the site, and vhostStep: http.WriteSite, the vhost first when
+//	                      the site requires https     undo: rewritten back; the previous vhost
+//	release certificates  releaseStep: CertificateService.Release of those it no longer uses
+//	                      undo: put back
+//	packages              packagesStep: app.Packages           no undo
+func (t *run) verifySite(ctx context.Context, c *aegir.Context) ([]aegir.Step, error) {
+	s, err := t.loadSite(ctx, c)
+	if err != nil {
+		return nil, err
+	}
+	if s.site.Status == aegir.SiteNotInstalled {
+		return nil, aegir.Errorf(aegir.EINVALID, "site @%s is not installed: run aegir install @%s", c.Name, c.Name)
+	}
+	t.data["db_name"] = s.site.DBName
+	steps := []aegir.Step{
+		{Name: "recover", Do: func(ctx context.Context) (aegir.Undo, error) {
+			return nil, t.recoverMovedTables(ctx, s)
+		}},
+		{Name: "set aside strays", Do: func(ctx context.Context) (aegir.Undo, error) {
+			return nil, t.setAsideStrays(ctx, s)
+		}},
+		t.databaseStep(s),
+		t.siteDirStep(s),
+		t.settingsStep(s),
+		t.permissionsStep(s),
+		t.certificateStep(s),
+	}
+	// The site's URL may have changed scheme or port since the data was
+	// written (SSL turned on or off): the address step moves it.
+	steps = append(steps, t.vhostSteps(s, t.vhostStep(s))...)
+	return append(steps,
+		t.releaseStep(s),
+		t.packagesStep(s),
+	), nil
 }
 
 // rewriteServer writes again the platform file of every platform the
@@ -140,46 +203,4 @@ func (t *run) rewriteServer(ctx context.Context, server string, svc aegir.HTTPSe
 		t.log.Infof("wrote the files of %d platforms and %d sites served by @%s", len(platforms), sites, server)
 	}
 	return nil
-}
-
-func (t *run) verifySite(ctx context.Context, c *aegir.Context) error {
-	s, err := t.loadSite(ctx, c)
-	if err != nil {
-		return err
-	}
-	if s.site.Status == aegir.SiteNotInstalled {
-		return aegir.Errorf(aegir.EINVALID, "site @%s is not installed: run aegir install @%s", c.Name, c.Name)
-	}
-	t.data["db_name"] = s.site.DBName
-	steps := []aegir.Step{
-		{Name: "recover", Do: func(ctx context.Context) (aegir.Undo, error) {
-			return nil, t.recoverMovedTables(ctx, s)
-		}},
-		{Name: "set aside strays", Do: func(ctx context.Context) (aegir.Undo, error) {
-			return nil, t.setAsideStrays(ctx, s)
-		}},
-		t.databaseStep(s),
-		{Name: "site directory", Do: func(context.Context) (aegir.Undo, error) {
-			return nil, t.siteDirectories(s)
-		}},
-		{Name: "settings", Do: func(ctx context.Context) (aegir.Undo, error) {
-			return t.writeSettings(ctx, s)
-		}},
-		{Name: "permissions", Do: func(context.Context) (aegir.Undo, error) {
-			return nil, t.permissions(s)
-		}},
-		t.certificateStep(s),
-	}
-	// The site's URL may have changed scheme or port since the data was
-	// written (SSL turned on or off): the address step moves it.
-	steps = append(steps, t.vhostSteps(s, aegir.Step{Name: "vhost", Do: func(ctx context.Context) (aegir.Undo, error) {
-		return s.http.WriteSite(ctx, s.vhost())
-	}})...)
-	steps = append(steps,
-		t.releaseStep(s),
-		aegir.Step{Name: "packages", Do: func(ctx context.Context) (aegir.Undo, error) {
-			return nil, t.packages(ctx, s)
-		}},
-	)
-	return t.steps.Run(ctx, steps)
 }

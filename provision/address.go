@@ -9,26 +9,6 @@ import (
 	"github.com/aegir-hosting/aegir"
 )
 
-// addressStepName names the step that keeps the address a site's data
-// holds in step with its URL.
-const addressStepName = "site address"
-
-// vhostSteps returns the vhost step with the address step before or after
-// it: after it when the site requires https, before it otherwise. WordPress makes the links of a page it
-// serves over https https ones, whatever its address, but not the other
-// way round, so the data holds the http address exactly while the vhost
-// still serves https: turning SSL on, the new vhost comes first; turning
-// it off, the address does.
-func (t *run) vhostSteps(s *siteEnv, vhost aegir.Step) []aegir.Step {
-	address := aegir.Step{Name: addressStepName, Do: func(ctx context.Context) (aegir.Undo, error) {
-		return t.followAddress(ctx, s)
-	}}
-	if s.site.SSLEnabled == aegir.SSLRequired {
-		return []aegir.Step{vhost, address}
-	}
-	return []aegir.Step{address, vhost}
-}
-
 // followAddress moves the site's data to the site's URL when its app keeps
 // the site's address in it (aegir.AddressReader) and it holds one of the
 // site's names at another scheme or port, or another of the site's names

@@ -29,10 +29,14 @@ func (b *Backend) HomePaths() aegir.Paths { return b.Paths }
 
 var _ aegir.Backend = (*Backend)(nil)
 
-// taskFunc runs one task on a loaded context.
-type taskFunc func(t *run, ctx context.Context, c *aegir.Context) error
+// taskFunc checks a task's arguments against the loaded context it runs
+// on and returns the task's named steps, which Run runs. Each lives in
+// provision/<task>.go; the names of its steps are unique within the task,
+// so that TaskOptions.FailAt and CrashAt name one step.
+type taskFunc func(t *run, ctx context.Context, c *aegir.Context) ([]aegir.Step, error)
 
-// tasks maps each task and context type to the code that runs it.
+// tasks maps each task and context type to the function that returns its
+// steps.
 var tasks = map[string]map[aegir.ContextType]taskFunc{
 	aegir.TaskVerify: {
 		aegir.ServerContext:   (*run).verifyServer,
@@ -46,12 +50,8 @@ var tasks = map[string]map[aegir.ContextType]taskFunc{
 	aegir.TaskDeploy:       {aegir.SiteContext: (*run).deploy},
 	aegir.TaskMigrate:      {aegir.SiteContext: (*run).migrate},
 	aegir.TaskClone:        {aegir.SiteContext: (*run).clone},
-	aegir.TaskDisable: {aegir.SiteContext: func(t *run, ctx context.Context, c *aegir.Context) error {
-		return t.setEnabled(ctx, c, false)
-	}},
-	aegir.TaskEnable: {aegir.SiteContext: func(t *run, ctx context.Context, c *aegir.Context) error {
-		return t.setEnabled(ctx, c, true)
-	}},
+	aegir.TaskDisable:      {aegir.SiteContext: (*run).disable},
+	aegir.TaskEnable:       {aegir.SiteContext: (*run).enable},
 	aegir.TaskDelete: {
 		aegir.SiteContext:     (*run).deleteSite,
 		aegir.PlatformContext: (*run).deleteContext,
@@ -68,8 +68,8 @@ var tasks = map[string]map[aegir.ContextType]taskFunc{
 // error, if any, is in the Result's log and status; it is also returned so
 // callers can tell its code.
 func (b *Backend) Run(ctx context.Context, task, name string, opts aegir.TaskOptions) (*aegir.Result, error) {
-	log := aegir.NewTaskLog(opts.Sink)
-	t := &run{b: b, log: log, opts: opts, steps: &aegir.StepRunner{Log: log, FailAt: opts.FailAt, CrashAt: opts.CrashAt}}
+	t := b.newRun(opts)
+	log := t.log
 	defer t.closeDBs()
 	start := time.Now()
 	err := b.checkLoad(task)
@@ -94,6 +94,12 @@ func hasError(log *aegir.TaskLog) bool {
 	return false
 }
 
+// newRun returns the state of one task about to run.
+func (b *Backend) newRun(opts aegir.TaskOptions) *run {
+	log := aegir.NewTaskLog(opts.Sink)
+	return &run{b: b, log: log, opts: opts, steps: &aegir.StepRunner{Log: log, FailAt: opts.FailAt, CrashAt: opts.CrashAt}}
+}
+
 // run is the state of one task while it runs.
 type run struct {
 	b    *Backend
@@ -110,18 +116,28 @@ type run struct {
 	dbs map[string]aegir.DBService
 }
 
+// dispatch runs the steps of task on the named context.
 func (t *run) dispatch(ctx context.Context, task, name string) error {
-	byType, ok := tasks[task]
-	if !ok {
-		return aegir.Errorf(aegir.EINVALID, "no task %q", task)
-	}
-	c, err := t.b.Contexts.Get(ctx, name)
+	steps, err := t.prepare(ctx, task, name)
 	if err != nil {
 		return err
 	}
+	return t.steps.Run(ctx, steps)
+}
+
+// prepare loads the named context and returns the steps of task on it.
+func (t *run) prepare(ctx context.Context, task, name string) ([]aegir.Step, error) {
+	byType, ok := tasks[task]
+	if !ok {
+		return nil, aegir.Errorf(aegir.EINVALID, "no task %q", task)
+	}
+	c, err := t.b.Contexts.Get(ctx, name)
+	if err != nil {
+		return nil, err
+	}
 	fn, ok := byType[c.Type]
 	if !ok {
-		return aegir.Errorf(aegir.EINVALID, "task %q does not apply to @%s, a %s", task, name, c.Type)
+		return nil, aegir.Errorf(aegir.EINVALID, "task %q does not apply to @%s, a %s", task, name, c.Type)
 	}
 	if c.Type == aegir.SiteContext {
 		t.orig = c.Clone()

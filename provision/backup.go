@@ -2,261 +2,32 @@ package provision
 
 import (
 	"context"
-	"errors"
-	"fmt"
-	"io/fs"
-	"os"
 	"path/filepath"
 	"strings"
-	"time"
 
 	"github.com/aegir-hosting/aegir"
 )
 
-// minDumpSize is the size under which a dump is taken to have failed:
-// even an empty database dumps its header and settings lines.
-const minDumpSize = 200
-
-// dumpFile is where a backup puts the database dump, inside the site
-// directory, as Aegir 3 does, so the tarball holds both.
-const dumpFile = "database.sql"
-
-// backupPath picks backups/<uri>-<YYYYMMDD.HHMMSS>.<ext>, with _N added
-// when that name is taken.
-func (t *run) backupPath(uri string) (string, error) {
-	ext := ".tar.gz"
-	if f := t.opts.Args["format"]; f == "zst" || f == "zstd" || f == "tar.zst" {
-		ext = ".tar.zst"
-	} else if f != "" && f != "gz" && f != "tar.gz" {
-		return "", aegir.FieldErrorf("format", "%q is not gz or zst", f)
-	}
-	base := filepath.Join(t.b.Paths.Backups(), uri+"-"+time.Now().Format("20060102.150405"))
-	for i := 0; i < 1000; i++ {
-		p := base + ext
-		if i > 0 {
-			p = fmt.Sprintf("%s_%d%s", base, i, ext)
-		}
-		if _, err := os.Lstat(p); errors.Is(err, fs.ErrNotExist) {
-			return p, nil
-		}
-	}
-	return "", aegir.Errorf(aegir.ECONFLICT, "no free backup file name for %s", base)
-}
-
-// backupSteps dump the site's database into its directory, archive the
-// directory, and remove the dump. The undo removes the archive.
-func (t *run) backupSteps(s *siteEnv, file *string) []aegir.Step {
-	dump := filepath.Join(s.siteDir(), dumpFile)
-	return []aegir.Step{
-		{Name: "dump database", Do: func(ctx context.Context) (aegir.Undo, error) {
-			undo := func(context.Context) error { return removeIfExists(dump) }
-			if s.lostDB {
-				return nil, nil // said by noteLostDatabase
-			}
-			if err := t.dumpDatabase(ctx, s.db, s.site.DBName, dump); err != nil {
-				undo(ctx) // a failed step's undo is not run
-				return nil, err
-			}
-			return undo, nil
-		}},
-		{Name: "archive", Do: func(ctx context.Context) (aegir.Undo, error) {
-			if *file == "" {
-				var err error
-				if *file, err = t.backupPath(s.site.URI); err != nil {
-					return nil, err
-				}
-			}
-			info, err := t.b.Archiver.Create(ctx, *file, s.siteDir())
-			if err != nil {
-				return nil, err
-			}
-			t.reportBackup(info)
-			t.log.Infof("backed up %s to %s (%d bytes, sha256 %s)", s.site.URI, info.Path, info.Size, info.SHA256)
-			path := info.Path
-			return func(context.Context) error { return t.b.Archiver.Delete(path) }, nil
-		}},
-		{Name: "remove dump", Do: func(context.Context) (aegir.Undo, error) {
-			return nil, removeIfExists(dump)
-		}},
-	}
-}
-
-// dumpDatabase writes the dump of the site's database name, readable by
-// aegir only.
-func (t *run) dumpDatabase(ctx context.Context, db aegir.DBService, name, path string) error {
-	if name == "" {
-		return aegir.Errorf(aegir.EINVALID, "the site has no database recorded")
-	}
-	f, err := os.OpenFile(path, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o600)
-	if err != nil {
-		return fmt.Errorf("create dump: %w", err)
-	}
-	if err := db.Dump(ctx, name, f); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Close(); err != nil {
-		return fmt.Errorf("write dump %s: %w", path, err)
-	}
-	st, err := os.Stat(path)
-	if err != nil {
-		return err
-	}
-	if st.Size() < minDumpSize {
-		return aegir.Errorf(aegir.EINTERNAL, "the dump of %s is suspiciously small (%d bytes)", name, st.Size())
-	}
-	t.log.Infof("dumped database %s (%d bytes)", name, st.Size())
-	return nil
-}
-
-// sideBackup is an archive written in the background while the task's
-// next steps run.
-type sideBackup struct {
-	cancel context.CancelFunc
-	done   chan struct{}
-	info   *aegir.ArchiveInfo
-	err    error
-}
-
-// startBackup runs prepare (when not nil), then archives dir into path, in
-// the background.
-func (t *run) startBackup(ctx context.Context, path, dir string, prepare func(context.Context) error) *sideBackup {
-	b := &sideBackup{done: make(chan struct{})}
-	ctx, b.cancel = context.WithCancel(ctx)
-	go func() {
-		defer close(b.done)
-		if prepare != nil {
-			if b.err = prepare(ctx); b.err != nil {
-				return
-			}
-		}
-		// Its time is the task's: the fastest level, where the archiver
-		// has one (gzip level 1 is about a third cheaper than 6, for an
-		// archive 2% larger, still a .tar.gz).
-		if qa, ok := t.b.Archiver.(aegir.QuickArchiver); ok {
-			b.info, b.err = qa.CreateQuick(ctx, path, dir)
-		} else {
-			b.info, b.err = t.b.Archiver.Create(ctx, path, dir)
-		}
-	}()
-	return b
-}
-
-// wait waits for the archive and records it as the task's backup.
-func (t *run) waitBackup(b *sideBackup, uri string) (*aegir.ArchiveInfo, error) {
-	<-b.done
-	b.cancel()
-	if b.err != nil {
-		return nil, b.err
-	}
-	info := b.info
-	t.reportBackup(info)
-	t.log.Infof("backed up %s to %s (%d bytes, sha256 %s)", uri, info.Path, info.Size, info.SHA256)
-	return info, nil
-}
-
-// discard stops the archive and removes it if it was written.
-func (b *sideBackup) discard(a aegir.Archiver) error {
-	b.cancel()
-	<-b.done
-	if b.info != nil {
-		return a.Delete(b.info.Path)
-	}
-	return nil
-}
-
-// sideBackupSteps are backupSteps with the work done in the background:
-// "dump database" starts the dump and then the archive, and "archive"
-// waits for them, so the steps between run meanwhile. Those must leave the
-// site's directory and database alone: the caller puts "archive" and
-// "remove dump" before anything changes them. Should the task fail, the
-// backup is stopped and removed.
-func (t *run) sideBackupSteps(s *siteEnv, file *string) (start aegir.Step, join []aegir.Step) {
-	dir := s.siteDir()
-	dump := filepath.Join(dir, dumpFile)
-	var b *sideBackup
-	start = aegir.Step{Name: "dump database", Do: func(ctx context.Context) (aegir.Undo, error) {
-		if *file == "" {
-			var err error
-			if *file, err = t.backupPath(s.site.URI); err != nil {
-				return nil, err
-			}
-		}
-		db, name, lost := s.db, s.site.DBName, s.lostDB // the site's own: the deploy changes s
-		b = t.startBackup(ctx, *file, dir, func(ctx context.Context) error {
-			if lost {
-				return nil // said by noteLostDatabase
-			}
-			return t.dumpDatabase(ctx, db, name, dump)
-		})
-		return func(context.Context) error {
-			err := b.discard(t.b.Archiver)
-			if rerr := removeIfExists(dump); err == nil {
-				err = rerr
-			}
-			return err
-		}, nil
-	}}
-	join = []aegir.Step{
-		{Name: "archive", Do: func(context.Context) (aegir.Undo, error) {
-			_, err := t.waitBackup(b, s.site.URI)
-			return nil, err // the undo of "dump database" removes it
-		}},
-		{Name: "remove dump", Do: func(context.Context) (aegir.Undo, error) {
-			return nil, removeIfExists(dump)
-		}},
-	}
-	return start, join
-}
-
-func removeIfExists(path string) error {
-	if err := os.RemoveAll(path); err != nil && !errors.Is(err, fs.ErrNotExist) {
-		return err
-	}
-	return nil
-}
-
-func (t *run) backup(ctx context.Context, c *aegir.Context) error {
+// backup archives an installed site: its directory with a dump of its
+// database, in backups/ unless the file arg names an absolute path.
+// Steps (backupSteps, steps_backup.go):
+//
+//	dump database   db.Dump into sites/<uri>/database.sql   undo: remove the dump
+//	archive         Archiver.Create                         undo: Archiver.Delete
+//	remove dump     -                                       no undo
+func (t *run) backup(ctx context.Context, c *aegir.Context) ([]aegir.Step, error) {
 	s, err := t.loadInstalledSite(ctx, c)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	file := t.opts.Args["file"]
 	if file != "" {
 		if !filepath.IsAbs(file) {
-			return aegir.FieldErrorf("file", "%q must be an absolute path", file)
+			return nil, aegir.FieldErrorf("file", "%q must be an absolute path", file)
 		}
 		if !strings.HasSuffix(file, ".tar.gz") && !strings.HasSuffix(file, ".tar.zst") {
-			return aegir.FieldErrorf("file", "%q must end in .tar.gz or .tar.zst", file)
+			return nil, aegir.FieldErrorf("file", "%q must end in .tar.gz or .tar.zst", file)
 		}
 	}
-	return t.steps.Run(ctx, t.backupSteps(s, &file))
-}
-
-// backupDelete removes backups of the site, which must be its own files in
-// the backups directory.
-func (t *run) backupDelete(ctx context.Context, c *aegir.Context) error {
-	files := strings.Fields(t.opts.Args["files"])
-	if len(files) == 0 {
-		return aegir.FieldErrorf("files", "name at least one backup file")
-	}
-	var steps []aegir.Step
-	for _, f := range files {
-		path := f
-		if !filepath.IsAbs(path) {
-			path = filepath.Join(t.b.Paths.Backups(), path)
-		}
-		if filepath.Dir(path) != t.b.Paths.Backups() || !strings.HasPrefix(filepath.Base(path), c.Name+"-") {
-			return aegir.FieldErrorf("files", "%s is not a backup of %s in %s", f, c.Name, t.b.Paths.Backups())
-		}
-		if _, err := os.Stat(path); err != nil {
-			return aegir.FieldErrorf("files", "%s: %v", f, err)
-		}
-		steps = append(steps, aegir.Step{Name: "delete " + filepath.Base(path), Do: func(context.Context) (aegir.Undo, error) {
-			t.log.Infof("deleted backup %s", path)
-			return nil, t.b.Archiver.Delete(path)
-		}})
-	}
-	report(t, func(r *aegir.BackupDeleteResult) { r.Deleted = files })
-	return t.steps.Run(ctx, steps)
+	return t.backupSteps(s, &file), nil
 }

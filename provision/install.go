@@ -3,7 +3,6 @@ package provision
 import (
 	"context"
 	"errors"
-	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -11,32 +10,40 @@ import (
 	"github.com/aegir-hosting/aegir"
 )
 
-// maxDBNameTries bounds the search for a free database name.
-const maxDBNameTries = 100
-
-func (t *run) install(ctx context.Context, c *aegir.Context) error {
+// install creates a site: its directory, database, settings and vhost,
+// with the app's installer, and a login link for its admin. An installed
+// site, or settings already there, are refused unless forced. Steps:
+//
+//	site directory  createSiteDir           undo: removed with all in it, unless it was there
+//	database        createDatabase (steps_database.go): db.CreateDatabase under a name
+//	                from the URI, its user and grants   undo: db.DropDatabase, with its user
+//	settings        settingsStep: app.WriteSettings     undo: the previous file, or none
+//	permissions     permissionsStep                     no undo
+//	app install     app.Install, then the permissions again   no undo (the files and database go)
+//	certificate     certificateStep: CertificateService.Obtain   undo: removes one it created
+//	vhost           vhostStep: http.WriteSite           undo: the previous vhost, or none
+//	context         ContextStore.Put, status enabled, the credentials   undo: the site as it was
+//	packages        packagesStep: app.Packages          no undo
+//	login link      app.LoginLink; a failure is only a warning   no undo
+func (t *run) install(ctx context.Context, c *aegir.Context) ([]aegir.Step, error) {
 	s, err := t.loadSite(ctx, c)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if err := t.refuseReinstall(s); err != nil {
-		return err
+		return nil, err
 	}
 	before := *t.orig.Site
 	admin := aegir.Admin{Name: "admin", Email: s.adminEmail()}
-	return t.steps.Run(ctx, []aegir.Step{
+	return []aegir.Step{
 		{Name: "site directory", Do: func(context.Context) (aegir.Undo, error) {
 			return t.createSiteDir(s)
 		}},
 		{Name: "database", Do: func(ctx context.Context) (aegir.Undo, error) {
 			return t.createDatabase(ctx, s)
 		}},
-		{Name: "settings", Do: func(ctx context.Context) (aegir.Undo, error) {
-			return t.writeSettings(ctx, s)
-		}},
-		{Name: "permissions", Do: func(context.Context) (aegir.Undo, error) {
-			return nil, t.permissions(s)
-		}},
+		t.settingsStep(s),
+		t.permissionsStep(s),
 		{Name: "app install", Do: func(ctx context.Context) (aegir.Undo, error) {
 			var err error
 			if admin.Password, err = Password(20); err != nil {
@@ -50,9 +57,7 @@ func (t *run) install(ctx context.Context, c *aegir.Context) error {
 			return nil, t.permissions(s)
 		}},
 		t.certificateStep(s),
-		{Name: "vhost", Do: func(ctx context.Context) (aegir.Undo, error) {
-			return s.http.WriteSite(ctx, s.vhost())
-		}},
+		t.vhostStep(s),
 		{Name: "context", Do: func(ctx context.Context) (aegir.Undo, error) {
 			c.Site.Status = aegir.SiteEnabled
 			if err := t.b.Contexts.Put(ctx, c); err != nil {
@@ -63,9 +68,7 @@ func (t *run) install(ctx context.Context, c *aegir.Context) error {
 				return t.b.Contexts.Put(ctx, c)
 			}, nil
 		}},
-		{Name: "packages", Do: func(ctx context.Context) (aegir.Undo, error) {
-			return nil, t.packages(ctx, s)
-		}},
+		t.packagesStep(s),
 		{Name: "login link", Do: func(ctx context.Context) (aegir.Undo, error) {
 			link, err := s.platform.app.LoginLink(ctx, s.appSite())
 			if err != nil {
@@ -76,7 +79,7 @@ func (t *run) install(ctx context.Context, c *aegir.Context) error {
 			t.log.Successf("login link: %s", link)
 			return nil, nil
 		}},
-	})
+	}, nil
 }
 
 // refuseReinstall stops an install over an installed site or existing
@@ -114,44 +117,4 @@ func (t *run) createSiteDir(s *siteEnv) (aegir.Undo, error) {
 	}
 	t.log.Infof("created %s", dir)
 	return func(context.Context) error { return os.RemoveAll(dir) }, nil
-}
-
-// createDatabase picks a free database name from the URI, creates the
-// database and its user, and records the credentials in the site.
-func (t *run) createDatabase(ctx context.Context, s *siteEnv) (aegir.Undo, error) {
-	password, err := Password(24)
-	if err != nil {
-		return nil, err
-	}
-	name := ""
-	for i := 0; i < maxDBNameTries && name == ""; i++ {
-		candidate := DatabaseName(s.site.URI, i)
-		dbTaken, err := s.db.DatabaseExists(ctx, candidate)
-		if err != nil {
-			return nil, err
-		}
-		userTaken, err := s.db.UserExists(ctx, candidate)
-		if err != nil {
-			return nil, err
-		}
-		if !dbTaken && !userTaken {
-			name = candidate
-		}
-	}
-	if name == "" {
-		return nil, aegir.Errorf(aegir.ECONFLICT, "no free database name for %s after %d tries", s.site.URI, maxDBNameTries)
-	}
-	if err := s.db.CreateDatabase(ctx, name, name, password, s.grantHosts()); err != nil {
-		return nil, err
-	}
-	s.site.DBName, s.site.DBUser, s.site.DBPassword = name, name, password
-	report(t, func(f *aegir.SiteFacts) { f.DBName = name })
-	t.log.Infof("created database %s and its user", name)
-	return func(ctx context.Context) error {
-		if err := s.db.DropDatabase(ctx, name, name); err != nil {
-			return fmt.Errorf("drop database %s: %w", name, err)
-		}
-		s.site.DBName, s.site.DBUser, s.site.DBPassword = "", "", ""
-		return nil
-	}, nil
 }

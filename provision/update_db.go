@@ -13,15 +13,15 @@ import (
 //
 //	dump database, archive, remove dump   backupSteps (undo: remove the archive)
 //	update database                       app.UpdateDatabase (no undo: restore the backup)
-//	flush cache                           app.FlushCache (no undo)
-func (t *run) updateDB(ctx context.Context, c *aegir.Context) error {
+//	flush cache                           flushCacheStep: app.FlushCache (no undo)
+func (t *run) updateDB(ctx context.Context, c *aegir.Context) ([]aegir.Step, error) {
 	s, err := t.loadInstalledSite(ctx, c)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	var file string
 	steps := t.backupSteps(s, &file)
-	steps = append(steps,
+	return append(steps,
 		aegir.Step{Name: "update database", Do: func(ctx context.Context) (aegir.Undo, error) {
 			if err := s.platform.app.UpdateDatabase(ctx, s.appSite()); err != nil {
 				t.log.Warnf("the updates of %s stopped part way; the backup %s holds the site as it was before them", s.site.URI, file)
@@ -29,9 +29,6 @@ func (t *run) updateDB(ctx context.Context, c *aegir.Context) error {
 			}
 			return nil, nil
 		}},
-		aegir.Step{Name: "flush cache", Do: func(ctx context.Context) (aegir.Undo, error) {
-			return nil, s.platform.app.FlushCache(ctx, s.appSite())
-		}},
-	)
-	return t.steps.Run(ctx, steps)
+		t.flushCacheStep(s),
+	), nil
 }

@@ -2,58 +2,28 @@ package provision
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"io/fs"
-	"os"
 	"path/filepath"
-	"sort"
 
 	"github.com/aegir-hosting/aegir"
 )
 
-// homeDirs are the $AEGIR_HOME directories and their modes, as Aegir sets
-// them: config is traversable but not listable, backups private.
-var homeDirs = []struct {
-	path func(aegir.Paths) string
-	mode fs.FileMode
-}{
-	{func(p aegir.Paths) string { return p.Home }, 0o755},
-	{aegir.Paths.Contexts, 0o700},
-	{aegir.Paths.Config, 0o711},
-	{aegir.Paths.Includes, 0o755},
-	{aegir.Paths.Backups, 0o700},
-	{aegir.Paths.Platforms, 0o755},
-	{aegir.Paths.Clients, 0o711},
-}
-
-// MakeHome creates the $AEGIR_HOME tree with its modes; it is idempotent.
-func MakeHome(paths aegir.Paths) error {
-	for _, d := range homeDirs {
-		dir := d.path(paths)
-		if err := os.MkdirAll(dir, d.mode); err != nil {
-			return fmt.Errorf("create %s: %w", dir, err)
-		}
-		if err := os.Chmod(dir, d.mode); err != nil {
-			return fmt.Errorf("chmod %s: %w", dir, err)
-		}
-	}
-	return nil
-}
-
-func (t *run) verifyServer(ctx context.Context, c *aegir.Context) error {
+// verifyServer checks a server's services and writes their configuration.
+// Steps:
+//
+//	config tree   MakeHome: $AEGIR_HOME's directories and modes   no undo
+//	http service  http.VerifyServer (server file, includes, link, test, reload), then
+//	              rewriteServer: http.WritePlatform and WriteSite of all it serves
+//	              no undo; the driver puts back its previous server file and link
+//	              when the web server rejects them
+//	db service    db.Verify (connect, create and drop a test database and user)   no undo
+func (t *run) verifyServer(ctx context.Context, c *aegir.Context) ([]aegir.Step, error) {
 	server := c.Server
 	server.Defaults()
-	var db aegir.DBService
-	defer func() {
-		if db != nil {
-			db.Close()
-		}
-	}()
 	report(t, func(r *aegir.ServerVerifyResult) {
 		r.HTTPServiceType, r.DBServiceType = server.HTTPServiceType, server.DBServiceType
 	})
-	return t.steps.Run(ctx, []aegir.Step{
+	return []aegir.Step{
 		{Name: "config tree", Do: func(context.Context) (aegir.Undo, error) {
 			return nil, MakeHome(t.b.Paths)
 		}},
@@ -69,50 +39,32 @@ func (t *run) verifyServer(ctx context.Context, c *aegir.Context) error {
 			return nil, t.rewriteServer(ctx, c.Name, svc)
 		}},
 		{Name: "db service", Do: func(ctx context.Context) (aegir.Undo, error) {
-			var err error
-			if db, err = aegir.NewDBService(server, t.env()); err != nil {
+			db, err := aegir.NewDBService(server, t.env())
+			if err != nil {
 				return nil, err
 			}
+			defer db.Close() // nothing after this step uses it
+
 			t.log.Infof("verifying %s db service", server.DBServiceType)
 			return nil, db.Verify(ctx)
 		}},
-	})
+	}, nil
 }
 
-// platformInfo is what verify learns of a platform's codebase.
-type platformInfo struct {
-	name    string
-	root    string
-	appName string
-	app     aegir.App
-	version string
-}
-
-func (t *run) detect(c *aegir.Context) (*platformInfo, error) {
-	root := c.Platform.Root
-	st, err := os.Stat(root)
-	if errors.Is(err, fs.ErrNotExist) {
-		if c.Platform.Makefile != "" {
-			return nil, aegir.FieldErrorf("makefile", "building a platform from a makefile or source is not supported yet; put the codebase at %s", root)
-		}
-		return nil, aegir.FieldErrorf("root", "%s does not exist", root)
-	} else if err != nil {
-		return nil, aegir.FieldErrorf("root", "%v", err)
-	} else if !st.IsDir() {
-		return nil, aegir.FieldErrorf("root", "%s is not a directory", root)
-	}
-	name, app, version, err := aegir.DetectApp(root, t.env())
-	if err != nil {
-		return nil, err
-	}
-	return &platformInfo{name: c.Name, root: root, appName: name, app: app, version: version}, nil
-}
-
-func (t *run) verifyPlatform(ctx context.Context, c *aegir.Context) error {
+// verifyPlatform checks a platform's codebase and writes its web server
+// file. Steps:
+//
+//	codebase         detect (platform.go): the root exists, aegir.DetectApp names the
+//	                 app and its version                  no undo
+//	sites directory  app.VerifyPlatform, sites/ writable  no undo
+//	http platform    http.WritePlatform                   undo: the driver's
+//	packages         app.Packages, recorded               no undo
+//	sites            sitesOnDisk (platform.go)            no undo
+func (t *run) verifyPlatform(ctx context.Context, c *aegir.Context) ([]aegir.Step, error) {
 	c.Platform.Defaults()
 	var p *platformInfo
 	var http aegir.HTTPService
-	return t.steps.Run(ctx, []aegir.Step{
+	return []aegir.Step{
 		{Name: "codebase", Do: func(context.Context) (aegir.Undo, error) {
 			var err error
 			if p, err = t.detect(c); err != nil {
@@ -155,42 +107,56 @@ func (t *run) verifyPlatform(ctx context.Context, c *aegir.Context) error {
 			}
 			return nil, nil
 		}},
-	})
+	}, nil
 }
 
-// requireWritable proves dir is writable by creating and removing a file.
-func requireWritable(dir string) error {
-	f, err := os.CreateTemp(dir, ".aegir-write-test-*")
+// verifySite checks an installed site and writes its files, address and
+// vhost again. Steps:
+//
+//	recover               recoverMovedTables (moved_tables.go): TableMover.MoveTables back
+//	                      after a migrate that died            no undo
+//	set aside strays      setAsideStrays (strays.go): what a dead task left   no undo
+//	database              databaseStep (steps_database.go): db.DatabaseExists, DatabaseSize;
+//	                      a lost database puts the site in maintenance and fails   no undo
+//	site directory        siteDirStep                          no undo
+//	settings              settingsStep: app.WriteSettings      undo: the previous file
+//	permissions           permissionsStep                      no undo
+//	certificate           certificateStep: CertificateService.Obtain   undo: removes one it created
+//	site address, vhost   vhostSteps: app.RewriteURI when the data holds another address
+//	                      of the site, and vhostStep: http.WriteSite, the vhost first when
+//	                      the site requires https     undo: rewritten back; the previous vhost
+//	release certificates  releaseStep: CertificateService.Release of those it no longer uses
+//	                      undo: put back
+//	packages              packagesStep: app.Packages           no undo
+func (t *run) verifySite(ctx context.Context, c *aegir.Context) ([]aegir.Step, error) {
+	s, err := t.loadSite(ctx, c)
 	if err != nil {
-		return aegir.FieldErrorf("root", "%s is not writable: %v", dir, err)
+		return nil, err
 	}
-	f.Close()
-	return os.Remove(f.Name())
-}
-
-// sitesOnDisk lists the site directories of a platform, as Aegir does: not
-// default, not all, not links, and holding the app's settings file.
-func sitesOnDisk(p *platformInfo) ([]string, error) {
-	entries, err := os.ReadDir(filepath.Join(p.root, "sites"))
-	if err != nil {
-		return nil, fmt.Errorf("read sites: %w", err)
+	if s.site.Status == aegir.SiteNotInstalled {
+		return nil, aegir.Errorf(aegir.EINVALID, "site @%s is not installed: run aegir install @%s", c.Name, c.Name)
 	}
-	sites := []string{}
-	settings := p.app.SettingsFile()
-	for _, e := range entries {
-		name := e.Name()
-		if !e.IsDir() || name == "default" || name == "all" || aegir.ValidateURI("uri", name) != nil {
-			continue
-		}
-		if settings != "" {
-			if _, err := os.Stat(filepath.Join(p.root, "sites", name, settings)); err != nil {
-				continue
-			}
-		}
-		sites = append(sites, name)
+	report(t, func(f *aegir.SiteFacts) { f.DBName = s.site.DBName })
+	steps := []aegir.Step{
+		{Name: "recover", Do: func(ctx context.Context) (aegir.Undo, error) {
+			return nil, t.recoverMovedTables(ctx, s)
+		}},
+		{Name: "set aside strays", Do: func(ctx context.Context) (aegir.Undo, error) {
+			return nil, t.setAsideStrays(ctx, s)
+		}},
+		t.databaseStep(s),
+		t.siteDirStep(s),
+		t.settingsStep(s),
+		t.permissionsStep(s),
+		t.certificateStep(s),
 	}
-	sort.Strings(sites)
-	return sites, nil
+	// The site's URL may have changed scheme or port since the data was
+	// written (SSL turned on or off): the address step moves it.
+	steps = append(steps, t.vhostSteps(s, t.vhostStep(s))...)
+	return append(steps,
+		t.releaseStep(s),
+		t.packagesStep(s),
+	), nil
 }
 
 // rewriteServer writes again the platform file of every platform the

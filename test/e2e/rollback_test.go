@@ -57,10 +57,10 @@ var taskSteps = map[string][]string{
 	"restore": {"dump database", "archive", "remove dump", "unpack", "database", "import", "swap in",
 		"site directory", "settings", "permissions", "package check", "update database", "rewrite uri", "vhost", "context", "packages", "remove old copy"},
 	"migrate": {"package check", "dump database", "archive", "remove dump", "choose backup", "unpack", "database", "import",
-		"swap in", "site directory", "settings", "permissions", "package check", "update database", "rewrite uri", "vhost",
+		"swap in", "site directory", "settings", "permissions", "update database", "rewrite uri", "vhost",
 		"context", "packages", "remove old vhost", "remove old context", "set aside old site directory", "remove old copy"},
 	"clone": {"package check", "dump database", "archive", "remove dump", "choose backup", "unpack", "database", "import",
-		"swap in", "site directory", "settings", "permissions", "package check", "update database", "rewrite uri", "vhost", "context", "packages"},
+		"swap in", "site directory", "settings", "permissions", "update database", "rewrite uri", "vhost", "context", "packages"},
 }
 
 // TestFailedTasksLeaveEverythingAsItWas injects a failure at each step of

@@ -2,6 +2,7 @@ package provision
 
 import (
 	"context"
+	"fmt"
 
 	"github.com/aegir-hosting/aegir"
 )
@@ -71,4 +72,47 @@ func (t *run) noteLostDatabase(ctx context.Context, s *siteEnv) error {
 	s.lostDB = true
 	t.log.Warnf("@%s: %s: the backup taken first holds the site's files only (no database dump)", s.site.URI, why)
 	return nil
+}
+
+// maxDBNameTries bounds the search for a free database name.
+const maxDBNameTries = 100
+
+// createDatabase picks a free database name from the URI, creates the
+// database and its user, and records the credentials in the site.
+func (t *run) createDatabase(ctx context.Context, s *siteEnv) (aegir.Undo, error) {
+	password, err := Password(24)
+	if err != nil {
+		return nil, err
+	}
+	name := ""
+	for i := 0; i < maxDBNameTries && name == ""; i++ {
+		candidate := DatabaseName(s.site.URI, i)
+		dbTaken, err := s.db.DatabaseExists(ctx, candidate)
+		if err != nil {
+			return nil, err
+		}
+		userTaken, err := s.db.UserExists(ctx, candidate)
+		if err != nil {
+			return nil, err
+		}
+		if !dbTaken && !userTaken {
+			name = candidate
+		}
+	}
+	if name == "" {
+		return nil, aegir.Errorf(aegir.ECONFLICT, "no free database name for %s after %d tries", s.site.URI, maxDBNameTries)
+	}
+	if err := s.db.CreateDatabase(ctx, name, name, password, s.grantHosts()); err != nil {
+		return nil, err
+	}
+	s.site.DBName, s.site.DBUser, s.site.DBPassword = name, name, password
+	report(t, func(f *aegir.SiteFacts) { f.DBName = name })
+	t.log.Infof("created database %s and its user", name)
+	return func(ctx context.Context) error {
+		if err := s.db.DropDatabase(ctx, name, name); err != nil {
+			return fmt.Errorf("drop database %s: %w", name, err)
+		}
+		s.site.DBName, s.site.DBUser, s.site.DBPassword = "", "", ""
+		return nil
+	}, nil
 }

@@ -2,16 +2,85 @@ package provision
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
-	"io/fs"
 	"os"
 	"path/filepath"
 
 	"github.com/aegir-hosting/aegir"
 )
+
+// targetSite builds the site a migrate or clone deploys into: a copy of
+// the source context on another platform and/or under another name.
+func (t *run) targetSite(ctx context.Context, src *aegir.Context, platform, uri string) (*siteEnv, *aegir.Context, error) {
+	if err := aegir.ValidateURI("new_uri", uri); err != nil {
+		return nil, nil, err
+	}
+	var before *aegir.Context
+	if uri != src.Name {
+		existing, err := t.b.Contexts.Get(ctx, uri)
+		if err == nil {
+			return nil, nil, aegir.FieldErrorf("new_uri", "context @%s already exists (a %s)", uri, existing.Type)
+		} else if aegir.ErrorCode(err) != aegir.ENOTFOUND {
+			return nil, nil, err
+		}
+	} else {
+		before = t.orig
+	}
+	tc := src.Clone()
+	tc.Name, tc.Site.URI = uri, uri
+	tc.Site.Platform = "@" + aegir.ContextName(platform)
+	if err := aegir.CheckReferences(ctx, t.b.Contexts, tc); err != nil {
+		return nil, nil, err
+	}
+	target, err := t.loadSite(ctx, tc)
+	if err != nil {
+		return nil, nil, err
+	}
+	return target, before, nil
+}
+
+// sourcePackageCheck, "package check", checks the packages of the source
+// site of a migrate or clone against the target's codebase
+// (app.SitePackages, app.Packages; no undo, it only reads). The deploy that
+// follows carries a copy of the same database, so it keeps this check
+// rather than make it again on the copy: the deploy steps built after it
+// have no package check of their own.
+func (t *run) sourcePackageCheck(s *siteEnv, d *deployment) aegir.Step {
+	d.checkedBefore = true
+	return aegir.Step{Name: "package check", Do: func(ctx context.Context) (aegir.Undo, error) {
+		var err error
+		d.pkgs, err = t.checkPackages(ctx, s, d.target)
+		return nil, err
+	}}
+}
+
+// moveSteps back up the source site of a migrate or clone and deploy it
+// into the target: on the same machine by copying it directly, else
+// through the backup. Steps, on the same machine:
+//
+//	database … import                   copySteps' first list
+//	swap in … packages                  bringUpSteps
+//	choose backup, remove dump          copySteps' second list
+//
+// otherwise:
+//
+//	dump database, archive, remove dump backupSteps                  undo: the archive removed
+//	choose backup                       the archive is the deploy's  no undo
+//	database … packages                 deploySteps
+func (t *run) moveSteps(s *siteEnv, d *deployment, file *string) []aegir.Step {
+	if sameMachine(s, d.target) {
+		before, after := t.copySteps(s, d, file)
+		return append(append(before, t.bringUpSteps(d)...), after...)
+	}
+	steps := t.backupSteps(s, file)
+	steps = append(steps, aegir.Step{Name: "choose backup", Do: func(context.Context) (aegir.Undo, error) {
+		d.file = *file
+		return nil, nil
+	}})
+	return append(steps, t.deploySteps(d)...)
+}
 
 // sameMachine reports whether a migrate or clone from s to target can copy
 // the site directly, without the round trip through the archive: both on
@@ -33,7 +102,21 @@ func sameMachine(s, target *siteEnv) bool {
 // is brought up; "choose backup" waits for it. The copy is a real one,
 // file by file, never hard links, since the site goes on writing its
 // files. The caller runs bringUpSteps between the two lists returned, and
-// nothing that changes the source directory before the second.
+// nothing that changes the source directory before the second. Steps:
+//
+//	database       createDatabase: db.CreateDatabase under a free name
+//	               undo: drop it (kept while it holds moved tables)
+//	dump database  dumpAndImport: db.Dump into the source directory and db.Import
+//	               from the same stream, or tableMove: db.Dump, TableMover.MoveTables
+//	               undo: remove the dump; move the tables back (tableMove.undo)
+//	archive        Archiver.CreateQuick of the source directory, in the background
+//	               undo: stop it, remove the archive
+//	unpack         copyTree of the source directory into <site dir>.restore
+//	               undo: remove the copy
+//	import         nothing: the dump was imported as it was taken
+//	(bringUpSteps)
+//	choose backup  waits for the archive: the task's backup (its undo is archive's)
+//	remove dump    removes the dump, unless moved tables may need it
 func (t *run) copySteps(s *siteEnv, d *deployment, file *string) (before, after []aegir.Step) {
 	target := d.target
 	d.staging = target.siteDir() + restoreSuffix
@@ -117,154 +200,6 @@ func (t *run) copySteps(s *siteEnv, d *deployment, file *string) (before, after 
 		}},
 	}
 	return before, after
-}
-
-// tableMove is a migrate's move of the source site's tables into the new
-// database, which copies no row: a migrate retires the source anyway.
-// From the move on the source site finds no database (see
-// aegir.TableMover) until its copy serves in its place, and no write made
-// meanwhile is left behind in the old database, as a copy would leave it.
-type tableMove struct {
-	t      *run
-	src    aegir.DBService // the source site's db service
-	mover  aegir.TableMover
-	srcDB  string
-	d      *deployment
-	dump   string // the dump for the backup, in the source directory
-	record string // movedTablesPath of the source directory
-	moved  bool
-}
-
-// do dumps the source database into the dump file, for the backup,
-// records the move in the record file, and moves the tables into the
-// deployment's new database. A database that cannot be moved (views,
-// triggers, routines) is imported from the dump instead, and moved stays
-// false.
-func (m *tableMove) do(ctx context.Context) error {
-	target := m.d.target
-	if err := m.t.dumpDatabase(ctx, m.src, m.srcDB, m.dump); err != nil {
-		return err
-	}
-	if err := writeMovedTables(m.record, movedTables{From: m.srcDB, To: target.site.DBName}); err != nil {
-		return err
-	}
-	moved, err := m.mover.MoveTables(ctx, m.srcDB, target.site.DBName)
-	if err != nil {
-		return err
-	}
-	if m.moved = moved; moved {
-		return nil
-	}
-	if err := removeIfExists(m.record); err != nil {
-		return err
-	}
-	return importFile(ctx, target.db, target.site.DBName, m.dump)
-}
-
-// undo moves the tables back and, when the deploy has changed them since
-// (an update, a URI rewrite), imports the dump taken before the move over
-// them, so the source is as it was. The dump and the record are kept when
-// that fails.
-func (m *tableMove) undo(ctx context.Context) error {
-	if m.moved {
-		if _, err := m.mover.MoveTables(ctx, m.d.target.site.DBName, m.srcDB); err != nil {
-			return fmt.Errorf("%w (the dump %s is kept)", err, m.dump)
-		}
-		m.moved = false
-		if m.d.dataChanged {
-			m.t.log.Infof("the deploy changed the data of %s: importing the dump taken before the move", m.srcDB)
-			if err := importFile(ctx, m.src, m.srcDB, m.dump); err != nil {
-				return fmt.Errorf("%w (the dump %s is kept)", err, m.dump)
-			}
-		}
-	}
-	return m.removeFiles()
-}
-
-// removeFiles removes the dump and the record.
-func (m *tableMove) removeFiles() error {
-	return errors.Join(removeIfExists(m.dump), removeIfExists(m.record))
-}
-
-// movedTables records, beside the source site's directory, a move of its
-// tables under way: a migrate that dies after the move and before its copy
-// serves in the source's place leaves the source's context naming a
-// database that is gone, and the verify of the site reads the record to
-// move the tables back (recoverMovedTables).
-type movedTables struct {
-	From string `json:"from"`
-	To   string `json:"to"`
-}
-
-func movedTablesPath(siteDir string) string { return siteDir + ".moved-tables" }
-
-// writeMovedTables writes the record and syncs it, so it is on disk before
-// the move it announces.
-func writeMovedTables(path string, m movedTables) error {
-	data, err := json.Marshal(m)
-	if err != nil {
-		return err
-	}
-	f, err := os.OpenFile(path, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o600)
-	if err != nil {
-		return fmt.Errorf("record the move of the tables: %w", err)
-	}
-	_, err = f.Write(data)
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		return fmt.Errorf("record the move of the tables: %w", err)
-	}
-	return nil
-}
-
-// recoverMovedTables finishes what a migrate that died left: when the
-// site's directory has a record of a move of its tables away from the
-// database the site's context names, and that database is gone, the
-// tables go back from where the record says. A record of another database
-// (the site has been deployed since) or of a move that never happened is
-// removed, and so is one that cannot be read: it is written in full
-// before any move.
-func (t *run) recoverMovedTables(ctx context.Context, s *siteEnv) error {
-	path := movedTablesPath(s.siteDir())
-	data, err := os.ReadFile(path)
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil
-	} else if err != nil {
-		return fmt.Errorf("read %s: %w", path, err)
-	}
-	var m movedTables
-	if json.Unmarshal(data, &m) == nil && m.From == s.site.DBName && m.To != "" {
-		mover, ok := s.db.(aegir.TableMover)
-		if !ok {
-			return aegir.Errorf(aegir.EINTERNAL, "%s records a move of the tables of %s into %s, which the db server's service cannot move back", path, m.From, m.To)
-		}
-		there, err := s.db.DatabaseExists(ctx, m.From)
-		if err != nil {
-			return err
-		}
-		if !there {
-			if _, err := mover.MoveTables(ctx, m.To, m.From); err != nil {
-				return fmt.Errorf("move back the tables a stopped migrate moved into %s: %w", m.To, err)
-			}
-			t.log.Warnf("moved the tables of %s back into %s: a migrate had stopped after moving them", m.To, m.From)
-		}
-	}
-	return removeIfExists(path)
-}
-
-// importFile imports the SQL dump at path into the database name.
-func importFile(ctx context.Context, db aegir.DBService, name, path string) error {
-	f, err := os.Open(path)
-	if err != nil {
-		return fmt.Errorf("open dump: %w", err)
-	}
-	defer f.Close()
-	return db.Import(ctx, name, f)
 }
 
 // dumpAndImport dumps the database srcDB into the file dump and, from the

@@ -1,0 +1,133 @@
+package provision
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"time"
+
+	"github.com/aegir-hosting/aegir"
+)
+
+// migrate moves a site to another platform, optionally renaming it: check
+// packages, back up, deploy onto the target, then remove the old copy.
+// Steps:
+//
+//	package check                 sourcePackageCheck (steps_move.go): app.SitePackages and
+//	                              app.Packages; an error stops it unless --force   no undo
+//	(moveSteps)                   steps_move.go; on the same web and db servers: database, dump
+//	                              database, archive, unpack, import (copySteps), swap in …
+//	                              packages (bringUpSteps), choose backup, remove dump; otherwise:
+//	                              dump database, archive, remove dump (backupSteps), choose
+//	                              backup, database … packages (deploySteps)
+//	                              undo: as each of those
+//	remove old vhost              http.DeleteSite, unless the copy has the same name and server
+//	                              undo: the old vhost written back
+//	release old certificates      CertificateService.Release, when renamed   undo: put back
+//	remove old context            ContextStore.Delete, when renamed          undo: put back
+//	set aside old site directory  renamed <site dir>.old-<time>              undo: moved back
+//	remove old copy               cleanupStep (steps_deploy.go): app.DeleteSite, the moved-tables
+//	                              record, the old directory, db.DropDatabase of the old database
+//	                              no undo: last, a failure there is a warning
+func (t *run) migrate(ctx context.Context, c *aegir.Context) ([]aegir.Step, error) {
+	platform := t.opts.Args["platform"]
+	if platform == "" {
+		return nil, aegir.FieldErrorf("platform", "name the target platform")
+	}
+	s, err := t.loadInstalledSite(ctx, c)
+	if err != nil {
+		return nil, err
+	}
+	newURI := t.opts.Args["new_uri"]
+	if newURI == "" {
+		newURI = s.site.URI
+	}
+	target, before, err := t.targetSite(ctx, c, platform, newURI)
+	if err != nil {
+		return nil, err
+	}
+	renamed := newURI != s.site.URI
+	if target.platform.root == s.platform.root && !renamed {
+		return nil, aegir.FieldErrorf("platform", "@%s is already on @%s", c.Name, target.platform.name)
+	}
+	if target.platform.appName != s.platform.appName {
+		return nil, aegir.FieldErrorf("platform", "@%s is a %s platform, the site is %s", target.platform.name, target.platform.appName, s.platform.appName)
+	}
+	if renamed {
+		// The new name stops being an alias; the site keeps its others.
+		target.site.Aliases = without(target.site.Aliases, newURI)
+		if target.site.Redirection == newURI || target.site.Redirection == s.site.URI {
+			target.site.Redirection = ""
+		}
+	}
+	report(t, func(r *aegir.MoveResult) { r.OldPlatform, r.NewURI = "@"+s.platform.name, newURI })
+	var file string
+	d := &deployment{target: target, oldURI: s.site.URI, oldURL: s.url(), before: before, moveData: true}
+	steps := []aegir.Step{t.sourcePackageCheck(s, d)}
+	steps = append(steps, t.moveSteps(s, d, &file)...)
+	// The deploy took the old database for its own: it is the source site's,
+	// dropped once the new copy serves.
+	d.oldDB.name, d.oldDB.user = s.site.DBName, s.site.DBUser
+	var aside string
+	steps = append(steps, t.retireSteps(s, target, renamed, &aside)...)
+	steps = append(steps, t.cleanupStep(d, s.db, func(ctx context.Context) error {
+		if err := s.platform.app.DeleteSite(ctx, s.appSite()); err != nil {
+			return err
+		}
+		if err := removeIfExists(movedTablesPath(s.siteDir())); err != nil {
+			return err
+		}
+		return os.RemoveAll(aside)
+	}))
+	return steps, nil
+}
+
+// retireSteps take the source site of a migrate out of service once its
+// copy serves: its vhost (unless the copy took over the same name and
+// server), its context (when renamed), and its directory, set aside at
+// *aside until the final cleanup removes it.
+func (t *run) retireSteps(s, target *siteEnv, renamed bool, aside *string) []aegir.Step {
+	sameVhost := !renamed && s.webName == target.webName
+	return []aegir.Step{
+		{Name: "remove old vhost", Do: func(ctx context.Context) (aegir.Undo, error) {
+			if sameVhost {
+				return nil, nil
+			}
+			return s.http.DeleteSite(ctx, s.site.URI)
+		}},
+		{Name: "release old certificates", Do: func(ctx context.Context) (aegir.Undo, error) {
+			if !renamed {
+				return nil, nil
+			}
+			return t.release(ctx, s, s.site.URI, nil)
+		}},
+		{Name: "remove old context", Do: func(ctx context.Context) (aegir.Undo, error) {
+			if !renamed {
+				return nil, nil
+			}
+			before := t.orig
+			if err := t.b.Contexts.Delete(ctx, s.ctx.Name); err != nil {
+				return nil, err
+			}
+			return func(ctx context.Context) error { return t.b.Contexts.Put(ctx, before) }, nil
+		}},
+		{Name: "set aside old site directory", Do: func(context.Context) (aegir.Undo, error) {
+			dir := s.siteDir()
+			*aside = fmt.Sprintf("%s.old-%d", dir, time.Now().UnixNano())
+			if err := os.Rename(dir, *aside); err != nil {
+				return nil, err
+			}
+			return func(context.Context) error { return os.Rename(*aside, dir) }, nil
+		}},
+	}
+}
+
+func without(list []string, item string) []string {
+	var out []string
+	for _, v := range list {
+		if v != item {
+			out = append(out, v)
+		}
+	}
+	return out
+}

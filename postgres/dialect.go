@@ -133,9 +133,6 @@ func (d *dialect) Seconds(from, to string) string {
 
 // InsertRows copies the rows in (COPY FROM STDIN): one round trip.
 func (d *dialect) InsertRows(ctx context.Context, tx sqlstore.Querier, table string, cols []string, rows [][]any) error {
-	if len(rows) == 0 {
-		return nil
-	}
 	w, ok := tx.(*writeTx)
 	if !ok {
 		return fmt.Errorf("postgres: insert into %s outside a write", table)

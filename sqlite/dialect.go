@@ -143,9 +143,6 @@ func (d *dialect) Seconds(from, to string) string {
 // InsertRows runs one prepared INSERT a row: SQLite runs in this process,
 // so a statement costs no round trip.
 func (d *dialect) InsertRows(ctx context.Context, tx sqlstore.Querier, table string, cols []string, rows [][]any) error {
-	if len(rows) == 0 {
-		return nil
-	}
 	w, ok := tx.(*writeTx)
 	if !ok {
 		return fmt.Errorf("sqlite: insert into %s outside a write", table)

@@ -50,8 +50,9 @@ type Dialect interface {
 	// Seconds is the SQL of the seconds from time from to time to, to the
 	// microsecond.
 	Seconds(from, to string) string
-	// InsertRows inserts rows, values for cols, into table in the write
-	// transaction tx, in as few round trips as the database allows.
+	// InsertRows inserts rows (one at least), values for cols, into table
+	// in the write transaction tx, in as few round trips as the database
+	// allows.
 	InsertRows(ctx context.Context, tx Querier, table string, cols []string, rows [][]any) error
 
 	// LockQueue orders the task queue's changes in tx among every process

@@ -355,7 +355,7 @@ func (s *Store) claimNames(ctx context.Context, tx conn, r *aegir.SiteRecord) er
 	for i, n := range names {
 		rows[i] = []any{n, r.Name}
 	}
-	return s.d.InsertRows(ctx, tx.q, "aliases", []string{"alias", "site"}, rows)
+	return s.insertRows(ctx, tx, "aliases", []string{"alias", "site"}, rows)
 }
 
 func nameInUse(site, name, owner string) error {
@@ -505,7 +505,7 @@ func (s *Store) setPackages(ctx context.Context, table, key, name string, pkgs [
 		for i, p := range pkgs {
 			rows[i] = []any{name, i, p.Name, p.Type, p.Version, p.Schema, p.Path}
 		}
-		return s.d.InsertRows(ctx, tx.q, table, []string{key, "position", "name", "type", "version", "schema_version", "path"}, rows)
+		return s.insertRows(ctx, tx, table, []string{key, "position", "name", "type", "version", "schema_version", "path"}, rows)
 	})
 }
 

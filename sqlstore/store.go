@@ -83,6 +83,14 @@ func exists(ctx context.Context, c conn, query string, args ...any) (bool, error
 	return err == nil, err
 }
 
+// insertRows inserts rows, values for cols, into table.
+func (s *Store) insertRows(ctx context.Context, tx conn, table string, cols []string, rows [][]any) error {
+	if len(rows) == 0 {
+		return nil
+	}
+	return s.d.InsertRows(ctx, tx.q, table, cols, rows)
+}
+
 // get reads the row of query, which takes key, with scan, or returns
 // ENOTFOUND (notFound formats key).
 func get[T any](ctx context.Context, c conn, scan func(scanner) (T, error), query string, key any, notFound string) (T, error) {

@@ -162,7 +162,7 @@ func (s *Store) appendLog(ctx context.Context, tx conn, id int64, entries []aegi
 		}
 		rows[i] = []any{id, seq, e.Level, e.Message, at}
 	}
-	return s.d.InsertRows(ctx, tx.q, "task_logs", []string{"task_id", "seq", "level", "message", "time"}, rows)
+	return s.insertRows(ctx, tx, "task_logs", []string{"task_id", "seq", "level", "message", "time"}, rows)
 }
 
 func validateLog(entries []aegir.LogEntry) error {

@@ -6,11 +6,12 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/aegir-hosting/aegir"
+	"github.com/aegir-hosting/aegir/sqlstore"
 )
 
 func TestOpenMakesAPrivateWALDatabaseAndReopens(t *testing.T) {
@@ -21,14 +22,14 @@ func TestOpenMakesAPrivateWALDatabaseAndReopens(t *testing.T) {
 		t.Fatal(err)
 	}
 	var mode string
-	if err := s.reader.QueryRowContext(t.Context(), "PRAGMA journal_mode").Scan(&mode); err != nil || mode != "wal" {
+	if err := s.d.reader.QueryRowContext(t.Context(), "PRAGMA journal_mode").Scan(&mode); err != nil || mode != "wal" {
 		t.Fatalf("journal_mode = %q, %v; want wal", mode, err)
 	}
 	var fk int
-	if err := s.writer.QueryRowContext(t.Context(), "PRAGMA foreign_keys").Scan(&fk); err != nil || fk != 1 {
+	if err := s.d.writer.QueryRowContext(t.Context(), "PRAGMA foreign_keys").Scan(&fk); err != nil || fk != 1 {
 		t.Fatalf("foreign_keys = %d, %v; want 1", fk, err)
 	}
-	if _, err := s.reader.ExecContext(t.Context(), "DELETE FROM clients"); err == nil {
+	if _, err := s.d.reader.ExecContext(t.Context(), "DELETE FROM clients"); err == nil {
 		t.Fatal("a reader connection could write")
 	}
 	if err := s.CreateClient(t.Context(), &aegir.Client{Name: "acme"}); err != nil {
@@ -60,52 +61,6 @@ func TestOpenMakesAPrivateWALDatabaseAndReopens(t *testing.T) {
 	}
 }
 
-// TestHotQueriesUseIndexes keeps the queries that run on every claim and
-// every page of the site list on indexes, so they stay fast with 10,000
-// sites and a long task history.
-func TestHotQueriesUseIndexes(t *testing.T) {
-	t.Parallel()
-	s, err := Open(t.Context(), filepath.Join(t.TempDir(), "hosting.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
-	for _, q := range []string{
-		"UPDATE tasks SET status = 'processing' WHERE id = (" + claimQuery + ")",
-		"SELECT " + siteCols + " FROM sites WHERE platform = 'p' ORDER BY name LIMIT 50 OFFSET 100",
-		"SELECT count(*) FROM sites WHERE platform = 'p'",
-		"SELECT " + siteCols + " FROM sites WHERE client = 'c' ORDER BY name LIMIT 50 OFFSET 100",
-		"SELECT " + siteCols + " FROM sites WHERE status = 'enabled' ORDER BY name LIMIT 50",
-		"SELECT " + siteCols + " FROM sites WHERE name = 'a.example'",
-		"SELECT site FROM aliases WHERE alias = 'a.example' AND site <> 'b.example'",
-		"SELECT " + taskCols + " FROM tasks WHERE object = 'a.example' ORDER BY id DESC LIMIT 50",
-		"SELECT " + taskCols + " FROM tasks WHERE status = 'queued' ORDER BY id DESC LIMIT 50",
-		"SELECT count(*) FROM sites WHERE db_server = 's' AND status <> 'deleted'",
-		"DELETE FROM task_logs WHERE task_id IN (SELECT id FROM tasks WHERE finished_at < 'x')",
-		"SELECT " + backupCols + " FROM backups WHERE site = 'a.example' ORDER BY created_at DESC, id DESC",
-	} {
-		rows, err := s.reader.QueryContext(t.Context(), "EXPLAIN QUERY PLAN "+q)
-		if err != nil {
-			t.Fatal(err)
-		}
-		var plan []string
-		for rows.Next() {
-			var id, parent, unused int
-			var detail string
-			if err := rows.Scan(&id, &parent, &unused, &detail); err != nil {
-				t.Fatal(err)
-			}
-			plan = append(plan, detail)
-		}
-		rows.Close()
-		for _, step := range plan {
-			if strings.HasPrefix(step, "SCAN ") || strings.Contains(step, "TEMP B-TREE FOR ORDER BY") {
-				t.Errorf("%s\nhas a full scan or sort:\n  %s", q, strings.Join(plan, "\n  "))
-			}
-		}
-	}
-}
-
 // BenchmarkTenThousandSites measures a filtered page of sites and a claim
 // against 10,000 sites and 10,000 finished tasks.
 func BenchmarkTenThousandSites(b *testing.B) {
@@ -124,11 +79,11 @@ func BenchmarkTenThousandSites(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
-	tx, err := s.writer.BeginTx(ctx, nil)
+	tx, err := s.d.writer.BeginTx(ctx, nil)
 	if err != nil {
 		b.Fatal(err)
 	}
-	now := fmtTime(now())
+	now := sqlstore.FormatTime(time.Now())
 	for i := range 10000 {
 		name := fmt.Sprintf("site%05d.example", i)
 		props, _ := aegir.MarshalProps(&aegir.Site{URI: name, Platform: fmt.Sprintf("@p%d", i%10)})
@@ -188,9 +143,9 @@ func TestGroupedWritesKeepTheirOwnResults(t *testing.T) {
 	var wg sync.WaitGroup
 	for i := range n {
 		wg.Go(func() {
-			errs[i] = s.write(t.Context(), func(ctx context.Context, tx querier) error {
+			errs[i] = s.d.Write(t.Context(), func(ctx context.Context, tx sqlstore.Querier) error {
 				if _, err := tx.ExecContext(ctx, `INSERT INTO clients (name, title, email, created_at) VALUES (?, '', '', ?)`,
-					fmt.Sprintf("c%03d", i), fmtTime(now())); err != nil {
+					fmt.Sprintf("c%03d", i), sqlstore.FormatTime(time.Now())); err != nil {
 					return err
 				}
 				if i%3 == 0 {

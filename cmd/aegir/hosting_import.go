@@ -4,26 +4,36 @@ import (
 	"context"
 	"fmt"
 
+	"github.com/spf13/cobra"
+
 	"github.com/aegir-hosting/aegir"
 	"github.com/aegir-hosting/aegir/contextfile"
 	"github.com/aegir-hosting/aegir/dispatch"
 )
 
-// hostingImport brings a context made with the CLI, and every context it
-// refers to, into the front end's store, and queues a verify of each, so
-// a back end used alone can be adopted later. Records that exist are
-// updated from the contexts.
-func (m *Main) hostingImport(ctx context.Context, args []string) error {
-	o, err := parseOptions(args)
-	if err != nil {
-		return err
+// hostingImportCommand brings a context made with the CLI, and every
+// context it refers to, into the front end's store, and queues a verify of
+// each, so a back end used alone can be adopted later. Records that exist
+// are updated from the contexts.
+func (m *Main) hostingImportCommand() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:               "hosting-import @NAME",
+		Short:             "bring a context made with the CLI into the front end",
+		Long:              "Hosting-import brings a context made with the CLI, and every context it refers to, into the\nfront end's store, and queues a verify of each. Records that exist are updated from the contexts.",
+		GroupID:           groupHosting,
+		ValidArgsFunction: m.completeContext,
 	}
-	paths := m.paths(o)
-	dbURL := databaseURL(o, paths)
-	if err := o.noMore(); err != nil {
-		return err
+	database := addDatabaseOption(cmd.Flags())
+	cmd.RunE = func(cmd *cobra.Command, args []string) error {
+		paths := m.paths(homeOption(cmd))
+		return m.hostingImport(cmd.Context(), paths, databaseURL(database, paths), args)
 	}
-	name, err := contextArg(o, "hosting-import")
+	return cmd
+}
+
+// hostingImport runs aegir hosting-import.
+func (m *Main) hostingImport(ctx context.Context, paths aegir.Paths, dbURL string, args []string) error {
+	name, err := contextArg(args, "hosting-import")
 	if err != nil {
 		return err
 	}

@@ -1,38 +1,42 @@
 package main
 
 import (
-	"context"
 	"fmt"
+
+	"github.com/spf13/cobra"
 
 	"github.com/aegir-hosting/aegir"
 	"github.com/aegir-hosting/aegir/contextfile"
 )
 
-// list prints the named contexts, optionally of one type.
-func (m *Main) list(ctx context.Context, args []string) error {
-	o, err := parseOptions(args)
-	if err != nil {
-		return err
+// listCommand prints the named contexts, optionally of one type.
+func (m *Main) listCommand() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:                   "list [--type server|platform|site]",
+		Short:                 "list named contexts",
+		GroupID:               groupContexts,
+		Args:                  takes(0),
+		DisableFlagsInUseLine: true,
+		ValidArgsFunction:     cobra.NoFileCompletions,
 	}
-	paths := m.paths(o)
-	typ, _ := o.take("type")
-	if err := o.noMore(); err != nil {
-		return err
+	typ := addOption(cmd.Flags(), "type", "server|platform|site", "list only the contexts of this type")
+	for _, t := range contextTypes() {
+		typ.values = append(typ.values, string(t))
 	}
-	if len(o.args) > 0 {
-		return usageErrorf("usage: aegir list [--type server|platform|site]")
+	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
+		switch aegir.ContextType(typ.value) {
+		case "", aegir.ServerContext, aegir.PlatformContext, aegir.SiteContext:
+		default:
+			return aegir.FieldErrorf("type", "%q is not one of server, platform, site", typ.value)
+		}
+		all, err := contextfile.New(m.paths(homeOption(cmd))).List(cmd.Context(), aegir.ContextType(typ.value))
+		if err != nil {
+			return err
+		}
+		for _, c := range all {
+			fmt.Fprintf(m.Stdout, "@%-40s %s\n", c.Name, c.Type)
+		}
+		return nil
 	}
-	switch aegir.ContextType(typ) {
-	case "", aegir.ServerContext, aegir.PlatformContext, aegir.SiteContext:
-	default:
-		return aegir.FieldErrorf("type", "%q is not one of server, platform, site", typ)
-	}
-	all, err := contextfile.New(paths).List(ctx, aegir.ContextType(typ))
-	if err != nil {
-		return err
-	}
-	for _, c := range all {
-		fmt.Fprintf(m.Stdout, "@%-40s %s\n", c.Name, c.Type)
-	}
-	return nil
+	return cmd
 }

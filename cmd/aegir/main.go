@@ -11,12 +11,11 @@ import (
 	"os"
 	"os/signal"
 	"runtime"
-	"sort"
 	"strconv"
-	"strings"
 	"syscall"
 
 	humanize "github.com/dustin/go-humanize"
+	"github.com/spf13/cobra"
 
 	"github.com/aegir-hosting/aegir"
 	"github.com/aegir-hosting/aegir/contextfile"
@@ -69,164 +68,24 @@ func NewMain() *Main {
 	return &Main{Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr, Getenv: os.Getenv, Geteuid: os.Geteuid}
 }
 
-// command is one subcommand: its one-line summary and how it runs.
-type command struct {
-	summary string
-	run     func(m *Main, ctx context.Context, args []string) error
-}
-
-// commands lists the subcommands; a function, since setup runs verify
-// through Run and a package variable would refer to itself.
-func commands() map[string]command {
-	cmds := map[string]command{
-		"save":           {"create, update or delete a named context", (*Main).save},
-		"show":           {"print a named context", (*Main).show},
-		"list":           {"list named contexts", (*Main).list},
-		"setup":          {"turn this machine into a hosting server (as root)", (*Main).setup},
-		"hosting-import": {"bring a context made with the CLI into the front end", (*Main).hostingImport},
-		"serve":          {"run the front end: REST API, metrics, task dispatcher [--listen ADDR] [--database URL] [--workers N]", (*Main).serve},
-		"token":          {"manage API tokens: create USER [--name NAME] | revoke ID|- | list USER", (*Main).token},
-		"user":           {"manage front-end users: create NAME [--role R --email E --clients C] | login-link NAME | disable NAME | enable NAME | list", (*Main).user},
-	}
-	// The tasks, from the catalog; a batch migrate runs through its own
-	// command (it reports on each site).
-	for _, tt := range aegir.Tasks() {
-		switch {
-		case tt.Internal:
-		case tt.Name == aegir.TaskMigratePlatform:
-			cmds[tt.Name] = command{tt.Summary + ": @FROM @TO [--concurrency=N] [--force]", (*Main).migratePlatform}
-		default:
-			cmds[tt.Name] = taskCommand(tt)
-		}
-	}
-	return cmds
-}
-
-// Run runs the subcommand named by args[0].
+// Run runs the command line args (without the program's name).
 func (m *Main) Run(ctx context.Context, args []string) error {
-	if len(args) == 0 || args[0] == "help" || args[0] == "-h" || args[0] == "--help" {
-		m.usage(m.Stdout)
-		return nil
+	root := m.command()
+	if args == nil {
+		args = []string{} // cobra reads os.Args when given none
 	}
-	cmd, ok := commands()[args[0]]
-	if !ok {
-		m.usage(m.Stderr)
-		return usageErrorf("unknown command %q", args[0])
+	if len(args) > 0 && (args[0] == cobra.ShellCompRequestCmd || args[0] == cobra.ShellCompNoDescRequestCmd) {
+		registerValueCompletions(root)
 	}
-	return cmd.run(m, ctx, args[1:])
-}
-
-func (m *Main) usage(w io.Writer) {
-	fmt.Fprintln(w, "usage: aegir COMMAND [@CONTEXT] [--option=value ...]\n\ncommands:")
-	all := commands()
-	names := make([]string, 0, len(all))
-	for n := range all {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	for _, n := range names {
-		fmt.Fprintf(w, "  %-16s %s\n", n, all[n].summary)
-	}
-	fmt.Fprintln(w, "\nevery command takes --home DIR (default $AEGIR_HOME or /var/aegir)")
-}
-
-// usageError is a mistake in the command line; it exits with status 2.
-type usageError struct{ msg string }
-
-func (e *usageError) Error() string { return e.msg }
-
-func usageErrorf(format string, args ...any) error {
-	return &usageError{fmt.Sprintf(format, args...)}
-}
-
-// options are the parsed command line of a subcommand: positional
-// arguments and --name=value options, in any order.
-type options struct {
-	args  []string
-	flags map[string]string
-	order []string
-}
-
-// parseOptions reads --name=value, --name value and bare --name (true).
-// Names are canonicalised to underscores, as Aegir users type them.
-func parseOptions(args []string, boolean ...string) (*options, error) {
-	o := &options{flags: map[string]string{}}
-	for i := 0; i < len(args); i++ {
-		a := args[i]
-		if !strings.HasPrefix(a, "-") || a == "-" {
-			o.args = append(o.args, a)
-			continue
-		}
-		name, value, hasValue := strings.Cut(strings.TrimLeft(a, "-"), "=")
-		name = aegir.PropertyName(name)
-		if name == "" {
-			return nil, usageErrorf("bad option %q", a)
-		}
-		if !hasValue {
-			isBool := false
-			for _, b := range boolean {
-				isBool = isBool || b == name
-			}
-			if isBool || i+1 >= len(args) || strings.HasPrefix(args[i+1], "--") {
-				value = "true"
-			} else {
-				i++
-				value = args[i]
-			}
-		}
-		if _, dup := o.flags[name]; dup {
-			return nil, usageErrorf("option --%s given twice", name)
-		}
-		o.flags[name] = value
-		o.order = append(o.order, name)
-	}
-	return o, nil
-}
-
-// take removes an option and returns its value.
-func (o *options) take(name string) (string, bool) {
-	v, ok := o.flags[name]
-	delete(o.flags, name)
-	return v, ok
-}
-
-// bool removes a boolean option and returns its value.
-func (o *options) bool(name string) (bool, error) {
-	v, ok := o.take(name)
-	if !ok {
-		return false, nil
-	}
-	switch v {
-	case "true", "1", "yes":
-		return true, nil
-	case "false", "0", "no":
-		return false, nil
-	}
-	return false, usageErrorf("--%s takes no value or true/false, not %q", name, v)
-}
-
-// rest returns the options not taken yet, in command-line order.
-func (o *options) rest() []string {
-	var names []string
-	for _, n := range o.order {
-		if _, ok := o.flags[n]; ok {
-			names = append(names, n)
-		}
-	}
-	return names
-}
-
-// noMore fails when options are left that the command does not know.
-func (o *options) noMore() error {
-	if rest := o.rest(); len(rest) > 0 {
-		return usageErrorf("unknown option --%s", rest[0])
-	}
-	return nil
+	root.SetArgs(args)
+	root.SetIn(m.Stdin)
+	root.SetOut(m.Stdout)
+	root.SetErr(m.Stderr)
+	return root.ExecuteContext(ctx)
 }
 
 // paths returns $AEGIR_HOME from --home, the environment or the default.
-func (m *Main) paths(o *options) aegir.Paths {
-	home, _ := o.take("home")
+func (m *Main) paths(home string) aegir.Paths {
 	if home == "" {
 		home = m.Getenv("AEGIR_HOME")
 	}
@@ -278,11 +137,11 @@ func (m *Main) refuseRoot() error {
 }
 
 // contextArg returns the one @CONTEXT argument of a command.
-func contextArg(o *options, cmd string) (string, error) {
-	if len(o.args) != 1 {
+func contextArg(args []string, cmd string) (string, error) {
+	if len(args) != 1 {
 		return "", usageErrorf("usage: aegir %s @NAME", cmd)
 	}
-	name := aegir.ContextName(o.args[0])
+	name := aegir.ContextName(args[0])
 	if err := aegir.ValidateName("name", name); err != nil {
 		return "", err
 	}

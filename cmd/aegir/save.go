@@ -4,23 +4,40 @@ import (
 	"context"
 	"fmt"
 
+	"github.com/spf13/cobra"
+
 	"github.com/aegir-hosting/aegir"
 	"github.com/aegir-hosting/aegir/contextfile"
 )
 
-// save creates, updates or deletes a named context. Only the properties
-// given change; a value of "null" resets one; nothing is written unless the
-// whole result is valid.
-func (m *Main) save(ctx context.Context, args []string) error {
-	o, err := parseOptions(args, "delete")
-	if err != nil {
-		return err
-	}
-	paths := m.paths(o)
+// saveCommand creates, updates or deletes a named context. Only the
+// properties given change; a value of "null" resets one; nothing is written
+// unless the whole result is valid.
+func (m *Main) saveCommand() *cobra.Command {
+	cmd := m.freeformCommand(&cobra.Command{
+		Use:   "save @NAME [--context_type=TYPE] [--PROPERTY=VALUE ...] [--delete]",
+		Short: "create, update or delete a named context",
+		Long: `Save creates or updates the named context: only the properties given change,
+--PROPERTY=null resets one, and nothing is written unless the whole context is
+valid and every context it names exists. --delete removes a context nothing
+refers to.
+
+Properties, by context type:
+` + propertiesHelp(contextTypes()...),
+		GroupID: groupContexts,
+	}, m.save, "delete")
+	addOption(cmd.Flags(), "context_type", "TYPE", "server, platform or site: required to create a context")
+	addSwitch(cmd.Flags(), "delete", "delete the context")
+	cmd.ValidArgsFunction = m.completeSave
+	return cmd
+}
+
+// save runs aegir save.
+func (m *Main) save(ctx context.Context, paths aegir.Paths, o *options) error {
 	if err := m.refuseRoot(); err != nil {
 		return err
 	}
-	name, err := contextArg(o, "save")
+	name, err := contextArg(o.args, "save")
 	if err != nil {
 		return err
 	}

@@ -14,6 +14,9 @@ import (
 	"sync"
 	"time"
 
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+
 	"github.com/aegir-hosting/aegir"
 	"github.com/aegir-hosting/aegir/dispatch"
 	"github.com/aegir-hosting/aegir/hosting"
@@ -33,45 +36,75 @@ const defaultListen = "127.0.0.1:8080"
 // shutdownTimeout bounds the graceful shutdown of the HTTP server.
 const shutdownTimeout = 15 * time.Second
 
+// addDatabaseOption adds --database to the commands that open the front
+// end's store.
+func addDatabaseOption(flags *pflag.FlagSet) *option {
+	return addOption(flags, "database", "URL", "the front end's database: postgres://... or a SQLite file (default $AEGIR_HOME/hosting.db)")
+}
+
 // databaseURL returns the front end's database from --database, or the
 // SQLite file $AEGIR_HOME/hosting.db.
-func databaseURL(o *options, paths aegir.Paths) string {
-	if db, ok := o.take("database"); ok && db != "" {
-		return db
+func databaseURL(database *option, paths aegir.Paths) string {
+	if database.value != "" {
+		return database.value
 	}
 	return filepath.Join(paths.Home, "hosting.db")
 }
 
-// serve runs the front end: the REST API and metrics over HTTP, and the
-// task dispatcher, until SIGINT or SIGTERM, then shuts down gracefully.
+// serveCommand runs the front end: the REST API and metrics over HTTP, and
+// the task dispatcher, until SIGINT or SIGTERM, then shuts down gracefully.
 // On the first start it makes the admin user (and prints no secret).
-func (m *Main) serve(ctx context.Context, args []string) error {
-	o, err := parseOptions(args)
-	if err != nil {
-		return err
+func (m *Main) serveCommand() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "serve",
+		Short: "run the front end: web UI, REST API, metrics, task dispatcher",
+		Long: `Serve runs the front end: the web UI, the REST API and metrics over HTTP, and the task
+dispatcher and schedulers, until SIGINT or SIGTERM, then shuts down gracefully. On its
+first start it makes the admin user, and prints no secret: make a token with
+aegir token create admin, or a login link with aegir user login-link admin.`,
+		GroupID:           groupHosting,
+		ValidArgsFunction: cobra.NoFileCompletions,
 	}
-	paths := m.paths(o)
-	dbURL := databaseURL(o, paths)
-	listen, ok := o.take("listen")
-	if !ok || listen == "" {
-		listen = defaultListen
-	}
-	workers := dispatch.DefaultWorkers()
-	if v, ok := o.take("workers"); ok {
-		if workers, err = strconv.Atoi(v); err != nil || workers < 1 {
-			return usageErrorf("--workers takes a number of at least 1, not %q", v)
+	flags := cmd.Flags()
+	listen := addOption(flags, "listen", "ADDR", "where to listen (default "+defaultListen+")")
+	database := addDatabaseOption(flags)
+	workers := addOption(flags, "workers", "N", "tasks run at once (default eight per CPU)")
+	worker := addOption(flags, "worker", "NAME", "this dispatcher's name among those sharing a queue (default the host name)")
+	cmd.RunE = func(cmd *cobra.Command, args []string) error {
+		if len(args) > 0 {
+			return usageErrorf("usage: aegir serve [--listen ADDR] [--database URL] [--workers N] [--worker NAME] [--home DIR]")
 		}
+		paths := m.paths(homeOption(cmd))
+		cfg := serveConfig{paths: paths, dbURL: databaseURL(database, paths), listen: listen.value, worker: worker.value,
+			workers: dispatch.DefaultWorkers()}
+		if cfg.listen == "" {
+			cfg.listen = defaultListen
+		}
+		if workers.given {
+			n, err := strconv.Atoi(workers.value)
+			if err != nil || n < 1 {
+				return usageErrorf("--workers takes a number of at least 1, not %q", workers.value)
+			}
+			cfg.workers = n
+		}
+		if cfg.worker == "" {
+			cfg.worker, _ = os.Hostname()
+		}
+		return m.serve(cmd.Context(), cfg)
 	}
-	worker, _ := o.take("worker")
-	if worker == "" {
-		worker, _ = os.Hostname()
-	}
-	if err := o.noMore(); err != nil {
-		return err
-	}
-	if len(o.args) > 0 {
-		return usageErrorf("usage: aegir serve [--listen ADDR] [--database URL] [--workers N] [--worker NAME] [--home DIR]")
-	}
+	return cmd
+}
+
+// serveConfig is what serve's command line says.
+type serveConfig struct {
+	paths         aegir.Paths
+	dbURL, listen string
+	workers       int
+	worker        string
+}
+
+// serve runs aegir serve.
+func (m *Main) serve(ctx context.Context, cfg serveConfig) error {
 	// The dispatcher runs the back end, which must not run as root; and a
 	// store file made by root would be root's.
 	if err := m.refuseRoot(); err != nil {
@@ -79,7 +112,7 @@ func (m *Main) serve(ctx context.Context, args []string) error {
 	}
 
 	logger := slog.New(slog.NewTextHandler(m.Stderr, nil))
-	store, err := aegir.OpenStore(ctx, dbURL)
+	store, err := aegir.OpenStore(ctx, cfg.dbURL)
 	if err != nil {
 		return err
 	}
@@ -99,13 +132,13 @@ func (m *Main) serve(ctx context.Context, args []string) error {
 	if err != nil {
 		return fmt.Errorf("certificates: %w", err)
 	}
-	certs, err := ssl.New(paths, aegir.SSLSelfSigned, nil, sslConfig)
+	certs, err := ssl.New(cfg.paths, aegir.SSLSelfSigned, nil, sslConfig)
 	if err != nil {
 		return fmt.Errorf("certificates: %w", err)
 	}
 	api.WatchCertificates(certs)
 
-	ln, err := net.Listen("tcp", listen)
+	ln, err := net.Listen("tcp", cfg.listen)
 	if err != nil {
 		return err
 	}
@@ -125,7 +158,7 @@ func (m *Main) serve(ctx context.Context, args []string) error {
 	hardStop, hardCancel := context.WithCancel(context.WithoutCancel(ctx))
 	defer hardCancel()
 	waitDispatcher, err := startDispatcher(dctx, dispatcherDeps{
-		Backend: m.backend(paths), Store: store, API: api, Workers: workers, Worker: worker, Logger: logger, HardStop: hardStop,
+		Backend: m.backend(cfg.paths), Store: store, API: api, Workers: cfg.workers, Worker: cfg.worker, Logger: logger, HardStop: hardStop,
 		Certificates: certs,
 	})
 	if err != nil {
@@ -135,8 +168,8 @@ func (m *Main) serve(ctx context.Context, args []string) error {
 
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
-	fmt.Fprintf(m.Stdout, "serving http://%s/ (API under /api/, metrics at /metrics) with %d workers\n", ln.Addr(), workers)
-	logger.Info("serving", "addr", ln.Addr().String(), "database", redactDB(dbURL), "workers", workers)
+	fmt.Fprintf(m.Stdout, "serving http://%s/ (API under /api/, metrics at /metrics) with %d workers\n", ln.Addr(), cfg.workers)
+	logger.Info("serving", "addr", ln.Addr().String(), "database", redactDB(cfg.dbURL), "workers", cfg.workers)
 
 	select {
 	case err := <-served:

@@ -13,6 +13,8 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/spf13/cobra"
+
 	"github.com/aegir-hosting/aegir"
 	"github.com/aegir-hosting/aegir/contextfile"
 	"github.com/aegir-hosting/aegir/hosting"
@@ -20,17 +22,33 @@ import (
 	"github.com/aegir-hosting/aegir/provision"
 )
 
-// setup turns this machine into a hosting server, as Aegir's
+// setupCommand turns this machine into a hosting server, as Aegir's
 // hostmaster-install does: the $AEGIR_HOME tree, the aegir user in the web
 // group, @server_master, the link into the system web server, a sudoers
 // rule for the reload, and a verify of the server. Running it again
 // changes only what the options change.
-func (m *Main) setup(ctx context.Context, args []string) error {
-	o, err := parseOptions(args)
-	if err != nil {
-		return err
-	}
-	paths := m.paths(o)
+func (m *Main) setupCommand() *cobra.Command {
+	cmd := m.freeformCommand(&cobra.Command{
+		Use:   "setup [--aegir_user NAME] [--sudoers FILE] [--PROPERTY=VALUE ...]",
+		Short: "turn this machine into a hosting server (as root)",
+		Long: `Setup turns this machine into a hosting server, as Aegir's hostmaster-install does: the
+$AEGIR_HOME tree, the aegir user in the web group, @server_master (from the server
+properties given), the link into the system web server, a sudoers rule for its test and
+reload, and a verify of the server. Running it again changes only what the options change.
+Run as root; run as another user it sets up for that user, with no user or sudoers rule.
+
+Properties of @server_master:
+` + propertiesHelp(aegir.ServerContext),
+		GroupID: groupHosting,
+	}, m.setup)
+	addOption(cmd.Flags(), "aegir_user", "NAME", "the user that owns the home and runs the back end (default aegir)")
+	addOption(cmd.Flags(), "sudoers", "FILE", "where the sudoers rule goes (default /etc/sudoers.d/aegir)")
+	cmd.ValidArgsFunction = cobra.NoFileCompletions
+	return cmd
+}
+
+// setup runs aegir setup.
+func (m *Main) setup(ctx context.Context, paths aegir.Paths, o *options) error {
 	if len(o.args) > 0 {
 		return usageErrorf("usage: aegir setup [--home DIR] [--aegir_user NAME] [--sudoers FILE] [--server_property=value ...]")
 	}

@@ -1,51 +1,50 @@
 package main
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
 	"reflect"
+
+	"github.com/spf13/cobra"
 
 	"github.com/aegir-hosting/aegir"
 	"github.com/aegir-hosting/aegir/contextfile"
 )
 
-// show prints a context's properties, defaults filled in and secrets
-// masked.
-func (m *Main) show(ctx context.Context, args []string) error {
-	o, err := parseOptions(args, "json")
-	if err != nil {
-		return err
+// showCommand prints a context's properties, defaults filled in and
+// secrets masked.
+func (m *Main) showCommand() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:               "show @NAME",
+		Short:             "print a named context, defaults filled in and secrets masked",
+		GroupID:           groupContexts,
+		ValidArgsFunction: m.completeContext,
 	}
-	paths := m.paths(o)
-	asJSON, err := o.bool("json")
-	if err != nil {
-		return err
-	}
-	if err := o.noMore(); err != nil {
-		return err
-	}
-	name, err := contextArg(o, "show")
-	if err != nil {
-		return err
-	}
-	c, err := contextfile.New(paths).Get(ctx, name)
-	if err != nil {
-		return err
-	}
-	props := propertyValues(c.WithDefaults())
-	if asJSON {
-		enc := json.NewEncoder(m.Stdout)
-		enc.SetIndent("", "  ")
-		return enc.Encode(map[string]any{"name": "@" + c.Name, "context_type": c.Type, "properties": props})
-	}
-	fmt.Fprintf(m.Stdout, "@%s\ncontext_type: %s\n", c.Name, c.Type)
-	for _, p := range aegir.Properties(c.Type) {
-		if v, ok := props[p.Name]; ok {
-			fmt.Fprintf(m.Stdout, "%s: %v\n", p.Name, v)
+	asJSON := addSwitch(cmd.Flags(), "json", "print the context as JSON")
+	cmd.RunE = func(cmd *cobra.Command, args []string) error {
+		name, err := contextArg(args, "show")
+		if err != nil {
+			return err
 		}
+		c, err := contextfile.New(m.paths(homeOption(cmd))).Get(cmd.Context(), name)
+		if err != nil {
+			return err
+		}
+		props := propertyValues(c.WithDefaults())
+		if asJSON.on() {
+			enc := json.NewEncoder(m.Stdout)
+			enc.SetIndent("", "  ")
+			return enc.Encode(map[string]any{"name": "@" + c.Name, "context_type": c.Type, "properties": props})
+		}
+		fmt.Fprintf(m.Stdout, "@%s\ncontext_type: %s\n", c.Name, c.Type)
+		for _, p := range aegir.Properties(c.Type) {
+			if v, ok := props[p.Name]; ok {
+				fmt.Fprintf(m.Stdout, "%s: %v\n", p.Name, v)
+			}
+		}
+		return nil
 	}
-	return nil
+	return cmd
 }
 
 // propertyValues maps the set properties of c to their values.

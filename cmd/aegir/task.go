@@ -6,28 +6,95 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+	"text/tabwriter"
+
+	"github.com/spf13/cobra"
 
 	"github.com/aegir-hosting/aegir"
+	"github.com/aegir-hosting/aegir/provision"
 )
 
-// taskCommand is the command of a task type of the catalog: its usage
-// and arguments come from its row.
-func taskCommand(tt aegir.TaskType) command {
-	return command{
-		summary: tt.Summary + ": " + strings.TrimPrefix(taskUsage(tt), "aegir "+tt.Name+" "),
-		run: func(m *Main, ctx context.Context, args []string) error {
-			return m.runTask(ctx, tt, args)
-		},
-	}
-}
+// taskRunner runs a task on the named context once its command line is
+// read: the back end's Run, or a batch's own.
+type taskRunner func(b *provision.Backend, ctx context.Context, task, name string, opts aegir.TaskOptions) (*aegir.Result, error)
 
-// taskUsage is the command line of a task: @NAME, its positional
-// arguments (optional ones in brackets), its options and --force.
-func taskUsage(tt aegir.TaskType) string {
-	usage := "aegir " + tt.Name + " @NAME"
+// forceDoc is the help of --force.
+const forceDoc = "go on where the task would refuse: a package check that finds a newer schema or a downgrade, a site already installed"
+
+// taskCommand makes the command of a task of the catalog: its use line,
+// help, options, argument checks and completion come from the task's row.
+// It prints the task's log as it goes, or its Result as JSON with --json,
+// and fails when the task fails.
+func (m *Main) taskCommand(tt aegir.TaskType, run taskRunner) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:               tt.Name + " " + positionalUsage(tt),
+		Short:             tt.Summary,
+		Long:              taskHelp(tt),
+		GroupID:           groupTasks,
+		ValidArgsFunction: m.completeTaskArgs(tt),
+	}
+	flags := cmd.Flags()
+	named := map[string]*option{}
 	for _, a := range tt.Args {
 		switch {
-		case !a.Positional:
+		case a.Positional:
+		case a.Kind == aegir.ArgBool:
+			named[a.Name] = addSwitch(flags, a.Name, a.Doc)
+		default:
+			named[a.Name] = addOption(flags, a.Name, argPlaceholder(a), a.Doc)
+			named[a.Name].values = a.Enum
+		}
+	}
+	var force *option
+	if tt.Force {
+		force = addSwitch(flags, "force", forceDoc)
+	}
+	asJSON := addSwitch(flags, "json", "print the task's Result as JSON (status, log, data) instead of its log")
+	failAt := addOption(flags, "fail_at", "STEP", "fail at the named step, to see its undo (tests)")
+	flags.MarkHidden("fail_at")
+
+	cmd.RunE = func(cmd *cobra.Command, args []string) error {
+		opts := aegir.TaskOptions{Args: map[string]string{}, FailAt: failAt.value}
+		opts.Force = force != nil && force.on()
+		for name, o := range named {
+			if o.given {
+				opts.Args[name] = o.value
+			}
+		}
+		name, err := taskArgs(args, tt, opts.Args)
+		if err != nil {
+			return err
+		}
+		if err := m.refuseRoot(); err != nil {
+			return err
+		}
+		if !asJSON.on() {
+			opts.Sink = m.printEntry
+		}
+		b := m.backend(m.paths(homeOption(cmd)))
+		result, err := run(b, cmd.Context(), tt.Name, name, opts)
+		return m.report(tt.Name, name, result, err, asJSON.on())
+	}
+	return cmd
+}
+
+// positionalArgs returns the task's arguments that follow @NAME, in order.
+func positionalArgs(tt aegir.TaskType) []aegir.TaskArg {
+	var list []aegir.TaskArg
+	for _, a := range tt.Args {
+		if a.Positional {
+			list = append(list, a)
+		}
+	}
+	return list
+}
+
+// positionalUsage is @NAME and the task's positional arguments, optional
+// ones in brackets.
+func positionalUsage(tt aegir.TaskType) string {
+	usage := "@NAME"
+	for _, a := range positionalArgs(tt) {
+		switch {
 		case a.Variadic:
 			usage += " " + strings.ToUpper(a.Name) + "..."
 		case a.Required:
@@ -36,13 +103,28 @@ func taskUsage(tt aegir.TaskType) string {
 			usage += " [" + strings.ToUpper(a.Name) + "]"
 		}
 	}
+	return usage
+}
+
+// argPlaceholder names an option's value: its values, or its name.
+func argPlaceholder(a aegir.TaskArg) string {
+	if len(a.Enum) > 0 {
+		return strings.Join(a.Enum, "|")
+	}
+	return strings.ToUpper(a.Name)
+}
+
+// taskUsage is the command line of a task: @NAME, its positional
+// arguments, its options and --force.
+func taskUsage(tt aegir.TaskType) string {
+	usage := "aegir " + tt.Name + " " + positionalUsage(tt)
 	for _, a := range tt.Args {
-		if !a.Positional {
-			value := strings.ToUpper(a.Name)
-			if len(a.Enum) > 0 {
-				value = strings.Join(a.Enum, "|")
-			}
-			usage += " [--" + a.Name + "=" + value + "]"
+		switch {
+		case a.Positional:
+		case a.Kind == aegir.ArgBool:
+			usage += " [--" + a.Name + "]"
+		default:
+			usage += " [--" + a.Name + "=" + argPlaceholder(a) + "]"
 		}
 	}
 	if tt.Force {
@@ -51,61 +133,58 @@ func taskUsage(tt aegir.TaskType) string {
 	return usage
 }
 
-// runTask runs a back-end task and prints its log as it goes, or its
-// Result as JSON with --json. It fails when the task fails.
-func (m *Main) runTask(ctx context.Context, tt aegir.TaskType, args []string) error {
-	o, err := parseOptions(args, "json", "force")
-	if err != nil {
-		return err
+// taskHelp is the help of a task command, from its catalog row: what it
+// does, what it runs on, and its arguments in their order.
+func taskHelp(tt aegir.TaskType) string {
+	var b strings.Builder
+	objects := objectsPhrase(tt.Objects)
+	fmt.Fprintf(&b, "%s.\n\nRuns on %s.", tt.Summary, objects)
+	if tt.Heavy {
+		b.WriteString(" Heavy: refused while the machine's load is critical\n($AEGIR_LOAD_CRITICAL, else ten per CPU).")
 	}
-	paths := m.paths(o)
-	asJSON, err := o.bool("json")
-	if err != nil {
-		return err
-	}
-	opts := aegir.TaskOptions{Args: map[string]string{}}
-	if tt.Force {
-		if opts.Force, err = o.bool("force"); err != nil {
-			return err
+	b.WriteString("\n\nArguments, in this order:\n")
+	w := tabwriter.NewWriter(&b, 0, 4, 2, ' ', 0)
+	fmt.Fprintf(w, "  @NAME\tthe %s\n", objects[len("a "):])
+	for _, a := range positionalArgs(tt) {
+		name, doc := strings.ToUpper(a.Name), a.Doc
+		switch {
+		case a.Variadic:
+			name += "..."
+			doc += " (one or more)"
+		case a.Required:
+		default:
+			name = "[" + name + "]"
+			doc += " (optional)"
 		}
+		fmt.Fprintf(w, "  %s\t%s\n", name, doc)
 	}
-	opts.FailAt, _ = o.take("fail_at")
-	for _, a := range tt.Args {
-		if v, ok := o.take(a.Name); ok && !a.Positional {
-			opts.Args[a.Name] = v
-		}
+	w.Flush()
+	return strings.TrimSuffix(b.String(), "\n")
+}
+
+// objectsPhrase names context types in a sentence: "a site", "a server,
+// platform or site".
+func objectsPhrase(types []aegir.ContextType) string {
+	names := make([]string, len(types))
+	for i, t := range types {
+		names[i] = string(t)
 	}
-	if err := o.noMore(); err != nil {
-		return err
+	if len(names) == 1 {
+		return "a " + names[0]
 	}
-	name, err := taskArgs(o.args, tt, opts.Args)
-	if err != nil {
-		return err
-	}
-	if err := m.refuseRoot(); err != nil {
-		return err
-	}
-	if !asJSON {
-		opts.Sink = m.printEntry
-	}
-	b := m.backend(paths)
-	result, err := b.Run(ctx, tt.Name, name, opts)
-	return m.report(tt.Name, name, result, err, asJSON)
+	return "a " + strings.Join(names[:len(names)-1], ", ") + " or " + names[len(names)-1]
 }
 
 // taskArgs checks the positional arguments against the task's and puts
 // them in args; it returns the context name.
 func taskArgs(pos []string, tt aegir.TaskType, args map[string]string) (string, error) {
-	var positional []aegir.TaskArg
+	positional := positionalArgs(tt)
 	required, variadic := 1, false
-	for _, a := range tt.Args {
-		if a.Positional {
-			positional = append(positional, a)
-			if a.Required {
-				required++
-			}
-			variadic = variadic || a.Variadic
+	for _, a := range positional {
+		if a.Required {
+			required++
 		}
+		variadic = variadic || a.Variadic
 	}
 	if len(pos) < required || !variadic && len(pos) > 1+len(positional) {
 		return "", usageErrorf("usage: %s", taskUsage(tt))
@@ -134,8 +213,12 @@ func (m *Main) printEntry(e aegir.LogEntry) {
 }
 
 // report prints a task's Result, as JSON or as its data, and turns a
-// failure into the command's error.
+// failure into the command's error. A nil Result is a command line the
+// task refused before it began: its error alone is the answer.
 func (m *Main) report(task, name string, result *aegir.Result, err error, asJSON bool) error {
+	if result == nil {
+		return err
+	}
 	if asJSON {
 		enc := json.NewEncoder(m.Stdout)
 		enc.SetIndent("", "  ")

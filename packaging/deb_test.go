@@ -100,8 +100,8 @@ func TestDebPackageInstallsAndRemoves(t *testing.T) {
 			t.Errorf("dpkg -L aegir has no %s: %v", want, listed)
 		}
 	}
-	if usage, _ := exec.Command("/usr/bin/aegir").CombinedOutput(); !strings.Contains(string(usage), "usage: aegir") {
-		t.Errorf("the installed binary does not run: %s", usage)
+	if version, err := exec.Command("/usr/bin/aegir", "--version").CombinedOutput(); err != nil || !strings.HasPrefix(string(version), "aegir version ") {
+		t.Errorf("the installed binary does not run: %v %s", err, version)
 	}
 	u, err := user.Lookup("aegir")
 	if err != nil {

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
+	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -97,7 +99,7 @@ func setup(t *testing.T) *bundle {
 	store, err := sqlite.Open(t.Context(), filepath.Join(t.TempDir(), "hosting.db"))
 	must(t, err)
 	t.Cleanup(func() { store.Close() })
-	b := &bundle{store: store, svc: &hosting.Service{Store: store}}
+	b := &bundle{store: store, svc: &hosting.Service{Store: store, StatLocal: anyRoot}}
 	ctx := t.Context()
 	_, _, err = b.svc.CreateServer(ctx, hosting.ServerInput{Name: "@server_master"}, hosting.Actor{Name: "test"})
 	must(t, err)
@@ -109,6 +111,10 @@ func setup(t *testing.T) *bundle {
 	must(t, store.AddBackup(ctx, &aegir.Backup{Site: "live.example.com", File: "/var/aegir/backups/live.example.com-20250101.000000.tar.gz"}))
 	return b
 }
+
+// anyRoot answers for every path that it is a directory: the tests make
+// platforms on roots that are not on this machine.
+func anyRoot(string) (fs.FileInfo, error) { return os.Stat(os.TempDir()) }
 
 // site creates a site record directly in the store with a status.
 func (b *bundle) site(t *testing.T, uri, status string) {

@@ -47,6 +47,10 @@ const (
 	// KindDispatcher is a dispatcher sharing the queue, which no role but
 	// the administrators' sees: its name is a machine's.
 	KindDispatcher = "dispatcher"
+	// KindToken is the API tokens of a user: "token:NAME" for those of
+	// user NAME. Everyone manages their own; no role but the
+	// administrators' manages those of others.
+	KindToken = "token"
 )
 
 // Roles lists the roles from the most to the least powerful.
@@ -151,6 +155,9 @@ func (s *Service) Authorize(ctx context.Context, u *aegir.User, action, object s
 	}
 	if isObject && kind == KindUser && name == u.Name && (action == ActRead || action == ActUpdate) {
 		return nil // everyone sees and changes their own account (a role change still needs a grant)
+	}
+	if isObject && kind == KindToken && name == u.Name {
+		return nil // everyone lists, makes and revokes their own API tokens
 	}
 	if !RoleAllows(u.Role, kind, action) {
 		return forbidden(u, action, object)
@@ -288,6 +295,14 @@ func ListScope(u *aegir.User, kind string) (aegir.Scope, []aegir.ContextType) {
 		return aegir.Scope{}, types
 	}
 	return aegir.Scope{Limited: true, Clients: slices.Clone(u.Clients)}, types
+}
+
+// ShowsMachines reports whether u sees the machines behind the sites: the
+// names of servers and the paths on them (platform roots, backup files,
+// site directories). Those who may not list servers (client users, account
+// managers) see neither: a backup is shown by its file name alone.
+func ShowsMachines(u *aegir.User) bool {
+	return u != nil && !u.Disabled && RoleAllows(u.Role, KindServer, ActList)
 }
 
 // ShowLoginLink reports whether the user may see a site's one-time login

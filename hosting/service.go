@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
+	"os"
 	"reflect"
 	"slices"
 	"sort"
@@ -33,6 +35,10 @@ type Service struct {
 	// Argon2 are the cost parameters of new password hashes; zero means
 	// DefaultArgon2.
 	Argon2 Argon2Params
+	// StatLocal reads a path on this machine, where the front end runs, to
+	// check the root of a new platform on a local web server; os.Stat when
+	// nil. Tests of other rules swap it.
+	StatLocal func(path string) (fs.FileInfo, error)
 
 	hashOnce  sync.Once
 	hashSem   chan struct{} // bounds the argon2 computations at once
@@ -376,6 +382,9 @@ func (s *Service) CreatePlatform(ctx context.Context, in PlatformInput, creator 
 	if err := s.rootFree(ctx, name, c.Platform); err != nil {
 		return nil, nil, err
 	}
+	if err := s.rootExists(ctx, c.Platform); err != nil {
+		return nil, nil, err
+	}
 	r := &aegir.PlatformRecord{Name: name, Platform: *c.Platform}
 	if in.Locked != nil {
 		r.Locked = *in.Locked
@@ -440,6 +449,9 @@ func (s *Service) UpdatePlatform(ctx context.Context, name string, in PlatformIn
 		if err := s.rootFree(ctx, name, c.Platform); err != nil {
 			return nil, nil, err
 		}
+		if err := s.rootExists(ctx, c.Platform); err != nil {
+			return nil, nil, err
+		}
 	}
 	r := *old
 	r.Platform = *c.Platform
@@ -473,6 +485,73 @@ func (s *Service) liveSites(ctx context.Context, platform string) (int, error) {
 		return 0, err
 	}
 	return all - deleted, nil
+}
+
+// ListLiveSites returns one page of the sites f selects that are not
+// deleted, and their total: lists hide the tombstones of deleted sites
+// unless asked for them. With f.Status set it is the store's ListSites.
+//
+// The store filters by one status only, so this pages around the deleted
+// sites itself: it reads their names (usually few), then the stretch of
+// the full list where the page's sites must be, at most two store pages.
+// Both stores sort names bytewise (SQLite's BINARY collation, PostgreSQL's
+// COLLATE "C"), as Go compares strings, so the deleted sites before a site
+// are the deleted names below its own.
+func (s *Service) ListLiveSites(ctx context.Context, f aegir.SiteFilter) ([]*aegir.SiteRecord, int, error) {
+	if f.Status != "" {
+		return s.Store.ListSites(ctx, f)
+	}
+	var deleted []string
+	df := f
+	df.Status, df.PerPage = aegir.SiteDeleted, aegir.MaxPerPage
+	for df.Page = 1; ; df.Page++ {
+		list, total, err := s.Store.ListSites(ctx, df)
+		if err != nil {
+			return nil, 0, err
+		}
+		for _, r := range list {
+			deleted = append(deleted, r.Name)
+		}
+		if df.Page*aegir.MaxPerPage >= total || len(list) == 0 {
+			break
+		}
+	}
+	if len(deleted) == 0 {
+		return s.Store.ListSites(ctx, f)
+	}
+	slices.Sort(deleted) // the store's order already; sorting makes sure
+	perPage, first := aegir.Paginate(f.Page, f.PerPage)
+	// The live site at live index i is at index i+d of the full list, d
+	// being the deleted sites before it: the page lies within the full
+	// list's [first, first+perPage+len(deleted)).
+	span := min(perPage+len(deleted), aegir.MaxPerPage)
+	var out []*aegir.SiteRecord
+	total := 0
+	for page := first/span + 1; ; page++ {
+		ff := f
+		ff.Page, ff.PerPage = page, span
+		list, all, err := s.Store.ListSites(ctx, ff)
+		if err != nil {
+			return nil, 0, err
+		}
+		total = all - len(deleted)
+		for i, r := range list {
+			if r.Status == aegir.SiteDeleted {
+				continue
+			}
+			before, _ := slices.BinarySearch(deleted, r.Name)
+			live := (page-1)*span + i - before
+			if live >= first+perPage {
+				return out, total, nil
+			}
+			if live >= first {
+				out = append(out, r)
+			}
+		}
+		if page*span >= all || len(list) == 0 {
+			return out, total, nil
+		}
+	}
 }
 
 // DeletePlatform queues the delete of a platform without sites (ECONFLICT
@@ -604,6 +683,51 @@ func (s *Service) rootFree(ctx context.Context, name string, p *aegir.Platform) 
 			return nil
 		}
 	}
+}
+
+// rootExists refuses the root of a platform that no verify could use: on
+// a local web server (this machine), a root that is not a directory when
+// no source (makefile) would build it there. A verify would only fail on
+// it, leaving a failed platform; the form says why at once instead. The
+// roots on remote servers are checked by the platform's verify.
+func (s *Service) rootExists(ctx context.Context, p *aegir.Platform) error {
+	if p.Makefile != "" {
+		return nil
+	}
+	sv, err := s.Store.GetServer(ctx, aegir.ContextName(p.WebServer))
+	if aegir.ErrorCode(err) == aegir.ENOTFOUND {
+		return nil // the store refuses a missing web server, naming it
+	} else if err != nil {
+		return err
+	}
+	if !isLocal(sv.Server) {
+		return nil
+	}
+	stat := s.StatLocal
+	if stat == nil {
+		stat = os.Stat
+	}
+	fi, err := stat(p.Root)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return aegir.FieldErrorf("root", "%s does not exist on @%s: give the directory of an existing codebase, or a source to build it from",
+			p.Root, sv.Name)
+	case err != nil:
+		var pe *fs.PathError
+		if errors.As(err, &pe) {
+			err = pe.Err // the path is in the message already
+		}
+		return aegir.FieldErrorf("root", "%s cannot be read on @%s: %v", p.Root, sv.Name, err)
+	case !fi.IsDir():
+		return aegir.FieldErrorf("root", "%s is not a directory on @%s", p.Root, sv.Name)
+	}
+	return nil
+}
+
+// isLocal reports whether a server is this machine (no remote_host, or
+// localhost), as the web server drivers decide.
+func isLocal(sv aegir.Server) bool {
+	return sv.RemoteHost == "" || sv.RemoteHost == "localhost" || sv.RemoteHost == "127.0.0.1"
 }
 
 // checkClient reports a client that does not exist as invalid input.

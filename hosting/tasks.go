@@ -106,6 +106,14 @@ func (s *Service) siteRule(r *aegir.SiteRecord, typ string) error {
 	return nil
 }
 
+// SiteTaskRefusal returns why a site in the record's state takes no task
+// of type typ (an ECONFLICT saying what to do first, such as "disable it
+// before deleting it"), or nil when it takes one: the state rules a UI
+// explains when it offers no button.
+func (s *Service) SiteTaskRefusal(r *aegir.SiteRecord, typ string) error {
+	return s.siteRule(r, typ)
+}
+
 // TaskRequest asks for a task on an object. Args are the task's arguments
 // in string form; a leading "@" is accepted on references.
 type TaskRequest struct {
@@ -354,6 +362,95 @@ func (s *Service) siteBackups(ctx context.Context, site string, names []string, 
 		}
 	}
 	return files, nil
+}
+
+// WaitingFor returns the task a queued task waits for, by the queue's
+// rule (see aegir.TaskQueue): a task on the same object that is processing
+// or queued before it; else a platform-wide task on its platform that is
+// processing or queued before it; else, for a platform-wide task, any task
+// on its platform that is processing or queued before it. It returns nil
+// when nothing holds the task back (it waits for a free worker) or when it
+// is not queued. Of several tasks queued before it, the one right before
+// it is named.
+func (s *Service) WaitingFor(ctx context.Context, t *aegir.Task) (*aegir.Task, error) {
+	if t.Status != aegir.StatusQueued {
+		return nil, nil
+	}
+	var processing []*aegir.Task
+	err := s.eachTask(ctx, aegir.TaskFilter{Status: aegir.StatusProcessing}, func(o *aegir.Task) bool {
+		processing = append(processing, o)
+		return true
+	})
+	if err != nil {
+		return nil, err
+	}
+	first := func(match func(*aegir.Task) bool) *aegir.Task {
+		for _, o := range processing {
+			if match(o) {
+				return o
+			}
+		}
+		return nil
+	}
+	before := func(o *aegir.Task) bool { return o.ID < t.ID }
+	if o := first(func(o *aegir.Task) bool { return o.Object == t.Object }); o != nil {
+		return o, nil
+	}
+	if o, err := s.lastQueued(ctx, t.Object, before); o != nil || err != nil {
+		return o, err
+	}
+	if t.Platform == "" {
+		return nil, nil
+	}
+	holdsPlatform := func(o *aegir.Task) bool { return o.Exclusive && o.Platform == t.Platform }
+	if o := first(holdsPlatform); o != nil {
+		return o, nil
+	}
+	// A platform-wide task is queued on its platform (see platformTask).
+	if o, err := s.lastQueued(ctx, t.Platform, func(o *aegir.Task) bool { return before(o) && holdsPlatform(o) }); o != nil || err != nil {
+		return o, err
+	}
+	if !t.Exclusive {
+		return nil, nil
+	}
+	onPlatform := func(o *aegir.Task) bool { return o.Platform == t.Platform }
+	if o := first(onPlatform); o != nil {
+		return o, nil
+	}
+	return s.lastQueued(ctx, "", func(o *aegir.Task) bool { return before(o) && onPlatform(o) })
+}
+
+// lastQueued returns the newest queued task on object ("" for any) that
+// matches, or nil.
+func (s *Service) lastQueued(ctx context.Context, object string, match func(*aegir.Task) bool) (*aegir.Task, error) {
+	var found *aegir.Task
+	err := s.eachTask(ctx, aegir.TaskFilter{Status: aegir.StatusQueued, Object: object}, func(o *aegir.Task) bool {
+		if match(o) {
+			found = o
+		}
+		return found == nil
+	})
+	return found, err
+}
+
+// eachTask calls fn on the tasks f selects, newest first, reading them a
+// page at a time, until fn returns false.
+func (s *Service) eachTask(ctx context.Context, f aegir.TaskFilter, fn func(*aegir.Task) bool) error {
+	f.PerPage = aegir.MaxPerPage
+	for f.Page = 1; ; f.Page++ {
+		list, total, err := s.Store.ListTasks(ctx, f)
+		if err != nil {
+			return err
+		}
+		for _, o := range list {
+			if !fn(o) {
+				return nil
+			}
+		}
+		if f.Page*aegir.MaxPerPage >= total || len(list) == 0 {
+			return nil
+		}
+	}
 }
 
 // CancelTask cancels a queued task (ECONFLICT for any other status).

@@ -8,6 +8,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/aegir-hosting/aegir"
 )
@@ -53,6 +54,12 @@ func NewTokenSecret() string {
 // CreateToken makes a new API token for the named user and returns it with
 // its secret, which is shown once: only its hash is stored.
 func (s *Service) CreateToken(ctx context.Context, userName, tokenName string) (*aegir.Token, string, error) {
+	return s.CreateTokenAs(ctx, Actor{}, userName, tokenName)
+}
+
+// CreateTokenAs is CreateToken for a user of the front end, whom the audit
+// log names as the maker.
+func (s *Service) CreateTokenAs(ctx context.Context, a Actor, userName, tokenName string) (*aegir.Token, string, error) {
 	u, err := s.Store.GetUserByName(ctx, userName)
 	if err != nil {
 		return nil, "", err
@@ -68,7 +75,7 @@ func (s *Service) CreateToken(ctx context.Context, userName, tokenName string) (
 	if err := s.Store.CreateToken(ctx, t); err != nil {
 		return nil, "", err
 	}
-	return t, secret, s.Audit(ctx, Actor{}, "token.create", KindUser+":"+u.Name, fmt.Sprintf("token %d (%s)", t.ID, t.Name))
+	return t, secret, s.Audit(ctx, a, "token.create", KindUser+":"+u.Name, fmt.Sprintf("token %d (%s)", t.ID, t.Name))
 }
 
 // ListTokens returns the tokens of the named user, newest first.
@@ -86,6 +93,30 @@ func (s *Service) RevokeToken(ctx context.Context, id int64) error {
 		return err
 	}
 	return s.Audit(ctx, Actor{}, "token.revoke", fmt.Sprintf("token:%d", id), "")
+}
+
+// RevokeTokenOf revokes a token of the named user and returns it; a token
+// of another user is ENOTFOUND, as one that does not exist. Revoking a
+// revoked token again changes nothing.
+func (s *Service) RevokeTokenOf(ctx context.Context, a Actor, userName string, id int64) (*aegir.Token, error) {
+	list, err := s.ListTokens(ctx, userName)
+	if err != nil {
+		return nil, err
+	}
+	i := slices.IndexFunc(list, func(t *aegir.Token) bool { return t.ID == id })
+	if i < 0 {
+		return nil, aegir.Errorf(aegir.ENOTFOUND, "user %s has no token %d", userName, id)
+	}
+	t := list[i]
+	if t.RevokedAt != nil {
+		return t, nil
+	}
+	if err := s.Store.RevokeToken(ctx, id); err != nil {
+		return nil, err
+	}
+	now := time.Now()
+	t.RevokedAt = &now
+	return t, s.Audit(ctx, a, "token.revoke", KindUser+":"+userName, fmt.Sprintf("token %d (%s)", t.ID, t.Name))
 }
 
 // Authenticate returns the user of a bearer token secret. An unknown or

@@ -103,6 +103,9 @@ type clientData struct {
 	SiteTotal int
 	Users     []*aegir.User
 	ShowUsers bool
+	// The actions the user may take on the client: change it, add a site
+	// of it, add a user acting for it.
+	CanEdit, CanAddSite, CanAddUser bool
 }
 
 func (s *Server) clientPage(w http.ResponseWriter, r *http.Request, u *aegir.User) error {
@@ -115,8 +118,11 @@ func (s *Server) clientPage(w http.ResponseWriter, r *http.Request, u *aegir.Use
 	if err != nil {
 		return err
 	}
-	d := clientData{Client: c, ShowUsers: s.can(r, u, hosting.ActList, "users")}
-	if d.Sites, d.SiteTotal, err = s.Store.ListSites(ctx, aegir.SiteFilter{Client: name, PerPage: 20}); err != nil {
+	d := clientData{Client: c, ShowUsers: s.can(r, u, hosting.ActList, "users"),
+		CanEdit:    s.can(r, u, hosting.ActUpdate, hosting.KindClient+":"+name),
+		CanAddSite: s.can(r, u, hosting.ActCreate, "sites") && s.can(r, u, hosting.ActUse, hosting.KindClient+":"+name),
+		CanAddUser: s.can(r, u, hosting.ActCreate, "users") && s.can(r, u, hosting.ActGrant, hosting.KindRole+":"+aegir.RoleClient)}
+	if d.Sites, d.SiteTotal, err = s.Service.ListLiveSites(ctx, aegir.SiteFilter{Client: name, PerPage: 20}); err != nil {
 		return err
 	}
 	if d.ShowUsers {
@@ -147,6 +153,41 @@ func (s *Server) clientCreate(w http.ResponseWriter, r *http.Request, u *aegir.U
 		return s.formFailed(w, r, u, err, "clientform", "Add a client", formData{Form: f})
 	}
 	s.flash(r, "Client "+c.Name+" is added.")
+	return redirect(w, r, "/clients/"+c.Name)
+}
+
+// clientFor reads a client the user may change.
+func (s *Server) clientFor(r *http.Request, u *aegir.User) (*aegir.Client, error) {
+	name := r.PathValue("name")
+	if err := s.authorize(r.Context(), u, hosting.ActUpdate, hosting.KindClient+":"+name); err != nil {
+		return nil, err
+	}
+	return s.Service.GetClient(r.Context(), name)
+}
+
+// clientEditForm changes a client's title and email (its name stays).
+func (s *Server) clientEditForm(w http.ResponseWriter, r *http.Request, u *aegir.User) error {
+	c, err := s.clientFor(r, u)
+	if err != nil {
+		return err
+	}
+	f := newForm()
+	f.Values["name"], f.Values["title"], f.Values["email"] = c.Name, c.Title, c.Email
+	return s.renderForm(w, r, u, http.StatusOK, "clientform", "Edit client "+c.Name, formData{Form: f, Object: c})
+}
+
+func (s *Server) clientEditSubmit(w http.ResponseWriter, r *http.Request, u *aegir.User) error {
+	c, err := s.clientFor(r, u)
+	if err != nil {
+		return err
+	}
+	f := formOf(r, "title", "email")
+	f.Values["name"] = c.Name
+	title, email := f.Values["title"], f.Values["email"]
+	if _, err := s.Service.UpdateClientAs(r.Context(), hosting.ActorOf(u, clientAddress(r)), c.Name, hosting.ClientInput{Title: &title, Email: &email}); err != nil {
+		return s.formFailed(w, r, u, err, "clientform", "Edit client "+c.Name, formData{Form: f, Object: c})
+	}
+	s.flash(r, "Client "+c.Name+" is saved.")
 	return redirect(w, r, "/clients/"+c.Name)
 }
 

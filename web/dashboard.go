@@ -3,6 +3,7 @@ package web
 import (
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 
@@ -23,10 +24,12 @@ type taskBox struct {
 }
 
 type dashboardData struct {
-	Sites         []statusCount
-	SitesTotal    int
-	Processing    taskBox
-	Queued        taskBox
+	Sites      []statusCount
+	SitesTotal int
+	Processing taskBox
+	Queued     taskBox
+	// Active are the first running tasks, then the first queued ones.
+	Active        []*aegir.Task
 	Failed        taskBox
 	FailedBackups []*aegir.Task
 	Disk          []aegir.DiskUsage
@@ -74,6 +77,7 @@ func (s *Server) dashboardPage(w http.ResponseWriter, r *http.Request, u *aegir.
 	if d.Queued, err = box(aegir.TaskFilter{Status: aegir.StatusQueued}); err != nil {
 		return err
 	}
+	d.Active = append(slices.Clone(d.Processing.Tasks), d.Queued.Tasks...)
 	if d.Failed, err = box(aegir.TaskFilter{Status: aegir.StatusFailed}); err != nil {
 		return err
 	}

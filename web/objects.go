@@ -7,6 +7,8 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"path"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -225,6 +227,61 @@ func (s *Server) hideServers(ctx context.Context, u *aegir.User) func(map[string
 	}
 }
 
+// pathPattern matches an absolute path in a text (a log line): a "/" at
+// the start or after a space, a quote, a bracket, "=" or ",", and not the
+// "//" of a URL.
+var pathPattern = regexp.MustCompile(`(^|[\s"'(\[=,])(/[A-Za-z0-9._@+~-][^\s"'()\[\],;]*)`)
+
+// hidePathsIn replaces the absolute paths in a text with "…/" and their
+// file names, for those who may not see the machines (see
+// hosting.ShowsMachines): "written to /var/aegir/backups/a.tar.gz" reads
+// "written to …/a.tar.gz".
+func hidePathsIn(text string) string {
+	return pathPattern.ReplaceAllStringFunc(text, func(m string) string {
+		i := strings.IndexByte(m, '/')
+		return m[:i] + "…/" + path.Base(m[i:])
+	})
+}
+
+// fileNames returns a value of a task's arguments or result with every
+// absolute path cut to its file name (a backup file, a list of them, the
+// directory a task worked in); other values as they are.
+func fileNames(v any) any {
+	switch v := v.(type) {
+	case string:
+		fields := strings.Fields(v)
+		changed := false
+		for i, f := range fields {
+			if strings.HasPrefix(f, "/") && !strings.HasPrefix(f, "//") {
+				fields[i], changed = path.Base(f), true
+			}
+		}
+		if changed {
+			return strings.Join(fields, " ")
+		}
+		return v
+	case []any:
+		out := make([]any, len(v))
+		for i, e := range v {
+			out[i] = fileNames(e)
+		}
+		return out
+	case []string:
+		out := make([]string, len(v))
+		for i, e := range v {
+			out[i] = fileNames(e).(string)
+		}
+		return out
+	case map[string]any:
+		out := make(map[string]any, len(v))
+		for k, e := range v {
+			out[k] = fileNames(e)
+		}
+		return out
+	}
+	return v
+}
+
 // --- handlers ---
 
 // pageParams reads page and per_page, and returns the page size the
@@ -287,11 +344,11 @@ func (s *Server) getObject(o *objectKind) handlerFunc {
 }
 
 // answer is the JSON of a change: the object and the task it queued
-// (null when it queued none; absent for clients).
-func (o *objectKind) answer(v any, t *aegir.Task) map[string]any {
+// (null when it queued none; absent for clients), as u sees them.
+func (o *objectKind) answer(u *aegir.User, v any, t *aegir.Task) map[string]any {
 	m := map[string]any{o.singular: v}
 	if o.ctxType != "" {
-		m["task"] = taskJSON(t)
+		m["task"] = taskFor(u, t)
 	}
 	return m
 }
@@ -309,7 +366,7 @@ func (s *Server) createObject(o *objectKind) handlerFunc {
 		if err != nil {
 			return err
 		}
-		writeJSON(w, http.StatusCreated, o.answer(v, t))
+		writeJSON(w, http.StatusCreated, o.answer(u, v, t))
 		return nil
 	}
 }
@@ -328,7 +385,7 @@ func (s *Server) updateObject(o *objectKind) handlerFunc {
 		if err != nil {
 			return err
 		}
-		writeJSON(w, http.StatusOK, o.answer(v, t))
+		writeJSON(w, http.StatusOK, o.answer(u, v, t))
 		return nil
 	}
 }
@@ -349,7 +406,7 @@ func (s *Server) deleteObject(o *objectKind) handlerFunc {
 			w.WriteHeader(http.StatusNoContent)
 			return nil
 		}
-		writeJSON(w, http.StatusAccepted, map[string]any{"task": taskJSON(t)})
+		writeJSON(w, http.StatusAccepted, map[string]any{"task": taskFor(u, t)})
 		return nil
 	}
 }
@@ -397,7 +454,7 @@ func (s *Server) createTask(o *objectKind) handlerFunc {
 		if err != nil {
 			return err
 		}
-		writeJSON(w, http.StatusCreated, map[string]any{"task": taskJSON(t)})
+		writeJSON(w, http.StatusCreated, map[string]any{"task": taskFor(u, t)})
 		return nil
 	}
 }

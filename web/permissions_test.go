@@ -32,6 +32,9 @@ type world struct {
 	// Tasks on beta's site b.example: finished, failed and queued; and a
 	// finished one on the server.
 	taskB, taskBFailed, taskBQueued, taskServer int64
+	// adminToken is the id of the admin's token; bobSpare that of a token
+	// of bob's that no request uses, for revoking.
+	adminToken, bobSpare int64
 }
 
 // roles are the users of the world, in the order the tables list them.
@@ -92,6 +95,12 @@ func newWorld(t *testing.T, b *bundle) *world {
 		must(t, err)
 		w.tokens[u.Name] = secret
 	}
+	spare, _, err := b.svc.CreateToken(ctx, "bob", "spare")
+	must(t, err)
+	w.bobSpare = spare.ID
+	adminTokens, err := b.svc.ListTokens(ctx, "admin")
+	must(t, err)
+	w.adminToken = adminTokens[len(adminTokens)-1].ID
 	adminUser, err := b.svc.GetUser(ctx, "admin")
 	must(t, err)
 	_, err = b.svc.UpdateUser(ctx, admin, "admin", hosting.UserInput{Password: ptr(testPassword), Email: &adminUser.Email})
@@ -197,6 +206,8 @@ func taskB(w *world) []any      { return []any{w.taskB} }
 func taskQueued(w *world) []any { return []any{w.taskBQueued} }
 func taskFailed(w *world) []any { return []any{w.taskBFailed} }
 func taskServer(w *world) []any { return []any{w.taskServer} }
+func adminToken(w *world) []any { return []any{w.adminToken} }
+func bobSpare(w *world) []any   { return []any{w.bobSpare} }
 
 // apiRules is the permission table of the API: one rule per route. A
 // client user (ann of acme) asking for anything of beta gets 404, as if
@@ -220,7 +231,12 @@ var apiRules = map[string]rule{
 	"PATCH /api/users/{name}":           {path: "/api/users/bob", body: map[string]any{"email": "not-an-email"}, expect: [5]int{allow, deny, allow, hide, allow}},
 	"DELETE /api/users/{name}":          {path: "/api/users/admin", expect: [5]int{allow, deny, deny, deny, deny}},
 	"POST /api/users/{name}/login-link": {path: "/api/users/bob/login-link", expect: [5]int{allow, deny, allow, hide, deny}},
-	"GET /api/sites/{name}/backups":     {path: "/api/sites/b.example/backups", expect: [5]int{allow, allow, allow, hide, allow}},
+	// bob's tokens: his own and the administrators' to manage; ann does
+	// not see bob, an account manager sees him but not his tokens.
+	"GET /api/users/{name}/tokens":         {path: "/api/users/bob/tokens", expect: [5]int{allow, deny, deny, hide, allow}},
+	"POST /api/users/{name}/tokens":        {path: "/api/users/bob/tokens", body: map[string]any{"name": ""}, expect: [5]int{allow, deny, deny, hide, allow}},
+	"DELETE /api/users/{name}/tokens/{id}": {path: "/api/users/bob/tokens/%d", ids: bobSpare, expect: [5]int{allow, deny, deny, hide, allow}},
+	"GET /api/sites/{name}/backups":        {path: "/api/sites/b.example/backups", expect: [5]int{allow, allow, allow, hide, allow}},
 
 	"GET /api/servers":                 {path: "/api/servers", expect: [5]int{allow, allow, deny, deny, deny}},
 	"POST /api/servers":                {path: "/api/servers", body: map[string]any{"name": "Not A Name"}, expect: [5]int{allow, allow, deny, deny, deny}},
@@ -250,6 +266,7 @@ var apiRules = map[string]rule{
 // pageRules is the permission table of the UI, as apiRules.
 var pageRules = map[string]rule{
 	"GET /static/{file}":        {path: "/static/aegir.css", public: 200},
+	"GET /favicon.ico":          {path: "/favicon.ico", public: 301},
 	"GET /login":                {path: "/login", public: 200},
 	"POST /login":               {path: "/login", body: url.Values{"name": {"admin"}, "password": {"wrong password"}}, public: 401},
 	"GET /login/link/{secret}":  {path: "/login/link/nosuchsecret", public: 200},
@@ -258,8 +275,11 @@ var pageRules = map[string]rule{
 	"GET /{$}":                  {path: "/", expect: everyone},
 	"GET /account":              {path: "/account", expect: everyone},
 	"POST /account":             {path: "/account", body: url.Values{"email": {"not-an-email"}}, expect: everyone},
-	"GET /audit":                {path: "/audit", expect: [5]int{allow, deny, deny, deny, deny}},
-	"GET /dispatchers":          {path: "/dispatchers", expect: [5]int{allow, deny, deny, deny, deny}},
+	"POST /account/tokens":      {path: "/account/tokens", body: url.Values{"name": {""}}, expect: everyone},
+	// The admin's token: every other user is told it does not exist.
+	"POST /account/tokens/{id}/revoke": {path: "/account/tokens/%d/revoke", ids: adminToken, body: url.Values{}, expect: [5]int{allow, hide, hide, hide, hide}},
+	"GET /audit":                       {path: "/audit", expect: [5]int{allow, deny, deny, deny, deny}},
+	"GET /dispatchers":                 {path: "/dispatchers", expect: [5]int{allow, deny, deny, deny, deny}},
 
 	"GET /servers":               {path: "/servers", expect: [5]int{allow, allow, deny, deny, deny}},
 	"GET /servers/new":           {path: "/servers/new", expect: [5]int{allow, allow, deny, deny, deny}},
@@ -292,10 +312,12 @@ var pageRules = map[string]rule{
 	"POST /sites/{name}/restore":       {path: "/sites/b.example/restore", body: url.Values{"file": {"nosuchbackup.tar.gz"}}, expect: [5]int{allow, deny, deny, hide, allow}},
 	"POST /sites/{name}/tasks":         {path: "/sites/b.example/tasks", body: url.Values{"type": {"backup-delete"}}, expect: [5]int{allow, deny, deny, hide, allow}},
 
-	"GET /clients":        {path: "/clients", expect: everyone},
-	"GET /clients/new":    {path: "/clients/new", expect: [5]int{allow, deny, allow, deny, deny}},
-	"POST /clients":       {path: "/clients", body: url.Values{"name": {"Not A Name"}}, expect: [5]int{allow, deny, allow, deny, deny}},
-	"GET /clients/{name}": {path: "/clients/beta", expect: [5]int{allow, allow, allow, hide, allow}},
+	"GET /clients":              {path: "/clients", expect: everyone},
+	"GET /clients/new":          {path: "/clients/new", expect: [5]int{allow, deny, allow, deny, deny}},
+	"POST /clients":             {path: "/clients", body: url.Values{"name": {"Not A Name"}}, expect: [5]int{allow, deny, allow, deny, deny}},
+	"GET /clients/{name}":       {path: "/clients/beta", expect: [5]int{allow, allow, allow, hide, allow}},
+	"GET /clients/{name}/edit":  {path: "/clients/beta/edit", expect: [5]int{allow, deny, allow, deny, deny}},
+	"POST /clients/{name}/edit": {path: "/clients/beta/edit", body: url.Values{"email": {"not-an-email"}}, expect: [5]int{allow, deny, allow, deny, deny}},
 
 	"GET /users":                    {path: "/users", expect: [5]int{allow, deny, allow, deny, deny}},
 	"GET /users/new":                {path: "/users/new", expect: [5]int{allow, deny, allow, deny, deny}},

@@ -72,9 +72,11 @@ func platformInput(b body) (hosting.PlatformInput, error) {
 
 // platformShown returns how a platform is shown to u: a client user sees
 // only their own clients among those it is limited to, and only those who
-// may see servers see which server it is on.
+// may see servers see which server it is on and where its codebase is
+// there (its root, and a source that is a path on the server).
 func (s *Server) platformShown(ctx context.Context, u *aegir.User) func(*aegir.PlatformRecord) map[string]any {
 	hide := s.hideServers(ctx, u)
+	showPaths := hosting.ShowsMachines(u)
 	return func(r *aegir.PlatformRecord) map[string]any {
 		c := *r
 		if u != nil && u.Role == aegir.RoleClient {
@@ -85,7 +87,14 @@ func (s *Server) platformShown(ctx context.Context, u *aegir.User) func(*aegir.P
 				}
 			}
 		}
-		return hide(platformJSON(&c))
+		m := hide(platformJSON(&c))
+		if !showPaths {
+			for _, name := range pathProps {
+				delete(m, name)
+			}
+			m["makefile"] = fileNames(m["makefile"])
+		}
+		return m
 	}
 }
 
@@ -103,10 +112,11 @@ func platformJSON(r *aegir.PlatformRecord) map[string]any {
 // --- pages ---
 
 type platformsData struct {
-	List        listPage
-	Platforms   []*aegir.PlatformRecord
-	Q           map[string]string
-	CanCreate   bool
+	List      listPage
+	Platforms []*aegir.PlatformRecord
+	Q         map[string]string
+	CanCreate bool
+	// ShowServers shows the servers and the roots on them.
 	ShowServers bool
 }
 
@@ -120,10 +130,11 @@ func (s *Server) platformsPage(w http.ResponseWriter, r *http.Request, u *aegir.
 		return err
 	}
 	return s.render(w, r, u, http.StatusOK, "platforms", "Platforms", platformsData{List: newListPage(r, total, uiPerPage, "q"), Platforms: list,
-		Q: queryMap(r, "q"), CanCreate: s.can(r, u, hosting.ActCreate, "platforms"), ShowServers: s.can(r, u, hosting.ActList, "servers")})
+		Q: queryMap(r, "q"), CanCreate: s.can(r, u, hosting.ActCreate, "platforms"), ShowServers: hosting.ShowsMachines(u)})
 }
 
 type platformData struct {
+	// ShowServers shows the server and the root on it.
 	ShowServers bool
 	Platform    *aegir.PlatformRecord
 	Props       []prop
@@ -149,11 +160,11 @@ func (s *Server) platformPage(w http.ResponseWriter, r *http.Request, u *aegir.U
 	if u.Role == aegir.RoleClient {
 		shown.Clients = slices.DeleteFunc(slices.Clone(p.Clients), func(c string) bool { return !slices.Contains(u.Clients, c) })
 	}
-	showServers := s.can(r, u, hosting.ActList, "servers")
+	showServers := hosting.ShowsMachines(u)
 	d := platformData{ShowServers: showServers, Platform: &shown, Props: propsOf(p.Context(), showServers), CanEdit: s.can(r, u, hosting.ActUpdate, hosting.KindPlatform+":"+name)}
 	d.Buttons = s.buttons(r, u, hosting.KindPlatform, name, hosting.TaskTypes(aegir.PlatformContext))
 	scope, _ := hosting.ListScope(u, hosting.KindSite)
-	if d.Sites, d.SiteTotal, err = s.Store.ListSites(ctx, aegir.SiteFilter{Platform: name, PerPage: 20, Scope: scope}); err != nil {
+	if d.Sites, d.SiteTotal, err = s.Service.ListLiveSites(ctx, aegir.SiteFilter{Platform: name, PerPage: 20, Scope: scope}); err != nil {
 		return err
 	}
 	if u.Role != aegir.RoleClient { // client users see the tasks of their sites only

@@ -4,9 +4,11 @@ import (
 	"bytes"
 	"encoding/json"
 	"io"
+	"io/fs"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -94,7 +96,7 @@ func newBundle(t *testing.T, store aegir.Store) *bundle {
 // it serves anything.
 func newBundleWith(t *testing.T, store aegir.Store, configure func(*Server)) *bundle {
 	t.Helper()
-	b := &bundle{store: store, svc: &hosting.Service{Store: store}, logs: &syncBuffer{}}
+	b := &bundle{store: store, svc: &hosting.Service{Store: store, StatLocal: anyRoot}, logs: &syncBuffer{}}
 	b.srv = &Server{Service: b.svc, Store: store, Logger: slog.New(slog.NewTextHandler(b.logs, nil)), LogPollInterval: 20 * time.Millisecond}
 	if configure != nil {
 		configure(b.srv)
@@ -112,6 +114,11 @@ func newBundleWith(t *testing.T, store aegir.Store, configure func(*Server)) *bu
 	b.token = secret
 	return b
 }
+
+// anyRoot answers for every path that it is a directory: the tests make
+// platforms on roots that are not on this machine. A test of the roots
+// check sets the Service's StatLocal back to nil (os.Stat).
+func anyRoot(string) (fs.FileInfo, error) { return os.Stat(os.TempDir()) }
 
 // answer is a decoded JSON answer.
 type answer struct {

@@ -1,11 +1,15 @@
 package web
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"net/http"
+	"path"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/aegir-hosting/aegir"
@@ -121,6 +125,13 @@ func (s *Server) listBackups(w http.ResponseWriter, r *http.Request, u *aegir.Us
 	if list == nil {
 		list = []*aegir.Backup{}
 	}
+	if !hosting.ShowsMachines(u) {
+		for i, b := range list {
+			c := *b
+			c.File = path.Base(b.File) // restore and backup-delete take it so
+			list[i] = &c
+		}
+	}
 	writeJSON(w, http.StatusOK, map[string]any{"backups": list})
 	return nil
 }
@@ -137,6 +148,8 @@ type sitesData struct {
 
 // sitesPage lists one page of sites with search and filters; the store
 // counts and pages, so it takes the same time with 10 or 10,000 sites.
+// Deleted sites (tombstones) are left out unless the status filter asks
+// for them ("deleted", or "all").
 func (s *Server) sitesPage(w http.ResponseWriter, r *http.Request, u *aegir.User) error {
 	if err := s.authorize(r.Context(), u, hosting.ActList, "sites"); err != nil {
 		return err
@@ -144,18 +157,26 @@ func (s *Server) sitesPage(w http.ResponseWriter, r *http.Request, u *aegir.User
 	scope, _ := hosting.ListScope(u, hosting.KindSite)
 	f := aegir.SiteFilter{Query: strings.TrimSpace(r.FormValue("q")), Platform: aegir.ContextName(strings.TrimSpace(r.FormValue("platform"))),
 		Client: strings.TrimSpace(r.FormValue("client")), Status: r.FormValue("status"), Page: pageNumber(r), PerPage: uiPerPage, Scope: scope}
-	if f.Status == "not_installed" {
+	list := s.Service.ListLiveSites
+	switch f.Status {
+	case "not_installed":
 		f.Status = ""
+	case allSites:
+		f.Status, list = "", s.Store.ListSites
 	}
-	list, total, err := s.Store.ListSites(r.Context(), f)
+	sites, total, err := list(r.Context(), f)
 	if err != nil {
 		return err
 	}
-	d := sitesData{List: newListPage(r, total, uiPerPage, "q", "status", "platform", "client"), Sites: list,
+	d := sitesData{List: newListPage(r, total, uiPerPage, "q", "status", "platform", "client"), Sites: sites,
 		Statuses: []string{aegir.SiteEnabled, aegir.SiteDisabled, aegir.SiteInstalling, aegir.SiteFailed, aegir.SiteDeleted},
 		Q:        queryMap(r, "q", "status", "platform", "client"), CanCreate: s.can(r, u, hosting.ActCreate, "sites")}
 	return s.render(w, r, u, http.StatusOK, "sites", "Sites", d)
 }
+
+// allSites is the sites list's status filter that keeps deleted sites
+// too.
+const allSites = "all"
 
 type siteData struct {
 	Site      *aegir.SiteRecord
@@ -168,6 +189,13 @@ type siteData struct {
 	Packages  []aegir.Package
 	CanEdit   bool
 	CanBackup bool // may delete backups
+	// DeleteHint says why there is no delete button when the user may
+	// delete the site but its state does not allow it yet (an enabled
+	// site is disabled first), in the words of hosting's state rules.
+	DeleteHint string
+	// ShowPaths is set for those who see the paths on servers; others
+	// see backups by their file names.
+	ShowPaths bool
 }
 
 // siteURL is where a site answers: its uri on the port of its platform's
@@ -195,15 +223,23 @@ func (s *Server) sitePage(w http.ResponseWriter, r *http.Request, u *aegir.User)
 	if err != nil {
 		return err
 	}
-	d := siteData{Site: site, Props: propsOf(site.Context(), s.can(r, u, hosting.ActList, "servers")), CanEdit: site.Status != aegir.SiteDeleted && s.can(r, u, hosting.ActUpdate, hosting.KindSite+":"+name)}
+	d := siteData{Site: site, Props: propsOf(site.Context(), hosting.ShowsMachines(u)), CanEdit: site.Status != aegir.SiteDeleted && s.can(r, u, hosting.ActUpdate, hosting.KindSite+":"+name)}
 	if p, err := s.Store.GetPlatform(ctx, aegir.ContextName(site.Site.Platform)); err == nil {
 		d.Platform = p
 	} else if aegir.ErrorCode(err) != aegir.ENOTFOUND {
 		return err
 	}
 	d.URL = s.siteURL(r, site, d.Platform)
-	d.Buttons = s.buttons(r, u, hosting.KindSite, name, s.Service.AllowedTasks(site))
-	d.CanBackup = slices.Contains(s.Service.AllowedTasks(site), aegir.TaskBackupDelete) && s.can(r, u, hosting.ActTask+aegir.TaskBackupDelete, hosting.KindSite+":"+name)
+	allowed := s.Service.AllowedTasks(site)
+	d.Buttons = s.buttons(r, u, hosting.KindSite, name, allowed)
+	d.CanBackup = slices.Contains(allowed, aegir.TaskBackupDelete) && s.can(r, u, hosting.ActTask+aegir.TaskBackupDelete, hosting.KindSite+":"+name)
+	if site.Status != aegir.SiteDeleted && !slices.Contains(allowed, aegir.TaskDelete) && s.can(r, u, hosting.ActTask+aegir.TaskDelete, hosting.KindSite+":"+name) {
+		var e *aegir.Error
+		if err := s.Service.SiteTaskRefusal(site, aegir.TaskDelete); errors.As(err, &e) {
+			d.DeleteHint = e.Message
+		}
+	}
+	d.ShowPaths = hosting.ShowsMachines(u)
 	if d.Backups, err = s.Store.ListBackups(ctx, name); err != nil {
 		return err
 	}
@@ -218,7 +254,32 @@ func (s *Server) sitePage(w http.ResponseWriter, r *http.Request, u *aegir.User)
 
 // --- forms ---
 
-var siteFields = []string{"uri", "platform", "profile", "language", "client", "aliases", "redirection"}
+var siteFields = []string{"uri", "platform", "profile", "language", "client", "aliases", "redirection", "ssl_enabled", "ssl_provider", "hsts"}
+
+// sslChoices are the choices of a site form's HTTPS fields.
+var sslChoices = map[string][]option{
+	"ssl_enabled": {{"0", "off: plain HTTP only"}, {"1", "on: HTTP and HTTPS"}, {"2", "required: HTTPS, and HTTP redirects to it"}},
+	"ssl_provider": {{aegir.SSLSelfSigned, "self-signed (browsers warn about it)"},
+		{aegir.SSLACME, "Let's Encrypt (ACME): the site's names must reach this server"}},
+}
+
+// sslProps returns the HTTPS properties a site form sets: ssl_enabled as
+// chosen, the certificate's provider when HTTPS is on (else it is left as
+// it is), and hsts, which is false unless checked. A post without the
+// HTTPS fields (no ssl_enabled) sets none of them.
+func sslProps(f *form) map[string]string {
+	if f.Values["ssl_enabled"] == "" {
+		return nil
+	}
+	props := map[string]string{"ssl_enabled": f.Values["ssl_enabled"], "hsts": "false"}
+	if f.Values["ssl_enabled"] != "0" && f.Values["ssl_provider"] != "" {
+		props["ssl_provider"] = f.Values["ssl_provider"]
+	}
+	if f.Values["hsts"] != "" {
+		props["hsts"] = "true"
+	}
+	return props
+}
 
 // profileChoices lists the install profiles of a platform (its packages of
 // type profile), or "standard" when it has none.
@@ -258,7 +319,8 @@ func (s *Server) siteFormData(ctx context.Context, u *aegir.User, f *form) (form
 	if err != nil {
 		return formData{}, err
 	}
-	return formData{Form: f, Options: map[string][]option{"platform": platforms, "profile": profiles, "client": clients}}, nil
+	return formData{Form: f, Options: map[string][]option{"platform": platforms, "profile": profiles, "client": clients,
+		"ssl_enabled": sslChoices["ssl_enabled"], "ssl_provider": sslChoices["ssl_provider"]}}, nil
 }
 
 // siteForm asks for a new site: the platforms offered are the unlocked
@@ -271,6 +333,8 @@ func (s *Server) siteForm(w http.ResponseWriter, r *http.Request, u *aegir.User)
 	f := newForm()
 	f.Values["language"] = "en"
 	f.Values["platform"] = aegir.ContextName(r.FormValue("platform"))
+	f.Values["client"] = r.FormValue("client") // from a client's page; the choices hold only the user's
+	f.Values["ssl_enabled"] = "0"
 	d, err := s.siteFormData(r.Context(), u, f)
 	if err != nil {
 		return err
@@ -307,6 +371,10 @@ func (s *Server) siteCreate(w http.ResponseWriter, r *http.Request, u *aegir.Use
 		return err
 	}
 	in := hosting.SiteInput{URI: f.Values["uri"], Props: formProps(f, "platform", "profile", "language", "aliases", "redirection")}
+	maps.Copy(in.Props, sslProps(f))
+	if in.Props["hsts"] == "false" {
+		delete(in.Props, "hsts") // a new site has no HSTS unless asked
+	}
 	if f.Values["client"] != "" || u.Role == aegir.RoleClient {
 		c := f.Values["client"]
 		in.Client = &c
@@ -335,14 +403,15 @@ func (s *Server) siteFor(r *http.Request, u *aegir.User, action string) (*aegir.
 	return s.Store.GetSite(r.Context(), name)
 }
 
-var siteEditFields = []string{"aliases", "redirection", "client"}
+var siteEditFields = []string{"aliases", "redirection", "client", "ssl_enabled", "ssl_provider", "hsts"}
 
 func (s *Server) siteEditData(ctx context.Context, u *aegir.User, site *aegir.SiteRecord, f *form) (formData, error) {
 	clients, err := s.clientChoices(ctx, u)
 	if err != nil {
 		return formData{}, err
 	}
-	return formData{Form: f, Object: site, Options: map[string][]option{"client": clients}}, nil
+	return formData{Form: f, Object: site, Options: map[string][]option{"client": clients,
+		"ssl_enabled": sslChoices["ssl_enabled"], "ssl_provider": sslChoices["ssl_provider"]}}, nil
 }
 
 // siteEditForm changes a site's aliases, redirection and client.
@@ -355,6 +424,11 @@ func (s *Server) siteEditForm(w http.ResponseWriter, r *http.Request, u *aegir.U
 	f.Values["aliases"] = strings.Join(site.Site.Aliases, ", ")
 	f.Values["redirection"] = site.Site.Redirection
 	f.Values["client"] = site.Client
+	f.Values["ssl_enabled"] = strconv.Itoa(site.Site.SSLEnabled)
+	f.Values["ssl_provider"] = cmp.Or(site.Site.SSLProvider, aegir.SSLSelfSigned)
+	if site.Site.HSTS {
+		f.Values["hsts"] = "1"
+	}
 	d, err := s.siteEditData(r.Context(), u, site, f)
 	if err != nil {
 		return err
@@ -373,9 +447,8 @@ func (s *Server) siteEditSubmit(w http.ResponseWriter, r *http.Request, u *aegir
 		return err
 	}
 	props := map[string]string{"aliases": "null", "redirection": "null"}
-	for k, v := range formProps(f, "aliases", "redirection") {
-		props[k] = v
-	}
+	maps.Copy(props, formProps(f, "aliases", "redirection"))
+	maps.Copy(props, sslProps(f))
 	in := hosting.SiteInput{Props: props}
 	if c := f.Values["client"]; c != site.Client {
 		in.Client = &c
@@ -565,7 +638,7 @@ func (s *Server) restoreForm(w http.ResponseWriter, r *http.Request, u *aegir.Us
 	}
 	f := newForm()
 	if len(backups) > 0 {
-		f.Values["file"] = backups[0].File
+		f.Values["file"] = path.Base(backups[0].File) // the task takes a backup's file name
 	}
 	return s.renderForm(w, r, u, http.StatusOK, "restore", "Restore "+site.Name, formData{Form: f, Object: site, Extra: backups})
 }

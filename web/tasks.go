@@ -26,14 +26,26 @@ var secretData = []string{"db_passwd", "password", "master_db"}
 // shown only to those who may ask for one (see taskShown).
 const loginLinkData = "login_link"
 
-// taskJSON returns a task as the API shows it (nil for none), with secret
-// result data masked and no login link.
+// taskJSON returns a task as the API shows it to those who see the
+// machines (nil for none), with secret result data masked and no login
+// link.
 func taskJSON(t *aegir.Task) any {
-	return taskData(t, false)
+	return taskData(t, false, true)
 }
 
-// taskData returns a task as shown, with its login link when showLink.
-func taskData(t *aegir.Task, showLink bool) *aegir.Task {
+// taskFor returns a task as the API shows it to u (nil for none): as
+// taskJSON, and without paths for those who may not see them.
+func taskFor(u *aegir.User, t *aegir.Task) any {
+	if t == nil {
+		return nil
+	}
+	return taskData(t, false, hosting.ShowsMachines(u))
+}
+
+// taskData returns a task as shown, with its login link when showLink,
+// and with the paths on servers in its arguments and result cut to their
+// file names unless showPaths.
+func taskData(t *aegir.Task, showLink, showPaths bool) *aegir.Task {
 	if t == nil {
 		return nil
 	}
@@ -43,21 +55,44 @@ func taskData(t *aegir.Task, showLink bool) *aegir.Task {
 		for k, v := range t.Data {
 			if slices.Contains(secretData, k) || (k == loginLinkData && !showLink) {
 				v = hosting.Masked
+			} else if !showPaths {
+				v = fileNames(v)
 			}
 			c.Data[k] = v
+		}
+	}
+	if len(t.Args) > 0 && !showPaths {
+		c.Args = make(map[string]string, len(t.Args))
+		for k, v := range t.Args {
+			c.Args[k] = fileNames(v).(string)
 		}
 	}
 	return &c
 }
 
 // taskShown returns a task as u may see it: the one-time login link of an
-// install or login-reset only for those who may ask for a new one.
+// install or login-reset only for those who may ask for a new one, and
+// paths only for those who see the machines.
 func (s *Server) taskShown(ctx context.Context, u *aegir.User, t *aegir.Task) *aegir.Task {
 	show := false
 	if t != nil && t.ObjectType == aegir.SiteContext && t.Data[loginLinkData] != nil {
 		show = s.Service.ShowLoginLink(ctx, u, t.Object)
 	}
-	return taskData(t, show)
+	return taskData(t, show, hosting.ShowsMachines(u))
+}
+
+// logShown returns a task's log as u may see it: paths on servers cut to
+// "…/" and their file names for those who may not see the machines.
+func logShown(u *aegir.User, log []aegir.TaskLogEntry) []aegir.TaskLogEntry {
+	if hosting.ShowsMachines(u) {
+		return log
+	}
+	out := make([]aegir.TaskLogEntry, len(log))
+	for i, e := range log {
+		e.Message = hidePathsIn(e.Message)
+		out[i] = e
+	}
+	return out
 }
 
 // taskID reads the {id} of the path.
@@ -90,7 +125,7 @@ func (s *Server) listTasks(w http.ResponseWriter, r *http.Request, u *aegir.User
 	}
 	out := make([]any, len(list))
 	for i, t := range list {
-		out[i] = taskJSON(t)
+		out[i] = taskFor(u, t)
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"tasks": out, "total": total, "page": page, "per_page": perPage})
 	return nil
@@ -116,7 +151,7 @@ func (s *Server) getTask(w http.ResponseWriter, r *http.Request, u *aegir.User) 
 	if log == nil {
 		log = []aegir.TaskLogEntry{}
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"task": s.taskShown(r.Context(), u, t), "log": log})
+	writeJSON(w, http.StatusOK, map[string]any{"task": s.taskShown(r.Context(), u, t), "log": logShown(u, log)})
 	return nil
 }
 
@@ -135,7 +170,7 @@ func (s *Server) cancelTask(w http.ResponseWriter, r *http.Request, u *aegir.Use
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"task": taskJSON(t)})
+	writeJSON(w, http.StatusOK, map[string]any{"task": taskFor(u, t)})
 	return nil
 }
 
@@ -152,7 +187,7 @@ func (s *Server) retryTask(w http.ResponseWriter, r *http.Request, u *aegir.User
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusCreated, map[string]any{"task": taskJSON(t)})
+	writeJSON(w, http.StatusCreated, map[string]any{"task": taskFor(u, t)})
 	return nil
 }
 
@@ -218,7 +253,7 @@ func (s *Server) streamLog(w http.ResponseWriter, r *http.Request, u *aegir.User
 			rc.Flush()
 			return nil
 		}
-		for _, e := range lines {
+		for _, e := range logShown(u, lines) {
 			data, _ := json.Marshal(e)
 			fmt.Fprintf(w, "id: %d\nevent: log\ndata: %s\n\n", e.Seq, data)
 			after = e.Seq
@@ -301,6 +336,44 @@ type taskPageData struct {
 	// shown to those who may see dispatchers.
 	Holder *dispatcher
 	Slot   string
+	// Waiting is what a queued task waits for; nil for a task that is not
+	// queued.
+	Waiting *waiting
+}
+
+// waiting is what holds a queued task back: an earlier task on the same
+// object or platform (see hosting.Service.WaitingFor), or none, when it
+// waits for a free worker.
+type waiting struct {
+	Task  *aegir.Task // nil: a free worker
+	Where string      // where Task runs, seen from the waiting task: "on this site"
+	Link  bool        // the user may open Task
+}
+
+// Text says what the task waits for, in a sentence's words.
+func (w *waiting) Text() string {
+	if w.Task == nil {
+		return "waiting for a free worker"
+	}
+	return fmt.Sprintf("waiting for task #%d (%s, %s) %s", w.Task.ID, w.Task.Type, w.Task.Status, w.Where)
+}
+
+// waitingFor finds what the queued task t waits for.
+func (s *Server) waitingFor(r *http.Request, u *aegir.User, t *aegir.Task) (*waiting, error) {
+	o, err := s.Service.WaitingFor(r.Context(), t)
+	if err != nil || o == nil {
+		return &waiting{}, err
+	}
+	w := &waiting{Task: o, Link: s.can(r, u, hosting.ActRead, fmt.Sprintf("task:%d", o.ID))}
+	switch {
+	case o.Object == t.Object:
+		w.Where = "on this " + string(t.ObjectType)
+	case o.ObjectType == aegir.PlatformContext:
+		w.Where = "on platform @" + o.Object + ", which holds every site of the platform while it runs"
+	default:
+		w.Where = fmt.Sprintf("on %s %s of this platform", o.ObjectType, o.Object)
+	}
+	return w, nil
 }
 
 // taskPageData reads a task the user may see, with what its page shows.
@@ -331,6 +404,11 @@ func (s *Server) taskPageData(r *http.Request, u *aegir.User) (*taskPageData, er
 	if d.Holder, d.Slot, err = s.taskHolder(r, u, t); err != nil {
 		return nil, err
 	}
+	if t.Status == aegir.StatusQueued {
+		if d.Waiting, err = s.waitingFor(r, u, t); err != nil {
+			return nil, err
+		}
+	}
 	return d, nil
 }
 
@@ -345,6 +423,7 @@ func (s *Server) taskPage(w http.ResponseWriter, r *http.Request, u *aegir.User)
 	if d.Log, err = s.Store.TaskLog(r.Context(), d.Task.ID, 0); err != nil {
 		return err
 	}
+	d.Log = logShown(u, d.Log)
 	if d.Live {
 		recent, _, err := s.Store.ListTasks(r.Context(), aegir.TaskFilter{Type: d.Task.Type, Status: aegir.StatusSuccess, PerPage: 20})
 		if err != nil {
@@ -375,6 +454,16 @@ func (s *Server) taskSummary(w http.ResponseWriter, r *http.Request, u *aegir.Us
 	return s.render(w, r, u, http.StatusOK, "tasksummary", "", d)
 }
 
+// confirmData is a page that asks before a change: the question, and a
+// form posting back with confirmed=1.
+type confirmData struct {
+	Question, Action, Yes, No, Back string
+}
+
+// taskCancel cancels a queued task once confirmed: the button's script asks
+// first and says so with confirmed=1; without it (no JavaScript) the
+// answer is a page that asks. A task no longer queued is not asked about:
+// the refusal says why.
 func (s *Server) taskCancel(w http.ResponseWriter, r *http.Request, u *aegir.User) error {
 	id, err := taskID(r)
 	if err != nil {
@@ -382,6 +471,19 @@ func (s *Server) taskCancel(w http.ResponseWriter, r *http.Request, u *aegir.Use
 	}
 	if err := s.authorize(r.Context(), u, hosting.ActCancel, fmt.Sprintf("task:%d", id)); err != nil {
 		return err
+	}
+	t, err := s.Store.GetTask(r.Context(), id)
+	if err != nil {
+		return err
+	}
+	if r.PostFormValue("confirmed") != "1" && t.Status == aegir.StatusQueued {
+		on := t.Object
+		if t.ObjectType != aegir.SiteContext {
+			on = "@" + on
+		}
+		return s.render(w, r, u, http.StatusOK, "confirm", fmt.Sprintf("Cancel task %d?", id), confirmData{
+			Question: fmt.Sprintf("Task %d, %s on %s, is %s. Cancelled, it will not run.", id, t.Type, on, t.Status),
+			Action:   fmt.Sprintf("/tasks/%d/cancel", id), Yes: "Cancel the task", No: "Keep it", Back: fmt.Sprintf("/tasks/%d", id)})
 	}
 	if err := s.Service.CancelTask(r.Context(), id); err != nil {
 		if aegir.ErrorCode(err) == aegir.EINTERNAL {

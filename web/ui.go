@@ -68,6 +68,7 @@ type pageRoute struct {
 func (s *Server) pageRoutes() []pageRoute {
 	return []pageRoute{
 		{method: "GET", path: "/static/{file}", public: true, handler: s.static},
+		{method: "GET", path: "/favicon.ico", public: true, handler: s.favicon},
 		{method: "GET", path: "/login", public: true, handler: s.loginPage},
 		{method: "POST", path: "/login", public: true, handler: s.loginSubmit},
 		{method: "GET", path: "/login/link/{secret}", public: true, handler: s.loginLinkPage},
@@ -76,6 +77,8 @@ func (s *Server) pageRoutes() []pageRoute {
 		{method: "GET", path: "/{$}", handler: s.dashboardPage},
 		{method: "GET", path: "/account", handler: s.accountPage},
 		{method: "POST", path: "/account", handler: s.accountSubmit},
+		{method: "POST", path: "/account/tokens", handler: s.accountTokenCreate},
+		{method: "POST", path: "/account/tokens/{id}/revoke", handler: s.accountTokenRevoke},
 
 		{method: "GET", path: "/servers", handler: s.serversPage},
 		{method: "GET", path: "/servers/new", handler: s.serverForm},
@@ -112,6 +115,8 @@ func (s *Server) pageRoutes() []pageRoute {
 		{method: "GET", path: "/clients/new", handler: s.clientForm},
 		{method: "POST", path: "/clients", handler: s.clientCreate},
 		{method: "GET", path: "/clients/{name}", handler: s.clientPage},
+		{method: "GET", path: "/clients/{name}/edit", handler: s.clientEditForm},
+		{method: "POST", path: "/clients/{name}/edit", handler: s.clientEditSubmit},
 
 		{method: "GET", path: "/users", handler: s.usersPage},
 		{method: "GET", path: "/users/new", handler: s.userForm},
@@ -206,6 +211,8 @@ func (s *Server) static(w http.ResponseWriter, r *http.Request, _ *aegir.User) e
 		w.Header().Set("Content-Type", "text/css; charset=utf-8")
 	case ".js":
 		w.Header().Set("Content-Type", "text/javascript; charset=utf-8")
+	case ".svg":
+		w.Header().Set("Content-Type", "image/svg+xml")
 	}
 	if r.FormValue("v") == staticVersions[name] {
 		w.Header().Set("Cache-Control", "public, max-age=31536000, immutable")
@@ -214,6 +221,13 @@ func (s *Server) static(w http.ResponseWriter, r *http.Request, _ *aegir.User) e
 	}
 	_, err = w.Write(data)
 	return err
+}
+
+// favicon sends the browsers that ask for /favicon.ico (for pages without
+// the layout's icon link, such as the API's JSON) to the icon.
+func (s *Server) favicon(w http.ResponseWriter, r *http.Request, _ *aegir.User) error {
+	http.Redirect(w, r, "/static/favicon.svg?v="+staticVersions["favicon.svg"], http.StatusMovedPermanently)
+	return nil
 }
 
 // --- rendering ---
@@ -378,6 +392,8 @@ var templateFuncs = template.FuncMap{
 	// nothing is set), for lists that show what a server runs.
 	"withDefaults": func(sv aegir.Server) aegir.Server { sv.Defaults(); return sv },
 	"bytes":        humanBytes,
+	"measured":     measured,
+	"wrap":         wrapName,
 	"at":           func(name string) string { return "@" + aegir.ContextName(name) },
 	"bare":         aegir.ContextName,
 	"base":         path.Base,
@@ -474,6 +490,20 @@ func taskDuration(t *aegir.Task) string {
 	}
 	return d.Round(100 * time.Millisecond).String()
 }
+
+// wrapName writes a long name (a site's address, a platform, a path) with
+// a line-break opportunity after each ".", "_" and "/", so that a narrow
+// column breaks it there rather than anywhere.
+func wrapName(name string) template.HTML {
+	return template.HTML(wrapPoints.Replace(template.HTMLEscapeString(name)))
+}
+
+var wrapPoints = strings.NewReplacer(".", ".<wbr>", "_", "_<wbr>", "/", "/<wbr>")
+
+// measured reports whether a site's disk use was measured: the statistics
+// pass sets both sizes, and a site on disk has at least its settings file,
+// so two zeros mean no pass has measured it yet (a new site), not 0 B.
+func measured(files, db int64) bool { return files != 0 || db != 0 }
 
 // humanBytes writes a size in B, KiB, MiB...
 func humanBytes(n int64) string {
@@ -678,16 +708,24 @@ type prop struct {
 // who may see servers see.
 var serverProps = []string{"web_server", "db_server"}
 
+// pathProps are the properties that are paths on a server, which only
+// those who see the machines see (hosting.ShowsMachines).
+var pathProps = []string{"root"}
+
 // propsOf returns the properties of a context in declaration order, with
-// secrets masked, and without the servers unless showServers.
-func propsOf(c *aegir.Context, showServers bool) []prop {
+// secrets masked, and without the servers and paths on them unless
+// showMachines.
+func propsOf(c *aegir.Context, showMachines bool) []prop {
 	public := hosting.PublicProps(c)
 	var out []prop
 	for _, p := range aegir.Properties(c.Type) {
-		if !showServers && slices.Contains(serverProps, p.Name) {
+		if !showMachines && (slices.Contains(serverProps, p.Name) || slices.Contains(pathProps, p.Name)) {
 			continue
 		}
 		v := public[p.Name]
+		if !showMachines {
+			v = fileNames(v)
+		}
 		var text string
 		switch v := v.(type) {
 		case []string:
@@ -697,6 +735,10 @@ func propsOf(c *aegir.Context, showServers bool) []prop {
 		case int:
 			if v != 0 {
 				text = strconv.Itoa(v)
+			}
+		case bool:
+			if v {
+				text = "true" // false is the default: not shown, as a zero
 			}
 		default:
 			text = fmt.Sprint(v)

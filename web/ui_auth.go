@@ -3,6 +3,7 @@ package web
 import (
 	"fmt"
 	"net/http"
+	"slices"
 
 	"github.com/aegir-hosting/aegir"
 	"github.com/aegir-hosting/aegir/hosting"
@@ -102,12 +103,96 @@ func (s *Server) logout(w http.ResponseWriter, r *http.Request, _ *aegir.User) e
 type accountData struct {
 	Form    *form
 	Account *aegir.User
+	// Tokens are the user's API tokens; TokenForm makes one, and
+	// NewSecret is the secret of the one just made, shown this once.
+	Tokens    []*aegir.Token
+	TokenForm *form
+	NewSecret string
+}
+
+// accountData returns the account page's data: the form, and the user's
+// own API tokens.
+func (s *Server) accountData(r *http.Request, u *aegir.User, f, tf *form) (accountData, error) {
+	if tf == nil {
+		tf = newForm()
+	}
+	d := accountData{Form: f, Account: u, TokenForm: tf}
+	if s.can(r, u, hosting.ActList, hosting.KindToken+":"+u.Name) {
+		var err error
+		if d.Tokens, err = s.Service.ListTokens(r.Context(), u.Name); err != nil {
+			return d, err
+		}
+	}
+	return d, nil
 }
 
 func (s *Server) accountPage(w http.ResponseWriter, r *http.Request, u *aegir.User) error {
 	f := newForm()
 	f.Values["email"] = u.Email
-	return s.render(w, r, u, http.StatusOK, "account", "Your account", accountData{Form: f, Account: u})
+	d, err := s.accountData(r, u, f, nil)
+	if err != nil {
+		return err
+	}
+	return s.render(w, r, u, http.StatusOK, "account", "Your account", d)
+}
+
+// accountTokenCreate makes an API token of the user's own and shows its
+// secret on the page it answers with, once: it goes to no session, log or
+// redirect.
+func (s *Server) accountTokenCreate(w http.ResponseWriter, r *http.Request, u *aegir.User) error {
+	if err := s.authorize(r.Context(), u, hosting.ActCreate, hosting.KindToken+":"+u.Name); err != nil {
+		return err
+	}
+	f := newForm()
+	f.Values["email"] = u.Email
+	tf := formOf(r, "name")
+	t, secret, err := s.Service.CreateTokenAs(r.Context(), hosting.ActorOf(u, clientAddress(r)), u.Name, tf.Values["name"])
+	status := http.StatusCreated
+	if err != nil {
+		if status, err = tf.fail(err); err != nil {
+			return err
+		}
+	}
+	d, derr := s.accountData(r, u, f, tf)
+	if derr != nil {
+		return derr
+	}
+	if t != nil {
+		d.NewSecret = secret
+		d.TokenForm = newForm()
+	}
+	return s.render(w, r, u, status, "account", "Your account", d)
+}
+
+// accountTokenRevoke revokes an API token of the user's own, once
+// confirmed (see taskCancel); a token of another user is not found.
+func (s *Server) accountTokenRevoke(w http.ResponseWriter, r *http.Request, u *aegir.User) error {
+	if err := s.authorize(r.Context(), u, hosting.ActDelete, hosting.KindToken+":"+u.Name); err != nil {
+		return err
+	}
+	id, err := tokenIDOf(r)
+	if err != nil {
+		return err
+	}
+	list, err := s.Service.ListTokens(r.Context(), u.Name)
+	if err != nil {
+		return err
+	}
+	i := slices.IndexFunc(list, func(t *aegir.Token) bool { return t.ID == id })
+	if i < 0 {
+		return aegir.Errorf(aegir.ENOTFOUND, "you have no token %d", id)
+	}
+	if r.PostFormValue("confirmed") != "1" {
+		return s.render(w, r, u, http.StatusOK, "confirm", fmt.Sprintf("Revoke token %s?", list[i].Name), confirmData{
+			Question: fmt.Sprintf("Programs that use token %d (%s) will be refused from now on.", id, list[i].Name),
+			Action:   fmt.Sprintf("/account/tokens/%d/revoke", id), Yes: "Revoke the token", No: "Keep it", Back: "/account#tokens"})
+	}
+	t, err := s.Service.RevokeTokenOf(r.Context(), hosting.ActorOf(u, clientAddress(r)), u.Name, id)
+	if err != nil {
+		return err
+	}
+	s.flash(r, fmt.Sprintf("Token %d (%s) is revoked.", t.ID, t.Name))
+	return redirect(w, r, "/account#tokens")
 }
 
 // accountSubmit changes the user's own email and password. A new password
@@ -134,7 +219,11 @@ func (s *Server) accountSubmit(w http.ResponseWriter, r *http.Request, u *aegir.
 			in.Password = &password
 		}
 		if len(f.Errors) > 0 {
-			return s.render(w, r, u, http.StatusBadRequest, "account", "Your account", accountData{Form: f, Account: u})
+			d, err := s.accountData(r, u, f, nil)
+			if err != nil {
+				return err
+			}
+			return s.render(w, r, u, http.StatusBadRequest, "account", "Your account", d)
 		}
 	}
 	if err := s.authorize(r.Context(), u, hosting.ActUpdate, hosting.KindUser+":"+u.Name); err != nil {
@@ -146,7 +235,11 @@ func (s *Server) accountSubmit(w http.ResponseWriter, r *http.Request, u *aegir.
 		if err != nil {
 			return err
 		}
-		return s.render(w, r, u, status, "account", "Your account", accountData{Form: f, Account: u})
+		d, err := s.accountData(r, u, f, nil)
+		if err != nil {
+			return err
+		}
+		return s.render(w, r, u, status, "account", "Your account", d)
 	}
 	if err := s.startSession(r, updated); err != nil {
 		return err

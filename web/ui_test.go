@@ -8,6 +8,7 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -469,9 +470,21 @@ func TestDashboardCountsAndCharts(t *testing.T) {
 			t.Errorf("dashboard lacks %s", want)
 		}
 	}
-	_, body, _ = w.login(t, "ann").get("/")
-	if !strings.Contains(body, "Your sites use") || strings.Contains(body, "server_master") {
+	ann := w.login(t, "ann")
+	_, body, _ = ann.get("/")
+	if strings.Contains(body, "server_master") {
 		t.Errorf("ann's dashboard shows the servers")
+	}
+	// A site no statistics pass measured yet is not "0 B".
+	if !strings.Contains(body, "not measured yet") || strings.Contains(body, "Your sites use") {
+		t.Errorf("ann's dashboard before a measure:\n%s", body)
+	}
+	r, err := w.store.GetSite(t.Context(), "a.example")
+	must(t, err)
+	r.DiskFiles, r.DiskDB = 3<<20, 5<<20
+	must(t, w.store.UpdateSite(t.Context(), r))
+	if _, body, _ = ann.get("/"); !strings.Contains(body, "Your sites use <b>3.0 MiB</b> of files and <b>5.0 MiB</b>") {
+		t.Errorf("ann's dashboard after a measure:\n%s", body)
 	}
 }
 
@@ -603,5 +616,29 @@ func TestPlatformsAndServersShowWhatTheyRun(t *testing.T) {
 	_, body, _ = admin.get("/servers")
 	if !strings.Contains(body, "nginx :80") {
 		t.Errorf("servers list does not show the master's web server:\n%s", body)
+	}
+}
+
+// TestFaviconIsServed: every page links the icon, served as SVG from the
+// static files; /favicon.ico, which browsers ask for on their own, leads
+// there.
+func TestFaviconIsServed(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t, newBundle(t, stores[0].open(t)))
+	br := w.browser(t)
+	_, body, _ := br.get("/login")
+	link := regexp.MustCompile(`<link rel="icon" href="(/static/favicon.svg\?v=[0-9a-f]+)" type="image/svg\+xml">`).FindStringSubmatch(body)
+	if link == nil {
+		t.Fatalf("the login page links no icon:\n%s", body)
+	}
+	resp, err := http.Get(w.http.URL + link[1])
+	must(t, err)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || resp.Header.Get("Content-Type") != "image/svg+xml" || !strings.Contains(resp.Header.Get("Cache-Control"), "immutable") {
+		t.Fatalf("the icon: %d %v", resp.StatusCode, resp.Header)
+	}
+	status, _, loc := br.get("/favicon.ico")
+	if status != http.StatusMovedPermanently || loc != link[1] {
+		t.Fatalf("/favicon.ico: %d to %q", status, loc)
 	}
 }

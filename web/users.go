@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -194,6 +195,96 @@ func (s *Server) deleteUser(w http.ResponseWriter, r *http.Request, u *aegir.Use
 		return err
 	}
 	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+// --- API tokens ---
+
+// tokenJSON shows a token; its secret is never stored, and its hash never
+// leaves the server.
+func tokenJSON(t *aegir.Token) map[string]any {
+	return map[string]any{"id": t.ID, "name": t.Name, "created_at": t.CreatedAt, "last_used": t.LastUsed, "revoked_at": t.RevokedAt}
+}
+
+// tokenOwner checks that u may do action on the API tokens of the user the
+// path names: everyone on their own, administrators on anyone's (see
+// hosting.KindToken). A user u may not see is ENOTFOUND.
+func (s *Server) tokenOwner(r *http.Request, u *aegir.User, action string) (string, error) {
+	name := r.PathValue("name")
+	if err := s.authorize(r.Context(), u, hosting.ActRead, hosting.KindUser+":"+name); err != nil {
+		return "", err
+	}
+	if err := s.authorize(r.Context(), u, action, hosting.KindToken+":"+name); err != nil {
+		return "", err
+	}
+	return name, nil
+}
+
+// listTokens answers the tokens of a user, revoked ones included, newest
+// first.
+func (s *Server) listTokens(w http.ResponseWriter, r *http.Request, u *aegir.User) error {
+	name, err := s.tokenOwner(r, u, hosting.ActList)
+	if err != nil {
+		return err
+	}
+	list, err := s.Service.ListTokens(r.Context(), name)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"tokens": showAll(list, tokenJSON)})
+	return nil
+}
+
+// createToken makes a token {"name": ...} and answers it with its secret,
+// which no later answer shows again.
+func (s *Server) createToken(w http.ResponseWriter, r *http.Request, u *aegir.User) error {
+	name, err := s.tokenOwner(r, u, hosting.ActCreate)
+	if err != nil {
+		return err
+	}
+	b, err := readBody(w, r)
+	if err != nil {
+		return err
+	}
+	tokenName, _, err := b.takeString("name")
+	if err != nil {
+		return err
+	}
+	for k := range b {
+		return aegir.FieldErrorf(k, "is not a field of a token request (name)")
+	}
+	t, secret, err := s.Service.CreateTokenAs(r.Context(), callerOf(r, u).a, name, tokenName)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusCreated, map[string]any{"token": tokenJSON(t), "secret": secret})
+	return nil
+}
+
+// tokenIDOf reads the {id} of a token's path.
+func tokenIDOf(r *http.Request) (int64, error) {
+	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
+	if err != nil || id < 1 {
+		return 0, aegir.Errorf(aegir.ENOTFOUND, "token %q does not exist", r.PathValue("id"))
+	}
+	return id, nil
+}
+
+// revokeToken revokes a token of the user and answers it.
+func (s *Server) revokeToken(w http.ResponseWriter, r *http.Request, u *aegir.User) error {
+	name, err := s.tokenOwner(r, u, hosting.ActDelete)
+	if err != nil {
+		return err
+	}
+	id, err := tokenIDOf(r)
+	if err != nil {
+		return err
+	}
+	t, err := s.Service.RevokeTokenOf(r.Context(), callerOf(r, u).a, name, id)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"token": tokenJSON(t)})
 	return nil
 }
 
@@ -428,6 +519,7 @@ func (s *Server) userForm(w http.ResponseWriter, r *http.Request, u *aegir.User)
 	}
 	f := newForm()
 	f.Values["role"] = aegir.RoleClient
+	f.Values["clients"] = r.FormValue("clients") // from a client's page
 	return s.renderForm(w, r, u, http.StatusOK, "userform", "Add a user", formData{Form: f, Options: map[string][]option{"role": s.roleChoices(r, u)}})
 }
 

@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -14,8 +16,9 @@ import (
 
 // isolated is a front end with two clients, each with a site on a
 // platform reserved to it, and a client user of each. It runs `aegir
-// serve` alone: the sites' installs fail (their platforms have no code),
-// which leaves their records, all that isolation is about.
+// serve` alone, with null services, on platforms whose roots are empty
+// directories: however the sites' installs end, their records stay, and
+// they are all that isolation is about.
 type isolated struct {
 	f            *frontEnd
 	siteA, siteB string
@@ -38,7 +41,11 @@ func newIsolated(t *testing.T) *isolated {
 	}
 	in := &isolated{f: f, siteA: "a.acme.test", siteB: "b.beta.test", platformB: "platform_beta", annPassword: "ann's long password"}
 	for _, p := range []struct{ name, client string }{{"platform_acme", "acme"}, {"platform_beta", "beta"}} {
-		f.waitTaskEnd(f.must(201, "POST", "/api/platforms", map[string]any{"name": p.name, "root": "/nonexistent/" + p.name, "clients": []string{p.client}}))
+		root := filepath.Join(s.home, "platforms", p.name)
+		if err := os.MkdirAll(root, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		f.waitTaskEnd(f.must(201, "POST", "/api/platforms", map[string]any{"name": p.name, "root": root, "clients": []string{p.client}}))
 	}
 	f.waitTaskEnd(f.must(201, "POST", "/api/sites", map[string]any{"uri": in.siteA, "platform": "platform_acme", "client": "acme"}))
 	created := f.must(201, "POST", "/api/sites", map[string]any{"uri": in.siteB, "platform": "platform_beta", "client": "beta"})

@@ -324,6 +324,90 @@ func TestBrowserRunsTheSiteLifecycle(t *testing.T) {
 	t.Logf("the browser test took %s", time.Since(start).Round(time.Millisecond))
 }
 
+// layoutJS finds what sticks out on the page in a browser: the page wider
+// than the window, a table outside a scroll box or whose box sticks out
+// of its card, and with %v true (a desktop window) a table cut at all,
+// that is wider than its box. It returns the faults, one a line.
+const layoutJS = `(() => {
+  const desktop = %v, out = [];
+  const vw = document.documentElement.clientWidth;
+  if (document.documentElement.scrollWidth > vw) {
+    out.push("the page is " + document.documentElement.scrollWidth + "px wide in a " + vw + "px window");
+  }
+  for (const t of document.querySelectorAll("main table")) {
+    const name = "table " + (t.id || t.className) + " in " + (t.closest("[id]") || {id: "?"}).id;
+    const box = t.closest(".scroll");
+    if (!box) {
+      out.push(name + " is in no scroll box");
+      continue;
+    }
+    const card = t.closest(".card") || document.querySelector("main");
+    const b = box.getBoundingClientRect(), c = card.getBoundingClientRect();
+    if (b.right > c.right + 1 || b.left < c.left - 1) {
+      out.push(name + ": its box (" + Math.round(b.left) + "-" + Math.round(b.right) + ") sticks out of its card (" + Math.round(c.left) + "-" + Math.round(c.right) + ")");
+    }
+    if (desktop && t.scrollWidth > card.clientWidth) {
+      out.push(name + " is cut: " + t.scrollWidth + "px in a card of " + card.clientWidth + "px");
+    }
+  }
+  return out.join("\n");
+})()`
+
+// TestBrowserTablesFitTheirCards lays the pages out in chromium, with
+// long names in every list, at a desktop's width and a phone's: at the
+// desktop's, every table fits its card (no column cut off); at the
+// phone's, the page is no wider than the window and a wide table scrolls
+// sideways inside its card. It runs `aegir serve` alone, with null
+// services: only the records matter.
+func TestBrowserTablesFitTheirCards(t *testing.T) {
+	s := &stack{t: t, home: t.TempDir()}
+	f := s.serve("")
+	f.waitTaskEnd(f.must(201, "POST", "/api/servers", map[string]any{"name": "server_master", "http_port": 8080,
+		"http_service_type": "null", "db_service_type": "null"}))
+	f.must(201, "POST", "/api/clients", map[string]any{"name": "acme", "title": "Acme Corporation International Holdings"})
+	const platform = "platform_a_rather_long_platform_name_for_wordpress"
+	root := filepath.Join(s.home, "platforms", "a_rather_long_directory_name_for_the_wordpress_codebase")
+	if err := os.MkdirAll(root, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	f.waitTaskEnd(f.must(201, "POST", "/api/platforms", map[string]any{"name": platform, "root": root}))
+	// A platform whose source cannot be built: a failed task on the
+	// dashboard, with a long name.
+	f.waitTaskEnd(f.must(201, "POST", "/api/platforms", map[string]any{"name": "platform_built_from_a_source_that_is_not_there",
+		"root": filepath.Join(s.home, "platforms", "unbuilt"), "makefile": "/nonexistent/source-of-the-codebase.tar.gz"}))
+	var site string
+	for i := range 4 {
+		site = fmt.Sprintf("site-number-%d.a-rather-long-domain-name.example.test", i)
+		f.waitTaskEnd(f.must(201, "POST", "/api/sites", map[string]any{"uri": site, "platform": platform, "client": "acme"}))
+	}
+
+	link := strings.TrimSpace(s.mustAegir("user", "login-link", "admin", "--url", f.base))
+	b := newBrowser(t, f.base)
+	b.open(strings.TrimPrefix(link, f.base), "#use-link")
+	b.do("use the login link", chromedp.Click(chromedp.CSS("#use-link")), chromedp.WaitVisible(chromedp.CSS("#account-form")))
+	pages := []string{"/", "/sites", "/platforms", "/tasks", "/servers", "/clients", "/users", "/audit", "/account",
+		"/sites/" + site, "/platforms/" + platform, "/clients/acme", "/sites/new", "/sites/" + site + "/edit"}
+	for _, size := range []struct {
+		name          string
+		width, height int64
+		desktop       bool
+	}{{"desktop", 1280, 900, true}, {"phone", 375, 812, false}} {
+		b.do("a "+size.name+"'s window", chromedp.EmulateViewport(size.width, size.height))
+		for _, path := range pages {
+			b.open(path, "main")
+			if faults := evalIn[string](b, fmt.Sprintf(layoutJS, size.desktop)); faults != "" {
+				t.Errorf("%s at a %s's width (%dpx):\n%s", path, size.name, size.width, faults)
+			}
+		}
+	}
+	// The dashboard's cards did hold tasks on long names.
+	b.do("a desktop's window", chromedp.EmulateViewport(1280, 900))
+	b.open("/", "#failed")
+	if failed := b.text("#failed"); !strings.Contains(failed, "platform_built_from_a_source") {
+		t.Errorf("the dashboard's failed tasks: %q", failed)
+	}
+}
+
 // saveDocScreenshots saves the main pages as pictures when
 // $AEGIR_DOC_SCREENSHOTS names a directory (docs/screenshots).
 func saveDocScreenshots(t *testing.T, b *browser, uri string) {

@@ -4,11 +4,21 @@
 (function () {
   "use strict";
 
-  // Forms with data-confirm ask first.
+  // Forms with data-confirm ask first. A form with a "confirmed" field
+  // says so to the server, which otherwise asks on a page of its own (the
+  // way without JavaScript).
   document.addEventListener("submit", function (e) {
     var msg = e.target.getAttribute && e.target.getAttribute("data-confirm");
-    if (msg && !window.confirm(msg)) {
+    if (!msg) {
+      return;
+    }
+    if (!window.confirm(msg)) {
       e.preventDefault();
+      return;
+    }
+    var confirmed = e.target.querySelector('input[name="confirmed"]');
+    if (confirmed) {
+      confirmed.value = "1";
     }
   }, true);
 
@@ -19,6 +29,7 @@
     var elapsed = document.getElementById("elapsed");
     var expected = parseFloat(box.getAttribute("data-expected") || "0");
     var started = parseInt(box.getAttribute("data-started") || "0", 10);
+    var waiting = box.getAttribute("data-waiting") || "waiting for a free worker";
     var last = 0;
     var items = log.querySelectorAll("li[data-seq]");
     if (items.length) {
@@ -30,7 +41,7 @@
     var timer = window.setInterval(function () {
       var now = Date.now() / 1000;
       if (!started) {
-        elapsed.textContent = "waiting for a free worker…";
+        elapsed.textContent = waiting + "…";
         return;
       }
       var spent = Math.max(0, now - started);

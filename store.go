@@ -37,8 +37,10 @@ type SiteFilter struct {
 	Platform string
 	Client   string
 	Status   string
-	Page     int
-	PerPage  int
+	// Live leaves out the records of deleted sites (their tombstones).
+	Live    bool
+	Page    int
+	PerPage int
 	// Scope keeps the sites of its clients.
 	Scope Scope
 }

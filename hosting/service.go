@@ -476,82 +476,15 @@ func (s *Service) UpdatePlatform(ctx context.Context, name string, in PlatformIn
 
 // liveSites counts the sites of a platform that are not deleted.
 func (s *Service) liveSites(ctx context.Context, platform string) (int, error) {
-	_, all, err := s.Store.ListSites(ctx, aegir.SiteFilter{Platform: platform, PerPage: 1})
-	if err != nil {
-		return 0, err
-	}
-	_, deleted, err := s.Store.ListSites(ctx, aegir.SiteFilter{Platform: platform, Status: aegir.SiteDeleted, PerPage: 1})
-	if err != nil {
-		return 0, err
-	}
-	return all - deleted, nil
+	_, n, err := s.Store.ListSites(ctx, aegir.SiteFilter{Platform: platform, Live: true, PerPage: 1})
+	return n, err
 }
 
-// ListLiveSites returns one page of the sites f selects that are not
-// deleted, and their total: lists hide the tombstones of deleted sites
-// unless asked for them. With f.Status set it is the store's ListSites.
-//
-// The store filters by one status only, so this pages around the deleted
-// sites itself: it reads their names (usually few), then the stretch of
-// the full list where the page's sites must be, at most two store pages.
-// Both stores sort names bytewise (SQLite's BINARY collation, PostgreSQL's
-// COLLATE "C"), as Go compares strings, so the deleted sites before a site
-// are the deleted names below its own.
+// ListLiveSites returns one page of the sites f selects and their total,
+// leaving out the tombstones of deleted sites unless f asks for a status.
 func (s *Service) ListLiveSites(ctx context.Context, f aegir.SiteFilter) ([]*aegir.SiteRecord, int, error) {
-	if f.Status != "" {
-		return s.Store.ListSites(ctx, f)
-	}
-	var deleted []string
-	df := f
-	df.Status, df.PerPage = aegir.SiteDeleted, aegir.MaxPerPage
-	for df.Page = 1; ; df.Page++ {
-		list, total, err := s.Store.ListSites(ctx, df)
-		if err != nil {
-			return nil, 0, err
-		}
-		for _, r := range list {
-			deleted = append(deleted, r.Name)
-		}
-		if df.Page*aegir.MaxPerPage >= total || len(list) == 0 {
-			break
-		}
-	}
-	if len(deleted) == 0 {
-		return s.Store.ListSites(ctx, f)
-	}
-	slices.Sort(deleted) // the store's order already; sorting makes sure
-	perPage, first := aegir.Paginate(f.Page, f.PerPage)
-	// The live site at live index i is at index i+d of the full list, d
-	// being the deleted sites before it: the page lies within the full
-	// list's [first, first+perPage+len(deleted)).
-	span := min(perPage+len(deleted), aegir.MaxPerPage)
-	var out []*aegir.SiteRecord
-	total := 0
-	for page := first/span + 1; ; page++ {
-		ff := f
-		ff.Page, ff.PerPage = page, span
-		list, all, err := s.Store.ListSites(ctx, ff)
-		if err != nil {
-			return nil, 0, err
-		}
-		total = all - len(deleted)
-		for i, r := range list {
-			if r.Status == aegir.SiteDeleted {
-				continue
-			}
-			before, _ := slices.BinarySearch(deleted, r.Name)
-			live := (page-1)*span + i - before
-			if live >= first+perPage {
-				return out, total, nil
-			}
-			if live >= first {
-				out = append(out, r)
-			}
-		}
-		if page*span >= all || len(list) == 0 {
-			return out, total, nil
-		}
-	}
+	f.Live = f.Status == ""
+	return s.Store.ListSites(ctx, f)
 }
 
 // DeletePlatform queues the delete of a platform without sites (ECONFLICT

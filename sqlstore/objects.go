@@ -477,6 +477,9 @@ func (s *Store) DeleteSite(ctx context.Context, name string) error {
 // ListSites returns one page of sites by name.
 func (s *Store) ListSites(ctx context.Context, f aegir.SiteFilter) ([]*aegir.SiteRecord, int, error) {
 	c := s.nameFilter(f.Query).equal("platform", aegir.ContextName(f.Platform)).equal("client", f.Client).equal("status", f.Status)
+	if f.Live {
+		c.add("status <> ?", aegir.SiteDeleted)
+	}
 	c.scope("%s", "client", f.Scope)
 	return listPage(ctx, s, "sites", c, siteCols, "name", f.Page, f.PerPage, scanSite)
 }

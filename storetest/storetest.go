@@ -458,6 +458,17 @@ func testPagination(t *testing.T, s aegir.Store) {
 	check(aegir.SiteFilter{Client: "c2"}, count["c2"])
 	check(aegir.SiteFilter{Status: aegir.SiteDisabled}, count[aegir.SiteDisabled])
 	check(aegir.SiteFilter{Platform: "pb", Client: "c1", Status: aegir.SiteDisabled}, count["pb+c1+disabled"])
+	// Live leaves out deleted sites: ten of them, spread over the list.
+	for i := 5; i < 250; i += 25 {
+		r, err := s.GetSite(ctx, fmt.Sprintf("site%03d.example", i))
+		must(t, err)
+		r.Status = aegir.SiteDeleted
+		must(t, s.UpdateSite(ctx, r))
+	}
+	check(aegir.SiteFilter{Live: true, PerPage: 5}, 240, "site000.example", "site001.example", "site002.example", "site003.example", "site004.example")
+	check(aegir.SiteFilter{Live: true, Page: 2, PerPage: 5}, 240, "site006.example", "site007.example", "site008.example", "site009.example", "site010.example")
+	check(aegir.SiteFilter{Live: true, Status: aegir.SiteDeleted}, 0)
+	check(aegir.SiteFilter{Status: aegir.SiteDeleted}, 10)
 	check(aegir.SiteFilter{Query: "site12", PerPage: 3, Page: 2}, 10, "site123.example", "site124.example", "site125.example")
 	check(aegir.SiteFilter{Query: "site12", Platform: "pa"}, 4, "site120.example", "site123.example", "site126.example", "site129.example")
 	check(aegir.SiteFilter{Query: "%"}, 0)

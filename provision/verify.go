@@ -119,6 +119,9 @@ func (t *run) verifyPlatform(ctx context.Context, c *aegir.Context) ([]aegir.Ste
 //	database              databaseStep (steps_database.go): db.DatabaseExists, DatabaseSize;
 //	                      a lost database puts the site in maintenance and fails   no undo
 //	site directory        siteDirStep                          no undo
+//	php pool              poolStep (steps_pool.go): the site's user, directory group and own
+//	                      php-fpm pool, when its server gives each site one (a site still in
+//	                      the shared pool moves to its own)   undo: the pool (and a new user) removed
 //	settings              settingsStep: app.WriteSettings      undo: the previous file
 //	permissions           permissionsStep                      no undo
 //	certificate           certificateStep: CertificateService.Obtain   undo: removes one it created
@@ -146,6 +149,7 @@ func (t *run) verifySite(ctx context.Context, c *aegir.Context) ([]aegir.Step, e
 		}},
 		t.databaseStep(s),
 		t.siteDirStep(s),
+		t.poolStep(s),
 		t.settingsStep(s),
 		t.permissionsStep(s),
 		t.certificateStep(s),

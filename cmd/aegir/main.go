@@ -83,6 +83,7 @@ func commands() map[string]command {
 		"show":           {"print a named context", (*Main).show},
 		"list":           {"list named contexts", (*Main).list},
 		"setup":          {"turn this machine into a hosting server (as root)", (*Main).setup},
+		"site-user":      {"the privileged helper for sites' Unix users (as root, through sudo): ensure | own | remove", (*Main).siteUser},
 		"hosting-import": {"bring a context made with the CLI into the front end", (*Main).hostingImport},
 		"serve":          {"run the front end: REST API, metrics, task dispatcher [--listen ADDR] [--database URL] [--workers N]", (*Main).serve},
 		"token":          {"manage API tokens: create USER [--name NAME] | revoke ID|- | list USER", (*Main).token},
@@ -242,6 +243,7 @@ func (m *Main) backend(paths aegir.Paths) *provision.Backend {
 		Paths: paths, Contexts: contextfile.New(paths), Runner: &local.Runner{},
 		Archiver:  &tarball.Archiver{Options: tarball.Options{MaxBytes: m.restoreLimit()}},
 		LoadLimit: m.loadLimit(),
+		SiteUsers: m.siteUsers(),
 	}
 }
 

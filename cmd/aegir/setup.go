@@ -116,6 +116,14 @@ func (m *Main) setupServer(ctx context.Context, paths aegir.Paths, o *options, w
 			c.Server.HTTPRestartCmd = []string{"sudo", "-n", ctl, "graceful"}
 		}
 	}
+	// With per-site pools, php-fpm is tested and reloaded through sudo too.
+	if withSudo && c.Server.PHPFPMPools && len(c.Server.PHPFPMTestCmd) == 0 && len(c.Server.PHPFPMReloadCmd) == 0 {
+		fpm := lookPath("php-fpm8.2", "/usr/sbin/php-fpm8.2")
+		c.Server.PHPFPMTestCmd = []string{"sudo", "-n", fpm, "-t"}
+		ssd := lookPath("start-stop-daemon", "/usr/sbin/start-stop-daemon")
+		c.Server.PHPFPMReloadCmd = append([]string{"sudo", "-n", ssd}, aegir.PHPFPMReloadCmd()[1:]...)
+		c.Server.PHPFPMReloadCmd[len(c.Server.PHPFPMReloadCmd)-1] = fpm
+	}
 	if err := c.Validate(); err != nil {
 		return nil, err
 	}
@@ -183,16 +191,31 @@ func chownTree(root string, uid, gid int, walk bool) error {
 }
 
 // writeSudoers lets the aegir user run exactly the web server's test and
-// reload commands as root, and nothing else.
+// reload commands as root, and, when the server gives each site its own
+// php-fpm pool, php-fpm's test and reload and the site-user helper; nothing
+// else.
 func writeSudoers(ctx context.Context, path, aegirUser string, server *aegir.Server) error {
 	if _, err := os.Stat(filepath.Dir(path)); err != nil {
 		return aegir.FieldErrorf("sudoers", "%s: %v (install sudo)", filepath.Dir(path), err)
 	}
 	var cmds []string
-	for _, argv := range [][]string{server.HTTPTestCmd, server.HTTPRestartCmd} {
+	argvs := [][]string{server.HTTPTestCmd, server.HTTPRestartCmd}
+	if server.PHPFPMPools {
+		argvs = append(argvs, server.PHPFPMTestCmd, server.PHPFPMReloadCmd)
+	}
+	for _, argv := range argvs {
 		if len(argv) > 2 && argv[0] == "sudo" && argv[1] == "-n" {
 			cmds = append(cmds, strings.Join(argv[2:], " "))
 		}
+	}
+	if server.PHPFPMPools {
+		// The privileged helper for sites' Unix users, which checks its
+		// arguments itself (cmd/aegir/site_user.go, siteuser.Local).
+		exe, err := os.Executable()
+		if err != nil {
+			return err
+		}
+		cmds = append(cmds, exe+" site-user *")
 	}
 	if len(cmds) == 0 {
 		return nil

@@ -1,0 +1,167 @@
+package provision_test
+
+import (
+	"context"
+	"fmt"
+	"net/url"
+	"os"
+	"os/user"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/aegir-hosting/aegir"
+	"github.com/aegir-hosting/aegir/contextfile"
+	"github.com/aegir-hosting/aegir/internal/teststack"
+	"github.com/aegir-hosting/aegir/local"
+	"github.com/aegir-hosting/aegir/provision"
+	"github.com/aegir-hosting/aegir/siteuser"
+	"github.com/aegir-hosting/aegir/tarball"
+)
+
+// probePHP is a page of the platform that tries, as the PHP of the site it
+// is asked through, to read or write a path, and says who it runs as.
+const probePHP = `<?php
+$who = function_exists('posix_geteuid') ? posix_getpwuid(posix_geteuid())['name'] : '?';
+$path = $_GET['path'] ?? '';
+switch ($_GET['op'] ?? '') {
+case 'read':
+	$ok = @file_get_contents($path) !== false;
+	break;
+case 'write':
+	$ok = @file_put_contents($path, "probe\n") !== false;
+	break;
+case 'list':
+	$ok = @scandir($path) !== false;
+	break;
+default:
+	$ok = true;
+}
+echo "user=$who ", $ok ? "allowed" : "denied", "\n";
+`
+
+// newPoolStack is a webStack on nginx whose php-fpm includes the pools
+// aegir writes, and whose back end creates site users in-process (the
+// test runs as root).
+func newPoolStack(t *testing.T) (*webStack, *teststack.PHPFPM) {
+	t.Helper()
+	if os.Geteuid() != 0 {
+		teststack.Missing(t, "per-site pools need root: the test's php-fpm master runs pools as site users")
+	}
+	teststack.Require(t, "php-fpm8.2", "nginx", "useradd")
+	dir := teststack.WebDir(t)
+	s := &webStack{
+		t: t, kind: aegir.ServiceNginx, paths: aegir.Paths{Home: filepath.Join(dir, "aegir")},
+		httpPort: teststack.FreePort(t), httpsPort: teststack.FreePort(t), token: "p" + teststack.RandomHex(t, 4),
+	}
+	fpm := teststack.StartPHPFPMWithPools(t, s.paths.PHPPoolDir(aegir.MasterServer))
+	s.store = contextfile.New(s.paths)
+	s.backend = &provision.Backend{Paths: s.paths, Contexts: s.store, Runner: &local.Runner{}, Archiver: &tarball.Archiver{}, SiteUsers: siteuser.Local{}}
+	t.Cleanup(s.dropDatabases)
+
+	n := teststack.StartNginx(t)
+	s.save("@server_master", aegir.ServerContext, map[string]string{
+		"http_service_type": aegir.ServiceNginx, "http_port": fmt.Sprint(s.httpPort), "https_port": fmt.Sprint(s.httpsPort),
+		"php_fpm_socket": fpm.Socket, "master_db": "mysql://root:@127.0.0.1:3306", "web_group": "www-data",
+		"http_test_cmd": strings.Join(n.TestCmd(), " "), "http_restart_cmd": strings.Join(n.ReloadCmd(), " "),
+		"http_conf_link":   filepath.Join(n.ConfD, "aegir.conf"),
+		"php_fpm_test_cmd": strings.Join(fpm.TestCmd(), " "), "php_fpm_reload_cmd": strings.Join(fpm.ReloadCmd(), " "),
+	})
+	s.mustRun(aegir.TaskVerify, "@server_master", nil)
+
+	root := filepath.Join(s.paths.Platforms(), "p")
+	teststack.WriteFiles(t, root, map[string]string{"index.php": indexPHP, "probe.php": probePHP})
+	s.save("@platform_p", aegir.PlatformContext, map[string]string{"root": root})
+	s.mustRun(aegir.TaskVerify, "@platform_p", nil)
+	return s, fpm
+}
+
+// install installs a php site named after prefix and removes its Unix
+// user when the test ends.
+func (s *webStack) installSite(prefix string) string {
+	s.t.Helper()
+	site := s.site(prefix)
+	s.t.Cleanup(func() { siteuser.Local{}.Remove(context.Background(), aegir.SiteUser(site)) })
+	s.save("@"+site, aegir.SiteContext, map[string]string{"platform": "@platform_p", "db_server": "@server_master"})
+	s.mustRun(aegir.TaskInstall, "@"+site, nil)
+	return site
+}
+
+// probe asks probe.php through site to do op on path and returns its answer.
+func (s *webStack) probe(site, op, path string) string {
+	s.t.Helper()
+	u := fmt.Sprintf("http://%s:%d/probe.php?op=%s&path=%s", site, s.httpPort, op, url.QueryEscape(path))
+	return expect(s.t, u, nil, 200, "user=").body
+}
+
+func (s *webStack) siteDir(site string) string {
+	return filepath.Join(s.paths.Platforms(), "p", "sites", site)
+}
+
+// TestASitesPHPCannotReachAnotherSiteNorAegir proves per-site pools: two
+// sites installed in the shared pool (where A reads B's settings), moved to
+// pools of their own by a verify once the server has them; then A's PHP,
+// requested over HTTP, runs as A's user, reads and writes its own
+// directory, and can neither read B's settings, write B's files, nor read
+// $AEGIR_HOME's contexts. Deleting B removes its pool and its user.
+func TestASitesPHPCannotReachAnotherSiteNorAegir(t *testing.T) {
+	s, _ := newPoolStack(t)
+	a, b := s.installSite("a"), s.installSite("b")
+	bSettings := filepath.Join(s.siteDir(b), "settings.php")
+	if got := s.probe(a, "read", bSettings); !strings.Contains(got, "user=www-data allowed") {
+		t.Fatalf("in the shared pool, A reading B's settings: %s (want: allowed, as www-data)", got)
+	}
+
+	s.save("@server_master", aegir.ServerContext, map[string]string{"php_fpm_pools": "true"})
+	for _, site := range []string{a, b} {
+		r := s.mustRun(aegir.TaskVerify, "@"+site, nil)
+		if !strings.Contains(logText(r), "in its own php-fpm pool") {
+			t.Errorf("verify @%s did not move it to its own pool:\n%s", site, logText(r))
+		}
+	}
+	userA := aegir.SiteUser(a)
+	if _, err := user.Lookup(userA); err != nil {
+		t.Fatalf("no user %s for %s: %v", userA, a, err)
+	}
+
+	cases := []struct {
+		what, op, path, want string
+	}{
+		{"A reads its own settings", "read", filepath.Join(s.siteDir(a), "settings.php"), "allowed"},
+		{"A writes its own files", "write", filepath.Join(s.siteDir(a), "files", "upload.txt"), "allowed"},
+		{"A writes its own temp dir", "write", filepath.Join(s.siteDir(a), "private", "temp", "t.txt"), "allowed"},
+		{"A reads B's settings", "read", bSettings, "denied"},
+		{"A lists B's directory", "list", s.siteDir(b), "denied"},
+		{"A writes B's files", "write", filepath.Join(s.siteDir(b), "files", "evil.txt"), "denied"},
+		{"A writes B's private files", "write", filepath.Join(s.siteDir(b), "private", "evil.txt"), "denied"},
+		{"A reads its own context", "read", filepath.Join(s.paths.Contexts(), a+".yml"), "denied"},
+		{"A reads the server's context", "read", filepath.Join(s.paths.Contexts(), aegir.MasterServer+".yml"), "denied"},
+		{"A lists $AEGIR_HOME's contexts", "list", s.paths.Contexts(), "denied"},
+		{"A writes the platform's code", "write", filepath.Join(s.paths.Platforms(), "p", "index.php"), "denied"},
+	}
+	for _, c := range cases {
+		got := s.probe(a, c.op, c.path)
+		if want := "user=" + userA + " " + c.want; !strings.Contains(got, want) {
+			t.Errorf("%s: %s, want %q", c.what, strings.TrimSpace(got), want)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(s.siteDir(b), "files", "evil.txt")); err == nil {
+		t.Error("A's PHP wrote a file into B's files")
+	}
+	// B still serves, as its own user.
+	if got := s.probe(b, "read", bSettings); !strings.Contains(got, "user="+aegir.SiteUser(b)+" allowed") {
+		t.Errorf("B reading its own settings: %s", got)
+	}
+
+	s.mustRun(aegir.TaskDelete, "@"+b, nil)
+	if _, err := os.Stat(filepath.Join(s.paths.PHPPoolDir(aegir.MasterServer), aegir.SiteUser(b)+".conf")); err == nil {
+		t.Error("delete left B's pool")
+	}
+	if _, err := user.Lookup(aegir.SiteUser(b)); err == nil {
+		t.Error("delete left B's user")
+	}
+	// A is untouched by B's removal.
+	if got := s.probe(a, "read", filepath.Join(s.siteDir(a), "settings.php")); !strings.Contains(got, "allowed") {
+		t.Errorf("A after B's delete: %s", got)
+	}
+}

@@ -103,7 +103,8 @@ func (s *webStack) siteDir(site string) string {
 // pools of their own by a verify once the server has them; then A's PHP,
 // requested over HTTP, runs as A's user, reads and writes its own
 // directory, and can neither read B's settings, write B's files, nor read
-// $AEGIR_HOME's contexts. Deleting B removes its pool and its user.
+// $AEGIR_HOME's contexts. A failed install takes its pool and user away;
+// deleting B removes its pool and its user.
 func TestASitesPHPCannotReachAnotherSiteNorAegir(t *testing.T) {
 	s, _ := newPoolStack(t)
 	a, b := s.installSite("a"), s.installSite("b")
@@ -151,6 +152,21 @@ func TestASitesPHPCannotReachAnotherSiteNorAegir(t *testing.T) {
 	// B still serves, as its own user.
 	if got := s.probe(b, "read", bSettings); !strings.Contains(got, "user="+aegir.SiteUser(b)+" allowed") {
 		t.Errorf("B reading its own settings: %s", got)
+	}
+
+	// An install that fails after its pool takes the pool and the new
+	// user away again.
+	c := s.site("c")
+	t.Cleanup(func() { siteuser.Local{}.Remove(context.Background(), aegir.SiteUser(c)) })
+	s.save("@"+c, aegir.SiteContext, map[string]string{"platform": "@platform_p", "db_server": "@server_master"})
+	if r, err := s.backend.Run(context.Background(), aegir.TaskInstall, "@"+c, aegir.TaskOptions{FailAt: "vhost"}); err == nil {
+		t.Fatalf("install @%s with --fail_at=vhost succeeded:\n%s", c, logText(r))
+	}
+	if _, err := os.Stat(filepath.Join(s.paths.PHPPoolDir(aegir.MasterServer), aegir.SiteUser(c)+".conf")); err == nil {
+		t.Error("a failed install left its pool")
+	}
+	if _, err := user.Lookup(aegir.SiteUser(c)); err == nil {
+		t.Error("a failed install left its user")
 	}
 
 	s.mustRun(aegir.TaskDelete, "@"+b, nil)

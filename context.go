@@ -318,6 +318,10 @@ func (s *Server) Validate() error {
 	if s.PHPFPMPools && s.HTTPServiceType == ServiceApache {
 		return FieldErrorf("php_fpm_pools", "per-site php-fpm pools are not supported by the apache service yet")
 	}
+	if s.PHPFPMPools && s.RemoteHost != "" && s.RemoteHost != "localhost" && s.RemoteHost != "127.0.0.1" {
+		// The site users are made on this machine (SiteUsers).
+		return FieldErrorf("php_fpm_pools", "per-site php-fpm pools are not supported on remote servers yet")
+	}
 	for field, path := range map[string]string{"http_conf_link": s.HTTPConfLink, "php_fpm_socket": s.PHPFPMSocket} {
 		if path != "" && !isAbs(path) {
 			return FieldErrorf(field, "%q must be a clean absolute path", path)

@@ -32,7 +32,11 @@ func (m *Main) setup(ctx context.Context, args []string) error {
 	}
 	paths := m.paths(o)
 	if len(o.args) > 0 {
-		return usageErrorf("usage: aegir setup [--home DIR] [--aegir_user NAME] [--sudoers FILE] [--server_property=value ...]")
+		return usageErrorf("usage: aegir setup [--home DIR] [--aegir_user NAME] [--sudoers FILE] [--php_fpm_include FILE] [--server_property=value ...]")
+	}
+	fpmInclude, ok := o.take("php_fpm_include")
+	if !ok {
+		fpmInclude = "/etc/php/8.2/fpm/pool.d/aegir.conf"
 	}
 	aegirUser, ok := o.take("aegir_user")
 	if !ok {
@@ -64,6 +68,11 @@ func (m *Main) setup(ctx context.Context, args []string) error {
 		}
 		if err := writeSudoers(ctx, sudoers, aegirUser, server); err != nil {
 			return err
+		}
+		if server.PHPFPMPools {
+			if err := writePHPPoolInclude(fpmInclude, paths.PHPPoolDir(aegir.MasterServer)); err != nil {
+				return err
+			}
 		}
 	}
 	if err := m.repairLogs(ctx, paths, aegirUser); err != nil {
@@ -232,6 +241,17 @@ func writeSudoers(ctx context.Context, path, aegirUser string, server *aegir.Ser
 		}
 	}
 	return os.Rename(tmp, path)
+}
+
+// writePHPPoolInclude makes the system php-fpm include the pools aegir
+// writes for the sites of @server_master (php_fpm_pools): a file in its
+// pool.d that includes poolDir/*.conf. php-fpm reads it at its next reload.
+func writePHPPoolInclude(path, poolDir string) error {
+	if _, err := os.Stat(filepath.Dir(path)); err != nil {
+		return aegir.FieldErrorf("php_fpm_include", "%s: %v (install php8.2-fpm)", filepath.Dir(path), err)
+	}
+	text := fmt.Sprintf("; Written by aegir setup: the php-fpm pools of the sites aegir hosts, one per site.\ninclude = %s/*.conf\n", poolDir)
+	return os.WriteFile(path, []byte(text), 0o644)
 }
 
 // linkServerFile links the server file into the system web server, which

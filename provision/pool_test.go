@@ -181,3 +181,63 @@ func TestASitesPHPCannotReachAnotherSiteNorAegir(t *testing.T) {
 		t.Errorf("A after B's delete: %s", got)
 	}
 }
+
+// TestClonedRenamedAndRestoredSitesKeepPoolsOfTheirOwn: with pools on from
+// the start, a clone runs as its own user and neither it nor the original
+// reads the other's settings; a migrate under a new name moves the site to
+// the new name's user and pool and removes the old pool; a restore keeps
+// the site in its pool.
+func TestClonedRenamedAndRestoredSitesKeepPoolsOfTheirOwn(t *testing.T) {
+	s, _ := newPoolStack(t)
+	s.save("@server_master", aegir.ServerContext, map[string]string{"php_fpm_pools": "true"})
+	a := s.installSite("a")
+	c := s.site("c")
+	t.Cleanup(func() { siteuser.Local{}.Remove(context.Background(), aegir.SiteUser(c)) })
+	s.mustRun(aegir.TaskClone, "@"+a, map[string]string{"new_uri": c})
+
+	aSettings, cSettings := filepath.Join(s.siteDir(a), "settings.php"), filepath.Join(s.siteDir(c), "settings.php")
+	for _, tc := range []struct{ site, path, want string }{
+		{a, aSettings, aegir.SiteUser(a) + " allowed"},
+		{a, cSettings, aegir.SiteUser(a) + " denied"},
+		{c, cSettings, aegir.SiteUser(c) + " allowed"},
+		{c, aSettings, aegir.SiteUser(c) + " denied"},
+	} {
+		if got := s.probe(tc.site, "read", tc.path); !strings.Contains(got, "user="+tc.want) {
+			t.Errorf("%s reading %s: %s, want %q", tc.site, tc.path, strings.TrimSpace(got), tc.want)
+		}
+	}
+
+	a2 := s.site("a2")
+	t.Cleanup(func() { siteuser.Local{}.Remove(context.Background(), aegir.SiteUser(a2)) })
+	s.mustRun(aegir.TaskMigrate, "@"+a, map[string]string{"platform": "@platform_p", "new_uri": a2})
+	poolDir := s.paths.PHPPoolDir(aegir.MasterServer)
+	if _, err := os.Stat(filepath.Join(poolDir, aegir.SiteUser(a)+".conf")); err == nil {
+		t.Error("the renamed site's old pool is still there")
+	}
+	a2Settings := filepath.Join(s.siteDir(a2), "settings.php")
+	if got := s.probe(a2, "read", a2Settings); !strings.Contains(got, "user="+aegir.SiteUser(a2)+" allowed") {
+		t.Errorf("%s after the rename: %s", a2, got)
+	}
+	if got := s.probe(c, "read", a2Settings); !strings.Contains(got, "denied") {
+		t.Errorf("the clone reading the renamed site's settings: %s", got)
+	}
+
+	s.mustRun(aegir.TaskBackup, "@"+a2, nil)
+	backups, _ := filepath.Glob(filepath.Join(s.paths.Backups(), a2+"-*.tar.*"))
+	var archive string
+	for _, b := range backups {
+		if !strings.HasSuffix(b, ".sha256") {
+			archive = b
+		}
+	}
+	if archive == "" {
+		t.Fatalf("no backup of %s in %v", a2, backups)
+	}
+	s.mustRun(aegir.TaskRestore, "@"+a2, map[string]string{"file": archive})
+	if got := s.probe(a2, "write", filepath.Join(s.siteDir(a2), "files", "after-restore.txt")); !strings.Contains(got, "user="+aegir.SiteUser(a2)+" allowed") {
+		t.Errorf("%s writing its files after a restore: %s", a2, got)
+	}
+	if got := s.probe(c, "read", a2Settings); !strings.Contains(got, "denied") {
+		t.Errorf("the clone reading the restored site's settings: %s", got)
+	}
+}

@@ -42,12 +42,8 @@ func (t *run) deleteSite(ctx context.Context, c *aegir.Context) ([]aegir.Step, e
 			if err := s.platform.app.DeleteSite(ctx, s.appSite()); err != nil {
 				return nil, err
 			}
-			if user := s.phpUser(); user != "" && t.b.SiteUsers != nil {
-				// What the site's PHP made becomes aegir's, so it can go.
-				if err := t.b.SiteUsers.Own(ctx, user, s.siteDir(), nil); err != nil {
-					t.log.Warnf("give %s back to aegir: %v", s.siteDir(), err)
-				}
-			}
+			// What the site's PHP made becomes aegir's, so it can go.
+			t.giveBack(ctx, s.web, s.site.URI, s.siteDir())
 			return nil, os.RemoveAll(s.siteDir())
 		}},
 		aegir.Step{Name: "drop database", Do: func(ctx context.Context) (aegir.Undo, error) {

@@ -29,7 +29,9 @@ import (
 //	remove old context            ContextStore.Delete, when renamed          undo: put back
 //	set aside old site directory  renamed <site dir>.old-<time>              undo: moved back
 //	remove old copy               cleanupStep (steps_deploy.go): app.DeleteSite, the moved-tables
-//	                              record, the old directory, db.DropDatabase of the old database
+//	                              record, the old directory (given back to aegir first when
+//	                              the site had its own pool), db.DropDatabase of the old
+//	                              database, and the old name's site user when renamed
 //	                              no undo: last, a failure there is a warning
 func (t *run) migrate(ctx context.Context, c *aegir.Context) ([]aegir.Step, error) {
 	platform := t.opts.Args["platform"]
@@ -79,7 +81,15 @@ func (t *run) migrate(ctx context.Context, c *aegir.Context) ([]aegir.Step, erro
 		if err := removeIfExists(movedTablesPath(s.siteDir())); err != nil {
 			return err
 		}
-		return os.RemoveAll(aside)
+		t.giveBack(ctx, s.web, s.site.URI, aside)
+		if err := os.RemoveAll(aside); err != nil {
+			return err
+		}
+		if renamed {
+			// The old name's Unix user goes with its directory.
+			return t.removeSiteUser(ctx, s)
+		}
+		return nil
 	}))
 	return steps, nil
 }

@@ -214,6 +214,9 @@ func TestClonedRenamedAndRestoredSitesKeepPoolsOfTheirOwn(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(poolDir, aegir.SiteUser(a)+".conf")); err == nil {
 		t.Error("the renamed site's old pool is still there")
 	}
+	if _, err := user.Lookup(aegir.SiteUser(a)); err == nil {
+		t.Error("the renamed site's old user is still there")
+	}
 	a2Settings := filepath.Join(s.siteDir(a2), "settings.php")
 	if got := s.probe(a2, "read", a2Settings); !strings.Contains(got, "user="+aegir.SiteUser(a2)+" allowed") {
 		t.Errorf("%s after the rename: %s", a2, got)

@@ -273,6 +273,7 @@ func (t *run) cleanupStep(d *deployment, oldDB aegir.DBService, extra func(ctx c
 			}
 		}
 		if d.retired != "" {
+			t.giveBack(ctx, d.target.web, d.target.site.URI, d.retired)
 			if err := os.RemoveAll(d.retired); err != nil {
 				t.log.Warnf("remove the old directory %s: %v", d.retired, err)
 			}

@@ -123,6 +123,20 @@ func (t *run) removePoolStep(s *siteEnv) aegir.Step {
 	}}
 }
 
+// giveBack makes everything in dir, a site directory of the site uri or
+// one set aside (<uri>.old-<time>), aegir's (SiteUsers.Own), so that aegir
+// may remove what the site's PHP made there. Without pools on web, or a
+// way to reach the helper, it does nothing; a failure is a warning (the
+// removal that follows says what is left).
+func (t *run) giveBack(ctx context.Context, web *aegir.Server, uri, dir string) {
+	if !web.PHPFPMPools || t.b.SiteUsers == nil {
+		return
+	}
+	if err := t.b.SiteUsers.Own(ctx, aegir.SiteUser(uri), dir, nil); err != nil {
+		t.log.Warnf("give %s back to aegir: %v", dir, err)
+	}
+}
+
 // removeSiteUser removes the site's Unix user, once its pool and
 // directory are gone.
 func (t *run) removeSiteUser(ctx context.Context, s *siteEnv) error {

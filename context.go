@@ -315,9 +315,6 @@ func (s *Server) Validate() error {
 	if err := ValidateCommand("php_fpm_reload_cmd", s.PHPFPMReloadCmd); err != nil {
 		return err
 	}
-	if s.PHPFPMPools && s.HTTPServiceType == ServiceApache {
-		return FieldErrorf("php_fpm_pools", "per-site php-fpm pools are not supported by the apache service yet")
-	}
 	if s.PHPFPMPools && s.RemoteHost != "" && s.RemoteHost != "localhost" && s.RemoteHost != "127.0.0.1" {
 		// The site users are made on this machine (SiteUsers).
 		return FieldErrorf("php_fpm_pools", "per-site php-fpm pools are not supported on remote servers yet")

@@ -40,18 +40,18 @@ default:
 echo "user=$who ", $ok ? "allowed" : "denied", "\n";
 `
 
-// newPoolStack is a webStack on nginx whose php-fpm includes the pools
-// aegir writes, and whose back end creates site users in-process (the
-// test runs as root).
-func newPoolStack(t *testing.T) (*webStack, *teststack.PHPFPM) {
+// newPoolStack is a webStack on nginx or Apache (kind) whose php-fpm
+// includes the pools aegir writes, and whose back end creates site users
+// in-process (the test runs as root).
+func newPoolStack(t *testing.T, kind string) (*webStack, *teststack.PHPFPM) {
 	t.Helper()
 	if os.Geteuid() != 0 {
 		teststack.Missing(t, "per-site pools need root: the test's php-fpm master runs pools as site users")
 	}
-	teststack.Require(t, "php-fpm8.2", "nginx", "useradd")
+	teststack.Require(t, "php-fpm8.2", "useradd")
 	dir := teststack.WebDir(t)
 	s := &webStack{
-		t: t, kind: aegir.ServiceNginx, paths: aegir.Paths{Home: filepath.Join(dir, "aegir")},
+		t: t, kind: kind, paths: aegir.Paths{Home: filepath.Join(dir, "aegir")},
 		httpPort: teststack.FreePort(t), httpsPort: teststack.FreePort(t), token: "p" + teststack.RandomHex(t, 4),
 	}
 	fpm := teststack.StartPHPFPMWithPools(t, s.paths.PHPPoolDir(aegir.MasterServer))
@@ -59,14 +59,22 @@ func newPoolStack(t *testing.T) (*webStack, *teststack.PHPFPM) {
 	s.backend = &provision.Backend{Paths: s.paths, Contexts: s.store, Runner: &local.Runner{}, Archiver: &tarball.Archiver{}, SiteUsers: siteuser.Local{}}
 	t.Cleanup(s.dropDatabases)
 
-	n := teststack.StartNginx(t)
-	s.save("@server_master", aegir.ServerContext, map[string]string{
-		"http_service_type": aegir.ServiceNginx, "http_port": fmt.Sprint(s.httpPort), "https_port": fmt.Sprint(s.httpsPort),
+	props := map[string]string{
+		"http_service_type": kind, "http_port": fmt.Sprint(s.httpPort), "https_port": fmt.Sprint(s.httpsPort),
 		"php_fpm_socket": fpm.Socket, "master_db": "mysql://root:@127.0.0.1:3306", "web_group": "www-data",
-		"http_test_cmd": strings.Join(n.TestCmd(), " "), "http_restart_cmd": strings.Join(n.ReloadCmd(), " "),
-		"http_conf_link":   filepath.Join(n.ConfD, "aegir.conf"),
 		"php_fpm_test_cmd": strings.Join(fpm.TestCmd(), " "), "php_fpm_reload_cmd": strings.Join(fpm.ReloadCmd(), " "),
-	})
+	}
+	switch kind {
+	case aegir.ServiceNginx:
+		n := teststack.StartNginx(t)
+		props["http_test_cmd"], props["http_restart_cmd"] = strings.Join(n.TestCmd(), " "), strings.Join(n.ReloadCmd(), " ")
+		props["http_conf_link"] = filepath.Join(n.ConfD, "aegir.conf")
+	case aegir.ServiceApache:
+		a := teststack.StartApache(t)
+		props["http_test_cmd"], props["http_restart_cmd"] = strings.Join(a.TestCmd(), " "), strings.Join(a.RestartCmd(), " ")
+		props["http_conf_link"] = filepath.Join(a.ConfD, "aegir.conf")
+	}
+	s.save("@server_master", aegir.ServerContext, props)
 	s.mustRun(aegir.TaskVerify, "@server_master", nil)
 
 	root := filepath.Join(s.paths.Platforms(), "p")
@@ -106,7 +114,13 @@ func (s *webStack) siteDir(site string) string {
 // $AEGIR_HOME's contexts. A failed install takes its pool and user away;
 // deleting B removes its pool and its user.
 func TestASitesPHPCannotReachAnotherSiteNorAegir(t *testing.T) {
-	s, _ := newPoolStack(t)
+	for _, kind := range []string{aegir.ServiceNginx, aegir.ServiceApache} {
+		t.Run(kind, func(t *testing.T) { testASitesPHPCannotReachAnotherSiteNorAegir(t, kind) })
+	}
+}
+
+func testASitesPHPCannotReachAnotherSiteNorAegir(t *testing.T, kind string) {
+	s, _ := newPoolStack(t, kind)
 	a, b := s.installSite("a"), s.installSite("b")
 	bSettings := filepath.Join(s.siteDir(b), "settings.php")
 	if got := s.probe(a, "read", bSettings); !strings.Contains(got, "user=www-data allowed") {
@@ -149,6 +163,13 @@ func TestASitesPHPCannotReachAnotherSiteNorAegir(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(s.siteDir(b), "files", "evil.txt")); err == nil {
 		t.Error("A's PHP wrote a file into B's files")
 	}
+	// The site's own handler does not make its uploads runnable.
+	if err := os.WriteFile(filepath.Join(s.siteDir(a), "files", "upload.php"), []byte("<?php echo 'ran';\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := fetch(fmt.Sprintf("http://%s:%d/sites/%s/files/upload.php", a, s.httpPort, a), nil); err != nil || got.status == 200 || strings.Contains(got.body, "ran") {
+		t.Errorf("an upload ran as PHP: %v (%v)", got, err)
+	}
 	// B still serves, as its own user.
 	if got := s.probe(b, "read", bSettings); !strings.Contains(got, "user="+aegir.SiteUser(b)+" allowed") {
 		t.Errorf("B reading its own settings: %s", got)
@@ -188,7 +209,7 @@ func TestASitesPHPCannotReachAnotherSiteNorAegir(t *testing.T) {
 // the new name's user and pool and removes the old pool; a restore keeps
 // the site in its pool.
 func TestClonedRenamedAndRestoredSitesKeepPoolsOfTheirOwn(t *testing.T) {
-	s, _ := newPoolStack(t)
+	s, _ := newPoolStack(t, aegir.ServiceNginx)
 	s.save("@server_master", aegir.ServerContext, map[string]string{"php_fpm_pools": "true"})
 	a := s.installSite("a")
 	c := s.site("c")

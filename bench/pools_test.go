@@ -52,6 +52,18 @@ func TestPHPPoolsAtScale(t *testing.T) {
 	n := poolCount()
 	ctx := context.Background()
 	home := aegir.Paths{Home: filepath.Join(teststack.WebDir(t), "aegir")}
+	token := teststack.RandomHex(t, 3)
+	users := make([]string, n)
+	l := siteuser.Local{}
+	// Registered before php-fpm starts, so it runs once php-fpm has
+	// stopped: userdel refuses a user whose processes still run.
+	t.Cleanup(func() {
+		for _, u := range users {
+			if u != "" {
+				l.Remove(context.Background(), u)
+			}
+		}
+	})
 	fpm := teststack.StartPHPFPMWithPools(t, home.PHPPoolDir(aegir.MasterServer))
 	server := &aegir.Server{PHPFPMSocket: fpm.Socket, PHPFPMTestCmd: fpm.TestCmd(), PHPFPMReloadCmd: fpm.ReloadCmd(), WebGroup: "www-data"}
 	server.Defaults()
@@ -69,14 +81,10 @@ func TestPHPPoolsAtScale(t *testing.T) {
 	}
 	baseMaster, baseTotal := restPSS()
 
-	token := teststack.RandomHex(t, 3)
-	users := make([]string, n)
-	l := siteuser.Local{}
 	start := time.Now()
 	for i := range n {
 		uri := fmt.Sprintf("pool%d-%s.test", i, token)
 		users[i] = aegir.SiteUser(uri)
-		t.Cleanup(func() { l.Remove(context.Background(), users[i]) })
 		if _, err := l.Ensure(ctx, users[i], "www-data"); err != nil {
 			t.Fatal(err)
 		}

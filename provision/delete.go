@@ -50,7 +50,11 @@ func (t *run) deleteSite(ctx context.Context, c *aegir.Context) ([]aegir.Step, e
 			return nil, s.db.DropDatabase(ctx, s.site.DBName, s.site.DBUser)
 		}},
 		aegir.Step{Name: "remove site user", Do: func(ctx context.Context) (aegir.Undo, error) {
-			return nil, t.removeSiteUser(ctx, s)
+			// Past the irreversible steps: a user left behind is a warning.
+			if err := t.removeSiteUser(ctx, s); err != nil {
+				t.log.Warnf("%v: remove it by hand (userdel)", err)
+			}
+			return nil, nil
 		}},
 		aegir.Step{Name: "remove context", Do: func(ctx context.Context) (aegir.Undo, error) {
 			return nil, t.b.Contexts.Delete(ctx, c.Name)

@@ -89,7 +89,7 @@ func (t *run) migrate(ctx context.Context, c *aegir.Context) ([]aegir.Step, erro
 			// The old name's Unix user goes with its directory.
 			return t.removeSiteUser(ctx, s)
 		}
-		return nil
+		return nil // (a failure here is a warning: cleanupStep)
 	}))
 	return steps, nil
 }

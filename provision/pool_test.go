@@ -49,8 +49,16 @@ func newPoolStack(t *testing.T, kind string) (*webStack, *teststack.PHPFPM) {
 		teststack.Missing(t, "per-site pools need root: the test's php-fpm master runs pools as site users")
 	}
 	teststack.Require(t, "php-fpm8.2", "useradd")
+	var s *webStack
+	// Registered before php-fpm starts, so it runs once php-fpm has
+	// stopped: userdel refuses a user whose processes still run.
+	t.Cleanup(func() {
+		for _, prefix := range []string{"a", "b", "c", "a2"} {
+			siteuser.Local{}.Remove(context.Background(), aegir.SiteUser(s.site(prefix)))
+		}
+	})
 	dir := teststack.WebDir(t)
-	s := &webStack{
+	s = &webStack{
 		t: t, kind: kind, paths: aegir.Paths{Home: filepath.Join(dir, "aegir")},
 		httpPort: teststack.FreePort(t), httpsPort: teststack.FreePort(t), token: "p" + teststack.RandomHex(t, 4),
 	}
@@ -84,12 +92,11 @@ func newPoolStack(t *testing.T, kind string) (*webStack, *teststack.PHPFPM) {
 	return s, fpm
 }
 
-// install installs a php site named after prefix and removes its Unix
-// user when the test ends.
+// installSite installs a php site named after prefix (a, b, c or a2,
+// whose Unix users newPoolStack removes when the test ends).
 func (s *webStack) installSite(prefix string) string {
 	s.t.Helper()
 	site := s.site(prefix)
-	s.t.Cleanup(func() { siteuser.Local{}.Remove(context.Background(), aegir.SiteUser(site)) })
 	s.save("@"+site, aegir.SiteContext, map[string]string{"platform": "@platform_p", "db_server": "@server_master"})
 	s.mustRun(aegir.TaskInstall, "@"+site, nil)
 	return site
@@ -178,7 +185,6 @@ func testASitesPHPCannotReachAnotherSiteNorAegir(t *testing.T, kind string) {
 	// An install that fails after its pool takes the pool and the new
 	// user away again.
 	c := s.site("c")
-	t.Cleanup(func() { siteuser.Local{}.Remove(context.Background(), aegir.SiteUser(c)) })
 	s.save("@"+c, aegir.SiteContext, map[string]string{"platform": "@platform_p", "db_server": "@server_master"})
 	if r, err := s.backend.Run(context.Background(), aegir.TaskInstall, "@"+c, aegir.TaskOptions{FailAt: "vhost"}); err == nil {
 		t.Fatalf("install @%s with --fail_at=vhost succeeded:\n%s", c, logText(r))
@@ -213,7 +219,6 @@ func TestClonedRenamedAndRestoredSitesKeepPoolsOfTheirOwn(t *testing.T) {
 	s.save("@server_master", aegir.ServerContext, map[string]string{"php_fpm_pools": "true"})
 	a := s.installSite("a")
 	c := s.site("c")
-	t.Cleanup(func() { siteuser.Local{}.Remove(context.Background(), aegir.SiteUser(c)) })
 	s.mustRun(aegir.TaskClone, "@"+a, map[string]string{"new_uri": c})
 
 	aSettings, cSettings := filepath.Join(s.siteDir(a), "settings.php"), filepath.Join(s.siteDir(c), "settings.php")
@@ -229,7 +234,6 @@ func TestClonedRenamedAndRestoredSitesKeepPoolsOfTheirOwn(t *testing.T) {
 	}
 
 	a2 := s.site("a2")
-	t.Cleanup(func() { siteuser.Local{}.Remove(context.Background(), aegir.SiteUser(a2)) })
 	s.mustRun(aegir.TaskMigrate, "@"+a, map[string]string{"platform": "@platform_p", "new_uri": a2})
 	poolDir := s.paths.PHPPoolDir(aegir.MasterServer)
 	if _, err := os.Stat(filepath.Join(poolDir, aegir.SiteUser(a)+".conf")); err == nil {

@@ -13,6 +13,7 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/aegir-hosting/aegir"
 )
@@ -58,7 +59,10 @@ func (l Local) Ensure(ctx context.Context, name, webUser string) (bool, error) {
 	var unknown user.UnknownUserError
 	switch {
 	case errors.As(err, &unknown):
-		if err := run(ctx, "useradd", "--system", "--user-group", "--no-create-home",
+		// Not --system: Debian keeps fewer than 900 system ids (100-999),
+		// and a server hosts thousands of sites; ordinary ids go from
+		// UID_MIN to UID_MAX of /etc/login.defs (1000-60000).
+		if err := run(ctx, "useradd", "--user-group", "--no-create-home", "--no-log-init",
 			"--home-dir", "/nonexistent", "--shell", "/usr/sbin/nologin", name); err != nil {
 			return false, err
 		}
@@ -97,7 +101,14 @@ func (l Local) Remove(ctx context.Context, name string) error {
 	}
 	var unknown user.UnknownUserError
 	if _, err := user.Lookup(name); err == nil {
-		if err := run(ctx, "userdel", name); err != nil {
+		// The workers of a pool just removed may outlive php-fpm's reload
+		// by a moment, and userdel refuses a user whose processes run.
+		err := run(ctx, "userdel", name)
+		for i := 0; err != nil && strings.Contains(err.Error(), "currently used by process") && i < 50; i++ {
+			time.Sleep(100 * time.Millisecond)
+			err = run(ctx, "userdel", name)
+		}
+		if err != nil {
 			return err
 		}
 	} else if !errors.As(err, &unknown) {

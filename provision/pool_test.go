@@ -135,6 +135,12 @@ func testASitesPHPCannotReachAnotherSiteNorAegir(t *testing.T, kind string) {
 	}
 
 	s.save("@server_master", aegir.ServerContext, map[string]string{"php_fpm_pools": "true"})
+	// A verify of the server keeps the sites in the shared pool, still
+	// serving, until their own verify gives them theirs.
+	s.mustRun(aegir.TaskVerify, "@server_master", nil)
+	if got := s.probe(a, "read", bSettings); !strings.Contains(got, "user=www-data allowed") {
+		t.Fatalf("after the server's verify, before the site's: %s", got)
+	}
 	for _, site := range []string{a, b} {
 		r := s.mustRun(aegir.TaskVerify, "@"+site, nil)
 		if !strings.Contains(logText(r), "in its own php-fpm pool") {

@@ -246,11 +246,22 @@ func writeSudoers(ctx context.Context, path, aegirUser string, server *aegir.Ser
 // writePHPPoolInclude makes the system php-fpm include the pools aegir
 // writes for the sites of @server_master (php_fpm_pools): a file in its
 // pool.d that includes poolDir/*.conf. php-fpm reads it at its next reload.
+// It also sets two global settings the pools need: a file limit for the
+// master, which holds one listening socket per site, and a grace period
+// for requests under way when a pool change reloads php-fpm (by default
+// they are cut off).
 func writePHPPoolInclude(path, poolDir string) error {
 	if _, err := os.Stat(filepath.Dir(path)); err != nil {
 		return aegir.FieldErrorf("php_fpm_include", "%s: %v (install php8.2-fpm)", filepath.Dir(path), err)
 	}
-	text := fmt.Sprintf("; Written by aegir setup: the php-fpm pools of the sites aegir hosts, one per site.\ninclude = %s/*.conf\n", poolDir)
+	text := fmt.Sprintf(`; Written by aegir setup: the php-fpm pools of the sites aegir hosts, one per site.
+[global]
+; The master holds one listening socket per site.
+rlimit_files = 65536
+; A pool change reloads php-fpm: requests under way get this long to end.
+process_control_timeout = 10s
+include = %s/*.conf
+`, poolDir)
 	return os.WriteFile(path, []byte(text), 0o644)
 }
 

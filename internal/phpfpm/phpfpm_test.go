@@ -1,9 +1,13 @@
 package phpfpm
 
 import (
+	"context"
+	"errors"
 	"flag"
+	"fmt"
 	"os"
 	"path/filepath"
+	"sync"
 	"testing"
 
 	"github.com/aegir-hosting/aegir"
@@ -81,4 +85,104 @@ func TestSiteUserIsAValidShortUnixName(t *testing.T) {
 	if aegir.SiteUser("a.example.com") == aegir.SiteUser("b.example.com") {
 		t.Error("two sites share a user")
 	}
+}
+
+// countingRunner runs nothing: the test command fails when fail is set,
+// and it counts the tests and reloads.
+type countingRunner struct {
+	mu             sync.Mutex
+	fail           bool
+	tests, reloads int
+}
+
+func (r *countingRunner) Run(_ context.Context, cmd aegir.Command) ([]byte, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	switch cmd.Args[0] {
+	case "php-fpm-test":
+		r.tests++
+		if r.fail {
+			return nil, errors.New("ERROR: [pool s-0123456789ab] invalid")
+		}
+	case "php-fpm-reload":
+		r.reloads++
+	}
+	return nil, nil
+}
+
+func testPools(t *testing.T, r *countingRunner) *Pools {
+	s := &aegir.Server{RemoteHost: "web1.example", WebGroup: "www-data",
+		PHPFPMTestCmd: []string{"php-fpm-test"}, PHPFPMReloadCmd: []string{"php-fpm-reload"}}
+	return New(s, "server_web1", aegir.Env{Paths: aegir.Paths{Home: t.TempDir()}, Runner: r, Log: aegir.NewTaskLog(nil)})
+}
+
+func TestARejectedPoolIsPutBackAndNothingReloads(t *testing.T) {
+	t.Parallel()
+	r := &countingRunner{fail: true}
+	pools, pool := testPools(t, r), goldenPool()
+	if _, err := pools.Write(context.Background(), pool); err == nil {
+		t.Fatal("a pool php-fpm rejected was written")
+	}
+	if _, err := os.Stat(pools.File(pool.User)); err == nil {
+		t.Error("the rejected pool is still there")
+	}
+	if r.reloads != 0 {
+		t.Errorf("php-fpm was reloaded %d times after a failed test", r.reloads)
+	}
+
+	r.fail = false
+	undo, err := pools.Write(context.Background(), pool)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(pools.File(pool.User)); err != nil || r.reloads != 1 {
+		t.Fatalf("after a write: %v, %d reloads", err, r.reloads)
+	}
+	if err := undo(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(pools.File(pool.User)); err == nil {
+		t.Error("the undo left the pool")
+	}
+}
+
+func TestPoolsWrittenAtOnceShareATestAndAReload(t *testing.T) {
+	t.Parallel()
+	r := &countingRunner{}
+	home := t.TempDir()
+	const n = 50
+	var wg sync.WaitGroup
+	errs := make([]error, n)
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			pools := testPools(t, r)
+			pools.Env.Paths.Home = home
+			pools.Dir = pools.Env.Paths.PHPPoolDir("server_web1")
+			pool := goldenPool()
+			pool.User = aegir.SiteUser(fmt.Sprintf("site%d.example", i))
+			_, errs[i] = pools.Write(context.Background(), pool)
+		}()
+	}
+	wg.Wait()
+	for _, err := range errs {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	entries, _ := os.ReadDir(filepath.Join(home, "config", "server_web1", "php-fpm"))
+	files := 0
+	for _, e := range entries {
+		if filepath.Ext(e.Name()) == ".conf" && e.Name()[0] != '.' {
+			files++
+		}
+	}
+	if files != n {
+		t.Errorf("%d pools written, want %d", files, n)
+	}
+	if r.reloads >= n/2 {
+		t.Errorf("%d pools written at once took %d reloads: they were not coalesced", n, r.reloads)
+	}
+	t.Logf("%d pools, %d tests, %d reloads", n, r.tests, r.reloads)
 }

@@ -15,6 +15,8 @@ import (
 	"syscall"
 	"time"
 
+	"golang.org/x/sys/unix"
+
 	"github.com/aegir-hosting/aegir"
 )
 
@@ -127,41 +129,56 @@ func (l Local) Remove(ctx context.Context, name string) error {
 // give to a site user: a clean absolute path sites/<uri> with no symbolic
 // link in it, a directory owned by caller.
 func CheckSiteDir(dir string, caller int) error {
+	root, err := openSiteDir(dir, caller)
+	if err != nil {
+		return err
+	}
+	return root.Close()
+}
+
+// openSiteDir checks dir as CheckSiteDir says and opens it as an os.Root.
+// The directory is opened once, refusing a symbolic link anywhere in its
+// path (openat2 RESOLVE_NO_SYMLINKS), and its owner is checked on what was
+// opened, so a link swapped in after a check cannot lead elsewhere; and
+// nothing below it is reached but through the Root, which no link leaves.
+func openSiteDir(dir string, caller int) (*os.Root, error) {
 	if !filepath.IsAbs(dir) || filepath.Clean(dir) != dir {
-		return aegir.FieldErrorf("dir", "%q is not a clean absolute path", dir)
+		return nil, aegir.FieldErrorf("dir", "%q is not a clean absolute path", dir)
 	}
 	if filepath.Base(filepath.Dir(dir)) != "sites" {
-		return aegir.FieldErrorf("dir", "%q is not a site directory (PLATFORM/sites/URI)", dir)
+		return nil, aegir.FieldErrorf("dir", "%q is not a site directory (PLATFORM/sites/URI)", dir)
 	}
 	if err := aegir.ValidateURI("dir", filepath.Base(dir)); err != nil {
-		return err
+		return nil, err
 	}
-	real, err := filepath.EvalSymlinks(dir)
+	fd, err := unix.Openat2(unix.AT_FDCWD, dir, &unix.OpenHow{
+		Flags: unix.O_RDONLY | unix.O_DIRECTORY | unix.O_CLOEXEC, Resolve: unix.RESOLVE_NO_SYMLINKS,
+	})
 	if err != nil {
-		return err
+		return nil, aegir.FieldErrorf("dir", "open %s without following links: %v", dir, err)
 	}
-	if real != dir {
-		return aegir.FieldErrorf("dir", "%q goes through a symbolic link (to %s)", dir, real)
+	f := os.NewFile(uintptr(fd), dir)
+	defer f.Close()
+	var st unix.Stat_t
+	if err := unix.Fstat(fd, &st); err != nil {
+		return nil, err
 	}
-	info, err := os.Lstat(dir)
-	if err != nil {
-		return err
+	if int(st.Uid) != caller {
+		return nil, aegir.FieldErrorf("dir", "%q is not a directory of the caller's (uid %d)", dir, caller)
 	}
-	st, ok := info.Sys().(*syscall.Stat_t)
-	if !info.IsDir() || !ok || int(st.Uid) != caller {
-		return aegir.FieldErrorf("dir", "%q is not a directory of the caller's (uid %d)", dir, caller)
-	}
-	return nil
+	// The directory just checked, whatever its path holds by now.
+	return os.OpenRoot(fmt.Sprintf("/proc/self/fd/%d", fd))
 }
 
 // Own gives the site directory dir to the caller (aegir, which must be
 // able to back it up, copy it and remove it, whoever made its files) and
-// the group of the site user name: dir itself 02750, so that only its owner (aegir), the site's PHP and the
-// web server enter it; every directory and file in it in the group (group
-// readable, directories setgid so what is made there stays in it); and
-// the writable directories (local paths under dir) 02770 with their files
-// group-writable. Symbolic links are left alone, and so are files with
-// several links (one could be another's file linked in).
+// the group of the site user name: dir itself 02750, so that only its
+// owner (aegir), the site's PHP and the web server enter it; every
+// directory and file in it in the group (group readable, directories
+// setgid so what is made there stays in it); and the writable directories
+// (local paths under dir) 02770 with their files group-writable. Symbolic
+// links are left alone, and so are files with several links (one could be
+// another's file linked in).
 func (l Local) Own(ctx context.Context, name, dir string, writable []string) error {
 	if err := aegir.ValidateSiteUser("name", name); err != nil {
 		return err
@@ -171,9 +188,6 @@ func (l Local) Own(ctx context.Context, name, dir string, writable []string) err
 			return aegir.FieldErrorf("writable", "%q is not a local path", w)
 		}
 	}
-	if err := CheckSiteDir(dir, l.Caller); err != nil {
-		return err
-	}
 	g, err := user.LookupGroup(name)
 	if err != nil {
 		return err
@@ -182,19 +196,25 @@ func (l Local) Own(ctx context.Context, name, dir string, writable []string) err
 	if err != nil {
 		return err
 	}
+	root, err := openSiteDir(dir, l.Caller)
+	if err != nil {
+		return err
+	}
+	defer root.Close()
 	warn := l.Warnf
 	if warn == nil {
 		warn = func(string, ...any) {}
 	}
 	inWritable := func(path string) bool {
 		for _, w := range writable {
-			if rel, err := filepath.Rel(filepath.Join(dir, w), path); err == nil && filepath.IsLocal(rel) || rel == "." {
+			w = filepath.Clean(w)
+			if path == w || strings.HasPrefix(path, w+"/") {
 				return true
 			}
 		}
 		return false
 	}
-	return filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
+	return fs.WalkDir(root.FS(), ".", func(path string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err
 		}
@@ -204,26 +224,26 @@ func (l Local) Own(ctx context.Context, name, dir string, writable []string) err
 		if d.Type()&fs.ModeSymlink != 0 || !(d.IsDir() || d.Type().IsRegular()) {
 			return nil
 		}
-		info, err := d.Info()
+		info, err := root.Lstat(path)
 		if err != nil {
 			return err
 		}
 		st, _ := info.Sys().(*syscall.Stat_t)
-		if st == nil {
+		if st == nil || info.Mode()&fs.ModeSymlink != 0 {
 			return nil
 		}
-		if !d.IsDir() && st.Nlink > 1 {
-			warn("left %s alone: it has %d links", path, st.Nlink)
+		if !info.IsDir() && st.Nlink > 1 {
+			warn("left %s alone: it has %d links", filepath.Join(dir, path), st.Nlink)
 			return nil
 		}
 		perm := info.Mode().Perm()
 		var mode fs.FileMode
 		switch {
-		case path == dir:
+		case path == ".":
 			mode = 0o750 | fs.ModeSetgid
-		case d.IsDir() && inWritable(path):
+		case info.IsDir() && inWritable(path):
 			mode = perm | 0o770 | fs.ModeSetgid
-		case d.IsDir():
+		case info.IsDir():
 			mode = perm | 0o050 | fs.ModeSetgid
 		case inWritable(path):
 			mode = perm | 0o660
@@ -231,12 +251,14 @@ func (l Local) Own(ctx context.Context, name, dir string, writable []string) err
 			mode = perm | 0o040
 		}
 		if int(st.Gid) != gid || int(st.Uid) != l.Caller {
-			if err := os.Lchown(path, l.Caller, gid); err != nil {
+			if err := root.Lchown(path, l.Caller, gid); err != nil {
 				return err
 			}
 		}
 		if info.Mode()&(fs.ModePerm|fs.ModeSetgid) != mode {
-			return os.Chmod(path, mode)
+			// Chmod follows a link, but none is there (Lstat above), and
+			// one put there meanwhile cannot lead out of the Root.
+			return root.Chmod(path, mode)
 		}
 		return nil
 	})

@@ -2,9 +2,16 @@ package siteuser
 
 import (
 	"context"
+	"fmt"
+	"io/fs"
 	"os"
+	"os/user"
 	"path/filepath"
+	"strconv"
+	"syscall"
 	"testing"
+
+	"github.com/aegir-hosting/aegir"
 )
 
 // TestTheHelperRefusesWhatIsNotASiteUsersOrASiteDirectory checks the
@@ -55,5 +62,75 @@ func TestTheHelperRefusesWhatIsNotASiteUsersOrASiteDirectory(t *testing.T) {
 		if err := l.Own(ctx, "s-0123456789ab", site, []string{w}); err == nil {
 			t.Errorf("Own accepted the writable directory %q", w)
 		}
+	}
+}
+
+// TestOwnGivesTheTreeToTheSiteGroupAndLeavesLinksAlone runs as root: it
+// makes a site user, gives it a site directory holding a symbolic link to
+// a file outside and a hard link of one, and checks the modes and groups
+// Own sets, and that neither link's target changed.
+func TestOwnGivesTheTreeToTheSiteGroupAndLeavesLinksAlone(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs root: it makes a Unix user")
+	}
+	ctx := context.Background()
+	name := aegir.SiteUser(fmt.Sprintf("own-%d.test", os.Getpid()))
+	l := Local{Caller: 0}
+	if _, err := l.Ensure(ctx, name, "www-data"); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { l.Remove(context.Background(), name) })
+	g, err := user.LookupGroup(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	gid, _ := strconv.Atoi(g.Gid)
+
+	dir := t.TempDir()
+	outside := filepath.Join(dir, "outside.txt")
+	site := filepath.Join(dir, "sites", "a.example")
+	for _, d := range []string{filepath.Join(site, "files", "sub")} {
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write := func(path string) {
+		if err := os.WriteFile(path, []byte("x"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write(outside)
+	write(filepath.Join(site, "settings.php"))
+	write(filepath.Join(site, "files", "sub", "up.jpg"))
+	if err := os.Symlink(outside, filepath.Join(site, "files", "link")); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Link(outside, filepath.Join(site, "files", "hard")); err != nil {
+		t.Fatal(err)
+	}
+	if err := l.Own(ctx, name, site, []string{"files"}); err != nil {
+		t.Fatal(err)
+	}
+	for path, want := range map[string]fs.FileMode{
+		site:                                          0o750 | fs.ModeSetgid | fs.ModeDir,
+		filepath.Join(site, "settings.php"):           0o644,
+		filepath.Join(site, "files"):                  0o775 | fs.ModeSetgid | fs.ModeDir,
+		filepath.Join(site, "files", "sub"):           0o775 | fs.ModeSetgid | fs.ModeDir,
+		filepath.Join(site, "files", "sub", "up.jpg"): 0o664,
+	} {
+		info, err := os.Lstat(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := info.Mode(); got != want {
+			t.Errorf("%s: mode %v, want %v", path, got, want)
+		}
+		if got := int(info.Sys().(*syscall.Stat_t).Gid); got != gid {
+			t.Errorf("%s: group %d, want %d", path, got, gid)
+		}
+	}
+	info, _ := os.Stat(outside)
+	if st := info.Sys().(*syscall.Stat_t); int(st.Gid) == gid || info.Mode().Perm() != 0o644 {
+		t.Errorf("the file outside, linked in, was changed: group %d, mode %v", st.Gid, info.Mode())
 	}
 }

@@ -218,8 +218,8 @@ func testASitesPHPCannotReachAnotherSiteNorAegir(t *testing.T, kind string) {
 // TestClonedRenamedAndRestoredSitesKeepPoolsOfTheirOwn: with pools on from
 // the start, a clone runs as its own user and neither it nor the original
 // reads the other's settings; a migrate under a new name moves the site to
-// the new name's user and pool and removes the old pool; a restore keeps
-// the site in its pool.
+// the new name's user and pool and removes the old pool and user; a
+// restore, and a disable and enable, keep the site in its pool.
 func TestClonedRenamedAndRestoredSitesKeepPoolsOfTheirOwn(t *testing.T) {
 	s, _ := newPoolStack(t, aegir.ServiceNginx)
 	s.save("@server_master", aegir.ServerContext, map[string]string{"php_fpm_pools": "true"})
@@ -273,5 +273,11 @@ func TestClonedRenamedAndRestoredSitesKeepPoolsOfTheirOwn(t *testing.T) {
 	}
 	if got := s.probe(c, "read", a2Settings); !strings.Contains(got, "denied") {
 		t.Errorf("the clone reading the restored site's settings: %s", got)
+	}
+
+	s.mustRun(aegir.TaskDisable, "@"+a2, nil)
+	s.mustRun(aegir.TaskEnable, "@"+a2, nil)
+	if got := s.probe(a2, "read", a2Settings); !strings.Contains(got, "user="+aegir.SiteUser(a2)+" allowed") {
+		t.Errorf("%s after disable and enable: %s", a2, got)
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"os/user"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"syscall"
 	"testing"
 
@@ -132,5 +133,53 @@ func TestOwnGivesTheTreeToTheSiteGroupAndLeavesLinksAlone(t *testing.T) {
 	info, _ := os.Stat(outside)
 	if st := info.Sys().(*syscall.Stat_t); int(st.Gid) == gid || info.Mode().Perm() != 0o644 {
 		t.Errorf("the file outside, linked in, was changed: group %d, mode %v", st.Gid, info.Mode())
+	}
+}
+
+// recordingRunner records the commands it is given and answers out.
+type recordingRunner struct {
+	cmds [][]string
+	out  string
+}
+
+func (r *recordingRunner) Run(_ context.Context, cmd aegir.Command) ([]byte, error) {
+	r.cmds = append(r.cmds, cmd.Args)
+	return []byte(r.out), nil
+}
+
+func TestSudoRunsTheHelperWithArgumentVectors(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	r := &recordingRunner{out: "created\n"}
+	s := Sudo{Runner: r, Program: "/usr/bin/aegir"}
+	created, err := s.Ensure(ctx, "s-0123456789ab", "www-data")
+	if err != nil || !created {
+		t.Fatalf("Ensure: %v, created %v", err, created)
+	}
+	r.out = "exists\n"
+	if created, _ := s.Ensure(ctx, "s-0123456789ab", "www-data"); created {
+		t.Error("Ensure said created when the helper said exists")
+	}
+	if err := s.Own(ctx, "s-0123456789ab", "/srv/p/sites/a.example", []string{"files", "private"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Remove(ctx, "s-0123456789ab"); err != nil {
+		t.Fatal(err)
+	}
+	want := []string{
+		"sudo -n /usr/bin/aegir site-user ensure s-0123456789ab www-data",
+		"sudo -n /usr/bin/aegir site-user ensure s-0123456789ab www-data",
+		"sudo -n /usr/bin/aegir site-user own s-0123456789ab /srv/p/sites/a.example files private",
+		"sudo -n /usr/bin/aegir site-user remove s-0123456789ab",
+	}
+	for i, cmd := range r.cmds {
+		if i >= len(want) || strings.Join(cmd, " ") != want[i] {
+			t.Errorf("command %d: %q", i, cmd)
+		}
+	}
+	for _, cmd := range r.cmds {
+		if err := aegir.ValidateCommand("site_user", cmd); err != nil {
+			t.Errorf("%q fails ValidateCommand: %v", cmd, err)
+		}
 	}
 }

@@ -281,3 +281,33 @@ func TestClonedRenamedAndRestoredSitesKeepPoolsOfTheirOwn(t *testing.T) {
 		t.Errorf("%s after disable and enable: %s", a2, got)
 	}
 }
+
+// TestAWordPressSiteServesFromItsOwnPool installs a WordPress site on a
+// server with per-site pools: its pages and its login page are served by
+// its own pool, under open_basedir and its own temporary directory.
+func TestAWordPressSiteServesFromItsOwnPool(t *testing.T) {
+	teststack.Require(t, "php")
+	s, fpm := newPoolStack(t, aegir.ServiceNginx)
+	s.save("@server_master", aegir.ServerContext, map[string]string{"php_fpm_pools": "true"})
+	root := filepath.Join(s.paths.Platforms(), "wp")
+	if err := teststack.LinkTree("/usr/share/wordpress", root); err != nil {
+		teststack.Missing(t, "no WordPress codebase: %v", err)
+	}
+	s.save("@platform_wp", aegir.PlatformContext, map[string]string{"root": root})
+	s.mustRun(aegir.TaskVerify, "@platform_wp", nil)
+	site := s.site("a")
+	s.save("@"+site, aegir.SiteContext, map[string]string{"platform": "@platform_wp", "db_server": "@server_master"})
+	s.mustRun(aegir.TaskInstall, "@"+site, nil)
+
+	base := fmt.Sprintf("http://%s:%d", site, s.httpPort)
+	expect(t, base+"/", nil, 200, "</html>")
+	expect(t, base+"/wp-login.php", nil, 200, "user_login")
+	log, _ := os.ReadFile(fpm.Log)
+	if strings.Contains(string(log), "open_basedir restriction in effect") {
+		t.Errorf("WordPress hit open_basedir:\n%s", log)
+	}
+	pool, err := os.ReadFile(filepath.Join(s.paths.PHPPoolDir(aegir.MasterServer), aegir.SiteUser(site)+".conf"))
+	if err != nil || !strings.Contains(string(pool), "user = "+aegir.SiteUser(site)) {
+		t.Errorf("the site's pool: %v\n%s", err, pool)
+	}
+}

@@ -315,6 +315,9 @@ func (s *Server) Validate() error {
 	if err := ValidateCommand("php_fpm_reload_cmd", s.PHPFPMReloadCmd); err != nil {
 		return err
 	}
+	if s.PHPFPMPools && s.HTTPServiceType == ServiceNull {
+		return FieldErrorf("php_fpm_pools", "needs an http service (nginx or apache) to serve the pools")
+	}
 	if s.PHPFPMPools && s.RemoteHost != "" && s.RemoteHost != "localhost" && s.RemoteHost != "127.0.0.1" {
 		// The site users are made on this machine (SiteUsers).
 		return FieldErrorf("php_fpm_pools", "per-site php-fpm pools are not supported on remote servers yet")

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"os/user"
 	"path/filepath"
 
 	"github.com/aegir-hosting/aegir"
@@ -25,10 +26,14 @@ func (s *siteEnv) phpUser() string {
 }
 
 // group is the group the site's settings and writable directories belong
-// to: its user's with a pool of its own, else the web group.
+// to: its user's with a pool of its own, else the web group (and until its
+// php pool step has made its user: a task without that step, a login link
+// or a cron run, on a site not yet verified since pools were turned on).
 func (s *siteEnv) group() string {
-	if user := s.phpUser(); user != "" {
-		return user
+	if name := s.phpUser(); name != "" {
+		if _, err := user.LookupGroup(name); err == nil {
+			return name
+		}
 	}
 	return s.web.WebGroup
 }

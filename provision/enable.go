@@ -12,7 +12,7 @@ import (
 //
 //	context       contextStep: ContextStore.Put, status enabled   undo: the previous context
 //	php pool      poolStep (steps_pool.go), when the server gives each site its own pool (one
-//	              disabled before pools were turned on has none yet)   undo: the pool (and a new user) removed
+//	              disabled before pools were turned on has none yet)   undo: the pool removed
 //	certificate   certificateStep: CertificateService.Obtain     undo: removes one it created
 //	site address  vhostSteps: app.RewriteURI when the data holds another address of the site
 //	              (after the vhost when the site requires https)   undo: rewritten back
@@ -24,7 +24,7 @@ func (t *run) enable(ctx context.Context, c *aegir.Context) ([]aegir.Step, error
 	}
 	steps := []aegir.Step{
 		t.contextStep(s, aegir.SiteEnabled, t.orig),
-		t.poolStep(s),
+		t.poolStep(s, false),
 		t.certificateStep(s),
 	}
 	return append(steps, t.vhostSteps(s, t.vhostStep(s))...), nil

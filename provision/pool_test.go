@@ -141,6 +141,14 @@ func testASitesPHPCannotReachAnotherSiteNorAegir(t *testing.T, kind string) {
 	if got := s.probe(a, "read", bSettings); !strings.Contains(got, "user=www-data allowed") {
 		t.Fatalf("after the server's verify, before the site's: %s", got)
 	}
+	// A verify that fails after the pool step leaves the site serving
+	// from the shared pool, as it was.
+	if r, err := s.backend.Run(context.Background(), aegir.TaskVerify, "@"+a, aegir.TaskOptions{FailAt: "settings"}); err == nil {
+		t.Fatalf("verify @%s with --fail_at=settings succeeded:\n%s", a, logText(r))
+	}
+	if got := s.probe(a, "write", filepath.Join(s.siteDir(a), "files", "rolled-back.txt")); !strings.Contains(got, "user=www-data allowed") {
+		t.Fatalf("after a failed verify, A writing its files: %s (want: allowed, as www-data in the shared pool)", got)
+	}
 	for _, site := range []string{a, b} {
 		r := s.mustRun(aegir.TaskVerify, "@"+site, nil)
 		if !strings.Contains(logText(r), "in its own php-fpm pool") {

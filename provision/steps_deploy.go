@@ -111,7 +111,7 @@ func (t *run) unpackSteps(d *deployment) []aegir.Step {
 //	                 undo: swapped back
 //	site directory   siteDirStep                              no undo
 //	php pool         poolStep (steps_pool.go), when the server gives each site its own pool
-//	                 undo: the pool (and a new user) removed
+//	                 undo: the pool removed
 //	settings         settingsStep: app.WriteSettings          undo: the previous file
 //	permissions      permissionsStep                          no undo
 //	package check    checkPackages: app.SitePackages, app.Packages   no undo (it only reads);
@@ -130,7 +130,7 @@ func (t *run) bringUpSteps(d *deployment) []aegir.Step {
 			return t.swapIn(d)
 		}},
 		t.siteDirStep(s),
-		t.poolStep(s),
+		t.poolStep(s, false),
 		t.settingsStep(s),
 		t.permissionsStep(s),
 	}

@@ -43,23 +43,25 @@ func (s *siteEnv) group() string {
 func (s *siteEnv) tempDir() string { return filepath.Join(s.siteDir(), "private", "temp") }
 
 // poolStep, "php pool", gives the site its own php-fpm pool (writePool);
-// its undo removes the pool (or puts back the previous one) and the user
-// when the step created it. A site whose server has no per-site pools is
-// left in the shared one.
-func (t *run) poolStep(s *siteEnv) aegir.Step {
+// its undo removes the pool (or puts back the previous one). A site whose
+// server has no per-site pools is left in the shared one. newSite says the
+// task made the site's directory (install), so the undo removes a user the
+// step made too; otherwise a new user stays, since the directory is its
+// group's by then (and the web server's user is in that group, so the
+// shared pool still serves the site).
+func (t *run) poolStep(s *siteEnv, newSite bool) aegir.Step {
 	return aegir.Step{Name: "php pool", Do: func(ctx context.Context) (aegir.Undo, error) {
-		return t.writePool(ctx, s)
+		return t.writePool(ctx, s, newSite)
 	}}
 }
 
 // writePool creates the site's user (SiteUsers.Ensure), gives it the
 // site's directory (SiteUsers.Own), and writes its pool (PHPPools.WritePool:
-// tested, reloaded with the pools written meanwhile). The directory stays
-// the user's group on undo: the web server's user is in that group, so the
-// shared pool still serves the site.
-func (t *run) writePool(ctx context.Context, s *siteEnv) (aegir.Undo, error) {
-	user := s.phpUser()
-	if user == "" {
+// tested, reloaded with the pools written meanwhile). See poolStep for its
+// undo.
+func (t *run) writePool(ctx context.Context, s *siteEnv, newSite bool) (aegir.Undo, error) {
+	name := s.phpUser()
+	if name == "" {
 		return nil, nil
 	}
 	pools, ok := s.http.(aegir.PHPPools)
@@ -69,34 +71,34 @@ func (t *run) writePool(ctx context.Context, s *siteEnv) (aegir.Undo, error) {
 	if t.b.SiteUsers == nil {
 		return nil, aegir.Errorf(aegir.EINTERNAL, "no way to create site users in this back end")
 	}
-	created, err := t.b.SiteUsers.Ensure(ctx, user, s.web.WebGroup)
+	created, err := t.b.SiteUsers.Ensure(ctx, name, s.web.WebGroup)
 	if err != nil {
-		return nil, fmt.Errorf("site user %s: %w", user, err)
+		return nil, fmt.Errorf("site user %s: %w", name, err)
 	}
 	removeUser := func(ctx context.Context) error {
-		if !created {
+		if !created || !newSite {
 			return nil
 		}
-		return t.b.SiteUsers.Remove(ctx, user)
+		return t.b.SiteUsers.Remove(ctx, name)
 	}
 	if created {
-		t.log.Infof("created Unix user %s for the PHP of %s", user, s.site.URI)
+		t.log.Infof("created Unix user %s for the PHP of %s", name, s.site.URI)
 	}
 	if err := os.MkdirAll(s.tempDir(), 0o770); err != nil {
 		return nil, errors.Join(err, removeUser(ctx))
 	}
 	writable := append([]string{filepath.Join("private", "temp")}, s.platform.app.WritableDirs()...)
-	if err := t.b.SiteUsers.Own(ctx, user, s.siteDir(), writable); err != nil {
-		return nil, errors.Join(fmt.Errorf("give %s to %s: %w", s.siteDir(), user, err), removeUser(ctx))
+	if err := t.b.SiteUsers.Own(ctx, name, s.siteDir(), writable); err != nil {
+		return nil, errors.Join(fmt.Errorf("give %s to %s: %w", s.siteDir(), name, err), removeUser(ctx))
 	}
 	undoPool, err := pools.WritePool(ctx, &aegir.PHPPool{
-		User: user, Root: s.platform.root, SiteDir: s.siteDir(), TempDir: s.tempDir(),
-		Socket: s.web.PHPPoolSocket(user),
+		User: name, Root: s.platform.root, SiteDir: s.siteDir(), TempDir: s.tempDir(),
+		Socket: s.web.PHPPoolSocket(name),
 	})
 	if err != nil {
 		return nil, errors.Join(err, removeUser(ctx))
 	}
-	t.log.Infof("the PHP of %s runs as %s in its own php-fpm pool", s.site.URI, user)
+	t.log.Infof("the PHP of %s runs as %s in its own php-fpm pool", s.site.URI, name)
 	return func(ctx context.Context) error {
 		var errs []error
 		if undoPool != nil {
@@ -109,15 +111,15 @@ func (t *run) writePool(ctx context.Context, s *siteEnv) (aegir.Undo, error) {
 // deletePool removes the site's pool, when it has one; the Undo writes it
 // back.
 func (t *run) deletePool(ctx context.Context, s *siteEnv) (aegir.Undo, error) {
-	user := s.phpUser()
-	if user == "" {
+	name := s.phpUser()
+	if name == "" {
 		return nil, nil
 	}
 	pools, ok := s.http.(aegir.PHPPools)
 	if !ok {
 		return nil, nil
 	}
-	return pools.DeletePool(ctx, user)
+	return pools.DeletePool(ctx, name)
 }
 
 // removePoolStep, "remove php pool", removes the site's pool (deletePool);
@@ -145,13 +147,13 @@ func (t *run) giveBack(ctx context.Context, web *aegir.Server, uri, dir string) 
 // removeSiteUser removes the site's Unix user, once its pool and
 // directory are gone.
 func (t *run) removeSiteUser(ctx context.Context, s *siteEnv) error {
-	user := s.phpUser()
-	if user == "" || t.b.SiteUsers == nil {
+	name := s.phpUser()
+	if name == "" || t.b.SiteUsers == nil {
 		return nil
 	}
-	if err := t.b.SiteUsers.Remove(ctx, user); err != nil {
-		return fmt.Errorf("remove site user %s: %w", user, err)
+	if err := t.b.SiteUsers.Remove(ctx, name); err != nil {
+		return fmt.Errorf("remove site user %s: %w", name, err)
 	}
-	t.log.Infof("removed Unix user %s", user)
+	t.log.Infof("removed Unix user %s", name)
 	return nil
 }

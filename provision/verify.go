@@ -122,7 +122,8 @@ func (t *run) verifyPlatform(ctx context.Context, c *aegir.Context) ([]aegir.Ste
 //	site directory        siteDirStep                          no undo
 //	php pool              poolStep (steps_pool.go): the site's user, directory group and own
 //	                      php-fpm pool, when its server gives each site one (a site still in
-//	                      the shared pool moves to its own)   undo: the pool (and a new user) removed
+//	                      the shared pool moves to its own)   undo: the pool removed (the directory
+//	                      stays its user's group, which the web server's user is in)
 //	settings              settingsStep: app.WriteSettings      undo: the previous file
 //	permissions           permissionsStep                      no undo
 //	certificate           certificateStep: CertificateService.Obtain   undo: removes one it created
@@ -150,7 +151,7 @@ func (t *run) verifySite(ctx context.Context, c *aegir.Context) ([]aegir.Step, e
 		}},
 		t.databaseStep(s),
 		t.siteDirStep(s),
-		t.poolStep(s),
+		t.poolStep(s, false),
 		t.settingsStep(s),
 		t.permissionsStep(s),
 		t.certificateStep(s),

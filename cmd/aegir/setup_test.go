@@ -90,3 +90,25 @@ func TestSetupLetsAegirRunTheSiteUserHelperOnlyWithPools(t *testing.T) {
 		t.Errorf("include file:\n%s", data)
 	}
 }
+
+func TestSetupWithPoolsTestsAndReloadsPHPFPMThroughSudo(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	paths := aegir.Paths{Home: t.TempDir()}
+	m, _, _ := testMain(paths.Home)
+	o, err := parseOptions([]string{"--php_fpm_pools=true"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	server, err := m.setupServer(ctx, paths, o, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	test, reload := strings.Join(server.PHPFPMTestCmd, " "), strings.Join(server.PHPFPMReloadCmd, " ")
+	if !server.PHPFPMPools || !strings.HasPrefix(test, "sudo -n ") || !strings.HasSuffix(test, "php-fpm8.2 -t") {
+		t.Errorf("pools %v, test command %q", server.PHPFPMPools, test)
+	}
+	if !strings.HasPrefix(reload, "sudo -n ") || !strings.Contains(reload, "--signal USR2") || !strings.HasSuffix(reload, "php-fpm8.2") {
+		t.Errorf("reload command %q", reload)
+	}
+}

@@ -48,6 +48,14 @@ type Server struct {
 	HTTPConfLink    string   `yaml:"http_conf_link,omitempty"`
 	WebGroup        string   `yaml:"web_group,omitempty"`
 	PHPFPMSocket    string   `yaml:"php_fpm_socket,omitempty"`
+	// PHPFPMPools gives each site of the server its own php-fpm pool,
+	// running as its own Unix user (see SiteUser and PHPPool); off, every
+	// site's PHP runs in the pool at PHPFPMSocket. The pools live in
+	// config/<server>/php-fpm/, which the system php-fpm includes, tested
+	// with PHPFPMTestCmd and reloaded with PHPFPMReloadCmd.
+	PHPFPMPools     bool     `yaml:"php_fpm_pools,omitempty"`
+	PHPFPMTestCmd   []string `yaml:"php_fpm_test_cmd,omitempty,flow"`
+	PHPFPMReloadCmd []string `yaml:"php_fpm_reload_cmd,omitempty,flow"`
 	DBServiceType   string   `yaml:"db_service_type,omitempty"`
 	MasterDB        string   `yaml:"master_db,omitempty"`
 	DBGrantAllHosts bool     `yaml:"db_grant_all_hosts,omitempty"`
@@ -192,6 +200,13 @@ func NginxRestartCmd() []string {
 	return []string{"start-stop-daemon", "--stop", "--signal", "HUP", "--pidfile", "/run/nginx.pid", "--exec", "/usr/sbin/nginx"}
 }
 
+// PHPFPMReloadCmd returns the default reload command of php-fpm: a USR2
+// signal to its master, found through Debian's pid file; the master
+// reloads its configuration, pools included, in place.
+func PHPFPMReloadCmd() []string {
+	return []string{"start-stop-daemon", "--stop", "--signal", "USR2", "--pidfile", "/run/php/php8.2-fpm.pid", "--exec", "/usr/sbin/php-fpm8.2"}
+}
+
 // Defaults fills unset server properties with their defaults.
 func (s *Server) Defaults() {
 	if s.HTTPServiceType == "" {
@@ -219,6 +234,12 @@ func (s *Server) Defaults() {
 	}
 	if s.PHPFPMSocket == "" {
 		s.PHPFPMSocket = "/run/php/php8.2-fpm.sock"
+	}
+	if len(s.PHPFPMTestCmd) == 0 {
+		s.PHPFPMTestCmd = []string{"php-fpm8.2", "-t"}
+	}
+	if len(s.PHPFPMReloadCmd) == 0 {
+		s.PHPFPMReloadCmd = PHPFPMReloadCmd()
 	}
 	if s.DBServiceType == "" {
 		s.DBServiceType = ServiceNull
@@ -287,6 +308,19 @@ func (s *Server) Validate() error {
 	}
 	if err := ValidateCommand("http_restart_cmd", s.HTTPRestartCmd); err != nil {
 		return err
+	}
+	if err := ValidateCommand("php_fpm_test_cmd", s.PHPFPMTestCmd); err != nil {
+		return err
+	}
+	if err := ValidateCommand("php_fpm_reload_cmd", s.PHPFPMReloadCmd); err != nil {
+		return err
+	}
+	if s.PHPFPMPools && s.HTTPServiceType == ServiceNull {
+		return FieldErrorf("php_fpm_pools", "needs an http service (nginx or apache) to serve the pools")
+	}
+	if s.PHPFPMPools && s.RemoteHost != "" && s.RemoteHost != "localhost" && s.RemoteHost != "127.0.0.1" {
+		// The site users are made on this machine (SiteUsers).
+		return FieldErrorf("php_fpm_pools", "per-site php-fpm pools are not supported on remote servers yet")
 	}
 	for field, path := range map[string]string{"http_conf_link": s.HTTPConfLink, "php_fpm_socket": s.PHPFPMSocket} {
 		if path != "" && !isAbs(path) {

@@ -166,3 +166,27 @@ func TestCloneSharesNothing(t *testing.T) {
 		t.Fatalf("server clone shares its lists: %+v", server.Server)
 	}
 }
+
+func TestPerSitePoolsNeedALocalWebServerAndSafeCommands(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name string
+		edit func(s *aegir.Server)
+		ok   bool
+	}{
+		{"nginx", func(s *aegir.Server) {}, true},
+		{"apache", func(s *aegir.Server) { s.HTTPServiceType = aegir.ServiceApache }, true},
+		{"no http service", func(s *aegir.Server) { s.HTTPServiceType = aegir.ServiceNull }, false},
+		{"remote", func(s *aegir.Server) { s.RemoteHost = "web1.example.com" }, false},
+		{"shell as test", func(s *aegir.Server) { s.PHPFPMTestCmd = []string{"sh", "-c", "php-fpm8.2 -t"} }, false},
+		{"sudo shell as reload", func(s *aegir.Server) { s.PHPFPMReloadCmd = []string{"sudo", "-n", "bash", "-c", "x"} }, false},
+	}
+	for _, tt := range tests {
+		s := &aegir.Server{PHPFPMPools: true}
+		tt.edit(s)
+		s.Defaults()
+		if err := s.Validate(); (err == nil) != tt.ok {
+			t.Errorf("%s: Validate() = %v", tt.name, err)
+		}
+	}
+}

@@ -42,6 +42,9 @@ type Vhost struct {
 	// server reloads to serve it: an unchanged vhost is not reloaded.
 	CertSerial string
 	HSTS       bool // send Strict-Transport-Security over HTTPS
+	// PHPSocket, when set, is the socket of the site's own php-fpm pool
+	// (PHPPool), which its PHP goes to instead of the server's shared one.
+	PHPSocket string
 }
 
 // Param is a FastCGI parameter (or SetEnv variable) passed to PHP.

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/aegir-hosting/aegir"
+	"github.com/aegir-hosting/aegir/internal/phpfpm"
 	"github.com/aegir-hosting/aegir/internal/webconf"
 )
 
@@ -386,4 +387,21 @@ func (a *Apache) reload(ctx context.Context) error {
 	return nil
 }
 
-var _ aegir.HTTPService = (*Apache)(nil)
+// WritePool writes the php-fpm pool of a site of this server into
+// config/<server>/php-fpm, tests php-fpm's configuration and reloads it,
+// as WriteSite does a vhost (internal/phpfpm). The Undo puts back the
+// previous pool, or removes it.
+func (a *Apache) WritePool(ctx context.Context, p *aegir.PHPPool) (aegir.Undo, error) {
+	return phpfpm.New(a.server, a.name, a.env).Write(ctx, p)
+}
+
+// DeletePool removes the pool of user, tests and reloads php-fpm; a
+// missing pool is not an error. The Undo writes it back.
+func (a *Apache) DeletePool(ctx context.Context, user string) (aegir.Undo, error) {
+	return phpfpm.New(a.server, a.name, a.env).Delete(ctx, user)
+}
+
+var (
+	_ aegir.HTTPService = (*Apache)(nil)
+	_ aegir.PHPPools    = (*Apache)(nil)
+)

@@ -149,6 +149,7 @@ type vhostData struct {
 	OtherAliases []string // its ServerAlias
 	Disabled     bool
 	DisabledURL  string
+	PHPSocket    string // the site's own pool's, or "" for the platform file's handler
 
 	// AllName and AllAliases are every name of the site.
 	AllName    string
@@ -205,6 +206,12 @@ func (a *Apache) vhostData(v *aegir.Vhost) (*vhostData, error) {
 		}
 	}
 	d.Root, d.Define, d.Params = v.Root, rootDefine(v.Root), v.Params
+	if v.PHPSocket != "" {
+		if !webconf.IsPath(v.PHPSocket) || strings.ContainsAny(v.PHPSocket, "|\"") || strings.Contains(v.PHPSocket, "..") {
+			return nil, aegir.FieldErrorf("php_fpm_socket", "%q must be an absolute path of letters, digits and ._/@+,=:~- only", v.PHPSocket)
+		}
+		d.PHPSocket = v.PHPSocket
+	}
 	if v.Redirection != "" {
 		if !slices.Contains(names, v.Redirection) {
 			return nil, aegir.FieldErrorf("redirection", "%q is neither the uri nor one of the aliases", v.Redirection)

@@ -121,6 +121,9 @@ func TestVhostMatchesGolden(t *testing.T) {
 			v.Aliases = []string{"www.example.com", "example.org"}
 			v.Redirection = "www.example.com"
 		}},
+		{"vhost_own_pool.conf.golden", func(v *aegir.Vhost) {
+			v.PHPSocket = "/run/php/aegir-" + aegir.SiteUser("example.com") + ".sock"
+		}},
 		{"vhost_disabled.conf.golden", func(v *aegir.Vhost) {
 			v.Aliases = []string{"www.example.com"}
 			v.Disabled = true

@@ -498,3 +498,21 @@ func TestSiteMovesOnlyBeforeInstall(t *testing.T) {
 	_, _, err = b.svc.UpdateSite(ctx, "queued.example.com", hosting.SiteInput{Props: map[string]string{"db_server": "@server_nope"}}, "test")
 	wantCode(t, err, aegir.EINVALID, "db_server")
 }
+
+// TestOnlyAdministratorsTurnOnPerSitePools: php_fpm_pools and php-fpm's
+// commands decide what runs as root, like the web server's commands.
+func TestOnlyAdministratorsTurnOnPerSitePools(t *testing.T) {
+	b := setup(t)
+	ctx := context.Background()
+	pm := hosting.Actor{Name: "pm", Role: aegir.RolePlatformManager}
+	for _, prop := range []string{"php_fpm_pools", "php_fpm_test_cmd", "php_fpm_reload_cmd"} {
+		_, _, err := b.svc.UpdateServer(ctx, "server_master", hosting.ServerInput{Props: map[string]string{prop: "true"}}, pm)
+		if aegir.ErrorCode(err) != hosting.EFORBIDDEN {
+			t.Errorf("a platform manager set %s: %v", prop, err)
+		}
+	}
+	admin := hosting.Actor{Name: "admin", Role: aegir.RoleAdministrator}
+	if _, _, err := b.svc.UpdateServer(ctx, "server_master", hosting.ServerInput{Props: map[string]string{"php_fpm_pools": "true"}}, admin); err != nil {
+		t.Errorf("an administrator could not turn pools on: %v", err)
+	}
+}

@@ -180,7 +180,8 @@ func (s *Service) queueVerify(ctx context.Context, t *aegir.Task, undo func(cont
 // the aegir user runs or writes (or root, through sudo): over the API and
 // the UI only administrators set them. A platform manager who could would
 // run any command as the aegir user.
-var AdminServerProps = []string{"http_test_cmd", "http_restart_cmd", "http_conf_link", "php_fpm_socket", "web_group"}
+var AdminServerProps = []string{"http_test_cmd", "http_restart_cmd", "http_conf_link", "php_fpm_socket", "web_group",
+	"php_fpm_pools", "php_fpm_test_cmd", "php_fpm_reload_cmd"}
 
 // checkServerProps refuses the properties of AdminServerProps to anyone
 // but an administrator (or the system: an empty role).

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/aegir-hosting/aegir"
+	"github.com/aegir-hosting/aegir/internal/phpfpm"
 	"github.com/aegir-hosting/aegir/internal/webconf"
 )
 
@@ -247,6 +248,20 @@ func (n *Nginx) DeleteSite(ctx context.Context, uri string) (aegir.Undo, error) 
 	return webconf.Remove(ctx, n.target(), n.VhostFile(uri))
 }
 
+// WritePool writes the php-fpm pool of a site of this server into
+// config/<server>/php-fpm, tests php-fpm's configuration and reloads it,
+// as WriteSite does a vhost (internal/phpfpm). The Undo puts back the
+// previous pool, or removes it.
+func (n *Nginx) WritePool(ctx context.Context, p *aegir.PHPPool) (aegir.Undo, error) {
+	return phpfpm.New(n.server, n.name, n.env).Write(ctx, p)
+}
+
+// DeletePool removes the pool of user, tests and reloads php-fpm; a
+// missing pool is not an error. The Undo writes it back.
+func (n *Nginx) DeletePool(ctx context.Context, user string) (aegir.Undo, error) {
+	return phpfpm.New(n.server, n.name, n.env).Delete(ctx, user)
+}
+
 // writeGeneration writes a new token into the file the default server
 // answers /.aegir/generation with (followed by the answering worker's
 // pid), and returns it.
@@ -473,4 +488,7 @@ func (n *Nginx) reload(ctx context.Context) error {
 	return nil
 }
 
-var _ aegir.HTTPService = (*Nginx)(nil)
+var (
+	_ aegir.HTTPService = (*Nginx)(nil)
+	_ aegir.PHPPools    = (*Nginx)(nil)
+)

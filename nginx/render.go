@@ -89,6 +89,7 @@ type vhostData struct {
 	OtherNames  []string // names that redirect
 	Disabled    bool
 	DisabledURL string
+	PHPSocket   string // the site's own pool's, or "" for the shared one
 
 	// ChallengeRoot/ChallengeBase is the directory ACME http-01 tokens
 	// are served from.
@@ -145,6 +146,12 @@ func (n *Nginx) vhostData(v *aegir.Vhost) (*vhostData, error) {
 		}
 	}
 	d.Root, d.App, d.Params = v.Root, v.App, v.Params
+	if v.PHPSocket != "" {
+		if !webconf.IsPath(v.PHPSocket) || strings.Contains(v.PHPSocket, "..") {
+			return nil, aegir.FieldErrorf("php_fpm_socket", "%q must be an absolute path of letters, digits and ._/@+,=:~- only", v.PHPSocket)
+		}
+		d.PHPSocket = v.PHPSocket
+	}
 	if v.Redirection != "" {
 		if !slices.Contains(names, v.Redirection) {
 			return nil, aegir.FieldErrorf("redirection", "%q is neither the uri nor one of the aliases", v.Redirection)

@@ -19,6 +19,9 @@ type Backend struct {
 	LoadLimit float64
 	// LoadAvg reads the load average; nil reads /proc/loadavg.
 	LoadAvg func() (float64, error)
+	// SiteUsers creates the Unix users of sites whose server gives each
+	// its own php-fpm pool (php_fpm_pools); nil refuses such sites.
+	SiteUsers aegir.SiteUsers
 }
 
 // ContextStore returns the named contexts the tasks read.

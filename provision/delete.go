@@ -14,9 +14,13 @@ import (
 //	dump database, archive, remove dump   backupSteps (steps_backup.go)
 //	                       undo: the archive removed
 //	remove vhost           http.DeleteSite                          undo: the driver's, the vhost back
+//	remove php pool        removePoolStep (steps_pool.go): PHPPools.DeletePool, when the site has
+//	                       its own pool                             undo: the pool back
 //	release certificates   releaseStep: CertificateService.Release  undo: put back
 //	remove site directory  app.DeleteSite, the directory removed    no undo: restore the backup
 //	drop database          db.DropDatabase, with its user           no undo: restore the backup
+//	remove site user       SiteUsers.Remove, when the site had its own pool   no undo (a restore
+//	                       or verify creates it again)
 //	remove context         ContextStore.Delete                      no undo: restore the backup
 func (t *run) deleteSite(ctx context.Context, c *aegir.Context) ([]aegir.Step, error) {
 	s, err := t.loadInstalledSite(ctx, c)
@@ -32,15 +36,25 @@ func (t *run) deleteSite(ctx context.Context, c *aegir.Context) ([]aegir.Step, e
 		aegir.Step{Name: "remove vhost", Do: func(ctx context.Context) (aegir.Undo, error) {
 			return s.http.DeleteSite(ctx, s.site.URI)
 		}},
+		t.removePoolStep(s),
 		t.releaseStep(s),
 		aegir.Step{Name: "remove site directory", Do: func(ctx context.Context) (aegir.Undo, error) {
 			if err := s.platform.app.DeleteSite(ctx, s.appSite()); err != nil {
 				return nil, err
 			}
+			// What the site's PHP made becomes aegir's, so it can go.
+			t.giveBack(ctx, s.web, s.site.URI, s.siteDir())
 			return nil, os.RemoveAll(s.siteDir())
 		}},
 		aegir.Step{Name: "drop database", Do: func(ctx context.Context) (aegir.Undo, error) {
 			return nil, s.db.DropDatabase(ctx, s.site.DBName, s.site.DBUser)
+		}},
+		aegir.Step{Name: "remove site user", Do: func(ctx context.Context) (aegir.Undo, error) {
+			// Past the irreversible steps: a user left behind is a warning.
+			if err := t.removeSiteUser(ctx, s); err != nil {
+				t.log.Warnf("%v: remove it by hand (userdel)", err)
+			}
+			return nil, nil
 		}},
 		aegir.Step{Name: "remove context", Do: func(ctx context.Context) (aegir.Undo, error) {
 			return nil, t.b.Contexts.Delete(ctx, c.Name)

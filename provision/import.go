@@ -12,6 +12,8 @@ import (
 //
 //	read settings   app.ReadSettings; db.DatabaseExists of the database they name   no undo
 //	site directory  siteDirStep                          no undo
+//	php pool        poolStep (steps_pool.go), when the server gives each site its own pool
+//	                undo: the pool removed
 //	settings        settingsStep: app.WriteSettings      undo: the previous file
 //	permissions     permissionsStep                      no undo
 //	certificate     certificateStep: CertificateService.Obtain   undo: removes one it created
@@ -57,6 +59,7 @@ func (t *run) importSite(ctx context.Context, c *aegir.Context) ([]aegir.Step, e
 			return nil, nil
 		}},
 		t.siteDirStep(s),
+		t.poolStep(s, false),
 		t.settingsStep(s),
 		t.permissionsStep(s),
 		t.certificateStep(s),

@@ -15,6 +15,8 @@ import (
 // site, or settings already there, are refused unless forced. Steps:
 //
 //	site directory  createSiteDir           undo: removed with all in it, unless it was there
+//	php pool        poolStep (steps_pool.go): SiteUsers.Ensure, Own, PHPPools.WritePool,
+//	                when the server gives each site its own pool   undo: the pool and a new user removed
 //	database        createDatabase (steps_database.go): db.CreateDatabase under a name
 //	                from the URI, its user and grants   undo: db.DropDatabase, with its user
 //	settings        settingsStep: app.WriteSettings     undo: the previous file, or none
@@ -39,6 +41,7 @@ func (t *run) install(ctx context.Context, c *aegir.Context) ([]aegir.Step, erro
 		{Name: "site directory", Do: func(context.Context) (aegir.Undo, error) {
 			return t.createSiteDir(s)
 		}},
+		t.poolStep(s, true),
 		{Name: "database", Do: func(ctx context.Context) (aegir.Undo, error) {
 			return t.createDatabase(ctx, s)
 		}},

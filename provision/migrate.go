@@ -2,6 +2,7 @@ package provision
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"time"
@@ -21,13 +22,16 @@ import (
 //	                              dump database, archive, remove dump (backupSteps), choose
 //	                              backup, database … packages (deploySteps)
 //	                              undo: as each of those
-//	remove old vhost              http.DeleteSite, unless the copy has the same name and server
-//	                              undo: the old vhost written back
+//	remove old vhost              http.DeleteSite and PHPPools.DeletePool of the old site's own
+//	                              pool, unless the copy has the same name and server
+//	                              undo: the old vhost and pool written back
 //	release old certificates      CertificateService.Release, when renamed   undo: put back
 //	remove old context            ContextStore.Delete, when renamed          undo: put back
 //	set aside old site directory  renamed <site dir>.old-<time>              undo: moved back
 //	remove old copy               cleanupStep (steps_deploy.go): app.DeleteSite, the moved-tables
-//	                              record, the old directory, db.DropDatabase of the old database
+//	                              record, the old directory (given back to aegir first when
+//	                              the site had its own pool), db.DropDatabase of the old
+//	                              database, and the old name's site user when renamed
 //	                              no undo: last, a failure there is a warning
 func (t *run) migrate(ctx context.Context, c *aegir.Context) ([]aegir.Step, error) {
 	platform := t.opts.Args["platform"]
@@ -77,7 +81,15 @@ func (t *run) migrate(ctx context.Context, c *aegir.Context) ([]aegir.Step, erro
 		if err := removeIfExists(movedTablesPath(s.siteDir())); err != nil {
 			return err
 		}
-		return os.RemoveAll(aside)
+		t.giveBack(ctx, s.web, s.site.URI, aside)
+		if err := os.RemoveAll(aside); err != nil {
+			return err
+		}
+		if renamed {
+			// The old name's Unix user goes with its directory.
+			return t.removeSiteUser(ctx, s)
+		}
+		return nil // (a failure here is a warning: cleanupStep)
 	}))
 	return steps, nil
 }
@@ -93,7 +105,28 @@ func (t *run) retireSteps(s, target *siteEnv, renamed bool, aside *string) []aeg
 			if sameVhost {
 				return nil, nil
 			}
-			return s.http.DeleteSite(ctx, s.site.URI)
+			undo, err := s.http.DeleteSite(ctx, s.site.URI)
+			if err != nil {
+				return nil, err
+			}
+			// The old name's php-fpm pool goes with its vhost.
+			undoPool, err := t.deletePool(ctx, s)
+			if err != nil {
+				if undo != nil {
+					err = errors.Join(err, undo(ctx))
+				}
+				return nil, err
+			}
+			return func(ctx context.Context) error {
+				var errs []error
+				if undoPool != nil {
+					errs = append(errs, undoPool(ctx))
+				}
+				if undo != nil {
+					errs = append(errs, undo(ctx))
+				}
+				return errors.Join(errs...)
+			}, nil
 		}},
 		{Name: "release old certificates", Do: func(ctx context.Context) (aegir.Undo, error) {
 			if !renamed {

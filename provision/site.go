@@ -95,7 +95,7 @@ func (s *siteEnv) appSite() *aegir.AppSite {
 		URI: s.site.URI, Aliases: s.site.Aliases, URL: s.url(),
 		Root: s.platform.root, SiteDir: s.siteDir(),
 		Profile: s.site.Profile, Language: s.site.Language, Email: s.adminEmail(),
-		DB: s.creds(), WebGroup: s.web.WebGroup,
+		DB: s.creds(), WebGroup: s.group(),
 	}
 }
 
@@ -113,6 +113,9 @@ func (s *siteEnv) vhost() *aegir.Vhost {
 		URI: s.site.URI, Aliases: s.site.Aliases, Redirection: s.site.Redirection,
 		Root: s.platform.root, App: s.platform.appName, SiteDir: s.siteDir(),
 		Params: params, Disabled: s.site.Status == aegir.SiteDisabled,
+	}
+	if user := s.phpUser(); user != "" {
+		v.PHPSocket = s.web.PHPPoolSocket(user)
 	}
 	if s.site.SSLEnabled != aegir.SSLOff && s.cert != nil {
 		v.SSL, v.CertFile, v.KeyFile, v.HSTS = s.site.SSLEnabled, s.cert.CertFile, s.cert.KeyFile, s.site.HSTS

@@ -70,6 +70,8 @@ func (t *run) backupSteps(s *siteEnv, file *string) []aegir.Step {
 					return nil, err
 				}
 			}
+			// What the site's PHP made is aegir's to read.
+			t.giveBack(ctx, s.web, s.site.URI, s.siteDir())
 			info, err := t.b.Archiver.Create(ctx, *file, s.siteDir())
 			if err != nil {
 				return nil, err
@@ -195,6 +197,7 @@ func (t *run) sideBackupSteps(s *siteEnv, file *string) (start aegir.Step, join 
 			}
 		}
 		db, name, lost := s.db, s.site.DBName, s.lostDB // the site's own: the deploy changes s
+		t.giveBack(ctx, s.web, s.site.URI, dir)
 		b = t.startBackup(ctx, *file, dir, func(ctx context.Context) error {
 			if lost {
 				return nil // said by noteLostDatabase

@@ -110,6 +110,8 @@ func (t *run) unpackSteps(d *deployment) []aegir.Step {
 //	swap in          swapIn: <site dir>.restore into place, the old directory set aside
 //	                 undo: swapped back
 //	site directory   siteDirStep                              no undo
+//	php pool         poolStep (steps_pool.go), when the server gives each site its own pool
+//	                 undo: the pool removed
 //	settings         settingsStep: app.WriteSettings          undo: the previous file
 //	permissions      permissionsStep                          no undo
 //	package check    checkPackages: app.SitePackages, app.Packages   no undo (it only reads);
@@ -128,6 +130,7 @@ func (t *run) bringUpSteps(d *deployment) []aegir.Step {
 			return t.swapIn(d)
 		}},
 		t.siteDirStep(s),
+		t.poolStep(s, false),
 		t.settingsStep(s),
 		t.permissionsStep(s),
 	}
@@ -270,6 +273,7 @@ func (t *run) cleanupStep(d *deployment, oldDB aegir.DBService, extra func(ctx c
 			}
 		}
 		if d.retired != "" {
+			t.giveBack(ctx, d.target.web, d.target.site.URI, d.retired)
 			if err := os.RemoveAll(d.retired); err != nil {
 				t.log.Warnf("remove the old directory %s: %v", d.retired, err)
 			}

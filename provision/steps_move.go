@@ -164,6 +164,9 @@ func (t *run) copySteps(s *siteEnv, d *deployment, file *string) (before, after 
 					return nil, err
 				}
 			}
+			// What the site's PHP made is aegir's to read, for the
+			// backup and the copy.
+			t.giveBack(ctx, s.web, s.site.URI, s.siteDir())
 			b = t.startBackup(ctx, *file, s.siteDir(), nil)
 			return func(context.Context) error { return b.discard(t.b.Archiver) }, nil
 		}},

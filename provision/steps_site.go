@@ -186,14 +186,22 @@ func (t *run) siteDirectories(s *siteEnv) error {
 
 // permissions sets Aegir's modes: the site directory 0755, settings 0440
 // and writable directories 02770, all in the web group so PHP (running as
-// the web server's user) can read settings and write uploads.
+// the web server's user) can read settings and write uploads. With a pool
+// of its own, the group is the site user's and the site directory 02750.
 func (t *run) permissions(s *siteEnv) error {
-	gid, err := lookupGroup(s.web.WebGroup)
+	gid, err := lookupGroup(s.group())
 	if err != nil {
 		return err
 	}
 	dir := s.siteDir()
-	if err := os.Chmod(dir, 0o755); err != nil {
+	// A site with its own pool keeps every other site's user out of its
+	// directory: only aegir, its user and the web server (in its group)
+	// enter it.
+	mode := fs.FileMode(0o755)
+	if s.phpUser() != "" {
+		mode = 0o750 | fs.ModeSetgid
+	}
+	if err := os.Chmod(dir, mode); err != nil {
 		return err
 	}
 	if rel := s.platform.app.SettingsFile(); rel != "" {

@@ -3,6 +3,7 @@ package provision
 import (
 	"context"
 	"fmt"
+	"os"
 	"path/filepath"
 
 	"github.com/aegir-hosting/aegir"
@@ -119,6 +120,10 @@ func (t *run) verifyPlatform(ctx context.Context, c *aegir.Context) ([]aegir.Ste
 //	database              databaseStep (steps_database.go): db.DatabaseExists, DatabaseSize;
 //	                      a lost database puts the site in maintenance and fails   no undo
 //	site directory        siteDirStep                          no undo
+//	php pool              poolStep (steps_pool.go): the site's user, directory group and own
+//	                      php-fpm pool, when its server gives each site one (a site still in
+//	                      the shared pool moves to its own)   undo: the pool removed (the directory
+//	                      stays its user's group, which the web server's user is in)
 //	settings              settingsStep: app.WriteSettings      undo: the previous file
 //	permissions           permissionsStep                      no undo
 //	certificate           certificateStep: CertificateService.Obtain   undo: removes one it created
@@ -146,6 +151,7 @@ func (t *run) verifySite(ctx context.Context, c *aegir.Context) ([]aegir.Step, e
 		}},
 		t.databaseStep(s),
 		t.siteDirStep(s),
+		t.poolStep(s, false),
 		t.settingsStep(s),
 		t.permissionsStep(s),
 		t.certificateStep(s),
@@ -183,7 +189,7 @@ func (t *run) rewriteServer(ctx context.Context, server string, svc aegir.HTTPSe
 		}
 		platforms[c.Name] = p
 	}
-	sites := 0
+	sites, shared := 0, 0
 	for _, c := range all {
 		if c.Type != aegir.SiteContext || c.Site.Status == aegir.SiteNotInstalled || platforms[aegir.ContextName(c.Site.Platform)] == nil {
 			continue
@@ -195,10 +201,22 @@ func (t *run) rewriteServer(ctx context.Context, server string, svc aegir.HTTPSe
 		if _, err := t.certificateStep(s).Do(ctx); err != nil {
 			return fmt.Errorf("site @%s: %w", c.Name, err)
 		}
-		if _, err := svc.WriteSite(ctx, s.vhost()); err != nil {
+		v := s.vhost()
+		if user := s.phpUser(); user != "" {
+			// A site whose own pool its verify has not written yet stays in
+			// the shared pool until then, rather than lose its PHP.
+			if _, err := os.Stat(filepath.Join(t.b.Paths.PHPPoolDir(server), user+".conf")); err != nil {
+				v.PHPSocket = ""
+				shared++
+			}
+		}
+		if _, err := svc.WriteSite(ctx, v); err != nil {
 			return fmt.Errorf("site @%s: %w", c.Name, err)
 		}
 		sites++
+	}
+	if shared > 0 {
+		t.log.Infof("%d sites stay in the shared php-fpm pool until their own verify gives them theirs", shared)
 	}
 	if len(platforms) > 0 {
 		t.log.Infof("wrote the files of %d platforms and %d sites served by @%s", len(platforms), sites, server)

@@ -101,6 +101,7 @@ func (m *Main) backend(paths aegir.Paths) *provision.Backend {
 		Paths: paths, Contexts: contextfile.New(paths), Runner: &local.Runner{},
 		Archiver:  &tarball.Archiver{Options: tarball.Options{MaxBytes: m.restoreLimit()}},
 		LoadLimit: m.loadLimit(),
+		SiteUsers: m.siteUsers(),
 	}
 }
 

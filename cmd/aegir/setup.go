@@ -50,7 +50,11 @@ Properties of @server_master:
 // setup runs aegir setup.
 func (m *Main) setup(ctx context.Context, paths aegir.Paths, o *options) error {
 	if len(o.args) > 0 {
-		return usageErrorf("usage: aegir setup [--home DIR] [--aegir_user NAME] [--sudoers FILE] [--server_property=value ...]")
+		return usageErrorf("usage: aegir setup [--home DIR] [--aegir_user NAME] [--sudoers FILE] [--php_fpm_include FILE] [--server_property=value ...]")
+	}
+	fpmInclude, ok := o.take("php_fpm_include")
+	if !ok {
+		fpmInclude = "/etc/php/8.2/fpm/pool.d/aegir.conf"
 	}
 	aegirUser, ok := o.take("aegir_user")
 	if !ok {
@@ -82,6 +86,11 @@ func (m *Main) setup(ctx context.Context, paths aegir.Paths, o *options) error {
 		}
 		if err := writeSudoers(ctx, sudoers, aegirUser, server); err != nil {
 			return err
+		}
+		if server.PHPFPMPools {
+			if err := writePHPPoolInclude(fpmInclude, paths.PHPPoolDir(aegir.MasterServer)); err != nil {
+				return err
+			}
 		}
 	}
 	if err := m.repairLogs(ctx, paths, aegirUser); err != nil {
@@ -133,6 +142,14 @@ func (m *Main) setupServer(ctx context.Context, paths aegir.Paths, o *options, w
 			c.Server.HTTPTestCmd = []string{"sudo", "-n", ctl, "configtest"}
 			c.Server.HTTPRestartCmd = []string{"sudo", "-n", ctl, "graceful"}
 		}
+	}
+	// With per-site pools, php-fpm is tested and reloaded through sudo too.
+	if withSudo && c.Server.PHPFPMPools && len(c.Server.PHPFPMTestCmd) == 0 && len(c.Server.PHPFPMReloadCmd) == 0 {
+		fpm := lookPath("php-fpm8.2", "/usr/sbin/php-fpm8.2")
+		c.Server.PHPFPMTestCmd = []string{"sudo", "-n", fpm, "-t"}
+		ssd := lookPath("start-stop-daemon", "/usr/sbin/start-stop-daemon")
+		c.Server.PHPFPMReloadCmd = append([]string{"sudo", "-n", ssd}, aegir.PHPFPMReloadCmd()[1:]...)
+		c.Server.PHPFPMReloadCmd[len(c.Server.PHPFPMReloadCmd)-1] = fpm
 	}
 	if err := c.Validate(); err != nil {
 		return nil, err
@@ -201,16 +218,31 @@ func chownTree(root string, uid, gid int, walk bool) error {
 }
 
 // writeSudoers lets the aegir user run exactly the web server's test and
-// reload commands as root, and nothing else.
+// reload commands as root, and, when the server gives each site its own
+// php-fpm pool, php-fpm's test and reload and the site-user helper; nothing
+// else.
 func writeSudoers(ctx context.Context, path, aegirUser string, server *aegir.Server) error {
 	if _, err := os.Stat(filepath.Dir(path)); err != nil {
 		return aegir.FieldErrorf("sudoers", "%s: %v (install sudo)", filepath.Dir(path), err)
 	}
 	var cmds []string
-	for _, argv := range [][]string{server.HTTPTestCmd, server.HTTPRestartCmd} {
+	argvs := [][]string{server.HTTPTestCmd, server.HTTPRestartCmd}
+	if server.PHPFPMPools {
+		argvs = append(argvs, server.PHPFPMTestCmd, server.PHPFPMReloadCmd)
+	}
+	for _, argv := range argvs {
 		if len(argv) > 2 && argv[0] == "sudo" && argv[1] == "-n" {
 			cmds = append(cmds, strings.Join(argv[2:], " "))
 		}
+	}
+	if server.PHPFPMPools {
+		// The privileged helper for sites' Unix users, which checks its
+		// arguments itself (cmd/aegir/site_user.go, siteuser.Local).
+		exe, err := os.Executable()
+		if err != nil {
+			return err
+		}
+		cmds = append(cmds, exe+" site-user *")
 	}
 	if len(cmds) == 0 {
 		return nil
@@ -227,6 +259,28 @@ func writeSudoers(ctx context.Context, path, aegirUser string, server *aegir.Ser
 		}
 	}
 	return os.Rename(tmp, path)
+}
+
+// writePHPPoolInclude makes the system php-fpm include the pools aegir
+// writes for the sites of @server_master (php_fpm_pools): a file in its
+// pool.d that includes poolDir/*.conf. php-fpm reads it at its next reload.
+// It also sets two global settings the pools need: a file limit for the
+// master, which holds one listening socket per site, and a grace period
+// for requests under way when a pool change reloads php-fpm (by default
+// they are cut off).
+func writePHPPoolInclude(path, poolDir string) error {
+	if _, err := os.Stat(filepath.Dir(path)); err != nil {
+		return aegir.FieldErrorf("php_fpm_include", "%s: %v (install php8.2-fpm)", filepath.Dir(path), err)
+	}
+	text := fmt.Sprintf(`; Written by aegir setup: the php-fpm pools of the sites aegir hosts, one per site.
+[global]
+; The master holds one listening socket per site.
+rlimit_files = 65536
+; A pool change reloads php-fpm: requests under way get this long to end.
+process_control_timeout = 10s
+include = %s/*.conf
+`, poolDir)
+	return os.WriteFile(path, []byte(text), 0o644)
 }
 
 // linkServerFile links the server file into the system web server, which

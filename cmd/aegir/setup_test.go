@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -45,5 +47,68 @@ func TestSetupServerTurnsAnEarlierNginxReloadIntoTheSignal(t *testing.T) {
 		if !tc.changed && got != strings.Join(tc.restart, " ") {
 			t.Errorf("a restart command set by hand became %q", got)
 		}
+	}
+}
+
+func TestSetupLetsAegirRunTheSiteUserHelperOnlyWithPools(t *testing.T) {
+	dir := t.TempDir()
+	server := &aegir.Server{
+		HTTPTestCmd: []string{"sudo", "-n", "/usr/sbin/nginx", "-t"}, HTTPRestartCmd: []string{"sudo", "-n", "/usr/sbin/nginx", "-s", "reload"},
+		PHPFPMTestCmd: []string{"sudo", "-n", "/usr/sbin/php-fpm8.2", "-t"}, PHPFPMReloadCmd: []string{"sudo", "-n", "/usr/bin/kill", "-USR2", "1"},
+	}
+	rule := func() string {
+		path := filepath.Join(dir, "aegir")
+		if err := writeSudoers(context.Background(), path, "aegir", server); err != nil {
+			t.Fatal(err)
+		}
+		data, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return string(data)
+	}
+	if got := rule(); strings.Contains(got, "site-user") || strings.Contains(got, "php-fpm") {
+		t.Errorf("without pools the rule names php-fpm or the helper:\n%s", got)
+	}
+	server.PHPFPMPools = true
+	got := rule()
+	for _, want := range []string{"/usr/sbin/php-fpm8.2 -t", "/usr/bin/kill -USR2 1", " site-user *"} {
+		if !strings.Contains(got, want) {
+			t.Errorf("with pools the rule lacks %q:\n%s", want, got)
+		}
+	}
+
+	include := filepath.Join(dir, "pool.d", "aegir.conf")
+	if err := writePHPPoolInclude(include, "/var/aegir/config/server_master/php-fpm"); err == nil {
+		t.Error("wrote the include into a missing pool.d")
+	}
+	os.Mkdir(filepath.Dir(include), 0o755)
+	if err := writePHPPoolInclude(include, "/var/aegir/config/server_master/php-fpm"); err != nil {
+		t.Fatal(err)
+	}
+	if data, _ := os.ReadFile(include); !strings.Contains(string(data), "include = /var/aegir/config/server_master/php-fpm/*.conf\n") {
+		t.Errorf("include file:\n%s", data)
+	}
+}
+
+func TestSetupWithPoolsTestsAndReloadsPHPFPMThroughSudo(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	paths := aegir.Paths{Home: t.TempDir()}
+	m, _, _ := testMain(paths.Home)
+	o, err := parseOptions([]string{"--php_fpm_pools=true"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	server, err := m.setupServer(ctx, paths, o, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	test, reload := strings.Join(server.PHPFPMTestCmd, " "), strings.Join(server.PHPFPMReloadCmd, " ")
+	if !server.PHPFPMPools || !strings.HasPrefix(test, "sudo -n ") || !strings.HasSuffix(test, "php-fpm8.2 -t") {
+		t.Errorf("pools %v, test command %q", server.PHPFPMPools, test)
+	}
+	if !strings.HasPrefix(reload, "sudo -n ") || !strings.Contains(reload, "--signal USR2") || !strings.HasSuffix(reload, "php-fpm8.2") {
+		t.Errorf("reload command %q", reload)
 	}
 }

@@ -36,6 +36,36 @@ type PHPFPM struct {
 	Dir    string // prefix: php-fpm.conf, pid file, logs and socket
 	Socket string // the pool's socket, mode 0666
 	Log    string // php-fpm's error log, with the workers' output and PHP's errors
+	// PoolDir, when set, is a directory of pools the master includes
+	// (StartPHPFPMWithPools).
+	PoolDir string
+}
+
+// StartPHPFPMWithPools starts php-fpm8.2 as StartPHPFPM does, its
+// configuration also including poolDir/*.conf (created when missing), the
+// pools aegir writes for sites of their own. Run as root, its master can
+// run those pools as other users.
+func StartPHPFPMWithPools(t testing.TB, poolDir string) *PHPFPM {
+	t.Helper()
+	if err := os.MkdirAll(poolDir, 0o711); err != nil {
+		t.Fatal(err)
+	}
+	return startPHPFPM(t, poolDir)
+}
+
+// TestCmd is the command that tests this instance's configuration.
+func (p *PHPFPM) TestCmd() []string {
+	return []string{"php-fpm8.2", "-t", "-y", filepath.Join(p.Dir, "php-fpm.conf"), "-p", p.Dir}
+}
+
+// ReloadCmd is the command that reloads this instance: a USR2 signal to
+// its master, as aegir.PHPFPMReloadCmd reloads the system's php-fpm.
+func (p *PHPFPM) ReloadCmd() []string {
+	fpm, err := exec.LookPath("php-fpm8.2")
+	if err != nil {
+		fpm = "/usr/sbin/php-fpm8.2"
+	}
+	return []string{"start-stop-daemon", "--stop", "--signal", "USR2", "--pidfile", filepath.Join(p.Dir, "php-fpm.pid"), "--exec", fpm}
 }
 
 // StartPHPFPM starts php-fpm8.2 in the foreground as a child of the test
@@ -44,11 +74,16 @@ type PHPFPM struct {
 // not installed.
 func StartPHPFPM(t testing.TB) *PHPFPM {
 	t.Helper()
+	return startPHPFPM(t, "")
+}
+
+func startPHPFPM(t testing.TB, poolDir string) *PHPFPM {
+	t.Helper()
 	Require(t, "php-fpm8.2")
 	dir := WebDir(t)
 	p := &PHPFPM{
 		Dir: dir, Socket: filepath.Join(dir, "php-fpm.sock"),
-		Log: filepath.Join(dir, "php-fpm.log"),
+		Log: filepath.Join(dir, "php-fpm.log"), PoolDir: poolDir,
 	}
 	conf := filepath.Join(dir, "php-fpm.conf")
 	render(t, conf, "php-fpm.conf.tmpl", struct {

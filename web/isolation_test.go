@@ -3,6 +3,7 @@ package web
 import (
 	"fmt"
 	"net/http"
+	"net/url"
 	"slices"
 	"strings"
 	"testing"
@@ -341,5 +342,51 @@ func TestOwnPasswordChangeNeedsTheCurrentOne(t *testing.T) {
 		ann("PATCH", "/api/users/ann", map[string]any{"password": "second-Passw0rd-ann", "current_password": testPassword}).want(t, 200)
 		ann("PATCH", "/api/users/ann", map[string]any{"email": "ann@acme.example", "current_password": "x"}).wantError(t, 400, "invalid", "current_password")
 		w.as(t, "admin", "PATCH", "/api/users/ann", map[string]any{"password": "reset-Passw0rd-by-admin"}).want(t, 200)
+	})
+}
+
+// TestTheServerFormOffersCommandsToAdministratorsOnly: the fields a
+// platform manager may not set (commands, paths, per-site pools) are not
+// on the form a platform manager gets, and what the form posts is only
+// what that user may set; an administrator gets them all and can turn
+// per-site pools on from the form.
+func TestTheServerFormOffersCommandsToAdministratorsOnly(t *testing.T) {
+	t.Parallel()
+	forEachStore(t, func(t *testing.T, b *bundle) {
+		w := newWorld(t, b)
+		_, page, _ := w.login(t, "pm").get("/servers/new")
+		for _, f := range hosting.AdminServerProps {
+			if strings.Contains(page, `name="`+f+`"`) {
+				t.Errorf("a platform manager's server form offers %s", f)
+			}
+		}
+		if !strings.Contains(page, `name="http_port"`) {
+			t.Fatalf("a platform manager's server form has no port:\n%s", page)
+		}
+		// Posting an admin-only field anyway is not passed on.
+		status, _, _ := w.login(t, "pm").post("/servers", url.Values{"name": {"server_pm"}, "http_service_type": {"nginx"},
+			"http_port": {"8082"}, "db_service_type": {"null"}, "http_test_cmd": {"/bin/true"}})
+		if status != http.StatusSeeOther {
+			t.Fatalf("a platform manager's server: %d", status)
+		}
+		if r, err := b.store.GetServer(t.Context(), "server_pm"); err != nil || len(r.Server.HTTPTestCmd) != 0 {
+			t.Fatalf("server_pm: %+v %v", r, err)
+		}
+
+		admin := w.login(t, "admin")
+		_, page, _ = admin.get("/servers/new")
+		for _, f := range hosting.AdminServerProps {
+			if !strings.Contains(page, `name="`+f+`"`) {
+				t.Errorf("an administrator's server form has no %s", f)
+			}
+		}
+		status, body, _ := admin.post("/servers", url.Values{"name": {"server_pools"}, "http_service_type": {"nginx"},
+			"http_port": {"8083"}, "db_service_type": {"null"}, "php_fpm_pools": {"1"}})
+		if status != http.StatusSeeOther {
+			t.Fatalf("an administrator's server with pools: %d\n%s", status, body)
+		}
+		if r, err := b.store.GetServer(t.Context(), "server_pools"); err != nil || !r.Server.PHPFPMPools {
+			t.Fatalf("server_pools: %+v %v", r, err)
+		}
 	})
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 
 	"github.com/aegir-hosting/aegir"
@@ -110,7 +111,21 @@ func (s *Server) serverPage(w http.ResponseWriter, r *http.Request, u *aegir.Use
 // --- forms ---
 
 var serverFields = []string{"name", "remote_host", "http_service_type", "http_port", "web_group", "php_fpm_socket",
-	"http_test_cmd", "http_restart_cmd", "http_conf_link", "db_service_type", "master_db", "db_grant_all_hosts"}
+	"http_test_cmd", "http_restart_cmd", "http_conf_link", "php_fpm_pools", "php_fpm_test_cmd", "php_fpm_reload_cmd",
+	"db_service_type", "master_db", "db_grant_all_hosts"}
+
+// serverFormAccess says which fields of the server form its user sees:
+// the commands and paths (hosting.AdminServerProps) only administrators
+// set, so the form does not offer them to others.
+type serverFormAccess struct{ Admin bool }
+
+// serverFormFields are the fields of the server form u may set.
+func serverFormFields(u *aegir.User) []string {
+	if u.Role == aegir.RoleAdministrator {
+		return serverFields
+	}
+	return slices.DeleteFunc(slices.Clone(serverFields), func(f string) bool { return slices.Contains(hosting.AdminServerProps, f) })
+}
 
 func serverOptions() map[string][]option {
 	return map[string][]option{
@@ -125,7 +140,8 @@ func (s *Server) serverForm(w http.ResponseWriter, r *http.Request, u *aegir.Use
 	}
 	f := newForm()
 	f.Values["http_service_type"], f.Values["db_service_type"], f.Values["http_port"] = aegir.ServiceNginx, aegir.ServiceMySQL, "80"
-	return s.renderForm(w, r, u, http.StatusOK, "serverform", "Add a server", formData{Form: f, Options: serverOptions()})
+	return s.renderForm(w, r, u, http.StatusOK, "serverform", "Add a server",
+		formData{Form: f, Options: serverOptions(), Extra: serverFormAccess{Admin: u.Role == aegir.RoleAdministrator}})
 }
 
 // serverCreate adds a server with its services and queues its verify.
@@ -133,12 +149,15 @@ func (s *Server) serverCreate(w http.ResponseWriter, r *http.Request, u *aegir.U
 	if err := s.authorize(r.Context(), u, hosting.ActCreate, "servers"); err != nil {
 		return err
 	}
-	f := formOf(r, serverFields...)
-	if r.PostFormValue("db_grant_all_hosts") != "" {
-		f.Values["db_grant_all_hosts"] = "true"
+	fields := serverFormFields(u)
+	f := formOf(r, fields...)
+	for _, check := range []string{"db_grant_all_hosts", "php_fpm_pools"} {
+		if f.Values[check] != "" {
+			f.Values[check] = "true"
+		}
 	}
-	d := formData{Form: f, Options: serverOptions()}
-	_, t, err := s.Service.CreateServer(r.Context(), hosting.ServerInput{Name: f.Values["name"], Props: formProps(f, serverFields[1:]...)}, hosting.ActorOf(u, clientAddress(r)))
+	d := formData{Form: f, Options: serverOptions(), Extra: serverFormAccess{Admin: u.Role == aegir.RoleAdministrator}}
+	_, t, err := s.Service.CreateServer(r.Context(), hosting.ServerInput{Name: f.Values["name"], Props: formProps(f, fields[1:]...)}, hosting.ActorOf(u, clientAddress(r)))
 	if err != nil {
 		return s.formFailed(w, r, u, err, "serverform", "Add a server", d)
 	}

@@ -54,6 +54,9 @@ func TestClientUsersSeeNoPathsOnServers(t *testing.T) {
 			t.Errorf("ann's task lacks %s:\n%s", want, a.raw)
 		}
 	}
+	if strings.Contains(a.raw, "test/0") {
+		t.Errorf("ann's task names the dispatcher that ran it:\n%s", a.raw)
+	}
 	if b := w.as(t, "ann", "GET", "/api/sites/a.example/backups", nil); !strings.Contains(b.raw, `"file": "a.example-20250101.000000.tar.gz"`) {
 		t.Errorf("ann's backups:\n%s", b.raw)
 	}
@@ -76,6 +79,9 @@ func TestClientUsersSeeNoPathsOnServers(t *testing.T) {
 		if a := w.do(t, "GET", path, nil).want(t, 200); !strings.Contains(a.raw, "/var/aegir") {
 			t.Errorf("the administrator's API %s shows no path:\n%s", path, a.raw)
 		}
+	}
+	if a := w.do(t, "GET", "/api/tasks/"+task, nil); !strings.Contains(a.raw, `"worker": "test/0"`) {
+		t.Errorf("the administrator's task does not name its dispatcher:\n%s", a.raw)
 	}
 	for _, path := range pages {
 		if path == "/sites/a.example/restore" {

@@ -34,7 +34,8 @@ func taskJSON(t *aegir.Task) any {
 }
 
 // taskFor returns a task as the API shows it to u (nil for none): as
-// taskJSON, and without paths for those who may not see them.
+// taskJSON, and without paths or the dispatcher's name for those who may
+// not see the machines.
 func taskFor(u *aegir.User, t *aegir.Task) any {
 	if t == nil {
 		return nil
@@ -43,9 +44,10 @@ func taskFor(u *aegir.User, t *aegir.Task) any {
 }
 
 // taskData returns a task as shown, with its login link when showLink,
-// and with the paths on servers in its arguments and result cut to their
-// file names unless showPaths.
-func taskData(t *aegir.Task, showLink, showPaths bool) *aegir.Task {
+// and, unless showMachines, with the paths on servers in its arguments and
+// result cut to their file names and no name of the dispatcher (a host's)
+// that runs it.
+func taskData(t *aegir.Task, showLink, showMachines bool) *aegir.Task {
 	if t == nil {
 		return nil
 	}
@@ -55,13 +57,16 @@ func taskData(t *aegir.Task, showLink, showPaths bool) *aegir.Task {
 		for k, v := range t.Data {
 			if slices.Contains(secretData, k) || (k == loginLinkData && !showLink) {
 				v = hosting.Masked
-			} else if !showPaths {
+			} else if !showMachines {
 				v = fileNames(v)
 			}
 			c.Data[k] = v
 		}
 	}
-	if len(t.Args) > 0 && !showPaths {
+	if !showMachines {
+		c.Worker = ""
+	}
+	if len(t.Args) > 0 && !showMachines {
 		c.Args = make(map[string]string, len(t.Args))
 		for k, v := range t.Args {
 			c.Args[k] = fileNames(v).(string)

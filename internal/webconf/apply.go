@@ -367,6 +367,10 @@ func applyBatch(t Target, batch []*Change) bool {
 	if pretested {
 		suspect = pt.Pretest(ctx, cands)
 	}
+	// A batch whose process died between writing its files and the
+	// reload left them on disk but not live: its mark says so, and this
+	// batch tests and reloads whatever it holds.
+	pending := exists(pendingPath(t.Dir))
 	var group, alone []*Change
 	for _, c := range batch {
 		if c.Data == nil && !c.before.Exists {
@@ -374,11 +378,12 @@ func applyBatch(t Target, batch []*Change) bool {
 			c.finish(nil)
 			continue
 		}
-		if c.same() {
+		if c.same() && !pending {
 			// What the file holds went live when it was written (a reload
-			// that fails puts the previous file back): nothing to test or
-			// reload, which a restore or verify that changes nothing of
-			// the site's vhost would otherwise wait for.
+			// that fails puts the previous file back, and a batch that
+			// dies leaves its mark): nothing to test or reload, which a
+			// restore or verify that changes nothing of the site's vhost
+			// would otherwise wait for.
 			c.note("%s is unchanged: nothing to test or reload", c.Path)
 			c.finish(nil)
 			continue
@@ -390,10 +395,13 @@ func applyBatch(t Target, batch []*Change) bool {
 			group = append(group, c)
 		}
 	}
-	if len(group) == 0 && len(alone) == 0 {
+	if len(group) == 0 && len(alone) == 0 && !pending {
 		return false
 	}
 	generation, err := t.Server.Generation()
+	if err == nil {
+		err = markPending(t.Dir)
+	}
 	if err != nil {
 		for _, c := range append(group, alone...) {
 			c.finish(err)
@@ -436,7 +444,13 @@ func applyBatch(t Target, batch []*Change) bool {
 		c.flush()
 		live = append(live, c)
 	}
-	if len(live) == 0 {
+	if len(live) == 0 && (!pending || t.Server.Test(ctx) != nil) {
+		// Nothing of this batch went live: its files are as it found them.
+		// A mark it found stays for the next batch, as does the
+		// configuration a dead batch left broken.
+		if !pending {
+			unmarkPending(t)
+		}
 		return false
 	}
 
@@ -451,8 +465,12 @@ func applyBatch(t Target, batch []*Change) bool {
 			}
 			c.finish(err)
 		}
+		if !pending {
+			unmarkPending(t)
+		}
 		return false
 	}
+	unmarkPending(t)
 	for _, c := range live {
 		if len(live) == 1 {
 			c.log().Infof("%s", t.Words.Reloaded)
@@ -465,6 +483,33 @@ func applyBatch(t Target, batch []*Change) bool {
 		c.finish(nil)
 	}
 	return true
+}
+
+// pendingPath is the mark a batch leaves in the configuration directory
+// from before it writes its first file until its reload: when it is there
+// while no batch holds the lock, what the files hold may not be live.
+func pendingPath(dir string) string { return filepath.Join(dir, ".reload-pending") }
+
+// markPending leaves the mark. It is not synced: it guards against the
+// process dying, and after the machine stops the web server starts again
+// from the files anyway.
+func markPending(dir string) error {
+	if err := os.WriteFile(pendingPath(dir), nil, 0o600); err != nil {
+		return fmt.Errorf("mark the batch under way: %w", err)
+	}
+	return nil
+}
+
+// unmarkPending removes the mark once what the files hold is live.
+func unmarkPending(t Target) {
+	if err := os.Remove(pendingPath(t.Dir)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		t.Log.Warnf("remove %s: %v", pendingPath(t.Dir), err)
+	}
+}
+
+func exists(path string) bool {
+	_, err := os.Lstat(path)
+	return err == nil
 }
 
 // candidates returns the changes whose new content can be tested on its

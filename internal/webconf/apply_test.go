@@ -10,6 +10,7 @@ import (
 	"reflect"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 
 	"github.com/aegir-hosting/aegir"
@@ -505,5 +506,63 @@ func TestAnUnchangedFileIsNeitherTestedNorReloaded(t *testing.T) {
 	}
 	if b.count("reloads") != reloads+2 {
 		t.Errorf("a new mode made %d reloads, want 1", b.count("reloads")-reloads-1)
+	}
+}
+
+// dyingServer is a scriptServer whose reload kills the process, as a
+// kill -9 of a task between writing its vhost and the reload would.
+type dyingServer struct{ *scriptServer }
+
+func (d dyingServer) Reload(context.Context, string) (bool, error) {
+	syscall.Kill(os.Getpid(), syscall.SIGKILL)
+	select {}
+}
+
+// TestABatchKilledBeforeItsReloadIsReloadedByTheNext: a process killed after
+// it wrote a file and before the reload left the file on disk but not live;
+// the next change of the same content, which would be "unchanged", tests
+// and reloads it (a verify after the crash must make the vhost live), and
+// the one after that is unchanged again. The batch runs in a child process
+// of the test binary, killed for real.
+func TestABatchKilledBeforeItsReloadIsReloadedByTheNext(t *testing.T) {
+	if dir := os.Getenv("WEBCONF_DYING_BATCH"); dir != "" {
+		server := dyingServer{&scriptServer{dir: filepath.Join(dir, "conf"), state: dir}}
+		tg := Target{Dir: server.dir, Key: server.dir, Server: server, Log: aegir.NewTaskLog(nil)}
+		Submit(context.Background(), tg, &Change{Path: filepath.Join(server.dir, "site.conf"), Data: []byte("new\n"), Mode: 0o600})
+		t.Fatal("the batch's reload did not kill the process")
+	}
+	t.Parallel()
+	b := setup(t)
+	if _, err := b.write("site.conf", []byte("old\n")); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(os.Args[0], "-test.run=^TestABatchKilledBeforeItsReloadIsReloadedByTheNext$")
+	cmd.Env = append(os.Environ(), "WEBCONF_DYING_BATCH="+b.server.state)
+	out, err := cmd.CombinedOutput()
+	var exit *exec.ExitError
+	if !errors.As(err, &exit) || exit.ProcessState.Sys().(syscall.WaitStatus).Signal() != syscall.SIGKILL {
+		t.Fatalf("the child batch was not killed: %v\n%s", err, out)
+	}
+	if got := b.files(t)["site.conf"]; got != "new\n" {
+		t.Fatalf("the killed batch left %q, want the new content written before its reload", got)
+	}
+	tests, reloads := b.count("tests"), b.count("reloads")
+
+	tg, log := b.target(b.server)
+	if err := Submit(context.Background(), tg, &Change{Path: b.path("site.conf"), Data: []byte("new\n"), Mode: 0o600}); err != nil {
+		t.Fatal(err)
+	}
+	if b.count("tests") != tests+1 || b.count("reloads") != reloads+1 {
+		t.Fatalf("the content a killed batch left was tested %d times and reloaded %d times, want once each:\n%s",
+			b.count("tests")-tests, b.count("reloads")-reloads, text(log))
+	}
+	if _, err := os.Lstat(pendingPath(b.dir)); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("the mark is still there after the reload: %v", err)
+	}
+	if _, err := b.write("site.conf", []byte("new\n")); err != nil {
+		t.Fatal(err)
+	}
+	if b.count("reloads") != reloads+1 {
+		t.Errorf("once live, the same content was reloaded again")
 	}
 }

@@ -44,6 +44,13 @@
 // emptied; a failed task leaves no spare it did not find (cleanSpares),
 // and an undo leaves the spares as they were before the change it undoes.
 //
+// A batch leaves a mark in the directory (.reload-pending) before it
+// writes its first file and removes it after the reload. A process killed
+// in between leaves files on disk that the running server does not have;
+// the next batch finds the mark and tests and reloads even when its own
+// files are unchanged, so a verify after the crash makes the site's vhost
+// live.
+//
 // A change that finds the server idle goes at once (after a couple of
 // milliseconds in which others may join). When changes keep arriving at
 // an idle server, they are gathered for at most as long as the last test

@@ -2,6 +2,7 @@ package mysql
 
 import (
 	"context"
+	"slices"
 	"strings"
 	"testing"
 
@@ -74,6 +75,54 @@ func TestMoveTablesMovesEveryTableAndBack(t *testing.T) {
 	var cs string
 	if err := s.db.QueryRow("SELECT DEFAULT_CHARACTER_SET_NAME FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = ?", src).Scan(&cs); err != nil || cs != "utf8mb4" {
 		t.Errorf("the database made again has character set %q (%v), want utf8mb4", cs, err)
+	}
+}
+
+// TestMoveTablesMovesTablesWhoseNamesNeedQuoting: a site's own database
+// user may name its tables anything, and the RENAME runs as the
+// administrator; each name must reach it as one identifier. (Written as
+// they were, with no backtick doubled, these names ended their
+// identifier and the rest was read as SQL.) The target, which the move
+// makes, has the source's character set, and the source's user finds no
+// database once it is gone.
+func TestMoveTablesMovesTablesWhoseNamesNeedQuoting(t *testing.T) {
+	t.Parallel()
+	s, _ := setup(t)
+	ctx := context.Background()
+	src, other := createDatabase(t, s), createDatabase(t, s)
+	plainTables(t, s, src)
+	plainTables(t, s, other)
+	odd := []string{"`", "a``b", "x`.`y` #", "p` TO `" + other + "`.`q", "c\" d", "e'f", "g;h", "i -- j", "k/*l"}
+	for _, n := range odd {
+		if _, err := s.db.Exec("CREATE TABLE " + quote(src) + "." + quote(n) + " (id INT)"); err != nil {
+			t.Fatalf("create table %q: %v", n, err)
+		}
+	}
+	dst := uniqueName(t)
+	cleanup(t, s, dst, dst)
+	moved, err := s.MoveTables(ctx, src, dst)
+	if err != nil || !moved {
+		t.Fatalf("MoveTables = %v, %v; want moved", moved, err)
+	}
+	got, err := s.tableNames(ctx, dst)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := append([]string{"options", "posts"}, odd...)
+	slices.Sort(got)
+	slices.Sort(want)
+	if !slices.Equal(got, want) {
+		t.Errorf("%s holds %q, want %q", dst, got, want)
+	}
+	if got, err := s.tableNames(ctx, other); err != nil || !slices.Equal(got, []string{"options", "posts"}) {
+		t.Errorf("the other database holds %q (%v), want its own two tables", got, err)
+	}
+	var cs string
+	if err := s.db.QueryRow("SELECT DEFAULT_CHARACTER_SET_NAME FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = ?", dst).Scan(&cs); err != nil || cs != "utf8mb4" {
+		t.Errorf("the database the move made has character set %q (%v), want utf8mb4", cs, err)
+	}
+	if _, err := queryAs(s, src, "secret", src, "posts"); err == nil || !strings.Contains(err.Error(), "Unknown database") {
+		t.Errorf("the old database's user reached it after the move: %v", err)
 	}
 }
 

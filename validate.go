@@ -9,7 +9,7 @@ import (
 
 var (
 	wordPattern  = regexp.MustCompile(`^[A-Za-z0-9_-]{1,64}$`)
-	emailPattern = regexp.MustCompile(`^[^\s@"'<>;\\]+@[a-z0-9.-]+\.[a-z]{2,}$`)
+	emailPattern = regexp.MustCompile(`^[^\s\x00-\x1f\x7f@"'<>;\\]+@[a-z0-9.-]+\.[a-z]{2,}$`)
 )
 
 func validateWord(field, v string) error {
@@ -19,7 +19,17 @@ func validateWord(field, v string) error {
 	return nil
 }
 
-func isAbs(p string) bool { return filepath.IsAbs(p) && filepath.Clean(p) == p }
+// isAbs reports whether p is a clean absolute path without control
+// characters: a newline in a path would end a line of whatever
+// configuration file or log line it is written into.
+func isAbs(p string) bool {
+	return filepath.IsAbs(p) && filepath.Clean(p) == p && !hasControl(p)
+}
+
+// hasControl reports whether s holds a control character.
+func hasControl(s string) bool {
+	return strings.ContainsFunc(s, func(r rune) bool { return r < 0x20 || r == 0x7f })
+}
 
 // interpreters run whatever their arguments tell them to: a command-valued
 // property (a web server's test or reload command) never names one, even
@@ -47,7 +57,7 @@ func ValidateCommand(field string, argv []string) error {
 		return nil
 	}
 	for _, a := range argv {
-		if a == "" || strings.ContainsFunc(a, func(r rune) bool { return r < 0x20 || r == 0x7f }) {
+		if a == "" || hasControl(a) {
 			return FieldErrorf(field, "%q: every argument must be non-empty, without control characters", a)
 		}
 	}

@@ -283,25 +283,6 @@ func TestDumpAndImportCopyADatabase(t *testing.T) {
 	rec.check(t, before)
 }
 
-func TestDumpAndImportOfMissingDatabaseAreNotFound(t *testing.T) {
-	t.Parallel()
-	s, _ := setupDump(t, testMasterDB())
-	ctx := context.Background()
-	name := uniqueName(t)
-	var dump bytes.Buffer
-	err := s.Dump(ctx, name, &dump)
-	if aegir.ErrorCode(err) != aegir.ENOTFOUND || !strings.Contains(err.Error(), name) {
-		t.Errorf("Dump: got %v, want an ENOTFOUND error naming %s", err, name)
-	}
-	if dump.Len() != 0 {
-		t.Errorf("Dump of a missing database wrote %d bytes", dump.Len())
-	}
-	err = s.Import(ctx, name, strings.NewReader("CREATE TABLE t (id INT);"))
-	if aegir.ErrorCode(err) != aegir.ENOTFOUND || !strings.Contains(err.Error(), name) {
-		t.Errorf("Import: got %v, want an ENOTFOUND error naming %s", err, name)
-	}
-}
-
 func TestImportOfBrokenSQLFailsWithTheClientsMessage(t *testing.T) {
 	t.Parallel()
 	before := optionFiles(t)

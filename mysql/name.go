@@ -78,5 +78,9 @@ func grantTarget(name string) string {
 	return quote(strings.ReplaceAll(name, "_", `\_`))
 }
 
-// quote returns a validated identifier in backticks.
-func quote(ident string) string { return "`" + ident + "`" }
+// quote returns an identifier in backticks, a backtick in it doubled, as
+// the server reads it. Database and user names are validated before, but
+// table names come from the server, where a site's own user may have named
+// a table "a` TO `other`.`t": written as it is, that name would move
+// another database's table in MoveTables' RENAME.
+func quote(ident string) string { return "`" + strings.ReplaceAll(ident, "`", "``") + "`" }

@@ -19,6 +19,10 @@ import (
 // with a database of its own.
 type deployment struct {
 	target *siteEnv
+	// source is the site the copy comes from: the target itself for a
+	// restore or a deploy. The task's record is kept beside its directory.
+	source *siteEnv
+	record *recordFile
 	file   string
 	oldURI string // the name the backup was taken under
 	oldURL string
@@ -62,7 +66,8 @@ func (t *run) deploySteps(d *deployment) []aegir.Step {
 // unpackSteps create the target's new database and unpack the backup
 // beside the target's directory, importing its dump. Steps:
 //
-//	database  createDatabase: db.CreateDatabase under a free name   undo: drop it
+//	database  newDatabase: the task's record (record.go), then db.CreateDatabase
+//	          under a free name                          undo: drop it, remove the record
 //	unpack    Archiver.Extract into <site dir>.restore; ExtractStream hands
 //	          the dump to db.Import as it comes          undo: remove the staging
 //	import    db.Import of the dump, unless the unpack streamed it   no undo (the database goes)
@@ -75,8 +80,7 @@ func (t *run) unpackSteps(d *deployment) []aegir.Step {
 		// The database comes first, so the dump can be imported while the
 		// files unpack.
 		{Name: "database", Do: func(ctx context.Context) (aegir.Undo, error) {
-			s.site.DBName = ""
-			return t.createDatabase(ctx, s)
+			return t.newDatabase(ctx, d)
 		}},
 		{Name: "unpack", Do: func(ctx context.Context) (aegir.Undo, error) {
 			if err := removeIfExists(d.staging); err != nil {
@@ -261,12 +265,49 @@ func (t *run) swapIn(d *deployment) (aegir.Undo, error) {
 	}, nil
 }
 
+// newDatabase is the first change of a deploy: it writes the task's
+// record (see taskRecord), then creates the target's new database and
+// records its name. Its undo drops the database and removes the record.
+func (t *run) newDatabase(ctx context.Context, d *deployment) (aegir.Undo, error) {
+	if err := t.beginRecord(d); err != nil {
+		return nil, err
+	}
+	s := d.target
+	s.site.DBName = ""
+	drop, err := t.createDatabase(ctx, s)
+	if err == nil {
+		err = d.record.update(func(r *taskRecord) { r.To = s.site.DBName })
+	}
+	if err != nil {
+		if drop != nil {
+			drop(ctx)
+		}
+		d.record.end()
+		return nil, err
+	}
+	return func(ctx context.Context) error {
+		if err := drop(ctx); err != nil {
+			return err // the record stays, for a verify
+		}
+		return d.record.end()
+	}, nil
+}
+
 // cleanupStep removes what a deploy replaced: the directory set aside and
 // the old database. It is one step, and the last, because it cannot be
 // undone; once it runs the task has succeeded, so a removal that fails is
-// reported as a warning to clean up by hand, not rolled back.
+// reported as a warning to clean up by hand, not rolled back. The record
+// says so first, and goes last.
 func (t *run) cleanupStep(d *deployment, oldDB aegir.DBService, extra func(ctx context.Context) error) aegir.Step {
 	return aegir.Step{Name: "remove old copy", Do: func(ctx context.Context) (aegir.Undo, error) {
+		if err := d.record.update(func(r *taskRecord) { r.Committed = true }); err != nil {
+			t.log.Warnf("%v", err)
+		}
+		defer func() {
+			if err := d.record.end(); err != nil {
+				t.log.Warnf("remove the task's record: %v", err)
+			}
+		}()
 		if extra != nil {
 			if err := extra(ctx); err != nil {
 				t.log.Warnf("remove the old copy: %v", err)
@@ -378,7 +419,7 @@ func (t *run) inPlaceDeployment(ctx context.Context, c *aegir.Context, load func
 	if err != nil {
 		return nil, nil, err
 	}
-	d := &deployment{target: s, file: file, oldURI: s.site.URI, oldURL: s.url(), oldURLGuessed: true, before: t.orig}
+	d := &deployment{target: s, source: s, file: file, oldURI: s.site.URI, oldURL: s.url(), oldURLGuessed: true, before: t.orig}
 	if u := t.opts.Args["old_uri"]; u != "" {
 		if err := aegir.ValidateURI("old_uri", u); err != nil {
 			return nil, nil, err

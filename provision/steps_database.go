@@ -2,7 +2,10 @@ package provision
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"io/fs"
+	"os"
 
 	"github.com/aegir-hosting/aegir"
 )
@@ -115,4 +118,21 @@ func (t *run) createDatabase(ctx context.Context, s *siteEnv) (aegir.Undo, error
 		s.site.DBName, s.site.DBUser, s.site.DBPassword = "", "", ""
 		return nil
 	}, nil
+}
+
+// noteLostDirectory makes the site's directory again, empty, when it is
+// gone (a delete that stopped after removing it), so the backup a restore
+// or delete takes first holds the database alone, as the log says, rather
+// than the task failing on a directory it is about to replace or remove
+// anyway.
+func (t *run) noteLostDirectory(s *siteEnv) error {
+	dir := s.siteDir()
+	if _, err := os.Stat(dir); !errors.Is(err, fs.ErrNotExist) {
+		return err
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	t.log.Warnf("@%s: its directory %s is gone: the backup taken first holds its database only", s.site.URI, dir)
+	return nil
 }

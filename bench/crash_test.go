@@ -79,10 +79,19 @@ func writeCrashTable(rep *crashtrial.Report) error {
 	fmt.Fprintf(&b, "Run on %s (%s sizes), took %s, seed %d; reproduce with `%s`, replay with `AEGIR_CRASH_SEED=%d`.\nMachine: %s.\n\n",
 		time.Now().UTC().Format("2006-01-02 15:04 MST"), mode, rep.Elapsed.Round(time.Second), rep.Seed, target, rep.Seed, machine())
 	b.WriteString(rep.Table())
-	if len(rep.Problems) > 0 {
+	// What must not happen, a line each (the task's log is in the run's
+	// output); leftovers are counted in the table.
+	var found []string
+	for _, p := range rep.Problems {
+		if !strings.Contains(p, ": leftover: ") {
+			line, _, _ := strings.Cut(p, "\n")
+			found = append(found, line)
+		}
+	}
+	if len(found) > 0 {
 		b.WriteString("\nWhat the trials found:\n\n")
-		for _, p := range rep.Problems {
-			fmt.Fprintf(&b, "* %s\n", strings.ReplaceAll(p, "\n", " "))
+		for _, line := range found {
+			fmt.Fprintf(&b, "* %s\n", line)
 		}
 	}
 	out := append([]byte(nil), data[:i]...)

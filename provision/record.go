@@ -28,18 +28,23 @@ const recordPrefix = ".aegir-task-"
 // once the task got past its commit point, finishes the task's cleanup.
 type taskRecord struct {
 	Task string `json:"task"`
-	// Site is the source site; NewURI the target's name, the site's own
-	// but for a clone or a migrate under a new name; Platform the target's
-	// platform.
-	Site     string `json:"site"`
-	NewURI   string `json:"new_uri"`
-	Platform string `json:"platform"`
+	// Site is the source site on SourcePlatform; NewURI the target's name,
+	// the site's own but for a clone or a migrate under a new name, on
+	// Platform.
+	Site           string `json:"site"`
+	SourcePlatform string `json:"source_platform"`
+	NewURI         string `json:"new_uri"`
+	Platform       string `json:"platform"`
 	// From is the source's database on DBServer, To the target's new one
 	// on TargetDBServer, once created.
 	From           string `json:"from,omitempty"`
 	DBServer       string `json:"db_server,omitempty"`
 	To             string `json:"to,omitempty"`
 	TargetDBServer string `json:"target_db_server,omitempty"`
+	// DataChanged: the deploy was about to change the data it brought
+	// (the app's update, a URI rewrite): tables moved back need the dump
+	// taken before the move imported over them.
+	DataChanged bool `json:"data_changed,omitempty"`
 	// Committed: the cleanup had begun, so only going on makes sense.
 	Committed bool `json:"committed,omitempty"`
 }
@@ -77,7 +82,8 @@ func (t *run) beginRecord(d *deployment) error {
 		return aegir.Errorf(aegir.ECONFLICT, "a task on @%s stopped before it ended (%s): run aegir verify @%s first", src.site.URI, path, src.site.URI)
 	}
 	d.record = &recordFile{path: path, f: f, rec: taskRecord{
-		Task: t.task, Site: src.site.URI, NewURI: target.site.URI, Platform: "@" + target.platform.name,
+		Task: t.task, Site: src.site.URI, SourcePlatform: "@" + src.platform.name,
+		NewURI: target.site.URI, Platform: "@" + target.platform.name,
 		From: src.site.DBName, DBServer: aegir.ContextName(src.site.DBServer),
 		TargetDBServer: aegir.ContextName(target.site.DBServer),
 	}}
@@ -227,12 +233,25 @@ func (t *run) recoverRecord(ctx context.Context, s *siteEnv, path string) (retir
 		return false, err
 	}
 	committed := rec.Committed || rec.To != "" && target != nil && target.Site != nil && target.Site.DBName == rec.To
+	// What the task had sent before it died may still run on the db
+	// server (a RENAME TABLE, the DROP DATABASE of an emptied one): the
+	// recovery waits for it rather than race it.
+	if err := t.waitIdle(ctx, rec.DBServer, rec.From, rec.To); err != nil {
+		r.f.Close()
+		r.f = nil
+		return false, err
+	}
+	if err := t.waitIdle(ctx, rec.TargetDBServer, rec.To); err != nil {
+		r.f.Close()
+		r.f = nil
+		return false, err
+	}
 	t.log.Warnf("@%s: a %s of @%s that stopped left %s: %s", s.site.URI, rec.Task, rec.Site, path,
 		map[bool]string{true: "finishing it", false: "undoing it"}[committed])
 	if committed {
 		err = t.finishTask(ctx, rec, sourceRoot)
 	} else {
-		err = t.undoTask(ctx, rec, target)
+		err = t.undoTask(ctx, rec, target, sourceRoot)
 	}
 	if err != nil {
 		// Kept for the next verify.
@@ -269,6 +288,12 @@ func (t *run) finishTask(ctx context.Context, rec taskRecord, sourceRoot string)
 	if err != nil {
 		return err
 	}
+	if !renamed && rec.Task == aegir.TaskMigrate {
+		// Moved to another web server: the old one's vhost goes.
+		if err := t.removeVhostElsewhere(ctx, rec.Site, rec.SourcePlatform, rec.Platform); err != nil {
+			return err
+		}
+	}
 	var dirs []string
 	if current != srcDir {
 		dirs = append(dirs, srcDir)
@@ -297,14 +322,22 @@ func (t *run) finishTask(ctx context.Context, rec taskRecord, sourceRoot string)
 // undoTask puts the source site back as it was before the task: tables
 // moved back, the target's copy set aside (and a directory the task had
 // set aside put back in its place), its vhost and database removed.
-func (t *run) undoTask(ctx context.Context, rec taskRecord, target *aegir.Context) error {
+func (t *run) undoTask(ctx context.Context, rec taskRecord, target *aegir.Context, sourceRoot string) error {
 	platform, err := t.typed(ctx, rec.Platform, aegir.PlatformContext)
 	if err != nil {
 		return err
 	}
 	dir := filepath.Join(platform.Platform.Root, "sites", rec.NewURI)
-	if err := t.moveBack(ctx, rec); err != nil {
+	moved, err := t.moveBack(ctx, rec)
+	if err != nil {
 		return err
+	}
+	if moved && rec.DataChanged {
+		// As the undo of the move: the task had changed the data it moved
+		// (a URI rewrite to the new name, the app's update).
+		if err := t.reimport(ctx, rec, filepath.Join(sourceRoot, "sites", rec.Site, dumpFile)); err != nil {
+			return err
+		}
 	}
 	renamed := rec.NewURI != rec.Site
 	switch {
@@ -325,6 +358,10 @@ func (t *run) undoTask(ctx context.Context, rec taskRecord, target *aegir.Contex
 			return err
 		}
 	default:
+		// A migrate to another web server wrote the site's vhost there.
+		if err := t.removeVhostElsewhere(ctx, rec.Site, rec.Platform, rec.SourcePlatform); err != nil {
+			return err
+		}
 		// A restore swaps the site's directory out (<dir>.old-<time>)
 		// before it brings its copy in: the newest one goes back.
 		old, _ := filepath.Glob(dir + ".old-*")
@@ -356,31 +393,62 @@ func (t *run) undoTask(ctx context.Context, rec taskRecord, target *aegir.Contex
 
 // moveBack moves the tables a migrate moved into its new database back
 // into the source's, when the source's is gone or empty and the new one
-// holds them: the source's context still names it.
-func (t *run) moveBack(ctx context.Context, rec taskRecord) error {
+// holds them: the source's context still names it. It reports whether it
+// moved them.
+func (t *run) moveBack(ctx context.Context, rec taskRecord) (bool, error) {
 	if rec.From == "" || rec.To == "" || rec.DBServer != rec.TargetDBServer || rec.DBServer == "" {
-		return nil
+		return false, nil
 	}
+	_, db, err := t.dbService(ctx, rec.DBServer)
+	if err != nil {
+		return false, err
+	}
+	mover, ok := db.(aegir.TableMover)
+	if !ok {
+		return false, nil
+	}
+	to, err := databaseHolds(ctx, db, rec.To)
+	if err != nil || !to {
+		return false, err
+	}
+	from, err := databaseHolds(ctx, db, rec.From)
+	if err != nil || from {
+		return false, err
+	}
+	if _, err := mover.MoveTables(ctx, rec.To, rec.From); err != nil {
+		return false, fmt.Errorf("move back the tables a stopped %s moved into %s: %w", rec.Task, rec.To, err)
+	}
+	t.log.Warnf("moved the tables of %s back into %s: a %s had stopped after moving them", rec.To, rec.From, rec.Task)
+	return true, nil
+}
+
+// reimport imports the dump a migrate took before it moved the tables
+// over the tables moved back.
+func (t *run) reimport(ctx context.Context, rec taskRecord, dump string) error {
 	_, db, err := t.dbService(ctx, rec.DBServer)
 	if err != nil {
 		return err
 	}
-	mover, ok := db.(aegir.TableMover)
-	if !ok {
+	if err := importFile(ctx, db, rec.From, dump); err != nil {
+		return fmt.Errorf("the tables moved back hold what the stopped %s changed, and the dump taken before the move cannot be imported: %w", rec.Task, err)
+	}
+	t.log.Warnf("imported %s into %s: the stopped %s had changed the data it moved", dump, rec.From, rec.Task)
+	return nil
+}
+
+// waitIdle waits until the db server runs no statement of another
+// connection on the databases names, when its service can tell.
+func (t *run) waitIdle(ctx context.Context, server string, names ...string) error {
+	if server == "" {
 		return nil
 	}
-	to, err := databaseHolds(ctx, db, rec.To)
-	if err != nil || !to {
+	_, db, err := t.dbService(ctx, server)
+	if err != nil {
 		return err
 	}
-	from, err := databaseHolds(ctx, db, rec.From)
-	if err != nil || from {
-		return err
+	if w, ok := db.(aegir.IdleWaiter); ok {
+		return w.WaitIdle(ctx, names...)
 	}
-	if _, err := mover.MoveTables(ctx, rec.To, rec.From); err != nil {
-		return fmt.Errorf("move back the tables a stopped %s moved into %s: %w", rec.Task, rec.To, err)
-	}
-	t.log.Warnf("moved the tables of %s back into %s: a %s had stopped after moving them", rec.To, rec.From, rec.Task)
 	return nil
 }
 
@@ -479,6 +547,29 @@ func (t *run) dropSiteUser(ctx context.Context, web *aegir.Server, uri string) e
 	return nil
 }
 
+// removeVhostElsewhere removes the vhost of uri, and its own php-fpm pool,
+// from the web server of the platform from, when it is not the web server
+// of the platform to, which serves the site.
+func (t *run) removeVhostElsewhere(ctx context.Context, uri, from, to string) error {
+	if from == "" || from == to {
+		return nil
+	}
+	fp, err := t.typed(ctx, from, aegir.PlatformContext)
+	if err != nil {
+		return err
+	}
+	tp, err := t.typed(ctx, to, aegir.PlatformContext)
+	if err != nil {
+		return err
+	}
+	web := fp.WithDefaults().Platform.WebServer
+	if aegir.ContextName(web) == aegir.ContextName(tp.WithDefaults().Platform.WebServer) {
+		return nil
+	}
+	_, err = t.unserve(ctx, fp, uri)
+	return err
+}
+
 // setAside sets aside the directories that exist, as setAsideStrays does.
 func (t *run) setAside(dirs []string, uri string) error {
 	for _, dir := range dirs {
@@ -546,7 +637,10 @@ func (t *run) recoverLegacyRecord(ctx context.Context, s *siteEnv) error {
 	var m struct{ From, To string }
 	if json.Unmarshal(data, &m) == nil && m.From == s.site.DBName && m.To != "" {
 		server := aegir.ContextName(s.site.DBServer)
-		if err := t.moveBack(ctx, taskRecord{Task: aegir.TaskMigrate, From: m.From, To: m.To, DBServer: server, TargetDBServer: server}); err != nil {
+		if err := t.waitIdle(ctx, server, m.From, m.To); err != nil {
+			return err
+		}
+		if _, err := t.moveBack(ctx, taskRecord{Task: aegir.TaskMigrate, From: m.From, To: m.To, DBServer: server, TargetDBServer: server}); err != nil {
 			return err
 		}
 	}

@@ -120,7 +120,7 @@ func TestVerifyUndoesACloneThatDied(t *testing.T) {
 			t.Errorf("%s is still there: %v", p, err)
 		}
 	}
-	if got := w.databases("twin"); len(got) != 0 {
+	if got := w.databases("twin" + w.token); len(got) != 0 {
 		t.Errorf("the copy's database is still there: %v", got)
 	}
 	w.noRecord("wp")
@@ -166,4 +166,28 @@ func TestVerifyFinishesAMigrateToANewNameThatDied(t *testing.T) {
 	w.noRecord("wp")
 	w.mustRun(aegir.TaskVerify, "@"+moved, nil)
 	expect(t, strings.Replace(w.plain, w.uri, moved, 1)+"/", nil, 200, "about us")
+}
+
+// TestVerifyUndoesAMigrateToANewNameThatDiedAfterItsRewrite stops a
+// migrate under a new name after it rewrote the moved data to the new
+// name, and before the new name had a context: the verify moves the tables
+// back and imports the dump taken before the move over them, so the site
+// holds its own address again and serves under its name.
+func TestVerifyUndoesAMigrateToANewNameThatDiedAfterItsRewrite(t *testing.T) {
+	t.Parallel()
+	w := newWPSite(t)
+	w.secondPlatform()
+	moved := w.site("moved")
+	w.crash(aegir.TaskMigrate, "@"+w.uri, "vhost", map[string]string{"platform": "@platform_wpnew", "new_uri": moved})
+
+	r := w.mustRun(aegir.TaskVerify, "@"+w.uri, nil)
+	if !logHas(r, "warning", "moved the tables of") || !logHas(r, "warning", "had changed the data it moved") {
+		t.Errorf("the verify does not say it moved the tables back and imported the dump:\n%s", logText(r))
+	}
+	w.wantAddress(w.plain)
+	expect(t, w.plain+"/", nil, 200, "about us")
+	if got := w.databases("moved" + w.token); len(got) != 0 {
+		t.Errorf("the new name's database is still there: %v", got)
+	}
+	w.noRecord("wp")
 }

@@ -32,7 +32,11 @@ func (t *run) databaseLost(ctx context.Context, s *siteEnv) (string, error) {
 		return "", nil
 	}
 	size, err := s.db.DatabaseSize(ctx, name)
-	if err != nil {
+	if aegir.ErrorCode(err) == aegir.ENOTFOUND {
+		// Dropped meanwhile: a delete killed mid-drop leaves its DROP
+		// DATABASE running on the server while it is run again.
+		return "its database " + name + " does not exist", nil
+	} else if err != nil {
 		return "", err
 	}
 	if size == 0 {
@@ -83,6 +87,13 @@ const maxDBNameTries = 100
 // createDatabase picks a free database name from the URI, creates the
 // database and its user, and records the credentials in the site.
 func (t *run) createDatabase(ctx context.Context, s *siteEnv) (aegir.Undo, error) {
+	return t.createDatabaseNamed(ctx, s, nil)
+}
+
+// createDatabaseNamed is createDatabase that tells announce the name it
+// picked before it creates anything, so a deploy's record holds it should
+// the process die in between.
+func (t *run) createDatabaseNamed(ctx context.Context, s *siteEnv, announce func(name string) error) (aegir.Undo, error) {
 	password, err := Password(24)
 	if err != nil {
 		return nil, err
@@ -104,6 +115,11 @@ func (t *run) createDatabase(ctx context.Context, s *siteEnv) (aegir.Undo, error
 	}
 	if name == "" {
 		return nil, aegir.Errorf(aegir.ECONFLICT, "no free database name for %s after %d tries", s.site.URI, maxDBNameTries)
+	}
+	if announce != nil {
+		if err := announce(name); err != nil {
+			return nil, err
+		}
 	}
 	if err := s.db.CreateDatabase(ctx, name, name, password, s.grantHosts()); err != nil {
 		return nil, err

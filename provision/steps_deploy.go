@@ -159,7 +159,9 @@ func (t *run) bringUpSteps(d *deployment) []aegir.Step {
 				return nil, nil
 			}
 			t.log.Infof("rewriting %s to %s", d.oldURL, s.url())
-			d.dataChanged = true
+			if err := d.markDataChanged(); err != nil {
+				return nil, err
+			}
 			return nil, s.platform.app.RewriteURI(ctx, s.appSite(), d.oldURI, d.oldURL)
 		}},
 		t.certificateStep(s),
@@ -266,18 +268,18 @@ func (t *run) swapIn(d *deployment) (aegir.Undo, error) {
 }
 
 // newDatabase is the first change of a deploy: it writes the task's
-// record (see taskRecord), then creates the target's new database and
-// records its name. Its undo drops the database and removes the record.
+// record (see taskRecord), then the name of the target's new database
+// into it, then creates that. Its undo drops the database and removes the
+// record.
 func (t *run) newDatabase(ctx context.Context, d *deployment) (aegir.Undo, error) {
 	if err := t.beginRecord(d); err != nil {
 		return nil, err
 	}
 	s := d.target
 	s.site.DBName = ""
-	drop, err := t.createDatabase(ctx, s)
-	if err == nil {
-		err = d.record.update(func(r *taskRecord) { r.To = s.site.DBName })
-	}
+	drop, err := t.createDatabaseNamed(ctx, s, func(name string) error {
+		return d.record.update(func(r *taskRecord) { r.To = name })
+	})
 	if err != nil {
 		if drop != nil {
 			drop(ctx)
@@ -329,6 +331,13 @@ func (t *run) cleanupStep(d *deployment, oldDB aegir.DBService, extra func(ctx c
 	}}
 }
 
+// markDataChanged notes, in memory for the undo and in the record for a
+// recovery, that the deploy is about to change the data it brought.
+func (d *deployment) markDataChanged() error {
+	d.dataChanged = true
+	return d.record.update(func(r *taskRecord) { r.DataChanged = true })
+}
+
 // packageCheck is what a package check found: the packages the site uses
 // and those of the target's codebase.
 type packageCheck struct{ used, available []aegir.Package }
@@ -343,7 +352,9 @@ func (t *run) updateDatabase(ctx context.Context, d *deployment) error {
 		t.log.Infof("the database of %s needs no update: its schema is the codebase's", s.site.URI)
 		return nil
 	}
-	d.dataChanged = true
+	if err := d.markDataChanged(); err != nil {
+		return err
+	}
 	return s.platform.app.UpdateDatabase(ctx, s.appSite())
 }
 

@@ -163,6 +163,14 @@ func (tr *trial) checkSite(name string) bool {
 	if !exists(filepath.Join(st.vhostDir(), name+".conf")) {
 		fail(classFailed, "it has no vhost")
 	}
+	// WordPress keeps its own address: data moved back or restored under
+	// another name links and redirects there.
+	var home string
+	if err := st.db.QueryRow("SELECT option_value FROM `" + c.Site.DBName + "`.wp_options WHERE option_name = 'home'").Scan(&home); err == nil {
+		if want := fmt.Sprintf("http://%s:%d", name, st.port); home != want {
+			fail(classFailed, "its data holds the address %s, not %s", home, want)
+		}
+	}
 	if !ok {
 		return false
 	}

@@ -21,8 +21,9 @@ import (
 const recordPrefix = ".aegir-task-"
 
 // taskRecord is what a deploy has made or moved that a crash would leave
-// behind: written before its new database is created, again once it is,
-// and marked committed before its irreversible cleanup. A task that dies
+// behind: written first, again with its new database's name before that is
+// created, again before it changes the data it brought, and marked
+// committed before its irreversible cleanup. A task that dies
 // runs no undo; the next verify of the site, or of its new name, reads the
 // record (recoverRecords) and either puts the site back as it was or,
 // once the task got past its commit point, finishes the task's cleanup.
@@ -36,7 +37,7 @@ type taskRecord struct {
 	NewURI         string `json:"new_uri"`
 	Platform       string `json:"platform"`
 	// From is the source's database on DBServer, To the target's new one
-	// on TargetDBServer, once created.
+	// on TargetDBServer, once named.
 	From           string `json:"from,omitempty"`
 	DBServer       string `json:"db_server,omitempty"`
 	To             string `json:"to,omitempty"`
@@ -75,9 +76,16 @@ func (t *run) beginRecord(d *deployment) error {
 		f.Close()
 		return aegir.Errorf(aegir.ECONFLICT, "another task is under way on @%s (%s is held)", src.site.URI, path)
 	}
+	// A verify may have removed an empty one between the open and the lock.
+	held, err1 := f.Stat()
+	now, err2 := os.Stat(path)
+	if err1 != nil || err2 != nil || !os.SameFile(held, now) {
+		f.Close()
+		return aegir.Errorf(aegir.ECONFLICT, "%s changed while the task took it: try again", path)
+	}
 	// A record nobody holds is a task's that died: what it says would be
 	// lost under this one's.
-	if st, err := f.Stat(); err != nil || st.Size() > 0 {
+	if held.Size() > 0 {
 		f.Close()
 		return aegir.Errorf(aegir.ECONFLICT, "a task on @%s stopped before it ended (%s): run aegir verify @%s first", src.site.URI, path, src.site.URI)
 	}
@@ -219,7 +227,11 @@ func (t *run) recoverRecord(ctx context.Context, s *siteEnv, path string) (retir
 	}
 	defer r.end()
 	rec := r.rec
-	if rec.Site == "" {
+	if rec.Site == "" && filepath.Base(path) != recordPrefix+s.site.URI {
+		r.f.Close() // unread: its site's own verify removes it
+		r.f = nil
+		return false, nil
+	} else if rec.Site == "" {
 		return false, nil
 	}
 	if rec.Site != s.site.URI && rec.NewURI != s.site.URI {

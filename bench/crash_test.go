@@ -16,8 +16,9 @@ import (
 // that measures it, each followed by the recovery docs/tasks.md gives and
 // checked (internal/crashtrial). Sites that lost content, stray copies,
 // failed recoveries and tasks that failed on their own must all be 0. Its
-// table of trials by task goes into docs/benchmarks.md, between its own
-// markers, whenever it runs (AEGIR_BENCH_DOC=0 leaves the file alone).
+// table of trials by task goes into docs/benchmarks.md, between the
+// markers of its mode, whenever it runs (AEGIR_BENCH_DOC=0 leaves the file
+// alone).
 // AEGIR_CRASH_SEED replays a run; AEGIR_CRASH_KINDS picks kinds.
 func TestCrashTrials(t *testing.T) {
 	need(t)
@@ -54,7 +55,7 @@ func TestCrashTrials(t *testing.T) {
 	}
 }
 
-// writeCrashTable replaces the table of the crash trials in
+// writeCrashTable replaces the table of the crash trials of this mode in
 // docs/benchmarks.md, between its markers.
 func writeCrashTable(rep *crashtrial.Report) error {
 	path, err := docPath()
@@ -65,7 +66,7 @@ func writeCrashTable(rep *crashtrial.Report) error {
 	if err != nil {
 		return err
 	}
-	begin, end := "<!-- bench:crash:begin -->", "<!-- bench:crash:end -->"
+	begin, end := "<!-- bench:crash-"+mode+":begin -->", "<!-- bench:crash-"+mode+":end -->"
 	i, j := bytes.Index(data, []byte(begin)), bytes.Index(data, []byte(end))
 	if i < 0 || j < i {
 		return fmt.Errorf("%s has no %s ... %s markers", path, begin, end)

@@ -280,7 +280,8 @@ func (t *run) recoverRecord(ctx context.Context, s *siteEnv, path string) (retir
 
 // finishTask does what a committed task's cleanup had left: the source's
 // old copies set aside, its database dropped when no site names it, and,
-// for a migrate under a new name, the source's vhost and context removed.
+// for a migrate under a new name, the source's vhost, php-fpm pool,
+// context and Unix user removed.
 func (t *run) finishTask(ctx context.Context, rec taskRecord, sourceRoot string) error {
 	renamed := rec.NewURI != rec.Site
 	var retiredWeb *aegir.Server // the web server of a source retired here
@@ -291,6 +292,15 @@ func (t *run) finishTask(ctx context.Context, rec taskRecord, sourceRoot string)
 		}
 		if src != nil {
 			if retiredWeb, err = t.retireSource(ctx, src); err != nil {
+				return err
+			}
+		} else if rec.SourcePlatform != "" {
+			// Retired already (vhost, pool, context): its Unix user is left.
+			p, err := t.typed(ctx, rec.SourcePlatform, aegir.PlatformContext)
+			if err != nil {
+				return err
+			}
+			if retiredWeb, _, err = t.httpService(ctx, p.WithDefaults().Platform.WebServer); err != nil {
 				return err
 			}
 		}

@@ -74,8 +74,11 @@ const (
 	// RecoverNothing: the task's own undo never ran; a verify of the object
 	// mends it, and the user retries.
 	RecoverNothing Recovery = iota
-	// RecoverVerifySite queues a verify of the site, which moves back the
-	// tables of a migrate that died after moving them.
+	// RecoverVerifySite queues a verify of the site, which undoes (or,
+	// past its commit point, finishes) a deploy that died, from the record
+	// it keeps beside the site (provision's taskRecord): the tables a
+	// migrate moved go back, a half-restored directory is put back, a
+	// clone's copy is set aside.
 	RecoverVerifySite
 	// RecoverVerifySourceSites queues a verify of each site still on the
 	// source platform of a batch migrate.
@@ -177,7 +180,7 @@ var taskCatalog = []TaskType{
 		Result: resultOf[BackupDeleteResult](),
 	},
 	{Name: TaskRestore, Summary: "restore a backup of a site in its place, after a backup of what is there",
-		Form: "restore", Objects: onSite, Queued: onSite, Force: true, Heavy: true, Clients: true,
+		Form: "restore", Objects: onSite, Queued: onSite, Force: true, Heavy: true, Clients: true, Recovery: RecoverVerifySite,
 		Args: []TaskArg{
 			{Name: "file", Kind: ArgBackup, Positional: true, Required: true, Doc: "a backup of the site"},
 			{Name: "old_uri", Kind: ArgText, CLIOnly: true, Doc: "the URI the backup was taken under"},
@@ -209,7 +212,7 @@ var taskCatalog = []TaskType{
 		Result: resultOf[MigratePlatformResult](),
 	},
 	{Name: TaskClone, Summary: "copy a site under a new name, with its own database and files",
-		Form: "clone", Objects: onSite, Queued: onSite, Force: true, Heavy: true, Clients: true,
+		Form: "clone", Objects: onSite, Queued: onSite, Force: true, Heavy: true, Clients: true, Recovery: RecoverVerifySite,
 		Args: []TaskArg{
 			{Name: "new_uri", Kind: ArgNewURI, Positional: true, Required: true, Doc: "the copy's name"},
 			{Name: "platform", Kind: ArgPlatform, Positional: true, Doc: "the copy's platform (default the site's)"},

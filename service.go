@@ -144,6 +144,18 @@ type TableMover interface {
 	MoveTables(ctx context.Context, from, to string) (moved bool, err error)
 }
 
+// IdleWaiter is a DBService that can wait until the server runs no
+// statement of another connection in, or naming, some databases. A client
+// killed mid-task leaves what it had sent running on the server for a while
+// (a RENAME TABLE, a DROP DATABASE, an import); the recovery of its task
+// must not race it.
+type IdleWaiter interface {
+	// WaitIdle returns once no other connection runs a statement in or
+	// naming any of names, or an error saying what still runs when that
+	// has not happened within a minute or before ctx ends.
+	WaitIdle(ctx context.Context, names ...string) error
+}
+
 // Package is a module, theme, plugin, profile, extension or skin of a
 // codebase, or the core itself.
 type Package struct {

@@ -41,16 +41,17 @@ type sizes struct {
 	ExpensiveRuns  int  // runs of each expensive measurement
 	APIRequests    int  // GET /api/sites requests
 	NaiveSitesFrac int  // the naive peer runs VerifySites/NaiveSitesFrac sites, scaled up (1: all)
+	CrashKills     int  // kill -9 trials of each task that changes a site, beside the one that measures it
 	SkipNaive      bool // AEGIR_BENCH_NAIVE=0: benchmark 2 leaves out its naive peer (minutes at 1,000 sites)
 }
 
 var modes = map[string]sizes{
 	"quick": {DispatchTasks: 1000, LatencyTasks: 500, LatencyRate: 250, VerifySites: 200, VerifyWorkers: 0,
 		BackupUploads: 20, BackupDB: 5, MigrateSites: 8, ControlSites: 2000, ControlTasks: 1000,
-		NginxVhosts: 2000, Runs: 3, ExpensiveRuns: 1, APIRequests: 200, NaiveSitesFrac: 1},
+		NginxVhosts: 2000, Runs: 3, ExpensiveRuns: 1, APIRequests: 200, NaiveSitesFrac: 1, CrashKills: 4},
 	"full": {DispatchTasks: 1000, LatencyTasks: 1000, LatencyRate: 250, VerifySites: 1000, VerifyWorkers: 0,
 		BackupUploads: 200, BackupDB: 50, MigrateSites: 100, ControlSites: 10000, ControlTasks: 10000,
-		NginxVhosts: 10000, Runs: 3, ExpensiveRuns: 1, APIRequests: 500, NaiveSitesFrac: 1},
+		NginxVhosts: 10000, Runs: 3, ExpensiveRuns: 1, APIRequests: 500, NaiveSitesFrac: 1, CrashKills: 25},
 }
 
 // mode is AEGIR_BENCH; size its sizes.

@@ -18,12 +18,13 @@ import (
 const RecoveryCreator = "recovery"
 
 // recoverOrphans does what the catalog's Recovery of each failed orphan
-// says: a verify of the site of a migrate, and of each site still on the
-// source platform of a batch migrate: a migrate that died after moving the site's
-// tables leaves the site without its database until a verify moves them
-// back (see provision's recover step). Any other task left the site as it
-// was, give or take leftovers, and waits for a person. A verify that
-// cannot be queued is logged; the task's own log already says to verify.
+// says: a verify of the site of a restore, migrate or clone, and of each
+// site still on the source platform of a batch migrate: a deploy that died
+// can leave the site without its database (tables moved), half restored or
+// with a copy nobody knows of, until a verify undoes it (see provision's
+// recover step). Any other task left the site as it was, give or take
+// leftovers, and waits for a person. A verify that cannot be queued is
+// logged; the task's own log already says to verify.
 func (d *Dispatcher) recoverOrphans(ctx context.Context, log *slog.Logger, ids []int64) {
 	for _, id := range ids {
 		t, err := d.Store.GetTask(ctx, id)

@@ -74,6 +74,7 @@ func (b *Backend) Run(ctx context.Context, task, name string, opts aegir.TaskOpt
 	t := b.newRun(opts)
 	log := t.log
 	defer t.closeDBs()
+	defer t.releaseRecords()
 	start := time.Now()
 	err := b.checkLoad(task)
 	if err == nil {
@@ -117,6 +118,10 @@ type run struct {
 	orig *aegir.Context
 	// dbs are the db services opened by the task, by server name.
 	dbs map[string]aegir.DBService
+	// task is the task's name; records the records it holds (see
+	// taskRecord).
+	task    string
+	records []*recordFile
 }
 
 // dispatch runs the steps of task on the named context.
@@ -147,6 +152,7 @@ func (t *run) prepare(ctx context.Context, task, name string) ([]aegir.Step, err
 	}
 	row, _ := aegir.LookupTask(task)
 	t.res = row.NewResult(c.Type)
+	t.task = task
 	return fn(t, ctx, c)
 }
 

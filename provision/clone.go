@@ -19,6 +19,7 @@ import (
 //	                              dump database, archive, remove dump (backupSteps), choose
 //	                              backup, database … packages (deploySteps)
 //	                              undo: as each of those
+//	remove task record            the record the database step wrote (record.go)   no undo
 func (t *run) clone(ctx context.Context, c *aegir.Context) ([]aegir.Step, error) {
 	s, err := t.loadInstalledSite(ctx, c)
 	if err != nil {
@@ -46,7 +47,15 @@ func (t *run) clone(ctx context.Context, c *aegir.Context) ([]aegir.Step, error)
 	target.site.DBName, target.site.DBUser, target.site.DBPassword = "", "", ""
 	report(t, func(r *aegir.MoveResult) { r.NewURI = newURI })
 	var file string
-	d := &deployment{target: target, oldURI: s.site.URI, oldURL: s.url()}
+	d := &deployment{target: target, source: s, oldURI: s.site.URI, oldURL: s.url()}
 	steps := []aegir.Step{t.sourcePackageCheck(s, d)}
-	return append(steps, t.moveSteps(s, d, &file)...), nil
+	steps = append(steps, t.moveSteps(s, d, &file)...)
+	// A clone leaves its source as it was: nothing to clean up but its
+	// record.
+	return append(steps, aegir.Step{Name: "remove task record", Do: func(context.Context) (aegir.Undo, error) {
+		if err := d.record.end(); err != nil {
+			t.log.Warnf("remove the task's record: %v", err)
+		}
+		return nil, nil
+	}}), nil
 }

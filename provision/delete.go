@@ -30,6 +30,9 @@ func (t *run) deleteSite(ctx context.Context, c *aegir.Context) ([]aegir.Step, e
 	if err := t.noteLostDatabase(ctx, s); err != nil {
 		return nil, err
 	}
+	if err := t.noteLostDirectory(s); err != nil {
+		return nil, err
+	}
 	var file string
 	steps := t.backupSteps(s, &file)
 	return append(steps,

@@ -9,7 +9,10 @@
 // step builders in steps_*.go (steps_backup.go, steps_deploy.go,
 // steps_move.go, steps_site.go, …). backend.go maps each task to its
 // function and runs the steps. testdata/steps.golden lists every task's
-// steps as the code builds them.
+// steps as the code builds them. record.go is the record a deploy keeps
+// beside its source site while it runs, from which verify's recover step
+// undoes or finishes one that died (moved_tables.go moves a migrate's
+// tables; strays.go sets aside copies nobody knows of).
 //
 // It depends only on the domain package; drivers arrive through the
 // registries, so the same code runs from the CLI and from the front end.

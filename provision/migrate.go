@@ -28,8 +28,8 @@ import (
 //	release old certificates      CertificateService.Release, when renamed   undo: put back
 //	remove old context            ContextStore.Delete, when renamed          undo: put back
 //	set aside old site directory  renamed <site dir>.old-<time>              undo: moved back
-//	remove old copy               cleanupStep (steps_deploy.go): app.DeleteSite, the moved-tables
-//	                              record, the old directory (given back to aegir first when
+//	remove old copy               cleanupStep (steps_deploy.go): app.DeleteSite, the old
+//	                              directory (given back to aegir first when
 //	                              the site had its own pool), db.DropDatabase of the old
 //	                              database, and the old name's site user when renamed
 //	                              no undo: last, a failure there is a warning
@@ -66,7 +66,7 @@ func (t *run) migrate(ctx context.Context, c *aegir.Context) ([]aegir.Step, erro
 	}
 	report(t, func(r *aegir.MoveResult) { r.OldPlatform, r.NewURI = "@"+s.platform.name, newURI })
 	var file string
-	d := &deployment{target: target, oldURI: s.site.URI, oldURL: s.url(), before: before, moveData: true}
+	d := &deployment{target: target, source: s, oldURI: s.site.URI, oldURL: s.url(), before: before, moveData: true}
 	steps := []aegir.Step{t.sourcePackageCheck(s, d)}
 	steps = append(steps, t.moveSteps(s, d, &file)...)
 	// The deploy took the old database for its own: it is the source site's,
@@ -76,9 +76,6 @@ func (t *run) migrate(ctx context.Context, c *aegir.Context) ([]aegir.Step, erro
 	steps = append(steps, t.retireSteps(s, target, renamed, &aside)...)
 	steps = append(steps, t.cleanupStep(d, s.db, func(ctx context.Context) error {
 		if err := s.platform.app.DeleteSite(ctx, s.appSite()); err != nil {
-			return err
-		}
-		if err := removeIfExists(movedTablesPath(s.siteDir())); err != nil {
 			return err
 		}
 		t.giveBack(ctx, s.web, s.site.URI, aside)

@@ -61,7 +61,7 @@ func TestMigrateMovesTheTablesOnItsDBServer(t *testing.T) {
 	if databaseExists(t, oldDB) {
 		t.Errorf("the old database %s is still there", oldDB)
 	}
-	record := filepath.Join(w.paths.Platforms(), "wp", "sites", w.uri) + ".moved-tables"
+	record := filepath.Join(w.paths.Platforms(), "wp", "sites", ".aegir-task-"+w.uri)
 	if _, err := os.Stat(record); !errors.Is(err, fs.ErrNotExist) {
 		t.Errorf("the record of the move is left behind: %v", err)
 	}
@@ -132,7 +132,7 @@ func TestVerifyMovesBackTheTablesOfAMigrateThatDied(t *testing.T) {
 	if databaseExists(t, w.db) {
 		t.Fatalf("the tables of %s did not move before the crash", w.db)
 	}
-	record := filepath.Join(w.paths.Platforms(), "wp", "sites", w.uri) + ".moved-tables"
+	record := filepath.Join(w.paths.Platforms(), "wp", "sites", ".aegir-task-"+w.uri)
 	if _, err := os.Stat(record); err != nil {
 		t.Fatalf("no record of the move beside the site: %v", err)
 	}

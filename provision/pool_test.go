@@ -319,3 +319,60 @@ func TestAWordPressSiteServesFromItsOwnPool(t *testing.T) {
 		t.Errorf("the site's pool: %v\n%s", err, pool)
 	}
 }
+
+// TestVerifyRemovesThePoolsAndUsersOfRenamingTasksThatDied: with pools
+// on, a clone stopped after its copy had a pool and a Unix user of its own
+// (before its context) is undone by the verify of the original, which
+// removes that pool and user with the copy; a migrate under a new name
+// stopped before its cleanup (the new name's context in place, the old
+// one's gone) is finished by the verify of the new name, which removes the
+// old name's Unix user. Each time the site serves from its own pool.
+func TestVerifyRemovesThePoolsAndUsersOfRenamingTasksThatDied(t *testing.T) {
+	s, _ := newPoolStack(t, aegir.ServiceNginx)
+	s.save("@server_master", aegir.ServerContext, map[string]string{"php_fpm_pools": "true"})
+	a := s.installSite("a")
+	poolDir := s.paths.PHPPoolDir(aegir.MasterServer)
+	crash := func(task, name, at string, args map[string]string) {
+		t.Helper()
+		r, err := s.backend.Run(context.Background(), task, name, aegir.TaskOptions{Args: args, CrashAt: at})
+		if err == nil || !strings.Contains(err.Error(), "crash-at") {
+			t.Fatalf("%s %s did not stop at %s: %v\n%s", task, name, at, err, logText(r))
+		}
+	}
+	has := func(site string) (pool, unixUser bool) {
+		_, perr := os.Stat(filepath.Join(poolDir, aegir.SiteUser(site)+".conf"))
+		_, uerr := user.Lookup(aegir.SiteUser(site))
+		return perr == nil, uerr == nil
+	}
+
+	c := s.site("c")
+	crash(aegir.TaskClone, "@"+a, "context", map[string]string{"new_uri": c})
+	if pool, u := has(c); !pool || !u {
+		t.Fatalf("the stopped clone left no pool (%v) or no user (%v) of its copy to undo", pool, u)
+	}
+	s.mustRun(aegir.TaskVerify, "@"+a, nil)
+	if pool, u := has(c); pool || u {
+		t.Errorf("after the verify, the copy's pool (%v) or user (%v) is still there", pool, u)
+	}
+	if _, err := os.Stat(s.siteDir(c)); err == nil {
+		t.Errorf("the copy's directory %s is still there", s.siteDir(c))
+	}
+	aSettings := filepath.Join(s.siteDir(a), "settings.php")
+	if got := s.probe(a, "read", aSettings); !strings.Contains(got, "user="+aegir.SiteUser(a)+" allowed") {
+		t.Errorf("%s after the verify: %s", a, got)
+	}
+
+	a2 := s.site("a2")
+	crash(aegir.TaskMigrate, "@"+a, "remove old copy", map[string]string{"platform": "@platform_p", "new_uri": a2})
+	if _, u := has(a); !u {
+		t.Fatal("the stopped migrate left no old user to remove")
+	}
+	s.mustRun(aegir.TaskVerify, "@"+a2, nil)
+	if pool, u := has(a); pool || u {
+		t.Errorf("after the verify, the old name's pool (%v) or user (%v) is still there", pool, u)
+	}
+	a2Settings := filepath.Join(s.siteDir(a2), "settings.php")
+	if got := s.probe(a2, "read", a2Settings); !strings.Contains(got, "user="+aegir.SiteUser(a2)+" allowed") {
+		t.Errorf("%s after the verify: %s", a2, got)
+	}
+}

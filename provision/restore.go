@@ -29,6 +29,9 @@ func (t *run) restore(ctx context.Context, c *aegir.Context) ([]aegir.Step, erro
 	if err := t.noteLostDatabase(ctx, s); err != nil {
 		return nil, err
 	}
+	if err := t.noteLostDirectory(s); err != nil {
+		return nil, err
+	}
 	var safety string
 	start, join := t.sideBackupSteps(s, &safety)
 	d.beforeSwap = join

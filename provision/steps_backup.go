@@ -21,7 +21,8 @@ const minDumpSize = 200
 const dumpFile = "database.sql"
 
 // backupPath picks backups/<uri>-<YYYYMMDD.HHMMSS>.<ext>, with _N added
-// when that name is taken.
+// when that name is taken, or its .part file is there: another backup is
+// writing it, or one that died left it (the archiver refuses that name).
 func (t *run) backupPath(uri string) (string, error) {
 	ext := ".tar.gz"
 	if f := t.opts.Args["format"]; f == "zst" || f == "zstd" || f == "tar.zst" {
@@ -35,7 +36,9 @@ func (t *run) backupPath(uri string) (string, error) {
 		if i > 0 {
 			p = fmt.Sprintf("%s_%d%s", base, i, ext)
 		}
-		if _, err := os.Lstat(p); errors.Is(err, fs.ErrNotExist) {
+		_, err := os.Lstat(p)
+		_, perr := os.Lstat(p + ".part")
+		if errors.Is(err, fs.ErrNotExist) && errors.Is(perr, fs.ErrNotExist) {
 			return p, nil
 		}
 	}

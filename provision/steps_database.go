@@ -2,7 +2,10 @@ package provision
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"io/fs"
+	"os"
 
 	"github.com/aegir-hosting/aegir"
 )
@@ -29,7 +32,11 @@ func (t *run) databaseLost(ctx context.Context, s *siteEnv) (string, error) {
 		return "", nil
 	}
 	size, err := s.db.DatabaseSize(ctx, name)
-	if err != nil {
+	if aegir.ErrorCode(err) == aegir.ENOTFOUND {
+		// Dropped meanwhile: a delete killed mid-drop leaves its DROP
+		// DATABASE running on the server while it is run again.
+		return "its database " + name + " does not exist", nil
+	} else if err != nil {
 		return "", err
 	}
 	if size == 0 {
@@ -80,6 +87,13 @@ const maxDBNameTries = 100
 // createDatabase picks a free database name from the URI, creates the
 // database and its user, and records the credentials in the site.
 func (t *run) createDatabase(ctx context.Context, s *siteEnv) (aegir.Undo, error) {
+	return t.createDatabaseNamed(ctx, s, nil)
+}
+
+// createDatabaseNamed is createDatabase that tells announce the name it
+// picked before it creates anything, so a deploy's record holds it should
+// the process die in between.
+func (t *run) createDatabaseNamed(ctx context.Context, s *siteEnv, announce func(name string) error) (aegir.Undo, error) {
 	password, err := Password(24)
 	if err != nil {
 		return nil, err
@@ -102,6 +116,11 @@ func (t *run) createDatabase(ctx context.Context, s *siteEnv) (aegir.Undo, error
 	if name == "" {
 		return nil, aegir.Errorf(aegir.ECONFLICT, "no free database name for %s after %d tries", s.site.URI, maxDBNameTries)
 	}
+	if announce != nil {
+		if err := announce(name); err != nil {
+			return nil, err
+		}
+	}
 	if err := s.db.CreateDatabase(ctx, name, name, password, s.grantHosts()); err != nil {
 		return nil, err
 	}
@@ -115,4 +134,21 @@ func (t *run) createDatabase(ctx context.Context, s *siteEnv) (aegir.Undo, error
 		s.site.DBName, s.site.DBUser, s.site.DBPassword = "", "", ""
 		return nil
 	}, nil
+}
+
+// noteLostDirectory makes the site's directory again, empty, when it is
+// gone (a delete that stopped after removing it), so the backup a restore
+// or delete takes first holds the database alone, as the log says, rather
+// than the task failing on a directory it is about to replace or remove
+// anyway.
+func (t *run) noteLostDirectory(s *siteEnv) error {
+	dir := s.siteDir()
+	if _, err := os.Stat(dir); !errors.Is(err, fs.ErrNotExist) {
+		return err
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	t.log.Warnf("@%s: its directory %s is gone: the backup taken first holds its database only", s.site.URI, dir)
+	return nil
 }

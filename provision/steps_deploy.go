@@ -19,6 +19,10 @@ import (
 // with a database of its own.
 type deployment struct {
 	target *siteEnv
+	// source is the site the copy comes from: the target itself for a
+	// restore or a deploy. The task's record is kept beside its directory.
+	source *siteEnv
+	record *recordFile
 	file   string
 	oldURI string // the name the backup was taken under
 	oldURL string
@@ -62,7 +66,8 @@ func (t *run) deploySteps(d *deployment) []aegir.Step {
 // unpackSteps create the target's new database and unpack the backup
 // beside the target's directory, importing its dump. Steps:
 //
-//	database  createDatabase: db.CreateDatabase under a free name   undo: drop it
+//	database  newDatabase: the task's record (record.go), then db.CreateDatabase
+//	          under a free name                          undo: drop it, remove the record
 //	unpack    Archiver.Extract into <site dir>.restore; ExtractStream hands
 //	          the dump to db.Import as it comes          undo: remove the staging
 //	import    db.Import of the dump, unless the unpack streamed it   no undo (the database goes)
@@ -75,8 +80,7 @@ func (t *run) unpackSteps(d *deployment) []aegir.Step {
 		// The database comes first, so the dump can be imported while the
 		// files unpack.
 		{Name: "database", Do: func(ctx context.Context) (aegir.Undo, error) {
-			s.site.DBName = ""
-			return t.createDatabase(ctx, s)
+			return t.newDatabase(ctx, d)
 		}},
 		{Name: "unpack", Do: func(ctx context.Context) (aegir.Undo, error) {
 			if err := removeIfExists(d.staging); err != nil {
@@ -155,7 +159,9 @@ func (t *run) bringUpSteps(d *deployment) []aegir.Step {
 				return nil, nil
 			}
 			t.log.Infof("rewriting %s to %s", d.oldURL, s.url())
-			d.dataChanged = true
+			if err := d.markDataChanged(); err != nil {
+				return nil, err
+			}
 			return nil, s.platform.app.RewriteURI(ctx, s.appSite(), d.oldURI, d.oldURL)
 		}},
 		t.certificateStep(s),
@@ -261,12 +267,49 @@ func (t *run) swapIn(d *deployment) (aegir.Undo, error) {
 	}, nil
 }
 
+// newDatabase is the first change of a deploy: it writes the task's
+// record (see taskRecord), then the name of the target's new database
+// into it, then creates that. Its undo drops the database and removes the
+// record.
+func (t *run) newDatabase(ctx context.Context, d *deployment) (aegir.Undo, error) {
+	if err := t.beginRecord(d); err != nil {
+		return nil, err
+	}
+	s := d.target
+	s.site.DBName = ""
+	drop, err := t.createDatabaseNamed(ctx, s, func(name string) error {
+		return d.record.update(func(r *taskRecord) { r.To = name })
+	})
+	if err != nil {
+		if drop != nil {
+			drop(ctx)
+		}
+		d.record.end()
+		return nil, err
+	}
+	return func(ctx context.Context) error {
+		if err := drop(ctx); err != nil {
+			return err // the record stays, for a verify
+		}
+		return d.record.end()
+	}, nil
+}
+
 // cleanupStep removes what a deploy replaced: the directory set aside and
 // the old database. It is one step, and the last, because it cannot be
 // undone; once it runs the task has succeeded, so a removal that fails is
-// reported as a warning to clean up by hand, not rolled back.
+// reported as a warning to clean up by hand, not rolled back. The record
+// says so first, and goes last.
 func (t *run) cleanupStep(d *deployment, oldDB aegir.DBService, extra func(ctx context.Context) error) aegir.Step {
 	return aegir.Step{Name: "remove old copy", Do: func(ctx context.Context) (aegir.Undo, error) {
+		if err := d.record.update(func(r *taskRecord) { r.Committed = true }); err != nil {
+			t.log.Warnf("%v", err)
+		}
+		defer func() {
+			if err := d.record.end(); err != nil {
+				t.log.Warnf("remove the task's record: %v", err)
+			}
+		}()
 		if extra != nil {
 			if err := extra(ctx); err != nil {
 				t.log.Warnf("remove the old copy: %v", err)
@@ -288,6 +331,13 @@ func (t *run) cleanupStep(d *deployment, oldDB aegir.DBService, extra func(ctx c
 	}}
 }
 
+// markDataChanged notes, in memory for the undo and in the record for a
+// recovery, that the deploy is about to change the data it brought.
+func (d *deployment) markDataChanged() error {
+	d.dataChanged = true
+	return d.record.update(func(r *taskRecord) { r.DataChanged = true })
+}
+
 // packageCheck is what a package check found: the packages the site uses
 // and those of the target's codebase.
 type packageCheck struct{ used, available []aegir.Package }
@@ -302,7 +352,9 @@ func (t *run) updateDatabase(ctx context.Context, d *deployment) error {
 		t.log.Infof("the database of %s needs no update: its schema is the codebase's", s.site.URI)
 		return nil
 	}
-	d.dataChanged = true
+	if err := d.markDataChanged(); err != nil {
+		return err
+	}
 	return s.platform.app.UpdateDatabase(ctx, s.appSite())
 }
 
@@ -378,7 +430,7 @@ func (t *run) inPlaceDeployment(ctx context.Context, c *aegir.Context, load func
 	if err != nil {
 		return nil, nil, err
 	}
-	d := &deployment{target: s, file: file, oldURI: s.site.URI, oldURL: s.url(), oldURLGuessed: true, before: t.orig}
+	d := &deployment{target: s, source: s, file: file, oldURI: s.site.URI, oldURL: s.url(), oldURLGuessed: true, before: t.orig}
 	if u := t.opts.Args["old_uri"]; u != "" {
 		if err := aegir.ValidateURI("old_uri", u); err != nil {
 			return nil, nil, err

@@ -104,8 +104,9 @@ func sameMachine(s, target *siteEnv) bool {
 // files. The caller runs bringUpSteps between the two lists returned, and
 // nothing that changes the source directory before the second. Steps:
 //
-//	database       createDatabase: db.CreateDatabase under a free name
-//	               undo: drop it (kept while it holds moved tables)
+//	database       newDatabase (steps_deploy.go): the task's record (record.go), then
+//	               db.CreateDatabase under a free name
+//	               undo: drop it (kept while it holds moved tables), remove the record
 //	dump database  dumpAndImport: db.Dump into the source directory and db.Import
 //	               from the same stream, or tableMove: db.Dump, TableMover.MoveTables
 //	               undo: remove the dump; move the tables back (tableMove.undo)
@@ -126,14 +127,13 @@ func (t *run) copySteps(s *siteEnv, d *deployment, file *string) (before, after 
 	var b *sideBackup
 	var move *tableMove // a migrate's, on a db server that can move tables
 	if mover, ok := target.db.(aegir.TableMover); ok && d.moveData {
-		move = &tableMove{t: t, src: s.db, mover: mover, srcDB: srcDB, d: d, dump: dump, record: movedTablesPath(s.siteDir())}
+		move = &tableMove{t: t, src: s.db, mover: mover, srcDB: srcDB, d: d, dump: dump}
 	}
 	before = []aegir.Step{
 		{Name: "database", Do: func(ctx context.Context) (aegir.Undo, error) {
-			target.site.DBName = ""
-			drop, err := t.createDatabase(ctx, target)
-			if err != nil || drop == nil {
-				return drop, err
+			drop, err := t.newDatabase(ctx, d)
+			if err != nil {
+				return nil, err
 			}
 			return func(ctx context.Context) error {
 				if move != nil && move.moved {
@@ -194,9 +194,8 @@ func (t *run) copySteps(s *siteEnv, d *deployment, file *string) (before, after 
 		}},
 		{Name: "remove dump", Do: func(context.Context) (aegir.Undo, error) {
 			if move != nil && move.moved {
-				// The undo of the move may need the dump, and a crash the
-				// record until the front end has learned where the site
-				// is: the migrate's cleanup removes both.
+				// The undo of the move may need the dump: the migrate's
+				// cleanup removes it with the old directory.
 				return nil, nil
 			}
 			return nil, removeIfExists(dump)

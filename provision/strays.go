@@ -7,7 +7,6 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"time"
 
 	"github.com/aegir-hosting/aegir"
 )
@@ -53,7 +52,7 @@ func (t *run) setAsideStrays(ctx context.Context, s *siteEnv) error {
 			if !st.IsDir() {
 				continue
 			}
-			aside := filepath.Join(p.Platform.Root, "sites", fmt.Sprintf("%s%s-%d", strayPrefix, s.site.URI, time.Now().Unix()))
+			aside := strayName(filepath.Join(p.Platform.Root, "sites"), s.site.URI)
 			if err := os.Rename(dir, aside); err != nil {
 				return fmt.Errorf("set aside %s: %w", dir, err)
 			}

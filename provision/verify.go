@@ -114,8 +114,12 @@ func (t *run) verifyPlatform(ctx context.Context, c *aegir.Context) ([]aegir.Ste
 // verifySite checks an installed site and writes its files, address and
 // vhost again. Steps:
 //
-//	recover               recoverMovedTables (moved_tables.go): TableMover.MoveTables back
-//	                      after a migrate that died            no undo
+//	recover               recoverRecords (record.go): undoes, or past its commit point
+//	                      finishes, a deploy that died, from the record it kept beside
+//	                      the site (tables moved back, a half-restored directory put
+//	                      back, a clone's copy set aside); after a migrate to a new
+//	                      name that had taken over, the steps below do nothing
+//	                      no undo
 //	set aside strays      setAsideStrays (strays.go): what a dead task left   no undo
 //	database              databaseStep (steps_database.go): db.DatabaseExists, DatabaseSize;
 //	                      a lost database puts the site in maintenance and fails   no undo
@@ -142,10 +146,16 @@ func (t *run) verifySite(ctx context.Context, c *aegir.Context) ([]aegir.Step, e
 		return nil, aegir.Errorf(aegir.EINVALID, "site @%s is not installed: run aegir install @%s", c.Name, c.Name)
 	}
 	report(t, func(f *aegir.SiteFacts) { f.DBName = s.site.DBName })
+	// A migrate to a new name that stopped after its copy took over has
+	// the site's new name finish it: the site is retired, nothing is left
+	// to verify under this name, and the steps after recover do nothing.
+	var retired bool
+	recover := aegir.Step{Name: "recover", Do: func(ctx context.Context) (aegir.Undo, error) {
+		var err error
+		retired, err = t.recoverRecords(ctx, s)
+		return nil, err
+	}}
 	steps := []aegir.Step{
-		{Name: "recover", Do: func(ctx context.Context) (aegir.Undo, error) {
-			return nil, t.recoverMovedTables(ctx, s)
-		}},
 		{Name: "set aside strays", Do: func(ctx context.Context) (aegir.Undo, error) {
 			return nil, t.setAsideStrays(ctx, s)
 		}},
@@ -159,10 +169,27 @@ func (t *run) verifySite(ctx context.Context, c *aegir.Context) ([]aegir.Step, e
 	// The site's URL may have changed scheme or port since the data was
 	// written (SSL turned on or off): the address step moves it.
 	steps = append(steps, t.vhostSteps(s, t.vhostStep(s))...)
-	return append(steps,
+	steps = append(steps,
 		t.releaseStep(s),
 		t.packagesStep(s),
-	), nil
+	)
+	return append([]aegir.Step{recover}, unless(&retired, steps)...), nil
+}
+
+// unless makes each of steps do nothing once *skip is true: the steps of
+// a verify after a recover that retired the site.
+func unless(skip *bool, steps []aegir.Step) []aegir.Step {
+	out := make([]aegir.Step, len(steps))
+	for i, st := range steps {
+		do := st.Do
+		out[i] = aegir.Step{Name: st.Name, Do: func(ctx context.Context) (aegir.Undo, error) {
+			if *skip {
+				return nil, nil
+			}
+			return do(ctx)
+		}}
+	}
+	return out
 }
 
 // rewriteServer writes again the platform file of every platform the

@@ -31,6 +31,38 @@ type Store struct {
 
 	mu     sync.Mutex
 	parsed map[string]parsedFile
+	// types knows the type of each context file as it was when last
+	// decoded, so that listing the contexts of one type (verify lists the
+	// platforms) does not decode every site's file: a file whose size,
+	// time and inode are those seen is of the type then read.
+	types map[string]fileType
+}
+
+// fileType is the type of a context file, and the file it was read from.
+type fileType struct {
+	fi  os.FileInfo
+	typ aegir.ContextType
+}
+
+// knownType returns the type of name's file when fi is the file it was
+// last decoded from.
+func (s *Store) knownType(name string, fi os.FileInfo) (aegir.ContextType, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	ft, ok := s.types[name]
+	if !ok || !os.SameFile(ft.fi, fi) || ft.fi.Size() != fi.Size() || !ft.fi.ModTime().Equal(fi.ModTime()) {
+		return "", false
+	}
+	return ft.typ, true
+}
+
+func (s *Store) noteType(name string, fi os.FileInfo, typ aegir.ContextType) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.types == nil {
+		s.types = map[string]fileType{}
+	}
+	s.types[name] = fileType{fi: fi, typ: typ}
 }
 
 // maxParsed bounds the contexts a Store remembers, so that its memory does
@@ -225,9 +257,28 @@ func (s *Store) List(ctx context.Context, typ aegir.ContextType) ([]*aegir.Conte
 	sort.Strings(paths)
 	var out []*aegir.Context
 	for _, p := range paths {
-		c, err := s.Get(ctx, strings.TrimSuffix(filepath.Base(p), ".yml"))
-		if err != nil {
+		name := strings.TrimSuffix(filepath.Base(p), ".yml")
+		var fi os.FileInfo
+		if typ != "" {
+			if fi, err = os.Stat(p); errors.Is(err, fs.ErrNotExist) {
+				continue // deleted since the glob
+			} else if err != nil {
+				return nil, err
+			}
+			if known, ok := s.knownType(name, fi); ok && known != typ {
+				continue
+			}
+		}
+		c, err := s.Get(ctx, name)
+		if aegir.ErrorCode(err) == aegir.ENOTFOUND {
+			continue
+		} else if err != nil {
 			return nil, err
+		}
+		if fi != nil {
+			// The file read may be newer than fi: then the next List
+			// finds fi stale and reads it again.
+			s.noteType(name, fi, c.Type)
 		}
 		if typ == "" || c.Type == typ {
 			out = append(out, c)

@@ -3,6 +3,7 @@ package teststack
 import (
 	"os"
 	"os/exec"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -22,6 +23,7 @@ const logTail = 3000
 // child is a server running in the foreground as a child of the test.
 type child struct {
 	name string
+	pid  int
 	done chan struct{}
 	out  *strings.Builder
 	// stop ends the server and waits for it; it may be called again.
@@ -37,9 +39,13 @@ func startChild(t testing.TB, logs []string, name string, args ...string) *child
 	c := &child{name: name, done: make(chan struct{}), out: &strings.Builder{}}
 	cmd.Stdout, cmd.Stderr = c.out, c.out
 	dieWithParent(cmd)
+	// Processes the server forks (an sshd's sessions) may hold its output
+	// open after it exits; its own exit is what Wait waits for.
+	cmd.WaitDelay = time.Second
 	if err := cmd.Start(); err != nil {
 		t.Fatalf("start %s: %v", name, err)
 	}
+	c.pid = cmd.Process.Pid
 	go func() { _ = cmd.Wait(); close(c.done) }()
 	c.stop = func() {
 		_ = cmd.Process.Signal(syscall.SIGTERM)
@@ -99,6 +105,38 @@ func Require(t testing.TB, programs ...string) {
 	for _, p := range programs {
 		if _, err := exec.LookPath(p); err != nil {
 			Missing(t, "%s is not installed", p)
+		}
+	}
+}
+
+// killDescendants kills with SIGKILL every process descended from pid, but
+// pid itself: the sessions a server forked, which outlive its own exit.
+func killDescendants(pid int) {
+	entries, _ := os.ReadDir("/proc")
+	parent := map[int]int{}
+	for _, e := range entries {
+		p, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		stat, err := os.ReadFile("/proc/" + e.Name() + "/stat")
+		if err != nil {
+			continue
+		}
+		// pid (comm) state ppid ...: comm may hold spaces and parentheses.
+		fields := strings.Fields(string(stat[strings.LastIndexByte(string(stat), ')')+1:]))
+		if len(fields) > 1 {
+			if pp, err := strconv.Atoi(fields[1]); err == nil {
+				parent[p] = pp
+			}
+		}
+	}
+	for p := range parent {
+		for a := parent[p]; a > 1; a = parent[a] {
+			if a == pid {
+				_ = syscall.Kill(p, syscall.SIGKILL)
+				break
+			}
 		}
 	}
 }

@@ -2,10 +2,12 @@ package teststack_test
 
 import (
 	"io"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -148,5 +150,32 @@ func TestTempDatabaseIsDroppedAtCleanup(t *testing.T) {
 	}
 	if err := db.QueryRow("SELECT COUNT(*) FROM mysql.user WHERE user = ?", name).Scan(&n); err != nil || n != 0 {
 		t.Errorf("user %s: %d left (%v)", name, n, err)
+	}
+}
+
+func TestSSHD(t *testing.T) {
+	t.Parallel()
+	s := teststack.StartSSHD(t)
+	c := s.Dial(t, "root")
+	sess, err := c.NewSession()
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := sess.Output("id -un")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.TrimSpace(string(out)); got != "root" {
+		t.Errorf("id -un = %q, want root", got)
+	}
+	// OpenSSH's own client reads the known_hosts file and the key file.
+	cmd := exec.Command("ssh", "-i", s.ClientKeyFile, "-p", strconv.Itoa(s.Port), "-o", "UserKnownHostsFile="+s.KnownHosts,
+		"-o", "StrictHostKeyChecking=yes", "-o", "BatchMode=yes", "root@"+s.Host, "echo", "ok")
+	if out, err := cmd.CombinedOutput(); err != nil || strings.TrimSpace(string(out)) != "ok" {
+		t.Fatalf("ssh: %v: %s", err, out)
+	}
+	s.Stop()
+	if _, err := net.DialTimeout("tcp", s.Addr(), time.Second); err == nil {
+		t.Error("a stopped sshd still accepts connections")
 	}
 }

@@ -153,6 +153,7 @@ skip-name-resolve
 log-error = /var/log/mysql/error.log
 innodb_buffer_pool_size = 32M
 innodb_log_file_size = 16M
+innodb_temp_data_file_path = ibtmp1:1M:autoextend
 performance_schema = OFF
 `
 
@@ -203,13 +204,34 @@ func (s *Server) prepare(opts *Options, hosts string) error {
 			return fmt.Errorf("mkdir %s: %v", d.path, err)
 		}
 	}
+	// The aegir user as Aegir's install guide makes it: the host's when it
+	// has one, else a new system user; in the web group; owner of its home.
+	// A raw server has none.
+	acc, err := readAccounts()
+	if err != nil {
+		return err
+	}
 	if opts.AegirUser {
-		// The owner is set from inside, where the aegir user exists.
-		if err := u.hide("/var/aegir", 0o755, 0, 0); err != nil {
+		aegir, ok := acc.ids("aegir")
+		if !ok {
+			if aegir, err = acc.addUser("aegir", "/var/aegir", "/bin/bash"); err != nil {
+				return err
+			}
+		}
+		if err := acc.addToGroup("aegir", "www-data"); err != nil {
 			return err
 		}
-	} else if err := u.remove("/var/aegir"); err != nil {
-		return fmt.Errorf("remove /var/aegir: %v", err)
+		if err := u.hide("/var/aegir", 0o755, aegir.uid, aegir.gid); err != nil {
+			return err
+		}
+	} else {
+		acc.removeUser("aegir")
+		if err := u.remove("/var/aegir"); err != nil {
+			return fmt.Errorf("remove /var/aegir: %v", err)
+		}
+	}
+	if err := acc.write(u); err != nil {
+		return fmt.Errorf("accounts: %v", err)
 	}
 	key, pub, err := newHostKey("fleetlab-" + s.Name)
 	if err != nil {

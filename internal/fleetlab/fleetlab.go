@@ -122,6 +122,7 @@ func Start(t testing.TB, opts Options, specs ...Spec) *Fleet {
 		seen[sp.Name] = true
 		switch {
 		case sp.Role == RoleDB:
+			sp.HTTP = ""
 			need = append(need, "mariadbd", "mariadb-install-db", "mariadb")
 		case sp.Role == RoleWeb && (sp.HTTP == "" || sp.HTTP == HTTPNginx):
 			sp.HTTP = HTTPNginx
@@ -145,19 +146,35 @@ func Start(t testing.TB, opts Options, specs ...Spec) *Fleet {
 		}
 	}
 
+	f, err := launch(&opts, specs)
+	if err != nil {
+		t.Fatalf("fleetlab: %v", err)
+	}
+	t.Cleanup(func() {
+		if t.Failed() {
+			for _, s := range f.Servers {
+				s.logFailure(t)
+			}
+		}
+		if err := f.teardown(); err != nil {
+			t.Errorf("fleetlab: %v", err)
+		}
+	})
+	return f
+}
+
+// launch starts a fleet of servers in parallel; when one fails, it tears
+// down what it started and returns why.
+func launch(opts *Options, specs []Spec) (*Fleet, error) {
 	removeLeftovers()
 	n, err := allocBridge()
 	if err != nil {
-		t.Fatalf("fleetlab: %v", err)
+		return nil, err
 	}
 	f := &Fleet{
 		Servers: map[string]*Server{}, n: n, bridge: fmt.Sprintf("%s%d", bridgePrefix, n),
 		HostAddr: fmt.Sprintf("%s%d.1", subnetBase, n), Subnet: fmt.Sprintf("%s%d.0/24", subnetBase, n),
 		dir: filepath.Join(baseDir, fmt.Sprintf("%d-%d", os.Getpid(), n)),
-	}
-	t.Cleanup(func() { f.teardown(t) })
-	if err := os.MkdirAll(f.dir, 0o755); err != nil {
-		t.Fatal(err)
 	}
 	hosts := f.HostAddr + " master\n"
 	for i, sp := range specs {
@@ -167,49 +184,49 @@ func Start(t testing.TB, opts Options, specs ...Spec) *Fleet {
 			veth: fmt.Sprintf("%s%d-%d", vethPrefix, n, i), dir: filepath.Join(f.dir, sp.Name),
 		}
 		s.upper = upper(filepath.Join(s.dir, "fs"))
-		if sp.Role == RoleWeb {
-			s.HTTP = sp.HTTP
-		} else {
-			s.HTTP = ""
-		}
 		f.Servers[sp.Name] = s
 		hosts += s.Addr + " " + s.Name + "\n"
 	}
-	var wg sync.WaitGroup
 	errs := make([]error, len(specs))
-	for i, sp := range specs {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			if err := f.Servers[sp.Name].start(&opts, hosts); err != nil {
-				errs[i] = fmt.Errorf("server %s: %w", sp.Name, err)
-			}
-		}()
+	if err := os.MkdirAll(f.dir, 0o755); err != nil {
+		errs = append(errs, err)
+	} else {
+		var wg sync.WaitGroup
+		for i, sp := range specs {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				if err := f.Servers[sp.Name].start(opts, hosts); err != nil {
+					errs[i] = fmt.Errorf("server %s: %w", sp.Name, err)
+				}
+			}()
+		}
+		wg.Wait()
 	}
-	wg.Wait()
 	if err := errors.Join(errs...); err != nil {
-		t.Fatalf("fleetlab: %v", err)
+		return nil, errors.Join(err, f.teardown())
 	}
-	return f
+	return f, nil
 }
 
 // teardown stops every server's processes by pid and deletes the fleet's
-// veths, namespaces, bridge and files. When the test failed, it logs each
-// server's sshd output and the tails of its services' logs first.
-func (f *Fleet) teardown(t testing.TB) {
+// veths, namespaces, bridge and files.
+func (f *Fleet) teardown() error {
 	var wg sync.WaitGroup
+	errs := make(chan error, len(f.Servers)+1)
 	for _, s := range f.Servers {
-		if t.Failed() {
-			s.logFailure(t)
-		}
 		wg.Add(1)
-		go func() { defer wg.Done(); s.stop(t) }()
+		go func() { defer wg.Done(); errs <- s.stop() }()
 	}
 	wg.Wait()
 	deleteBridge(f.bridge)
-	if err := os.RemoveAll(f.dir); err != nil {
-		t.Errorf("fleetlab: remove %s: %v", f.dir, err)
+	errs <- os.RemoveAll(f.dir)
+	close(errs)
+	var all []error
+	for err := range errs {
+		all = append(all, err)
 	}
+	return errors.Join(all...)
 }
 
 // startTimeout bounds each wait of a server's start: sshd listening, a

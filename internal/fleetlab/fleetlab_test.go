@@ -383,3 +383,37 @@ func checkTornDown(t *testing.T, f *Fleet) {
 		t.Errorf("%s left: %v", f.dir, err)
 	}
 }
+
+// BenchmarkStart measures starting and tearing down a fleet of two nginx
+// web servers and a db server prepared with the aegir user, as the fleet's
+// end-to-end tests use (the db template is made before the timer starts).
+func BenchmarkStart(b *testing.B) {
+	_, priv, err := ed25519.GenerateKey(rand.Reader)
+	if err != nil {
+		b.Fatal(err)
+	}
+	signer, err := ssh.NewSignerFromKey(priv)
+	if err != nil {
+		b.Fatal(err)
+	}
+	if os.Geteuid() != 0 {
+		b.Skip("fleetlab needs root")
+	}
+	if _, err := makeDBTemplate(); err != nil {
+		b.Fatal(err)
+	}
+	opts := Options{AuthorizedKey: signer.PublicKey(), AegirUser: true, DBAdmin: &DBAdmin{User: "a", Password: "p"}}
+	var up time.Duration
+	for b.Loop() {
+		start := time.Now()
+		f, err := launch(&opts, []Spec{{Name: "web1", Role: RoleWeb, HTTP: HTTPNginx}, {Name: "web2", Role: RoleWeb, HTTP: HTTPNginx}, {Name: "db1", Role: RoleDB}})
+		if err != nil {
+			b.Fatal(err)
+		}
+		up += time.Since(start)
+		if err := f.teardown(); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(up.Milliseconds())/float64(b.N), "ms-up/fleet")
+}

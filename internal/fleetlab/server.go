@@ -80,19 +80,6 @@ cd "$4"
 exec chroot "$4" /usr/sbin/sshd -D -e
 `
 
-// aegirUserScript prepares the aegir user as Aegir's install guide does:
-// the host's when it has one (the overlay's lower /etc/passwd), else a
-// new system user; in the web group; owner of its home.
-const aegirUserScript = `set -e
-getent passwd aegir >/dev/null || useradd --system --user-group --home-dir /var/aegir --shell /bin/bash aegir
-usermod -a -G www-data aegir
-chown aegir:aegir /var/aegir
-`
-
-// rawScript removes the aegir user the host's /etc/passwd brings, so a raw
-// server is one bootstrap has yet to prepare.
-const rawScript = `if getent passwd aegir >/dev/null; then userdel aegir; fi; true`
-
 // start makes the server's files, network and namespaces, and starts its
 // sshd and its role's services.
 func (s *Server) start(opts *Options, hosts string) error {
@@ -129,13 +116,6 @@ func (s *Server) start(opts *Options, hosts string) error {
 		}
 	}
 	if err := s.startInit(); err != nil {
-		return err
-	}
-	script := rawScript
-	if opts.AegirUser {
-		script = aegirUserScript
-	}
-	if _, err := s.Exec(context.Background(), "root", "sh", "-c", script); err != nil {
 		return err
 	}
 	switch {
@@ -218,10 +198,14 @@ func dialable(addr string) bool {
 // (Apache: Debian's ports.conf listens on 80).
 func (s *Server) startWeb(http ...string) error {
 	ctx := context.Background()
-	if _, err := s.Exec(ctx, "root", "php-fpm8.2", "--fpm-config", "/etc/php/8.2/fpm/php-fpm.conf"); err != nil {
-		return err
-	}
-	if _, err := s.Exec(ctx, "root", http...); err != nil {
+	// Both at once: php-fpm takes its time to start its workers.
+	fpm := make(chan error, 1)
+	go func() {
+		_, err := s.Exec(ctx, "root", "php-fpm8.2", "--fpm-config", "/etc/php/8.2/fpm/php-fpm.conf")
+		fpm <- err
+	}()
+	_, err := s.Exec(ctx, "root", http...)
+	if err := errors.Join(err, <-fpm); err != nil {
 		return err
 	}
 	return waitFor(startTimeout, "php-fpm's socket", func() bool {
@@ -462,7 +446,8 @@ func (s *Server) FreeDisk(t testing.TB, p string) {
 
 // stop kills every process of the server (the first one's death takes its
 // PID namespace with it) and deletes its veth and network namespace.
-func (s *Server) stop(t testing.TB) {
+func (s *Server) stop() error {
+	var errs []error
 	if s.initDone != nil {
 		if s.pid > 0 {
 			_ = syscall.Kill(s.pid, syscall.SIGKILL)
@@ -470,13 +455,13 @@ func (s *Server) stop(t testing.TB) {
 		select {
 		case <-s.initDone:
 		case <-time.After(10 * time.Second):
-			t.Errorf("fleetlab: %s: the namespaces' first process did not exit", s.Name)
+			errs = append(errs, fmt.Errorf("%s: the namespaces' first process did not exit", s.Name))
 		}
 		for _, done := range s.daemons {
 			select {
 			case <-done:
 			case <-time.After(10 * time.Second):
-				t.Errorf("fleetlab: %s: a daemon did not exit", s.Name)
+				errs = append(errs, fmt.Errorf("%s: a daemon did not exit", s.Name))
 			}
 		}
 	}
@@ -484,9 +469,10 @@ func (s *Server) stop(t testing.TB) {
 	// The veth first: it can outlive the namespace's name.
 	_ = exec.Command("ip", "link", "del", s.veth).Run()
 	if out, _ := exec.Command("ip", "netns", "pids", s.netns).Output(); len(bytes.TrimSpace(out)) > 0 {
-		t.Errorf("fleetlab: %s: processes left in its namespace: %s", s.Name, out)
+		errs = append(errs, fmt.Errorf("%s: processes left in its namespace: %s", s.Name, out))
 	}
 	_ = exec.Command("ip", "netns", "del", s.netns).Run()
+	return errors.Join(errs...)
 }
 
 // logFailure logs the server's sshd output and the tails of its services'

@@ -18,6 +18,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aegir-hosting/aegir/internal/teststack"
 	_ "github.com/go-sql-driver/mysql"
 	"golang.org/x/crypto/ssh"
 	"golang.org/x/crypto/ssh/knownhosts"
@@ -416,4 +417,49 @@ func BenchmarkStart(b *testing.B) {
 		}
 	}
 	b.ReportMetric(float64(up.Milliseconds())/float64(b.N), "ms-up/fleet")
+}
+
+// TestStartRemovesLeftoversOfDeadProcesses makes what a test process
+// killed mid-fleet leaves (a namespace, a bridge with a veth, files, all
+// named after its pid) and checks that removeLeftovers, which Start runs
+// first, removes them and nothing of a live process.
+func TestStartRemovesLeftoversOfDeadProcesses(t *testing.T) {
+	if os.Geteuid() != 0 {
+		teststack.Missing(t, "fleetlab needs root")
+	}
+	dead := exec.Command("true")
+	if err := dead.Run(); err != nil {
+		t.Fatal(err)
+	}
+	pid := dead.Process.Pid
+	const n = 251 // far above what tests allocate, and ours only
+	ns, br, veth := fmt.Sprintf("%s%d-%d-web1", netnsPrefix, pid, n), fmt.Sprintf("%s%d", bridgePrefix, n), fmt.Sprintf("%s%d-0", vethPrefix, n)
+	live := fmt.Sprintf("%s%d-%d-web1", netnsPrefix, os.Getpid(), n)
+	dir := filepath.Join(baseDir, fmt.Sprintf("%d-%d", pid, n))
+	t.Cleanup(func() { _ = run("ip", "netns", "del", live); deleteBridge(br) })
+	for _, args := range [][]string{
+		{"ip", "netns", "add", ns}, {"ip", "netns", "add", live},
+		{"ip", "link", "add", br, "type", "bridge"},
+		{"ip", "link", "set", "dev", br, "alias", aliasPrefix + fmt.Sprint(pid)},
+		{"ip", "link", "add", veth, "type", "veth", "peer", "name", "eth0", "netns", ns},
+		{"ip", "link", "set", veth, "master", br},
+		{"mkdir", "-p", dir},
+	} {
+		if err := run(args...); err != nil {
+			t.Fatal(err)
+		}
+	}
+	removeLeftovers()
+	netns, _ := exec.Command("ip", "netns", "list").Output()
+	if strings.Contains(string(netns), ns) || !strings.Contains(string(netns), live) {
+		t.Errorf("namespaces after: %s (want %s gone, %s kept)", netns, ns, live)
+	}
+	for _, link := range []string{br, veth} {
+		if exec.Command("ip", "link", "show", link).Run() == nil {
+			t.Errorf("link %s left", link)
+		}
+	}
+	if _, err := os.Stat(dir); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("%s left: %v", dir, err)
+	}
 }

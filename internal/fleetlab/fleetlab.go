@@ -254,19 +254,42 @@ func makeDBTemplate() (string, error) {
 		return dbTemplate.dir, nil
 	}
 	dir := filepath.Join(baseDir, strconv.Itoa(os.Getpid())+"-dbtemplate")
-	_ = os.RemoveAll(dir)
+	// Its own tmpdir: two install-db at once collide on temporary tables'
+	// names in a shared one.
+	tmp := dir + ".tmp"
+	for _, d := range []string{dir, tmp} {
+		_ = os.RemoveAll(d)
+	}
+	defer os.RemoveAll(tmp)
+	mysql, err := lookupIDs("mysql")
+	if err != nil {
+		return "", err
+	}
 	if err := os.MkdirAll(baseDir, 0o755); err != nil {
 		return "", err
 	}
-	cmd := exec.Command("mariadb-install-db", "--no-defaults", "--user=mysql", "--datadir="+dir,
+	if err := os.Mkdir(tmp, 0o700); err != nil {
+		return "", err
+	}
+	if err := os.Chown(tmp, mysql.uid, mysql.gid); err != nil {
+		return "", err
+	}
+	cmd := exec.Command("mariadb-install-db", "--no-defaults", "--user=mysql", "--datadir="+dir, "--tmpdir="+tmp,
 		"--skip-test-db", "--auth-root-authentication-method=socket",
 		"--innodb-buffer-pool-size=32M", "--innodb-log-file-size=16M")
 	if out, err := cmd.CombinedOutput(); err != nil {
 		_ = os.RemoveAll(dir)
-		return "", fmt.Errorf("mariadb-install-db: %v: %s", err, lastLines(string(out), 20))
+		// The reason is at the start; the advice that follows is generic.
+		return "", fmt.Errorf("mariadb-install-db: %v: %s", err, firstLines(string(out), 8))
 	}
 	dbTemplate.dir = dir
 	return dir, nil
+}
+
+// firstLines returns the first n lines of s.
+func firstLines(s string, n int) string {
+	lines := strings.Split(strings.TrimSpace(s), "\n")
+	return strings.Join(lines[:min(n, len(lines))], "\n")
 }
 
 // lastLines returns the last n lines of s.

@@ -451,19 +451,26 @@ func TestStartRemovesLeftoversOfDeadProcesses(t *testing.T) {
 	if os.Geteuid() != 0 {
 		teststack.Missing(t, "fleetlab needs root")
 	}
-	dead := exec.Command("true")
-	if err := dead.Run(); err != nil {
+	// The owner lives while its leftovers are made (another process's
+	// Start may remove them as soon as it is dead), then dies.
+	owner := exec.Command("sleep", "60")
+	if err := owner.Start(); err != nil {
 		t.Fatal(err)
 	}
-	pid := dead.Process.Pid
-	const n = 251 // far above what tests allocate, and ours only
+	pid := owner.Process.Pid
+	t.Cleanup(func() { _ = owner.Process.Kill(); _ = owner.Wait() })
+	// A subnet no fleet uses now, taken as allocBridge does.
+	n := 250
+	for ; n > 200 && exec.Command("ip", "link", "add", fmt.Sprintf("%s%d", bridgePrefix, n), "type", "bridge").Run() != nil; n-- {
+	}
 	ns, br, veth := fmt.Sprintf("%s%d-%d-web1", netnsPrefix, pid, n), fmt.Sprintf("%s%d", bridgePrefix, n), fmt.Sprintf("%s%d-0", vethPrefix, n)
 	live := fmt.Sprintf("%s%d-%d-web1", netnsPrefix, os.Getpid(), n)
 	dir := filepath.Join(baseDir, fmt.Sprintf("%d-%d", pid, n))
-	t.Cleanup(func() { _ = run("ip", "netns", "del", live); deleteBridge(br) })
+	// The bridge and veth are not deleted here by name: once dead-owned,
+	// any process's Start may delete them and another fleet take the name.
+	t.Cleanup(func() { _ = run("ip", "netns", "del", live) })
 	for _, args := range [][]string{
 		{"ip", "netns", "add", ns}, {"ip", "netns", "add", live},
-		{"ip", "link", "add", br, "type", "bridge"},
 		{"ip", "link", "set", "dev", br, "alias", aliasPrefix + fmt.Sprint(pid)},
 		{"ip", "link", "add", veth, "type", "veth", "peer", "name", "eth0", "netns", ns},
 		{"ip", "link", "set", veth, "master", br},
@@ -473,14 +480,28 @@ func TestStartRemovesLeftoversOfDeadProcesses(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	ifindex := map[string]string{}
+	for _, link := range []string{br, veth} {
+		data, err := os.ReadFile("/sys/class/net/" + link + "/ifindex")
+		if err != nil {
+			t.Fatal(err)
+		}
+		ifindex[link] = strings.TrimSpace(string(data))
+	}
+	_ = owner.Process.Kill()
+	_ = owner.Wait() // dead and reaped: its pid is free
 	removeLeftovers()
 	netns, _ := exec.Command("ip", "netns", "list").Output()
 	if strings.Contains(string(netns), ns) || !strings.Contains(string(netns), live) {
 		t.Errorf("namespaces after: %s (want %s gone, %s kept)", netns, ns, live)
 	}
-	for _, link := range []string{br, veth} {
-		if exec.Command("ip", "link", "show", link).Run() == nil {
-			t.Errorf("link %s left", link)
+	links, err := exec.Command("ip", "-o", "link", "show").Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for link, idx := range ifindex { // by index: the name may be another fleet's now
+		if strings.Contains("\n"+string(links), "\n"+idx+": ") {
+			t.Errorf("link %s (index %s) left", link, idx)
 		}
 	}
 	if _, err := os.Stat(dir); !errors.Is(err, os.ErrNotExist) {

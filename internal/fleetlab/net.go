@@ -79,6 +79,10 @@ func allocBridge() (n int, err error) {
 // binary killed before its cleanup): their processes, namespaces, veths,
 // bridges and files. What live processes own is not touched.
 func removeLeftovers() {
+	// Processes first, then veths (with their bridges: a veth can outlive
+	// its namespace's name, and deleting it is synchronous), then the
+	// namespaces' names.
+	var dead []string
 	if entries, err := os.ReadDir("/run/netns"); err == nil {
 		for _, e := range entries {
 			name := e.Name()
@@ -94,7 +98,7 @@ func removeLeftovers() {
 					}
 				}
 			}
-			_ = run("ip", "netns", "del", name)
+			dead = append(dead, name)
 		}
 	}
 	if out, err := exec.Command("ip", "-o", "link", "show", "type", "bridge").Output(); err == nil {
@@ -114,6 +118,9 @@ func removeLeftovers() {
 			}
 			deleteBridge(br)
 		}
+	}
+	for _, name := range dead {
+		_ = run("ip", "netns", "del", name)
 	}
 	if entries, err := os.ReadDir(baseDir); err == nil {
 		for _, e := range entries {

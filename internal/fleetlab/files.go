@@ -81,6 +81,9 @@ func (u upper) remove(p string) error {
 	if err := u.mkdirLikeHost(filepath.Dir(p)); err != nil {
 		return err
 	}
+	if err := os.RemoveAll(u.path(p)); err != nil { // e.g. hidden by Options.Hide
+		return err
+	}
 	return unix.Mknod(u.path(p), unix.S_IFCHR, 0)
 }
 

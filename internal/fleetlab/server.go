@@ -249,10 +249,15 @@ func (s *Server) startMariaDB(admin *DBAdmin) error {
 	}
 	from := sqlQuote(strings.TrimSuffix(s.fleet.Subnet, "0/24") + "%")
 	user := sqlQuote(admin.User)
-	_, err = s.Exec(context.Background(), "root", "mariadb", "-e",
-		"CREATE USER "+user+"@"+from+" IDENTIFIED BY "+sqlQuote(admin.Password)+
-			"; GRANT ALL PRIVILEGES ON *.* TO "+user+"@"+from+" WITH GRANT OPTION")
-	return err
+	// On stdin, not in the arguments: the password stays out of ps and of
+	// the error.
+	create := s.Command(context.Background(), "root", "mariadb")
+	create.Stdin = strings.NewReader("CREATE USER " + user + "@" + from + " IDENTIFIED BY " + sqlQuote(admin.Password) +
+		";\nGRANT ALL PRIVILEGES ON *.* TO " + user + "@" + from + " WITH GRANT OPTION;\n")
+	if out, err := create.CombinedOutput(); err != nil {
+		return fmt.Errorf("create the administrator %s: %v: %s", admin.User, err, bytes.TrimSpace(out))
+	}
+	return nil
 }
 
 // sqlQuote quotes s as a MariaDB string literal.

@@ -81,11 +81,18 @@
 // (scripts/deps.sh installs them). It is skipped, with the reason, when
 // not root or a program is missing, and fails instead under CI=true.
 //
-// Measured (2 cores shared with other builds, load average 11-13): 4
-// servers (2 nginx, 1 Apache, 1 db) up in 9.8-12 s of which
-// mariadb-install-db, once per test process, is 7.4 s; web servers alone
-// 2.5-3.5 s. Memory (PSS): nginx web server ~11 MiB, Apache web server
-// ~14-35 MiB, db server ~84 MiB. TestFleet takes ~24 s.
+// Measured on 2 cores shared with six other builds (load average 15-22):
+// BenchmarkStart (2 nginx web servers + 1 db server, the db template made
+// beforehand) 4.1-6.0 s to start, 111 MiB PSS in all (nginx web server
+// ~11 MiB, db server ~84 MiB with its 32 MB buffer pool; an Apache web
+// server 14-35 MiB); on an idle machine the same steps took 1.9-3.6 s. Per
+// server, under that load: files 5-40 ms, namespace and veth 0.2-0.6 s,
+// sshd 0.3-0.5 s, php-fpm and nginx 2-3 s, datadir copy 0.5 s.
+// mariadb-install-db, once per test process, takes 1.3-3.7 s idle and up
+// to 7 s under that load, in parallel with the servers' start. TestFleet
+// (4 servers) takes 16-50 s, TestRawServer 10-18 s beside it.
+//
+//	go test -run XXX -bench BenchmarkStart -benchtime 4x ./internal/fleetlab
 //
 // Only tests import it. It imports teststack (for Missing, Require and
 // ApacheModules) and must not import aegir's adapters.

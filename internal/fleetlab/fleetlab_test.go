@@ -76,7 +76,7 @@ func sshRun(t *testing.T, s *Server, user string, signer ssh.Signer, cmd string)
 
 // pss returns the proportional memory of the processes in a server's
 // network namespace, in KiB.
-func pss(t *testing.T, s *Server) (kib, procs int) {
+func pss(t testing.TB, s *Server) (kib, procs int) {
 	out, err := exec.Command("ip", "netns", "pids", s.netns).Output()
 	if err != nil {
 		t.Fatal(err)
@@ -429,6 +429,7 @@ func BenchmarkStart(b *testing.B) {
 	}
 	opts := Options{AuthorizedKey: signer.PublicKey(), AegirUser: true, DBAdmin: &DBAdmin{User: "a", Password: "p"}}
 	var up time.Duration
+	var mem int
 	for b.Loop() {
 		start := time.Now()
 		f, err := launch(&opts, []Spec{{Name: "web1", Role: RoleWeb, HTTP: HTTPNginx}, {Name: "web2", Role: RoleWeb, HTTP: HTTPNginx}, {Name: "db1", Role: RoleDB}})
@@ -436,11 +437,16 @@ func BenchmarkStart(b *testing.B) {
 			b.Fatal(err)
 		}
 		up += time.Since(start)
+		for _, s := range f.Servers {
+			kib, _ := pss(b, s)
+			mem += kib
+		}
 		if err := f.teardown(); err != nil {
 			b.Fatal(err)
 		}
 	}
 	b.ReportMetric(float64(up.Milliseconds())/float64(b.N), "ms-up/fleet")
+	b.ReportMetric(float64(mem)/1024/float64(b.N), "MiB-PSS/fleet")
 }
 
 // TestStartRemovesLeftoversOfDeadProcesses makes what a test process

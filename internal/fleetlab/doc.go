@@ -16,8 +16,11 @@
 // Start returns once every server answers (servers start in parallel) and
 // tears the fleet down in t.Cleanup. The API:
 //
-//   - Fleet.Servers by name; Fleet.HostAddr, the host's address on the
-//     bridge (named "master" in every server's /etc/hosts); Fleet.Subnet.
+//   - Fleet.Servers by name (Fleet.Server(t, name) fails the test when
+//     there is none); Fleet.HostAddr, the host's address on the bridge
+//     (named "master" in every server's /etc/hosts); Fleet.Subnet;
+//     Fleet.KnownHosts(), a known_hosts file of every server's address and
+//     host key.
 //   - Server.Name, Addr (10.213.N.x), Role, HTTP, HostKey (its sshd's, new
 //     per fleet; pin it).
 //   - Server.Exec(ctx, user, args...) runs a command inside the server as

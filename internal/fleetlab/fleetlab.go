@@ -3,6 +3,7 @@
 package fleetlab
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"os"
@@ -17,6 +18,7 @@ import (
 
 	"github.com/aegir-hosting/aegir/internal/teststack"
 	"golang.org/x/crypto/ssh"
+	"golang.org/x/crypto/ssh/knownhosts"
 )
 
 // Role is what a server is for.
@@ -88,6 +90,16 @@ func (f *Fleet) Server(t testing.TB, name string) *Server {
 		t.Fatalf("fleet has no server %q", name)
 	}
 	return s
+}
+
+// KnownHosts returns a known_hosts file naming every server's address with
+// its current host key, for a master that trusts the fleet from the start.
+func (f *Fleet) KnownHosts() []byte {
+	var b bytes.Buffer
+	for _, s := range f.Servers {
+		b.WriteString(knownhosts.Line([]string{s.Addr}, s.HostKey) + "\n")
+	}
+	return b.Bytes()
 }
 
 // namePattern is what a server's name may be: a hostname label short

@@ -21,7 +21,6 @@ import (
 	"github.com/aegir-hosting/aegir/internal/teststack"
 	_ "github.com/go-sql-driver/mysql"
 	"golang.org/x/crypto/ssh"
-	"golang.org/x/crypto/ssh/knownhosts"
 )
 
 // clientKey is the key the test logs in with, as a signer and as an
@@ -247,7 +246,7 @@ func TestFleet(t *testing.T) {
 			t.Fatal(err)
 		}
 		known := filepath.Join(t.TempDir(), "known_hosts")
-		if err := os.WriteFile(known, []byte(knownhosts.Line([]string{web1.Addr}, web1.HostKey)+"\n"), 0o644); err != nil {
+		if err := os.WriteFile(known, f.KnownHosts(), 0o644); err != nil {
 			t.Fatal(err)
 		}
 		sshCmd := "ssh -i " + keyFile + " -o IdentitiesOnly=yes -o BatchMode=yes -o ConnectTimeout=5 -o UserKnownHostsFile=" + known + " -o StrictHostKeyChecking=yes"

@@ -481,6 +481,8 @@ func TestStartRemovesLeftoversOfDeadProcesses(t *testing.T) {
 		{"ip", "link", "add", veth, "type", "veth", "peer", "name", "eth0", "netns", ns},
 		{"ip", "link", "set", veth, "master", br},
 		{"mkdir", "-p", dir},
+		// As a test killed while a server was stopped leaves it.
+		{"ip", "route", "add", "unreachable", fmt.Sprintf("%s%d.10/32", subnetBase, n)},
 	} {
 		if err := run(args...); err != nil {
 			t.Fatal(err)
@@ -497,6 +499,7 @@ func TestStartRemovesLeftoversOfDeadProcesses(t *testing.T) {
 	_ = owner.Process.Kill()
 	_ = owner.Wait() // dead and reaped: its pid is free
 	removeLeftovers()
+	removeStopRoutes(n) // as allocBridge does for the subnet it takes
 	netns, _ := exec.Command("ip", "netns", "list").Output()
 	if strings.Contains(string(netns), ns) || !strings.Contains(string(netns), live) {
 		t.Errorf("namespaces after: %s (want %s gone, %s kept)", netns, ns, live)
@@ -512,5 +515,8 @@ func TestStartRemovesLeftoversOfDeadProcesses(t *testing.T) {
 	}
 	if _, err := os.Stat(dir); !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("%s left: %v", dir, err)
+	}
+	if routes, _ := exec.Command("ip", "route", "show", "type", "unreachable").Output(); strings.Contains(string(routes), fmt.Sprintf("%s%d.10", subnetBase, n)) {
+		t.Errorf("route left: %s", routes)
 	}
 }

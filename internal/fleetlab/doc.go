@@ -33,7 +33,8 @@
 //   - Faults: Server.Stop(t) takes it off the network (connects from the
 //     host fail at once with "no route to host", open connections hang;
 //     the other servers cannot reach it either) and Server.Start(t) brings
-//     it back; Server.RotateHostKey(t) gives its sshd a new host key, so a
+//     it back; Server.DropConnections(t) cuts every open SSH connection
+//     to it at once (a failure mid-task); Server.RotateHostKey(t) gives its sshd a new host key, so a
 //     pinned old key is refused; Server.FillDisk(t, dir) mounts a full
 //     one-page tmpfs over dir inside the server (writes fail with "No space
 //     left on device"), Server.FreeDisk(t, dir) removes it.

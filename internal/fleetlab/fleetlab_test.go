@@ -352,6 +352,31 @@ func TestFleet(t *testing.T) {
 		}
 	})
 
+	t.Run("DroppedConnectionsEndAtOnce", func(t *testing.T) {
+		c, err := dial(web1, "aegir", signer, web1.HostKey)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		sess, err := c.NewSession()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := sess.Start("sleep 30"); err != nil {
+			t.Fatal(err)
+		}
+		web1.DropConnections(t)
+		if err := sess.Wait(); err == nil {
+			t.Error("a session survived DropConnections")
+		}
+		if _, err := c.NewSession(); err == nil {
+			t.Error("the connection survived DropConnections")
+		}
+		if got := sshRun(t, web1, "aegir", signer, "hostname"); got != "web1" {
+			t.Errorf("a new connection after DropConnections: %q", got)
+		}
+	})
+
 	t.Run("RotatedHostKeyRefusesTheOldPin", func(t *testing.T) {
 		old := db1.HostKey
 		db1.RotateHostKey(t)

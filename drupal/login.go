@@ -85,6 +85,8 @@ func readAccount1(ctx context.Context, db *aegir.DBCredentials, major int) (acco
 	cfg := mysql.NewConfig()
 	cfg.User, cfg.Passwd, cfg.DBName = db.User, db.Password, db.Name
 	cfg.Timeout = 10 * time.Second
+	// Errors are returned; the driver must not print them.
+	cfg.Logger = &mysql.NopLogger{}
 	cfg.Net, cfg.Addr = "tcp", net.JoinHostPort(db.Host, strconv.Itoa(db.Port))
 	if db.Host == "localhost" {
 		cfg.Net, cfg.Addr = "unix", mysqlSocket()

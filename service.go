@@ -186,6 +186,11 @@ type AppSite struct {
 	Email    string
 	DB       *DBCredentials
 	WebGroup string
+	// PrivateDir is the site's own directory outside every platform's root
+	// ($AEGIR_HOME/private/<uri>) for private files, the config sync
+	// directory and temporary files, so they follow the site, not its
+	// platform; "" keeps them under SiteDir/private, as before.
+	PrivateDir string
 }
 
 // Admin is the first account of a fresh site.

@@ -34,6 +34,11 @@ type settingsData struct {
 	URI      string
 	HashSalt string
 	Hosts    []string // the URI and its aliases
+	// Private, Temp and ConfigSync are the private files, temporary and
+	// config sync directories: under the site's PrivateDir when it has
+	// one, else under sites/<uri>/private (relative to the root, as Drupal
+	// takes them).
+	Private, Temp, ConfigSync string
 }
 
 var (
@@ -76,6 +81,7 @@ func (d *Drupal) WriteSettings(ctx context.Context, s *aegir.AppSite) error {
 // version, keeping the hash salt found in old when there is one.
 func renderSettings(s *aegir.AppSite, major int, old []byte) ([]byte, error) {
 	data := settingsData{URI: s.URI, HashSalt: existingSalt(old), Hosts: []string{s.URI}}
+	data.Private, data.Temp, data.ConfigSync = privatePaths(s)
 	for _, a := range s.Aliases {
 		if a != s.URI && !slices.Contains(data.Hosts, a) {
 			data.Hosts = append(data.Hosts, a)
@@ -97,6 +103,16 @@ func renderSettings(s *aegir.AppSite, major int, old []byte) ([]byte, error) {
 		return nil, fmt.Errorf("render %s: %w", name, err)
 	}
 	return buf.Bytes(), nil
+}
+
+// privatePaths are the site's private files, temporary and config sync
+// directories as its settings name them.
+func privatePaths(s *aegir.AppSite) (private, temp, sync string) {
+	if s.PrivateDir != "" {
+		return filepath.Join(s.PrivateDir, "files"), filepath.Join(s.PrivateDir, "tmp"), filepath.Join(s.PrivateDir, "config", "sync")
+	}
+	base := "sites/" + s.URI + "/private"
+	return base, base + "/temp", base + "/config/sync"
 }
 
 // existingSalt returns the hash salt of a Drupal 7 or 8+ settings file.

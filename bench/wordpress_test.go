@@ -65,6 +65,9 @@ func (s *wpStack) task(args ...string) map[string]any {
 		Data   map[string]any `json:"data"`
 		Log    []struct{ Level, Message string }
 	}
+	if os.Getenv("AEGIR_BENCH_LOG") != "" {
+		s.t.Logf("aegir %s: %s", strings.Join(args, " "), stdout.String())
+	}
 	if jerr := json.Unmarshal(stdout.Bytes(), &r); jerr != nil || err != nil || (r.Status != "success" && r.Status != "warning") {
 		s.t.Fatalf("aegir %s: %v (%v): %s\n%s", strings.Join(args, " "), err, jerr, stdout.String(), stderr.String())
 	}

@@ -44,6 +44,7 @@ func TestZeroDowntime(t *testing.T) {
 		{"deploy", []string{"deploy", "@" + uri, file}},
 	} {
 		p := startProbe(s.port, uri, 20*time.Millisecond)
+		start := time.Now()
 		took := timed(func() { s.task(op.args...) })
 		// A few probes after the task, so the last reload is seen through.
 		time.Sleep(200 * time.Millisecond)
@@ -51,6 +52,9 @@ func TestZeroDowntime(t *testing.T) {
 		note := fmt.Sprintf("%d probes during the task (%s) and 200 ms after it, one at a time, every 20 ms, each on a new connection; %d MB uploads + %d MB rows", total, secs(took.Seconds()), size.BackupUploads/4+1, size.BackupDB/4+1)
 		if first != "" {
 			note += "; first failure: " + first
+			for _, f := range p.failures {
+				t.Logf("%s: a probe failed at %s", op.name, f.Sub(start).Round(time.Millisecond))
+			}
 		}
 		report(figure{Bench: "10 zero downtime", Name: "failed probes during " + op.name,
 			Value: fmt.Sprintf("%d of %d", failed, total), Target: "0", Result: atMost(float64(failed), 0), Note: note})
@@ -66,6 +70,7 @@ type probe struct {
 	mu            sync.Mutex
 	failed, total int
 	first         string
+	failures      []time.Time
 }
 
 func startProbe(port int, host string, every time.Duration) *probe {
@@ -109,6 +114,7 @@ func startProbe(port int, host string, every time.Duration) *probe {
 				defer p.mu.Unlock()
 				p.total++
 				if why != "" {
+					p.failures = append(p.failures, time.Now())
 					p.failed++
 					if p.first == "" {
 						p.first = why

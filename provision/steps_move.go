@@ -152,6 +152,14 @@ func (t *run) copySteps(s *siteEnv, d *deployment, file *string) (before, after 
 			}, nil
 		}},
 		{Name: "dump database", Do: func(ctx context.Context) (aegir.Undo, error) {
+			// The backup's name holds the second the dump begins
+			// (unchangedBackup).
+			if *file == "" {
+				var err error
+				if *file, err = t.backupPath(s.site.URI); err != nil {
+					return nil, err
+				}
+			}
 			if shared {
 				return t.dumpShared(ctx, s.db, srcDB, d, dump)
 			}

@@ -53,7 +53,7 @@ func TestZeroDowntime(t *testing.T) {
 		if first != "" {
 			note += "; first failure: " + first
 			for _, f := range p.failures {
-				t.Logf("%s: a probe failed at %s", op.name, f.Sub(start).Round(time.Millisecond))
+				t.Logf("%s: a probe failed at %s (%s)", op.name, f.Sub(start).Round(time.Millisecond), f.UTC().Format("15:04:05.000"))
 			}
 		}
 		report(figure{Bench: "10 zero downtime", Name: "failed probes during " + op.name,
@@ -103,7 +103,7 @@ func startProbe(port int, host string, every time.Duration) *probe {
 					resp.Body.Close()
 					switch {
 					case rerr != nil:
-						why = rerr.Error()
+						why = fmt.Sprintf("%d, %v after %d bytes", resp.StatusCode, rerr, len(body))
 					case resp.StatusCode != http.StatusOK:
 						why = fmt.Sprintf("%d: %.200s", resp.StatusCode, body)
 					case !strings.Contains(string(body), host):

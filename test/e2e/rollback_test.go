@@ -64,7 +64,8 @@ var taskSteps = map[string][]string{
 }
 
 // TestFailedTasksLeaveEverythingAsItWas injects a failure at each step of
-// restore, migrate (with a rename) and clone in turn, and checks that the
+// restore, migrate (with a rename, and without, which keeps the site's
+// database) and clone in turn, and checks that the
 // files, databases, users and vhosts are exactly as before and the site
 // still serves its content.
 func TestFailedTasksLeaveEverythingAsItWas(t *testing.T) {
@@ -85,6 +86,9 @@ func TestFailedTasksLeaveEverythingAsItWas(t *testing.T) {
 	}{
 		{"restore", []string{"@" + uri, backup}},
 		{"migrate", []string{"@" + uri, "@platform_wpnew", "moved." + s.token + ".test"}},
+		// Under its own name between alike codebases: the site keeps its
+		// database (issue 15).
+		{"migrate", []string{"@" + uri, "@platform_wpnew"}},
 		{"clone", []string{"@" + uri, "twin." + s.token + ".test"}},
 	}
 	for _, tc := range cases {

@@ -163,10 +163,12 @@ func (t *run) bringUpSteps(d *deployment) []aegir.Step {
 			}
 			var err error
 			d.pkgs, err = t.checkPackages(ctx, s, s)
+			// Nothing runs on once the step fails or is undone.
 			if err != nil {
-				readAddress(ctx) // nothing runs on after the task
+				readAddress(ctx)
+				return nil, err
 			}
-			return nil, err
+			return func(ctx context.Context) error { readAddress(ctx); return nil }, nil
 		}})
 	}
 	return append(steps,

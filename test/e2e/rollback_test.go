@@ -108,7 +108,9 @@ func TestFailedTasksLeaveEverythingAsItWas(t *testing.T) {
 			if d := before.diff(s.state(wpRoot, wp2Root)); d != "" {
 				t.Fatalf("%s failing at %q changed things:\n%s\nlog: %+v", tc.task, step, d, r.Log)
 			}
-			s.mustServe(s.url(uri, "/?p="+post), marker)
+			if code, body := s.get(s.url(uri, "/?p="+post)); code != 200 || !strings.Contains(body, marker) {
+				t.Fatalf("%s %v failing at %q: the site answers %d:\n%.300s\nlog: %+v", tc.task, tc.args, step, code, body, r.Log)
+			}
 		}
 	}
 	// And each task still succeeds afterwards.

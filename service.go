@@ -6,6 +6,7 @@ import (
 	"io"
 	"sort"
 	"sync"
+	"time"
 )
 
 // Env is what every driver is given: where $AEGIR_HOME is, how to run
@@ -154,6 +155,17 @@ type IdleWaiter interface {
 	// naming any of names, or an error saying what still runs when that
 	// has not happened within a minute or before ctx ends.
 	WaitIdle(ctx context.Context, names ...string) error
+}
+
+// ChangeTimer is a DBService that can tell when a database's data last
+// changed: a restore skips its safety backup when a backup of the site
+// was taken after that (and after its files last changed).
+type ChangeTimer interface {
+	// LastChange returns a time no earlier than the last creation or
+	// write of any table of database name, to the second: an upper bound
+	// when the server keeps no exact time (a table not written since the
+	// server started counts as written when it started).
+	LastChange(ctx context.Context, name string) (time.Time, error)
 }
 
 // Package is a module, theme, plugin, profile, extension or skin of a

@@ -20,7 +20,10 @@ import (
 //	                              database, archive, unpack, import (copySteps), swap in …
 //	                              packages (bringUpSteps), choose backup, remove dump; otherwise:
 //	                              dump database, archive, remove dump (backupSteps), choose
-//	                              backup, database … packages (deploySteps)
+//	                              backup, database … packages (deploySteps); a copy
+//	                              on the same machine that needs no change of its data
+//	                              keeps the site's database (sharesDatabase), so the
+//	                              site answers throughout
 //	                              undo: as each of those
 //	remove old vhost              http.DeleteSite and PHPPools.DeletePool of the old site's own
 //	                              pool, unless the copy has the same name and server

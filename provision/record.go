@@ -46,6 +46,10 @@ type taskRecord struct {
 	// (the app's update, a URI rewrite): tables moved back need the dump
 	// taken before the move imported over them.
 	DataChanged bool `json:"data_changed,omitempty"`
+	// Shared: a migrate whose target keeps the source's database From
+	// (sharesDatabase); it made none, and had committed once the site's
+	// context names Platform.
+	Shared bool `json:"shared,omitempty"`
 	// Committed: the cleanup had begun, so only going on makes sense.
 	Committed bool `json:"committed,omitempty"`
 }
@@ -244,7 +248,8 @@ func (t *run) recoverRecord(ctx context.Context, s *siteEnv, path string) (retir
 	if err != nil {
 		return false, err
 	}
-	committed := rec.Committed || rec.To != "" && target != nil && target.Site != nil && target.Site.DBName == rec.To
+	committed := rec.Committed || rec.To != "" && target != nil && target.Site != nil && target.Site.DBName == rec.To ||
+		rec.Shared && target != nil && target.Site != nil && aegir.ContextName(target.Site.Platform) == aegir.ContextName(rec.Platform)
 	// What the task had sent before it died may still run on the db
 	// server (a RENAME TABLE, the DROP DATABASE of an emptied one): the
 	// recovery waits for it rather than race it.
@@ -354,7 +359,7 @@ func (t *run) undoTask(ctx context.Context, rec taskRecord, target *aegir.Contex
 	if err != nil {
 		return err
 	}
-	if moved && rec.DataChanged {
+	if (moved || rec.Shared) && rec.DataChanged {
 		// As the undo of the move: the task had changed the data it moved
 		// (a URI rewrite to the new name, the app's update).
 		if err := t.reimport(ctx, rec, filepath.Join(sourceRoot, "sites", rec.Site, dumpFile)); err != nil {

@@ -138,23 +138,46 @@ func (t *run) bringUpSteps(d *deployment) []aegir.Step {
 		t.settingsStep(s),
 		t.permissionsStep(s),
 	}
+	// The address the backup's data holds is read beside the package
+	// check (each runs the app's PHP, and only reads), and waited for
+	// before anything changes the data.
+	var addressRead chan struct{}
+	readAddress := func(ctx context.Context) {
+		if addressRead == nil && d.oldURLGuessed {
+			t.readOldURL(ctx, d)
+		} else if addressRead != nil {
+			<-addressRead
+		}
+		d.oldURLGuessed = false
+	}
 	if !d.checkedBefore {
 		// The site's packages are read from its database and settings, so
 		// only once both are in place.
 		steps = append(steps, aegir.Step{Name: "package check", Do: func(ctx context.Context) (aegir.Undo, error) {
+			if d.oldURLGuessed {
+				addressRead = make(chan struct{})
+				go func() {
+					defer close(addressRead)
+					t.readOldURL(ctx, d)
+				}()
+			}
 			var err error
 			d.pkgs, err = t.checkPackages(ctx, s, s)
-			return nil, err
+			// Nothing runs on once the step fails or is undone.
+			if err != nil {
+				readAddress(ctx)
+				return nil, err
+			}
+			return func(ctx context.Context) error { readAddress(ctx); return nil }, nil
 		}})
 	}
 	return append(steps,
 		aegir.Step{Name: "update database", Do: func(ctx context.Context) (aegir.Undo, error) {
+			readAddress(ctx)
 			return nil, t.updateDatabase(ctx, d)
 		}},
 		aegir.Step{Name: "rewrite uri", Do: func(ctx context.Context) (aegir.Undo, error) {
-			if d.oldURLGuessed {
-				t.readOldURL(ctx, d)
-			}
+			readAddress(ctx)
 			if d.oldURI == s.site.URI && d.oldURL == s.url() {
 				return nil, nil
 			}

@@ -37,6 +37,7 @@ type SiteFilter struct {
 	Platform string
 	Client   string
 	Status   string
+	Health   string // HealthUp, HealthDown
 	// Live leaves out the records of deleted sites (their tombstones).
 	Live    bool
 	Page    int
@@ -141,7 +142,7 @@ type ClientStore interface {
 	CreateClient(ctx context.Context, c *Client) error
 	// GetClient returns a client, or ENOTFOUND.
 	GetClient(ctx context.Context, name string) (*Client, error)
-	// UpdateClient replaces a client's title and email.
+	// UpdateClient replaces a client's title, email and quotas.
 	UpdateClient(ctx context.Context, c *Client) error
 	// DeleteClient removes a client and its memberships. A client that
 	// owns sites that are not deleted is an ECONFLICT.
@@ -313,6 +314,7 @@ type Store interface {
 	SessionStore
 	AuditStore
 	StatsStore
+	AlertStore
 	// Close releases the store's connections.
 	Close() error
 }

@@ -56,6 +56,9 @@ type Notification struct {
 type NotificationFilter struct {
 	Page    int
 	PerPage int
+	// ObjectTypes, when not empty, keeps the notifications on objects of
+	// these types.
+	ObjectTypes []ContextType
 	// Scope keeps the notifications of its clients.
 	Scope Scope
 }

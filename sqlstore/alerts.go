@@ -54,6 +54,13 @@ func (s *Store) AddNotification(ctx context.Context, n *aegir.Notification) erro
 // ListNotifications returns one page of notifications, newest first.
 func (s *Store) ListNotifications(ctx context.Context, f aegir.NotificationFilter) ([]*aegir.Notification, int, error) {
 	c := s.filter().scope("%s", "client", f.Scope)
+	if len(f.ObjectTypes) > 0 {
+		types := make([]string, len(f.ObjectTypes))
+		for i, t := range f.ObjectTypes {
+			types[i] = string(t)
+		}
+		c.anyOf("%s", "object_type", types)
+	}
 	return listPage(ctx, s, "notifications", c, notificationCols, "id DESC", f.Page, f.PerPage, func(row scanner) (*aegir.Notification, error) {
 		var n aegir.Notification
 		var typ string

@@ -64,6 +64,11 @@ func testNotifications(t *testing.T, s aegir.Store) {
 	if total != 1 || list[0].Object != "a.example" {
 		t.Fatalf("c1's notifications = %d %+v", total, list)
 	}
+	list, total, err = s.ListNotifications(ctx, aegir.NotificationFilter{ObjectTypes: []aegir.ContextType{aegir.SiteContext}})
+	must(t, err)
+	if total != 2 || list[1].Object != "a.example" {
+		t.Fatalf("notifications on sites = %d %+v", total, list)
+	}
 	_, total, err = s.ListNotifications(ctx, aegir.NotificationFilter{Scope: aegir.Scope{Limited: true}})
 	must(t, err)
 	if total != 0 {

@@ -26,6 +26,7 @@ type taskBox struct {
 type dashboardData struct {
 	Sites      []statusCount
 	SitesTotal int
+	SitesDown  int // enabled sites whose last health check failed
 	Processing taskBox
 	Queued     taskBox
 	// Active are the first running tasks, then the first queued ones.
@@ -63,6 +64,9 @@ func (s *Server) dashboardPage(w http.ResponseWriter, r *http.Request, u *aegir.
 		}
 		d.Sites = append(d.Sites, statusCount{"other", rest})
 		d.SitesTotal += rest
+		if _, d.SitesDown, err = s.Store.ListSites(ctx, aegir.SiteFilter{Status: aegir.SiteEnabled, Health: aegir.HealthDown, PerPage: 1, Scope: scope}); err != nil {
+			return err
+		}
 	}
 	scope, types := hosting.ListScope(u, hosting.KindTask)
 	box := func(f aegir.TaskFilter) (taskBox, error) {

@@ -162,4 +162,3 @@ func message(from, to, subject, body string) []byte {
 	b.WriteString("\r\n")
 	return b.Bytes()
 }
-

@@ -171,15 +171,20 @@ var installerPaths = []string{"/wp-admin/install.php", "/install.php", "/core/in
 // MediaWiki without its LocalSettings.php links to its installer.
 var installerMarkers = []string{"mw-config/index.php", "wp-admin/install.php", "core/install.php"}
 
-// Probe asks the web server at addr (host:port) for "/" of site and says
-// what its answer means.
+// Probe asks the web server at addr (host:port) for "/" of site, with the
+// Host a browser sends, and says what its answer means.
 func Probe(ctx context.Context, client *http.Client, addr, site string) aegir.SiteHealth {
 	start := time.Now()
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+addr+"/", nil)
 	if err != nil {
 		return aegir.SiteHealth{State: aegir.HealthDown, Reason: err.Error()}
 	}
+	// A browser sends the port when it is not HTTP's: so does the check,
+	// or an app redirects it to its canonical address.
 	req.Host = site
+	if _, port, err := net.SplitHostPort(addr); err == nil && port != "80" {
+		req.Host = net.JoinHostPort(site, port)
+	}
 	req.Header.Set("User-Agent", "aegir-health-check")
 	resp, err := client.Do(req)
 	if err != nil {

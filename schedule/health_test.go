@@ -41,6 +41,13 @@ func TestHealthChecksFindDownSitesAndTellChanges(t *testing.T) {
 		broken := map[string]bool{"wp.example": true}
 		release := make(chan struct{})
 		web := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			// The Host has the port, as a browser's does.
+			host, _, err := net.SplitHostPort(r.Host)
+			if err != nil {
+				http.Error(w, "no port in the Host", http.StatusBadRequest)
+				return
+			}
+			r.Host = host
 			mu.Lock()
 			isBroken := broken[r.Host]
 			mu.Unlock()

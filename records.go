@@ -178,6 +178,13 @@ type DiskUsage struct {
 	Sites  int    `json:"sites"` // sites whose files or database are there
 }
 
+// SiteCounts are the dashboard's counts of sites.
+type SiteCounts struct {
+	ByStatus map[string]int // by the front end's status ("" is not installed)
+	Live     int            // sites that are not deleted
+	Down     int            // enabled sites found down
+}
+
 // TaskHour sums up the tasks that finished in one hour.
 type TaskHour struct {
 	Hour       time.Time `json:"hour"` // UTC, start of the hour

@@ -294,6 +294,10 @@ type StatsStore interface {
 	// db server), counting the sites in scope that are not deleted; servers
 	// without any are left out. Sorted by server name.
 	DiskUsage(ctx context.Context, scope Scope) ([]DiskUsage, error)
+	// SiteCounts counts the sites in scope by status, those that are not
+	// deleted, and the enabled ones whose last health check found them
+	// down.
+	SiteCounts(ctx context.Context, scope Scope) (SiteCounts, error)
 	// TaskHistory returns, per hour since since (truncated to the hour),
 	// how many tasks matching f's ObjectTypes and Scope finished, how
 	// many of them failed, and their durations. Hours without tasks are

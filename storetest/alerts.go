@@ -35,6 +35,21 @@ func testSiteHealth(t *testing.T, s aegir.Store) {
 	if total != 1 || list[0].Name != "a.example" || list[0].Health.Code != 500 {
 		t.Fatalf("down sites = %d %v", total, names(list))
 	}
+	// The dashboard's counts: by status, live, and enabled sites down.
+	r := site("c.example", "pa")
+	r.Status, r.Client = aegir.SiteDisabled, "c1"
+	must(t, s.CreateSite(ctx, r))
+	must(t, s.SetSiteHealth(ctx, "c.example", down)) // disabled: not counted down
+	r = site("d.example", "pa")
+	r.Status = aegir.SiteDeleted
+	must(t, s.CreateSite(ctx, r))
+	counts, err := s.SiteCounts(ctx, aegir.Scope{})
+	must(t, err)
+	wantEqual(t, "SiteCounts", counts, aegir.SiteCounts{ByStatus: map[string]int{aegir.SiteEnabled: 2, aegir.SiteDisabled: 1, aegir.SiteDeleted: 1}, Live: 3, Down: 1})
+	counts, err = s.SiteCounts(ctx, aegir.Scope{Limited: true, Clients: []string{"c1"}})
+	must(t, err)
+	wantEqual(t, "SiteCounts(c1)", counts, aegir.SiteCounts{ByStatus: map[string]int{aegir.SiteDisabled: 1}, Live: 1})
+
 	wantCode(t, s.SetSiteHealth(ctx, "none.example", down), aegir.ENOTFOUND)
 	wantCode(t, s.SetSiteHealth(ctx, "a.example", aegir.SiteHealth{State: "sideways"}), aegir.EINVALID, "state")
 }

@@ -8,6 +8,10 @@ ALTER TABLE sites ADD COLUMN health_ms INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE sites ADD COLUMN health_reason TEXT NOT NULL DEFAULT '';
 ALTER TABLE sites ADD COLUMN health_checked_at TEXT;
 CREATE INDEX sites_health ON sites (health, name);
+-- The dashboard's counts and disk use read these alone (index-only scans),
+-- not the rows with their properties.
+CREATE INDEX sites_counts ON sites (status, health);
+CREATE INDEX sites_usage ON sites (platform, db_server, status, disk_files, disk_db);
 
 ALTER TABLE clients ADD COLUMN quota_sites INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE clients ADD COLUMN quota_disk INTEGER NOT NULL DEFAULT 0;
@@ -36,6 +40,8 @@ DROP TABLE alert_subscriptions;
 DROP TABLE notifications;
 ALTER TABLE clients DROP COLUMN quota_disk;
 ALTER TABLE clients DROP COLUMN quota_sites;
+DROP INDEX sites_usage;
+DROP INDEX sites_counts;
 DROP INDEX sites_health;
 ALTER TABLE sites DROP COLUMN health_checked_at;
 ALTER TABLE sites DROP COLUMN health_reason;

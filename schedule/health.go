@@ -113,13 +113,14 @@ func (h *Health) Check(ctx context.Context, now time.Time) (checked, down int, e
 			for r := range sites {
 				health, err := h.checkSite(ctx, client, addrs, r, now)
 				mu.Lock()
-				if err == nil {
+				switch {
+				case err != nil:
+					errs = append(errs, fmt.Errorf("site @%s: %w", r.Name, err))
+				case health.State != "": // "": not checked
 					checked++
 					if health.State == aegir.HealthDown {
 						down++
 					}
-				} else {
-					errs = append(errs, fmt.Errorf("site @%s: %w", r.Name, err))
 				}
 				mu.Unlock()
 			}
@@ -142,7 +143,7 @@ func (h *Health) Check(ctx context.Context, now time.Time) (checked, down int, e
 // a change.
 func (h *Health) checkSite(ctx context.Context, client *http.Client, addrs *webAddrs, r *aegir.SiteRecord, now time.Time) (aegir.SiteHealth, error) {
 	addr, err := addrs.of(ctx, r)
-	if err != nil {
+	if err != nil || addr == "" {
 		return aegir.SiteHealth{}, err
 	}
 	health := Probe(ctx, client, addr, r.Name)
@@ -150,7 +151,7 @@ func (h *Health) checkSite(ctx context.Context, client *http.Client, addrs *webA
 	health.CheckedAt = &at
 	if err := h.Store.SetSiteHealth(ctx, r.Name, health); err != nil {
 		if aegir.ErrorCode(err) == aegir.ENOTFOUND {
-			return health, nil // deleted during the pass
+			return aegir.SiteHealth{}, nil // deleted during the pass: not checked
 		}
 		return health, err
 	}
@@ -260,7 +261,11 @@ func (w *webAddrs) of(ctx context.Context, r *aegir.SiteRecord) (string, error) 
 		if err != nil {
 			return "", err
 		}
-		addr = WebAddress(s.Server)
+		// A server without a web server (http service null) serves no
+		// site to ask: its sites are not checked.
+		if s.Server.HTTPServiceType != aegir.ServiceNull {
+			addr = WebAddress(s.Server)
+		}
 		w.servers[server] = addr
 	}
 	return addr, nil

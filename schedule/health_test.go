@@ -31,7 +31,8 @@ func (a *alerts) SiteHealthChanged(_ context.Context, r *aegir.SiteRecord, h aeg
 // against a web server that answers by Host as sites in trouble do: a 500,
 // a redirect to WordPress's or Drupal's installer, MediaWiki's installer
 // notice, a hang past the timeout; the others answer 200 or redirect to
-// HTTPS. Each check is recorded on the site, with its request going to
+// HTTPS. Disabled sites and sites on a server without a web server are
+// not checked. Each check is recorded on the site, with its request going to
 // the web server's address with the site's Host; a state change is told
 // once, and a site back up is told too.
 func TestHealthChecksFindDownSitesAndTellChanges(t *testing.T) {
@@ -88,6 +89,12 @@ func TestHealthChecksFindDownSitesAndTellChanges(t *testing.T) {
 			}
 			must(t, store.CreateSite(ctx, r))
 		}
+		// A server without a web server has no site to ask.
+		must(t, store.CreateServer(ctx, &aegir.ServerRecord{Name: "server_none", Status: "enabled",
+			Server: aegir.Server{HTTPServiceType: aegir.ServiceNull, HTTPPort: p}}))
+		must(t, store.CreatePlatform(ctx, &aegir.PlatformRecord{Name: "platform_none", Status: "enabled",
+			Platform: aegir.Platform{Root: "/srv/none", WebServer: "@server_none"}}))
+		must(t, store.CreateSite(ctx, &aegir.SiteRecord{Name: "none.example", Status: aegir.SiteEnabled, Site: aegir.Site{URI: "none.example", Platform: "@platform_none"}}))
 		told := &alerts{}
 		h := &schedule.Health{Store: store, Alerter: told, Timeout: 500 * time.Millisecond, Concurrency: 3}
 		now := time.Date(2026, 6, 1, 12, 0, 0, 0, time.UTC)
@@ -116,8 +123,10 @@ func TestHealthChecksFindDownSitesAndTellChanges(t *testing.T) {
 				t.Errorf("%s: health %+v, want %+v", name, r.Health, w)
 			}
 		}
-		if r, _ := store.GetSite(ctx, "off.example"); r.Health.State != "" {
-			t.Errorf("a disabled site was checked: %+v", r.Health)
+		for _, n := range []string{"off.example", "none.example"} {
+			if r, _ := store.GetSite(ctx, n); r.Health.State != "" {
+				t.Errorf("%s was checked: %+v", n, r.Health)
+			}
 		}
 		told.mu.Lock()
 		if len(told.got) != 5 {

@@ -99,8 +99,11 @@ func (h *Health) Check(ctx context.Context, now time.Time) (checked, down int, e
 		workers = DefaultHealthConcurrency
 	}
 	client := h.client()
-	addrs := &webAddrs{store: h.Store, platforms: map[string]string{}, servers: map[string]string{}}
-	sites := make(chan *aegir.SiteRecord)
+	type job struct {
+		site *aegir.SiteRecord
+		addr string
+	}
+	sites := make(chan job)
 	var (
 		mu   sync.Mutex
 		errs []error
@@ -110,8 +113,9 @@ func (h *Health) Check(ctx context.Context, now time.Time) (checked, down int, e
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			for r := range sites {
-				health, err := h.checkSite(ctx, client, addrs, r, now)
+			for j := range sites {
+				r := j.site
+				health, err := h.checkSite(ctx, client, j.addr, r, now)
 				mu.Lock()
 				switch {
 				case err != nil:
@@ -126,13 +130,17 @@ func (h *Health) Check(ctx context.Context, now time.Time) (checked, down int, e
 			}
 		}()
 	}
-	err = eachSite(ctx, h.Store, aegir.SiteEnabled, func(r *aegir.SiteRecord) error {
-		select {
-		case sites <- r:
-			return nil
-		case <-ctx.Done():
-			return ctx.Err()
-		}
+	// Platform by platform, so that the sites of a server without a web
+	// server are not even read.
+	err = h.eachPlatform(ctx, func(platform, addr string) error {
+		return eachSite(ctx, h.Store, aegir.SiteFilter{Status: aegir.SiteEnabled, Platform: platform}, func(r *aegir.SiteRecord) error {
+			select {
+			case sites <- job{r, addr}:
+				return nil
+			case <-ctx.Done():
+				return ctx.Err()
+			}
+		})
 	})
 	close(sites)
 	wg.Wait()
@@ -141,11 +149,7 @@ func (h *Health) Check(ctx context.Context, now time.Time) (checked, down int, e
 
 // checkSite checks one site, records the result and tells the alerter of
 // a change.
-func (h *Health) checkSite(ctx context.Context, client *http.Client, addrs *webAddrs, r *aegir.SiteRecord, now time.Time) (aegir.SiteHealth, error) {
-	addr, err := addrs.of(ctx, r)
-	if err != nil || addr == "" {
-		return aegir.SiteHealth{}, err
-	}
+func (h *Health) checkSite(ctx context.Context, client *http.Client, addr string, r *aegir.SiteRecord, now time.Time) (aegir.SiteHealth, error) {
 	health := Probe(ctx, client, addr, r.Name)
 	at := now
 	health.CheckedAt = &at
@@ -232,43 +236,41 @@ func installerPage(body string) bool {
 	return false
 }
 
-// webAddrs finds, once per pass, the address of each site's web server.
-type webAddrs struct {
-	store     aegir.Store
-	mu        sync.Mutex
-	platforms map[string]string // platform → web server
-	servers   map[string]string // web server → host:port
-}
-
-func (w *webAddrs) of(ctx context.Context, r *aegir.SiteRecord) (string, error) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	platform := aegir.ContextName(r.Site.Platform)
-	server, ok := w.platforms[platform]
-	if !ok {
-		p, err := w.store.GetPlatform(ctx, platform)
+// eachPlatform calls fn with each platform whose web server serves sites
+// (its http service is not null) and that server's address.
+func (h *Health) eachPlatform(ctx context.Context, fn func(platform, addr string) error) error {
+	addrs := map[string]string{} // web server → address, "" for none
+	for page := 1; ; page++ {
+		list, _, err := h.Store.ListPlatforms(ctx, aegir.ListFilter{Page: page, PerPage: aegir.MaxPerPage})
 		if err != nil {
-			return "", err
+			return err
 		}
-		pl := p.Platform
-		pl.Defaults()
-		server = aegir.ContextName(pl.WebServer)
-		w.platforms[platform] = server
+		for _, p := range list {
+			pl := p.Platform
+			pl.Defaults()
+			server := aegir.ContextName(pl.WebServer)
+			addr, ok := addrs[server]
+			if !ok {
+				s, err := h.Store.GetServer(ctx, server)
+				if err != nil {
+					return err
+				}
+				if s.Server.HTTPServiceType != aegir.ServiceNull {
+					addr = WebAddress(s.Server)
+				}
+				addrs[server] = addr
+			}
+			if addr == "" {
+				continue
+			}
+			if err := fn(p.Name, addr); err != nil {
+				return err
+			}
+		}
+		if len(list) < aegir.MaxPerPage {
+			return nil
+		}
 	}
-	addr, ok := w.servers[server]
-	if !ok {
-		s, err := w.store.GetServer(ctx, server)
-		if err != nil {
-			return "", err
-		}
-		// A server without a web server (http service null) serves no
-		// site to ask: its sites are not checked.
-		if s.Server.HTTPServiceType != aegir.ServiceNull {
-			addr = WebAddress(s.Server)
-		}
-		w.servers[server] = addr
-	}
-	return addr, nil
 }
 
 // WebAddress is where a server's web server answers plain HTTP: its

@@ -9,7 +9,6 @@ import (
 	"github.com/aegir-hosting/aegir/hosting"
 )
 
-
 // TestQuotasLimitANewSiteOfAClient: a client at its quota_sites, or whose
 // sites use its quota_disk, gets no new site, with an error naming the
 // quota; deleted sites do not count; other clients and sites without a

@@ -163,7 +163,7 @@ func (n *Notifier) TaskFinished(ctx context.Context, t *aegir.Task, status strin
 	switch {
 	case t.Type == aegir.TaskBackup && t.ObjectType == aegir.SiteContext:
 		return n.raiseSite(ctx, aegir.EventBackupFailed, t.Object, fmt.Sprintf("The backup of @%s failed (task %d).", t.Object, t.ID))
-	case t.Type == aegir.TaskVerify && t.ObjectType == aegir.SiteContext && t.Args["renew"] == "1":
+	case t.Type == aegir.TaskVerify && t.ObjectType == aegir.SiteContext && t.Args["renew"] == "1": // schedule.ArgRenew
 		return n.raiseSite(ctx, aegir.EventRenewalFailed, t.Object, fmt.Sprintf("The certificate renewal of @%s failed (task %d).", t.Object, t.ID))
 	case t.Type == aegir.TaskVerify && t.ObjectType == aegir.ServerContext:
 		return n.ServerUnreachable(ctx, t.Object, fmt.Sprintf("The verify of @%s failed (task %d).", t.Object, t.ID))

@@ -267,6 +267,15 @@ type WebInstaller interface {
 	InstallsOverTheWeb() bool
 }
 
+// DatabaseFree is an App whose sites need no database (plain files): on a
+// db server without a database service (db_service_type null) its sites
+// are installed without one, and back up and move without a dump. Apps
+// that do not implement it need a database.
+type DatabaseFree interface {
+	// NeedsNoDatabase reports that the app's sites need none.
+	NeedsNoDatabase() bool
+}
+
 // UpdateChecker is an App that can tell, from the packages a site uses (as
 // SitePackages lists them) and those of the codebase it runs on (as
 // Packages lists them), that UpdateDatabase would change nothing, so a

@@ -78,6 +78,13 @@ func (s *siteEnv) url() string {
 	return "http://" + host
 }
 
+// withoutDatabase reports that the site gets no database: its db server
+// has no database service and its app needs none (aegir.DatabaseFree).
+func (s *siteEnv) withoutDatabase() bool {
+	free, ok := s.platform.app.(aegir.DatabaseFree)
+	return ok && free.NeedsNoDatabase() && s.dbServer != nil && s.dbServer.DBServiceType == aegir.ServiceNull
+}
+
 // creds are the site's database credentials, from its context.
 func (s *siteEnv) creds() *aegir.DBCredentials {
 	if s.site.DBName == "" {

@@ -70,6 +70,9 @@ func (t *run) backupSteps(s *siteEnv, file *string) []aegir.Step {
 			if s.lostDB {
 				return nil, nil // said by noteLostDatabase
 			}
+			if s.site.DBName == "" && s.withoutDatabase() {
+				return nil, nil // a site that has none (said by its install)
+			}
 			if err := t.dumpDatabase(ctx, s.db, s.site.DBName, dump); err != nil {
 				undo(ctx) // a failed step's undo is not run
 				return nil, err

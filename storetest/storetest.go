@@ -53,6 +53,9 @@ func Exercise(t *testing.T, newStore func(t *testing.T) aegir.Store) {
 		{"LoginLinksWorkOnce", testLoginLinks},
 		{"Audit", testAudit},
 		{"DashboardAggregates", testStats},
+		{"SiteHealthIsKeptApartFromUpdates", testSiteHealth},
+		{"NotificationsKeepToAClientScope", testNotifications},
+		{"AlertSubscriptions", testAlertSubscriptions},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -490,7 +493,9 @@ func testClients(t *testing.T, s aegir.Store) {
 	wantCode(t, s.CreateClient(ctx, &aegir.Client{Name: "Acme"}), aegir.EINVALID, "name")
 	wantCode(t, s.CreateClient(ctx, &aegir.Client{Name: "ok", Email: "not-an-email"}), aegir.EINVALID, "email")
 
-	c.Title, c.CreatedAt = "Acme Corp.", time.Time{}
+	wantCode(t, s.CreateClient(ctx, &aegir.Client{Name: "ok", QuotaSites: -1}), aegir.EINVALID, "quota_sites")
+
+	c.Title, c.CreatedAt, c.QuotaSites, c.QuotaDisk = "Acme Corp.", time.Time{}, 5, 1<<30
 	must(t, s.UpdateClient(ctx, c))
 	got, err = s.GetClient(ctx, "acme")
 	must(t, err)

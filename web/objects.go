@@ -82,6 +82,20 @@ func (b body) takeBool(key string) (*bool, error) {
 	return &v, nil
 }
 
+// takeInt removes key from the body and returns its whole-number value.
+func (b body) takeInt(key string) (*int64, error) {
+	raw, ok := b[key]
+	if !ok {
+		return nil, nil
+	}
+	delete(b, key)
+	var v int64
+	if err := json.Unmarshal(raw, &v); err != nil {
+		return nil, aegir.FieldErrorf(key, "must be a whole number")
+	}
+	return &v, nil
+}
+
 // takeStrings removes key from the body and returns its list of strings;
 // null reads as an empty list.
 func (b body) takeStrings(key string) (*[]string, error) {

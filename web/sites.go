@@ -25,7 +25,7 @@ var sitesKind = &objectKind{
 	list: func(s *Server, r *http.Request, c caller, page, perPage int) ([]any, int, error) {
 		scope, _ := hosting.ListScope(c.u, hosting.KindSite)
 		f := aegir.SiteFilter{Query: r.FormValue("q"), Platform: aegir.ContextName(r.FormValue("platform")),
-			Client: r.FormValue("client"), Status: r.FormValue("status"), Page: page, PerPage: perPage, Scope: scope}
+			Client: r.FormValue("client"), Status: r.FormValue("status"), Health: r.FormValue("health"), Page: page, PerPage: perPage, Scope: scope}
 		list, total, err := s.Store.ListSites(r.Context(), f)
 		return showAll(list, s.siteShown(r.Context(), c.u)), total, err
 	},
@@ -94,7 +94,7 @@ func siteInput(b body) (hosting.SiteInput, error) {
 	} else if ok {
 		in.Client = &client
 	}
-	in.Props, err = b.props("status", "last_cron", "last_backup", "disk_files", "disk_db", "created_at", "updated_at")
+	in.Props, err = b.props("status", "last_cron", "last_backup", "disk_files", "disk_db", "health", "created_at", "updated_at")
 	return in, err
 }
 
@@ -106,6 +106,7 @@ func siteJSON(r *aegir.SiteRecord) map[string]any {
 	m["name"], m["status"], m["created_at"], m["updated_at"] = r.Name, r.Status, r.CreatedAt, r.UpdatedAt
 	m["client"], m["last_cron"], m["last_backup"] = r.Client, r.LastCron, r.LastBackup
 	m["disk_files"], m["disk_db"] = r.DiskFiles, r.DiskDB
+	m["health"] = r.Health
 	return m
 }
 
@@ -142,6 +143,7 @@ type sitesData struct {
 	List      listPage
 	Sites     []*aegir.SiteRecord
 	Statuses  []string
+	Healths   []string
 	Q         map[string]string
 	CanCreate bool
 }
@@ -156,7 +158,8 @@ func (s *Server) sitesPage(w http.ResponseWriter, r *http.Request, u *aegir.User
 	}
 	scope, _ := hosting.ListScope(u, hosting.KindSite)
 	f := aegir.SiteFilter{Query: strings.TrimSpace(r.FormValue("q")), Platform: aegir.ContextName(strings.TrimSpace(r.FormValue("platform"))),
-		Client: strings.TrimSpace(r.FormValue("client")), Status: r.FormValue("status"), Page: pageNumber(r), PerPage: uiPerPage, Scope: scope}
+		Client: strings.TrimSpace(r.FormValue("client")), Status: r.FormValue("status"), Health: r.FormValue("health"),
+		Page: pageNumber(r), PerPage: uiPerPage, Scope: scope}
 	list := s.Service.ListLiveSites
 	switch f.Status {
 	case "not_installed":
@@ -168,9 +171,10 @@ func (s *Server) sitesPage(w http.ResponseWriter, r *http.Request, u *aegir.User
 	if err != nil {
 		return err
 	}
-	d := sitesData{List: newListPage(r, total, uiPerPage, "q", "status", "platform", "client"), Sites: sites,
+	d := sitesData{List: newListPage(r, total, uiPerPage, "q", "status", "health", "platform", "client"), Sites: sites,
 		Statuses: []string{aegir.SiteEnabled, aegir.SiteDisabled, aegir.SiteInstalling, aegir.SiteFailed, aegir.SiteDeleted},
-		Q:        queryMap(r, "q", "status", "platform", "client"), CanCreate: s.can(r, u, hosting.ActCreate, "sites")}
+		Healths:  []string{aegir.HealthDown, aegir.HealthUp},
+		Q:        queryMap(r, "q", "status", "health", "platform", "client"), CanCreate: s.can(r, u, hosting.ActCreate, "sites")}
 	return s.render(w, r, u, http.StatusOK, "sites", "Sites", d)
 }
 

@@ -76,6 +76,8 @@ func (s *Server) pageRoutes() []pageRoute {
 		{method: "POST", path: "/logout", public: true, handler: s.logout},
 		{method: "GET", path: "/{$}", handler: s.dashboardPage},
 		{method: "GET", path: "/account", handler: s.accountPage},
+		{method: "GET", path: "/notifications", handler: s.notificationsPage},
+		{method: "POST", path: "/notifications/alerts", handler: s.alertsSubmit},
 		{method: "POST", path: "/account", handler: s.accountSubmit},
 		{method: "POST", path: "/account/tokens", handler: s.accountTokenCreate},
 		{method: "POST", path: "/account/tokens/{id}/revoke", handler: s.accountTokenRevoke},
@@ -259,6 +261,7 @@ var menu = []menuItem{
 	{"tasks", "/tasks", "Tasks"},
 	{"dispatchers", "/dispatchers", "Dispatchers"},
 	{"audit", "/audit", "Audit log"},
+	{"notifications", "/notifications", "Notifications"},
 }
 
 // can reports whether u may do action on object, for showing links and
@@ -288,7 +291,7 @@ func (s *Server) render(w http.ResponseWriter, r *http.Request, u *aegir.User, s
 		for _, m := range menu {
 			object := m.Name
 			action := hosting.ActList
-			if m.Name == "dashboard" {
+			if m.Name == "dashboard" || m.Name == "notifications" {
 				v.Menu = append(v.Menu, m)
 				continue
 			}
@@ -403,11 +406,11 @@ var templateFuncs = template.FuncMap{
 	"add":          func(a, b int) int { return a + b },
 	"statusClass": func(status string) string {
 		switch status {
-		case aegir.StatusSuccess, aegir.SiteEnabled, "verified":
+		case aegir.StatusSuccess, aegir.SiteEnabled, "verified", aegir.HealthUp:
 			return "ok"
 		case aegir.StatusWarning, aegir.SiteDisabled, aegir.StatusQueued:
 			return "warn"
-		case aegir.StatusFailed:
+		case aegir.StatusFailed, aegir.HealthDown:
 			return "bad"
 		case aegir.StatusProcessing, aegir.SiteInstalling:
 			return "busy"

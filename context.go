@@ -37,9 +37,25 @@ const (
 // MasterServer is the name of the local server context.
 const MasterServer = "server_master"
 
+// How the master reaches a remote server by default, as Aegir does.
+const (
+	DefaultSSHPort = 22
+	DefaultSSHUser = "aegir"
+)
+
+// IsLocal reports whether the server is this machine: no remote_host, or
+// a loopback name. Everything else is reached over SSH.
+func (s *Server) IsLocal() bool {
+	return s.RemoteHost == "" || s.RemoteHost == "localhost" || s.RemoteHost == "127.0.0.1" || s.RemoteHost == "::1"
+}
+
 // Server is a machine carrying an http and a db service.
 type Server struct {
-	RemoteHost      string   `yaml:"remote_host,omitempty"`
+	RemoteHost string `yaml:"remote_host,omitempty"`
+	// SSHPort and SSHUser are how the master logs in to a remote server
+	// (DefaultSSHPort, DefaultSSHUser when unset).
+	SSHPort         int      `yaml:"ssh_port,omitempty"`
+	SSHUser         string   `yaml:"ssh_user,omitempty"`
 	HTTPServiceType string   `yaml:"http_service_type,omitempty"`
 	HTTPPort        int      `yaml:"http_port,omitempty"`
 	HTTPSPort       int      `yaml:"https_port,omitempty"`
@@ -275,8 +291,18 @@ func (s *Site) Defaults() {
 
 // Validate reports the first invalid server property.
 func (s *Server) Validate() error {
-	if err := ValidateURI("remote_host", s.RemoteHost); s.RemoteHost != "" && err != nil {
-		return err
+	if s.RemoteHost != "" {
+		if err := ValidateHost("remote_host", s.RemoteHost); err != nil {
+			return err
+		}
+	}
+	if s.SSHPort < 0 || s.SSHPort > 65535 {
+		return FieldErrorf("ssh_port", "%d is not a TCP port", s.SSHPort)
+	}
+	if s.SSHUser != "" {
+		if err := ValidateUnixUser("ssh_user", s.SSHUser); err != nil {
+			return err
+		}
 	}
 	if !slices.Contains([]string{"", ServiceNginx, ServiceApache, ServiceNull}, s.HTTPServiceType) {
 		return FieldErrorf("http_service_type", "%q is not one of nginx, apache, null", s.HTTPServiceType)
@@ -318,7 +344,7 @@ func (s *Server) Validate() error {
 	if s.PHPFPMPools && s.HTTPServiceType == ServiceNull {
 		return FieldErrorf("php_fpm_pools", "needs an http service (nginx or apache) to serve the pools")
 	}
-	if s.PHPFPMPools && s.RemoteHost != "" && s.RemoteHost != "localhost" && s.RemoteHost != "127.0.0.1" {
+	if s.PHPFPMPools && !s.IsLocal() {
 		// The site users are made on this machine (SiteUsers).
 		return FieldErrorf("php_fpm_pools", "per-site php-fpm pools are not supported on remote servers yet")
 	}

@@ -55,6 +55,7 @@ func (t *run) backupPath(uri string) (string, error) {
 func (t *run) backupSteps(s *siteEnv, file *string) []aegir.Step {
 	dump := filepath.Join(s.siteDir(), dumpFile)
 	return []aegir.Step{
+		t.fetchSiteFilesStep(s),
 		{Name: "dump database", Do: func(ctx context.Context) (aegir.Undo, error) {
 			undo := func(context.Context) error { return removeIfExists(dump) }
 			if s.lostDB {

@@ -29,7 +29,7 @@ func (t *run) verifyServer(ctx context.Context, c *aegir.Context) ([]aegir.Step,
 			return nil, MakeHome(t.b.Paths)
 		}},
 		{Name: "http service", Do: func(ctx context.Context) (aegir.Undo, error) {
-			svc, err := aegir.NewHTTPService(server, c.Name, t.env())
+			svc, err := aegir.NewHTTPService(server, c.Name, t.serverEnv(c.Name, server))
 			if err != nil {
 				return nil, err
 			}
@@ -58,6 +58,7 @@ func (t *run) verifyServer(ctx context.Context, c *aegir.Context) ([]aegir.Step,
 //	codebase         detect (platform.go): the root exists, aegir.DetectApp names the
 //	                 app and its version                  no undo
 //	sites directory  app.VerifyPlatform, sites/ writable  no undo
+//	push code        pushPlatformStep (steps_fleet.go): to a remote web server  no undo
 //	http platform    http.WritePlatform                   undo: the driver's
 //	packages         app.Packages, recorded               no undo
 //	sites            sitesOnDisk (platform.go)            no undo
@@ -81,6 +82,7 @@ func (t *run) verifyPlatform(ctx context.Context, c *aegir.Context) ([]aegir.Ste
 			}
 			return nil, requireWritable(filepath.Join(p.root, "sites"))
 		}},
+		t.pushPlatformStep(c.Platform.WebServer, func() string { return p.root }),
 		{Name: "http platform", Do: func(ctx context.Context) (aegir.Undo, error) {
 			var err error
 			if _, http, err = t.httpService(ctx, c.Platform.WebServer); err != nil {

@@ -7,6 +7,7 @@ import (
 	"reflect"
 	"slices"
 	"strconv"
+	"strings"
 )
 
 // ContextType is the kind of a named context.
@@ -33,6 +34,22 @@ const (
 	SiteEnabled      = "enabled"
 	SiteDisabled     = "disabled"
 )
+
+// SudoCommands are the commands of the server's sudo rule: each of its
+// test and reload commands that runs through "sudo -n", without it.
+func (s *Server) SudoCommands() []string {
+	argvs := [][]string{s.HTTPTestCmd, s.HTTPRestartCmd}
+	if s.PHPFPMPools {
+		argvs = append(argvs, s.PHPFPMTestCmd, s.PHPFPMReloadCmd)
+	}
+	var cmds []string
+	for _, argv := range argvs {
+		if len(argv) > 2 && argv[0] == "sudo" && argv[1] == "-n" {
+			cmds = append(cmds, strings.Join(argv[2:], " "))
+		}
+	}
+	return cmds
+}
 
 // MasterServer is the name of the local server context.
 const MasterServer = "server_master"
@@ -235,6 +252,15 @@ func (s *Server) Defaults() {
 	test, restart, link := []string{"nginx", "-t"}, NginxRestartCmd(), "/etc/nginx/conf.d/aegir.conf"
 	if s.HTTPServiceType == ServiceApache {
 		test, restart, link = []string{"apache2ctl", "configtest"}, []string{"apache2ctl", "graceful"}, "/etc/apache2/conf-enabled/aegir.conf"
+	}
+	if !s.IsLocal() {
+		// A remote server is reached as the aegir user, which may run
+		// only these as root (the sudo rule aegir bootstrap writes, or
+		// Aegir's documented one on a server prepared by hand).
+		test, restart = []string{"sudo", "-n", "nginx", "-t"}, []string{"sudo", "-n", "nginx", "-s", "reload"}
+		if s.HTTPServiceType == ServiceApache {
+			test, restart = []string{"sudo", "-n", "apache2ctl", "configtest"}, []string{"sudo", "-n", "apache2ctl", "graceful"}
+		}
 	}
 	if len(s.HTTPTestCmd) == 0 {
 		s.HTTPTestCmd = test

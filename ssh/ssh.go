@@ -59,6 +59,9 @@ type Pool struct {
 	ConnectTimeout, CommandTimeout time.Duration
 	// Local runs rsync on this machine for Push and Fetch.
 	Local aegir.Runner
+	// Learn pins the host key of a server known_hosts does not know yet
+	// (bootstrap); a changed key is refused either way.
+	Learn bool
 
 	mu      sync.Mutex
 	clients map[Target]*xssh.Client
@@ -136,7 +139,7 @@ func (p *Pool) client(ctx context.Context, t Target) (*xssh.Client, error) {
 	if err != nil {
 		return nil, err
 	}
-	c, err = Dial(ctx, t, signer, p.KnownHosts, false, p.connectTimeout())
+	c, err = Dial(ctx, t, signer, p.KnownHosts, p.Learn, p.connectTimeout())
 	if err != nil {
 		return nil, err
 	}

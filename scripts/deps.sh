@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # Installs and starts what aegir and its tests need on Debian 12, when
-# missing: nginx, php8.2-fpm, MariaDB, WordPress, MediaWiki. Idempotent.
+# missing: nginx, php8.2-fpm, MariaDB, WordPress, MediaWiki, and what the
+# fleet's servers in network namespaces run (openssh-server, apache2). Idempotent.
 set -euo pipefail
 
 # php8.2-fpm goes first: WordPress would otherwise pull in apache with mod_php.
 packages=(nginx php8.2-fpm php8.2-cli php8.2-mysql php8.2-xml php8.2-mbstring php8.2-gd
-  php8.2-intl php8.2-curl php8.2-apcu rsync sudo mariadb-client chromium openssh-server restic composer git)
+  php8.2-intl php8.2-curl php8.2-apcu rsync sudo mariadb-client chromium openssh-server restic composer git apache2)
 apps=(wordpress wordpress-theme-twentytwentythree mediawiki)
 
 missing=()
@@ -23,6 +24,13 @@ if [ ${#missing[@]} -gt 0 ]; then
     exit 1
   fi
   export DEBIAN_FRONTEND=noninteractive
+  # Services are not started by apt: the tests start their own, and a
+  # host apache2 would take nginx's port 80 (sshd the host's port 22).
+  if [ ! -e /usr/sbin/policy-rc.d ]; then
+    printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d
+    chmod 755 /usr/sbin/policy-rc.d
+    trap 'rm -f /usr/sbin/policy-rc.d' EXIT
+  fi
   apt-get update -q
   core=(); rest=()
   for p in "${missing[@]}"; do

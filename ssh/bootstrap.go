@@ -125,7 +125,20 @@ func (b *Bootstrap) Run(ctx context.Context) error {
 
 	if web {
 		// The sudo rule: the web server's test and reload, nothing else.
-		cmds := b.Server.SudoCommands()
+		// sudoers names programs by full path; sudo finds them the same
+		// way (its secure_path) when the rule is used.
+		var cmds []string
+		for _, c := range b.Server.SudoCommands() {
+			prog, args, _ := strings.Cut(c, " ")
+			if !strings.HasPrefix(prog, "/") {
+				out, err := run("which", prog)
+				if err != nil {
+					return aegir.FieldErrorf("http_test_cmd", "%s is not installed on server %s", prog, b.Name)
+				}
+				prog = strings.TrimSpace(string(out))
+			}
+			cmds = append(cmds, strings.TrimSpace(prog+" "+args))
+		}
 		if len(cmds) > 0 {
 			rule := fmt.Sprintf("# Written by aegir bootstrap: the aegir user tests and reloads the web server.\n%s ALL=(root) NOPASSWD: %s\n", user, strings.Join(cmds, ", "))
 			tmp := "/etc/sudoers.d/aegir.aegir-new"

@@ -8,8 +8,8 @@ import (
 
 // Syncer is a Server whose configuration is rendered here and served
 // elsewhere (a remote web server). Its Test copies the configuration there
-// first; Sync copies it again after a batch, so what the batch put back
-// here is put back there too.
+// first; Sync copies it again after a change failed (Submit), so what was
+// put back here is put back there too.
 type Syncer interface {
 	Sync(ctx context.Context) error
 }

@@ -166,7 +166,7 @@ func (t *run) bringUpSteps(d *deployment) []aegir.Step {
 			return nil, s.platform.app.RewriteURI(ctx, s.appSite(), d.oldURI, d.oldURL)
 		}},
 		t.certificateStep(s),
-		t.pushSiteStep(s),
+		t.pushSiteStep(s, true),
 		t.vhostStep(s),
 		t.contextStep(s, aegir.SiteEnabled, d.before),
 		t.packagesStep(s),

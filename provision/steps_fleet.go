@@ -32,11 +32,16 @@ func (t *run) pushPlatformStep(webRef string, root func() string) aegir.Step {
 	}}
 }
 
-// pushSiteStep is "push site": the site's directory, its files included,
-// copied to a remote web server (install, deploy, migrate: the master's
-// copy is the one to serve). Undo: a directory the push made there is
+// pushSiteStep is "push site": the site's directory copied to a remote web
+// server. With its files (install, deploy, migrate: the master's copy is
+// the one to serve), or without its files/ and private/ (verify: the
+// server's are authoritative). Undo: a directory the push made there is
 // removed; one it found stays, as the next push makes it whole.
-func (t *run) pushSiteStep(s *siteEnv) aegir.Step {
+func (t *run) pushSiteStep(s *siteEnv, withFiles bool) aegir.Step {
+	var exclude []string
+	if !withFiles {
+		exclude = []string{"/files", "/private"}
+	}
 	return aegir.Step{Name: "push site", Do: func(ctx context.Context) (aegir.Undo, error) {
 		if t.b.Transport == nil || s.web.IsLocal() {
 			return nil, nil
@@ -44,7 +49,7 @@ func (t *run) pushSiteStep(s *siteEnv) aegir.Step {
 		remote := t.b.Transport.Runner(s.webName, s.web)
 		dir := s.siteDir()
 		_, existed := remote.Run(ctx, aegir.Command{Args: []string{"test", "-d", dir}})
-		if err := t.b.Transport.Push(ctx, s.webName, s.web, dir, nil); err != nil {
+		if err := t.b.Transport.Push(ctx, s.webName, s.web, dir, exclude); err != nil {
 			return nil, err
 		}
 		t.log.Infof("pushed %s to server %s", dir, s.webName)

@@ -133,6 +133,8 @@ func (t *run) verifyPlatform(ctx context.Context, c *aegir.Context) ([]aegir.Ste
 //	settings              settingsStep: app.WriteSettings      undo: the previous file
 //	permissions           permissionsStep                      no undo
 //	certificate           certificateStep: CertificateService.Obtain   undo: removes one it created
+//	push site             pushSiteStep (steps_fleet.go): to a remote web server, without
+//	                      files/ and private/   undo: removes what it made
 //	site address, vhost   vhostSteps: app.RewriteURI when the data holds another address
 //	                      of the site, and vhostStep: http.WriteSite, the vhost first when
 //	                      the site requires https     undo: rewritten back; the previous vhost
@@ -167,6 +169,7 @@ func (t *run) verifySite(ctx context.Context, c *aegir.Context) ([]aegir.Step, e
 		t.settingsStep(s),
 		t.permissionsStep(s),
 		t.certificateStep(s),
+		t.pushSiteStep(s, false),
 	}
 	// The site's URL may have changed scheme or port since the data was
 	// written (SSL turned on or off): the address step moves it.

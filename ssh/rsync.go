@@ -40,6 +40,12 @@ func (p *Pool) rsync(ctx context.Context, t Target, local, remoteDir string, exc
 	if err != nil {
 		return err
 	}
+	// The pool's connection first: it checks the pinned host key with an
+	// error naming both fingerprints, and fails fast on a server that is
+	// down, before OpenSSH says it its own way. It is reused after.
+	if _, err := p.client(ctx, t); err != nil {
+		return err
+	}
 	local = strings.TrimSuffix(local, "/") + "/"
 	host := t.Host
 	if strings.Contains(host, ":") {

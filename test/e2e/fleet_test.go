@@ -23,7 +23,8 @@ import (
 // on db1 is installed and served from web1's address. Then the faults: a
 // vhost web2 rejects leaves web2 serving its other site, a changed host key
 // is refused naming both fingerprints, and a stopped web2 fails its task
-// fast, naming it, with web1 unchanged.
+// fast, naming it, with web1 unchanged. A site migrated from web2 to web1 is
+// served there and gone from web2, its grants moved.
 func TestFleetServesWordPressFromARemoteWebServerWithARemoteDatabase(t *testing.T) {
 	// Four servers on a shared machine: the load limit is not what this
 	// test is about.
@@ -150,17 +151,48 @@ func TestFleetServesWordPressFromARemoteWebServerWithARemoteDatabase(t *testing.
 		}
 	}
 
+	// b moves from web2 to web1: served there, gone from web2, its
+	// database user granted to web1's address instead of web2's.
+	s.mustTask("migrate", "@"+b, "@platform_wp1")
+	if !served(web1, b, b) {
+		t.Fatalf("%s is not served from web1 after the migrate", b)
+	}
+	if code, body := web2.HTTPGet(t, b, "/"); code == 200 && strings.Contains(body, b) {
+		t.Fatalf("%s is still served from web2 after the migrate", b)
+	}
+	grants := func(site string) string {
+		t.Helper()
+		c, err := os.ReadFile(filepath.Join(s.home, "contexts", site+".yml"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		user := ""
+		for _, l := range strings.Split(string(c), "\n") {
+			if v, ok := strings.CutPrefix(l, "db_user: "); ok {
+				user = strings.Trim(v, "\"' ")
+			}
+		}
+		out, err := db1.Exec(ctx, "root", "mysql", "-N", "-e", "SELECT host FROM mysql.user WHERE user = '"+user+"' ORDER BY host")
+		if err != nil || user == "" {
+			t.Fatalf("grants of %s (%q): %v %s", site, user, err, out)
+		}
+		return string(out)
+	}
+	if g := grants(b); !strings.Contains(g, web1.Addr) || strings.Contains(g, web2.Addr) {
+		t.Fatalf("after the migrate to web1 %s's db user may connect from %q", b, g)
+	}
+
 	// web2 gone: its task fails fast naming it; web1 is unchanged.
 	web2.Stop(t)
 	vhost1 := filepath.Join(s.home, "config", "server_web1", "nginx", "vhost.d", uri+".conf")
 	before1, _ := web1.ReadFile(vhost1)
 	start := time.Now()
-	_, err = s.aegir("verify", "@"+b)
+	_, err = s.aegir("verify", "@server_web2")
 	if err == nil || !strings.Contains(err.Error(), "server_web2") {
 		t.Fatalf("verify on a stopped web2: %v, want an error naming server_web2", err)
 	}
 	t.Logf("the task on the stopped server failed in %s", time.Since(start).Round(time.Millisecond))
-	if after, _ := web1.ReadFile(vhost1); string(after) != string(before1) || !served(web1, uri, uri) {
+	if after, _ := web1.ReadFile(vhost1); string(after) != string(before1) || !served(web1, uri, uri) || !served(web1, b, b) {
 		t.Fatal("web1 changed while web2 was down")
 	}
 	web2.Start(t)

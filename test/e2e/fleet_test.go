@@ -208,3 +208,45 @@ func TestFleetServesWordPressFromARemoteWebServerWithARemoteDatabase(t *testing.
 	}
 
 }
+
+// TestFleetUsesAServerPreparedByHand shows a web server prepared as Aegir's
+// guide says (the aegir user with the master's key, the sudo rule for
+// nginx's test and reload), whose host key the operator pinned, is used
+// without bootstrap: its verify pushes the config there and reloads it.
+func TestFleetUsesAServerPreparedByHand(t *testing.T) {
+	t.Setenv("AEGIR_LOAD_CRITICAL", "1000")
+	s := newStack(t)
+	s.setup()
+	pub, err := os.ReadFile(filepath.Join(s.home, ".ssh", "id_ed25519.pub"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	key, _, _, _, err := xssh.ParseAuthorizedKey(pub)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := fleetlab.Start(t, fleetlab.Options{AuthorizedKey: key, AegirUser: true, Hide: []string{s.home}},
+		fleetlab.Spec{Name: "web1", Role: fleetlab.RoleWeb})
+	web1 := f.Servers["web1"]
+	// By hand, the aegir user may not write outside its home: the master's
+	// home is the server's /var/aegir only when they are the same path, so
+	// the operator makes the master's tree there.
+	if out, err := web1.Exec(context.Background(), "root", "install", "-d", "-o", "aegir", "-g", "aegir", s.home); err != nil {
+		t.Fatalf("%v %s", err, out)
+	}
+	s.write(filepath.Join(s.home, ".ssh", "known_hosts"), string(f.KnownHosts()))
+	s.mustAegir("save", "@server_web1", "--context_type=server", "--remote_host="+web1.Addr, "--http_service_type=nginx")
+	s.mustTask("verify", "@server_web1")
+	conf := filepath.Join(s.home, "config", "server_web1", "nginx.conf")
+	if _, err := web1.ReadFile(conf); err != nil {
+		t.Fatalf("the server file was not pushed: %v", err)
+	}
+	// The include link is the operator's, as Aegir documents.
+	if out, err := web1.Exec(context.Background(), "root", "ln", "-sfn", conf, "/etc/nginx/conf.d/aegir.conf"); err != nil {
+		t.Fatalf("%v %s", err, out)
+	}
+	s.mustTask("verify", "@server_web1")
+	if code, _ := web1.HTTPGet(t, "unknown.example", "/"); code == 0 {
+		t.Fatal("web1 does not answer on port 80")
+	}
+}

@@ -7,6 +7,7 @@ import (
 	"reflect"
 	"slices"
 	"strconv"
+	"strings"
 )
 
 // ContextType is the kind of a named context.
@@ -34,12 +35,44 @@ const (
 	SiteDisabled     = "disabled"
 )
 
+// SudoCommands are the commands of the server's sudo rule: each of its
+// test and reload commands that runs through "sudo -n", without it.
+func (s *Server) SudoCommands() []string {
+	argvs := [][]string{s.HTTPTestCmd, s.HTTPRestartCmd}
+	if s.PHPFPMPools {
+		argvs = append(argvs, s.PHPFPMTestCmd, s.PHPFPMReloadCmd)
+	}
+	var cmds []string
+	for _, argv := range argvs {
+		if len(argv) > 2 && argv[0] == "sudo" && argv[1] == "-n" {
+			cmds = append(cmds, strings.Join(argv[2:], " "))
+		}
+	}
+	return cmds
+}
+
 // MasterServer is the name of the local server context.
 const MasterServer = "server_master"
 
+// How the master reaches a remote server by default, as Aegir does.
+const (
+	DefaultSSHPort = 22
+	DefaultSSHUser = "aegir"
+)
+
+// IsLocal reports whether the server is this machine: no remote_host, or
+// a loopback name. Everything else is reached over SSH.
+func (s *Server) IsLocal() bool {
+	return s.RemoteHost == "" || s.RemoteHost == "localhost" || s.RemoteHost == "127.0.0.1" || s.RemoteHost == "::1"
+}
+
 // Server is a machine carrying an http and a db service.
 type Server struct {
-	RemoteHost      string   `yaml:"remote_host,omitempty"`
+	RemoteHost string `yaml:"remote_host,omitempty"`
+	// SSHPort and SSHUser are how the master logs in to a remote server
+	// (DefaultSSHPort, DefaultSSHUser when unset).
+	SSHPort         int      `yaml:"ssh_port,omitempty"`
+	SSHUser         string   `yaml:"ssh_user,omitempty"`
 	HTTPServiceType string   `yaml:"http_service_type,omitempty"`
 	HTTPPort        int      `yaml:"http_port,omitempty"`
 	HTTPSPort       int      `yaml:"https_port,omitempty"`
@@ -220,6 +253,15 @@ func (s *Server) Defaults() {
 	if s.HTTPServiceType == ServiceApache {
 		test, restart, link = []string{"apache2ctl", "configtest"}, []string{"apache2ctl", "graceful"}, "/etc/apache2/conf-enabled/aegir.conf"
 	}
+	if !s.IsLocal() {
+		// A remote server is reached as the aegir user, which may run
+		// only these as root (the sudo rule aegir bootstrap writes, or
+		// Aegir's documented one on a server prepared by hand).
+		test, restart = []string{"sudo", "-n", "nginx", "-t"}, []string{"sudo", "-n", "nginx", "-s", "reload"}
+		if s.HTTPServiceType == ServiceApache {
+			test, restart = []string{"sudo", "-n", "apache2ctl", "configtest"}, []string{"sudo", "-n", "apache2ctl", "graceful"}
+		}
+	}
 	if len(s.HTTPTestCmd) == 0 {
 		s.HTTPTestCmd = test
 	}
@@ -275,8 +317,18 @@ func (s *Site) Defaults() {
 
 // Validate reports the first invalid server property.
 func (s *Server) Validate() error {
-	if err := ValidateURI("remote_host", s.RemoteHost); s.RemoteHost != "" && err != nil {
-		return err
+	if s.RemoteHost != "" {
+		if err := ValidateHost("remote_host", s.RemoteHost); err != nil {
+			return err
+		}
+	}
+	if s.SSHPort < 0 || s.SSHPort > 65535 {
+		return FieldErrorf("ssh_port", "%d is not a TCP port", s.SSHPort)
+	}
+	if s.SSHUser != "" {
+		if err := ValidateUnixUser("ssh_user", s.SSHUser); err != nil {
+			return err
+		}
 	}
 	if !slices.Contains([]string{"", ServiceNginx, ServiceApache, ServiceNull}, s.HTTPServiceType) {
 		return FieldErrorf("http_service_type", "%q is not one of nginx, apache, null", s.HTTPServiceType)
@@ -318,7 +370,7 @@ func (s *Server) Validate() error {
 	if s.PHPFPMPools && s.HTTPServiceType == ServiceNull {
 		return FieldErrorf("php_fpm_pools", "needs an http service (nginx or apache) to serve the pools")
 	}
-	if s.PHPFPMPools && s.RemoteHost != "" && s.RemoteHost != "localhost" && s.RemoteHost != "127.0.0.1" {
+	if s.PHPFPMPools && !s.IsLocal() {
 		// The site users are made on this machine (SiteUsers).
 		return FieldErrorf("php_fpm_pools", "per-site php-fpm pools are not supported on remote servers yet")
 	}

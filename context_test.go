@@ -190,3 +190,36 @@ func TestPerSitePoolsNeedALocalWebServerAndSafeCommands(t *testing.T) {
 		}
 	}
 }
+
+func TestServerSSHPropertiesAreValidated(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name string
+		edit func(s *aegir.Server)
+		err  string // the field named, or "" when valid
+	}{
+		{"host name", func(s *aegir.Server) { s.RemoteHost = "web1.example.com" }, ""},
+		{"ipv4", func(s *aegir.Server) { s.RemoteHost = "10.0.0.11" }, ""},
+		{"ipv6", func(s *aegir.Server) { s.RemoteHost = "fd00::11" }, ""},
+		{"option as host", func(s *aegir.Server) { s.RemoteHost = "-oProxyCommand=x" }, "remote_host"},
+		{"user in host", func(s *aegir.Server) { s.RemoteHost = "root@web1" }, "remote_host"},
+		{"ipv6 zone", func(s *aegir.Server) { s.RemoteHost = "fe80::1%eth0" }, "remote_host"},
+		{"port", func(s *aegir.Server) { s.SSHPort = 2222 }, ""},
+		{"port too big", func(s *aegir.Server) { s.SSHPort = 70000 }, "ssh_port"},
+		{"user", func(s *aegir.Server) { s.SSHUser = "aegir2" }, ""},
+		{"user as option", func(s *aegir.Server) { s.SSHUser = "-l" }, "ssh_user"},
+		{"user with host", func(s *aegir.Server) { s.SSHUser = "aegir@x" }, "ssh_user"},
+	}
+	for _, tt := range tests {
+		s := &aegir.Server{}
+		tt.edit(s)
+		s.Defaults()
+		err := s.Validate()
+		if tt.err == "" && err != nil {
+			t.Errorf("%s: Validate() = %v", tt.name, err)
+		}
+		if tt.err != "" && (err == nil || !strings.Contains(err.Error(), tt.err)) {
+			t.Errorf("%s: Validate() = %v, want an error naming %s", tt.name, err, tt.err)
+		}
+	}
+}

@@ -1,6 +1,7 @@
 package aegir
 
 import (
+	"net/netip"
 	"regexp"
 	"strings"
 )
@@ -49,6 +50,33 @@ func ValidateName(field, name string) error {
 		return FieldErrorf(field, "%q must not contain \"..\"", name)
 	case !namePattern.MatchString(name):
 		return FieldErrorf(field, "%q may hold only lowercase letters, digits, '.', '_' and '-'", name)
+	}
+	return nil
+}
+
+// unixUserPattern is a user name useradd accepts on Debian by default.
+var unixUserPattern = regexp.MustCompile(`^[a-z_][a-z0-9_-]{0,31}$`)
+
+// ValidateHost reports why host is neither a host name (ValidateURI's rule)
+// nor an IP address, naming field. It ends up in SSH, rsync and database
+// grant arguments.
+func ValidateHost(field, host string) error {
+	if ip, err := netip.ParseAddr(host); err == nil {
+		if ip.Zone() != "" {
+			return FieldErrorf(field, "%q: an address with a zone is not supported", host)
+		}
+		return nil
+	}
+	if err := ValidateURI(field, host); err != nil {
+		return FieldErrorf(field, "%q is neither a host name nor an IP address", host)
+	}
+	return nil
+}
+
+// ValidateUnixUser reports why name is not a Unix user name, naming field.
+func ValidateUnixUser(field, name string) error {
+	if !unixUserPattern.MatchString(name) {
+		return FieldErrorf(field, "%q is not a Unix user name (lowercase letters, digits, '_' and '-', at most 32)", name)
 	}
 	return nil
 }

@@ -27,3 +27,10 @@ func (p Paths) Platforms() string { return filepath.Join(p.Home, "platforms") }
 
 // Clients holds the per-client links to sites.
 func (p Paths) Clients() string { return filepath.Join(p.Home, "clients") }
+
+// SSHKey is the master's own key, which logs in to remote servers as their
+// aegir user (made by aegir setup when missing).
+func (p Paths) SSHKey() string { return filepath.Join(p.Home, ".ssh", "id_ed25519") }
+
+// KnownHosts pins the host keys of remote servers, learned at bootstrap.
+func (p Paths) KnownHosts() string { return filepath.Join(p.Home, ".ssh", "known_hosts") }

@@ -18,7 +18,15 @@ type Env struct {
 	// Wait is the task's WaitHook (TaskOptions.Wait): a driver tells it
 	// when it waits for work others do (a shared reload).
 	Wait WaitHook
+	// Push, set when the server is remote, copies a local directory to the
+	// same path on it (Transport.Push): the http drivers push the config
+	// they render here before the server's own test runs there.
+	Push func(ctx context.Context, dir string) error
 }
+
+// Remote reports whether the environment's server is reached over the
+// network (its Runner runs commands there and Push copies files there).
+func (e Env) Remote() bool { return e.Push != nil }
 
 // Vhost is everything a web server needs to serve one site.
 type Vhost struct {

@@ -98,3 +98,21 @@ func FuzzValidateNames(f *testing.F) {
 		}
 	})
 }
+
+// FuzzValidateHost: a remote_host that passes is one word for ssh, rsync
+// and a grant: no option dash, no user or path part, nothing a shell reads.
+func FuzzValidateHost(f *testing.F) {
+	for _, s := range []string{"web1.example", "10.0.0.1", "fd00::1", "-oX", "a@b", "a:b/c", "fe80::1%eth0", "1.2.3.4 x"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		if ValidateHost("remote_host", s) != nil {
+			return
+		}
+		if strings.HasPrefix(s, "-") || strings.ContainsFunc(s, func(r rune) bool {
+			return r <= ' ' || r >= 0x7f || strings.ContainsRune("'\"`;{}$\\#*?[]()<>|&!~@/%,=", r)
+		}) {
+			t.Fatalf("%q passes but holds a character ssh, rsync or a shell would read", s)
+		}
+	})
+}

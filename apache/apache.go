@@ -165,7 +165,10 @@ func (a *Apache) VerifyServer(ctx context.Context) error {
 		return err
 	}
 	defer unlock()
-	if err := webconf.CheckLinkPlace(a.server.HTTPConfLink, "apache"); err != nil {
+	// A remote server's include link is its own, made by bootstrap (or
+	// by hand) as root there.
+	remote := a.env.Remote()
+	if err := webconf.CheckLinkPlace(a.server.HTTPConfLink, "apache"); err != nil && !remote {
 		return err
 	}
 	live := filepath.Join(a.confDir(), "generation", generationLiveFile)
@@ -186,7 +189,8 @@ func (a *Apache) VerifyServer(ctx context.Context) error {
 	}
 	putBack := func() error {
 		// The link first, so Apache never includes a server file that is gone.
-		if err := errors.Join(link.Restore(), before.Restore()); err != nil {
+		// And there: what a remote server was sent goes back too.
+		if err := errors.Join(link.Restore(), before.Restore(), webconf.Push(ctx, a.env, a.serverDir())); err != nil {
 			return fmt.Errorf("put back the previous apache configuration: %w", err)
 		}
 		a.env.Log.Infof("put back the previous apache configuration of server %s", a.name)
@@ -196,10 +200,12 @@ func (a *Apache) VerifyServer(ctx context.Context) error {
 		return errors.Join(err, putBack())
 	}
 	a.env.Log.Infof("wrote %s", a.ServerFile())
-	if err := webconf.Symlink(a.ServerFile(), a.server.HTTPConfLink); err != nil {
-		return errors.Join(aegir.FieldErrorf("http_conf_link", "link %s to %s: %v", a.server.HTTPConfLink, a.ServerFile(), err), putBack())
+	if !remote {
+		if err := webconf.Symlink(a.ServerFile(), a.server.HTTPConfLink); err != nil {
+			return errors.Join(aegir.FieldErrorf("http_conf_link", "link %s to %s: %v", a.server.HTTPConfLink, a.ServerFile(), err), putBack())
+		}
+		a.env.Log.Infof("linked %s to %s", a.server.HTTPConfLink, a.ServerFile())
 	}
-	a.env.Log.Infof("linked %s to %s", a.server.HTTPConfLink, a.ServerFile())
 	// The configuration is valid once tested: a failed restart leaves it in
 	// place for the next start of Apache.
 	if err := a.testAndReload(ctx); err != nil && errors.Is(err, errRejected) {
@@ -304,7 +310,7 @@ func (a *Apache) generationFile() string { return filepath.Join(a.confDir(), "ge
 
 // local reports whether Apache runs on this machine, where it can be asked.
 func (a *Apache) local() bool {
-	return a.server.RemoteHost == "localhost" || a.server.RemoteHost == "127.0.0.1"
+	return a.server.IsLocal()
 }
 
 // answers reports whether the default virtual host answers the generation
@@ -373,6 +379,9 @@ func (a *Apache) testAndReload(ctx context.Context) error {
 
 // test runs the test command; its error carries Apache's message.
 func (a *Apache) test(ctx context.Context) error {
+	if err := webconf.Push(ctx, a.env, a.serverDir()); err != nil {
+		return err
+	}
 	if _, err := a.env.Runner.Run(ctx, aegir.Command{Args: a.server.HTTPTestCmd}); err != nil {
 		return &aegir.Error{Code: aegir.EINVALID, Message: fmt.Errorf("%w: %v", errRejected, err).Error(), Cause: errRejected}
 	}

@@ -63,3 +63,9 @@ func (a applier) Reload(ctx context.Context, generation string) (bool, error) {
 	}
 	return a.waitLive(ctx, generation), nil
 }
+
+// Sync copies the configuration to a remote server again after a batch,
+// so what the batch put back here is put back there.
+func (a applier) Sync(ctx context.Context) error { return webconf.Push(ctx, a.env, a.serverDir()) }
+
+var _ webconf.Syncer = applier{}

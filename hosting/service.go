@@ -667,7 +667,7 @@ func (s *Service) rootExists(ctx context.Context, p *aegir.Platform) error {
 // isLocal reports whether a server is this machine (no remote_host, or
 // localhost), as the web server drivers decide.
 func isLocal(sv aegir.Server) bool {
-	return sv.RemoteHost == "" || sv.RemoteHost == "localhost" || sv.RemoteHost == "127.0.0.1"
+	return sv.IsLocal()
 }
 
 // checkClient reports a client that does not exist as invalid input.

@@ -187,3 +187,9 @@ func (n *Nginx) pretest(ctx context.Context, cands []*webconf.Change) map[*webco
 	bisect(cands)
 	return suspect
 }
+
+// Sync copies the configuration to a remote server again after a batch,
+// so what the batch put back here is put back there.
+func (a applier) Sync(ctx context.Context) error { return webconf.Push(ctx, a.env, a.serverDir()) }
+
+var _ webconf.Syncer = applier{}

@@ -109,7 +109,10 @@ func (n *Nginx) VerifyServer(ctx context.Context) error {
 		return err
 	}
 	defer unlock()
-	if err := webconf.CheckLinkPlace(n.server.HTTPConfLink, "nginx"); err != nil {
+	// A remote server's include link is its own, made by bootstrap (or
+	// by hand) as root there.
+	remote := n.env.Remote()
+	if err := webconf.CheckLinkPlace(n.server.HTTPConfLink, "nginx"); err != nil && !remote {
 		return err
 	}
 
@@ -150,6 +153,8 @@ func (n *Nginx) VerifyServer(ctx context.Context) error {
 		for _, s := range before {
 			errs = append(errs, s.Restore())
 		}
+		// And there: what a remote server was sent goes back too.
+		errs = append(errs, webconf.Push(ctx, n.env, n.serverDir()))
 		if err := errors.Join(errs...); err != nil {
 			return fmt.Errorf("put back the previous nginx configuration: %w", err)
 		}
@@ -163,10 +168,12 @@ func (n *Nginx) VerifyServer(ctx context.Context) error {
 		}
 	}
 	n.env.Log.Infof("wrote %s and %d include snippets in %s", n.ServerFile(), len(files)-1, n.env.Paths.Includes())
-	if err := webconf.Symlink(n.ServerFile(), n.server.HTTPConfLink); err != nil {
-		return errors.Join(aegir.FieldErrorf("http_conf_link", "link %s to %s: %v", n.server.HTTPConfLink, n.ServerFile(), err), putBack())
+	if !remote {
+		if err := webconf.Symlink(n.ServerFile(), n.server.HTTPConfLink); err != nil {
+			return errors.Join(aegir.FieldErrorf("http_conf_link", "link %s to %s: %v", n.server.HTTPConfLink, n.ServerFile(), err), putBack())
+		}
+		n.env.Log.Infof("linked %s to %s", n.server.HTTPConfLink, n.ServerFile())
 	}
-	n.env.Log.Infof("linked %s to %s", n.server.HTTPConfLink, n.ServerFile())
 	// The configuration is valid once tested: a failed reload leaves it in
 	// place for the next start of nginx.
 	if err := n.testAndReload(ctx); err != nil && errors.Is(err, errRejected) {
@@ -281,7 +288,7 @@ const liveTimeout = 5 * time.Second
 
 // local reports whether nginx runs on this machine, where it can be asked.
 func (n *Nginx) local() bool {
-	return n.server.RemoteHost == "localhost" || n.server.RemoteHost == "127.0.0.1"
+	return n.server.IsLocal()
 }
 
 // probe asks the default server which generation it serves and which
@@ -474,6 +481,9 @@ var errRejected = errors.New("nginx rejected the configuration, nothing was relo
 
 // test runs the test command; its error carries nginx's message.
 func (n *Nginx) test(ctx context.Context) error {
+	if err := webconf.Push(ctx, n.env, n.serverDir()); err != nil {
+		return err
+	}
 	if _, err := n.env.Runner.Run(ctx, aegir.Command{Args: n.server.HTTPTestCmd}); err != nil {
 		return &aegir.Error{Code: aegir.EINVALID, Message: fmt.Errorf("%w: %v", errRejected, err).Error(), Cause: errRejected}
 	}

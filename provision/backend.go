@@ -13,7 +13,10 @@ type Backend struct {
 	Paths    aegir.Paths
 	Contexts aegir.ContextStore
 	Runner   aegir.Runner
-	Archiver aegir.Archiver
+	// Transport reaches remote servers (ssh.Transport); nil runs every
+	// server's commands with Runner, on this machine.
+	Transport aegir.Transport
+	Archiver  aegir.Archiver
 	// LoadLimit is the load average above which heavy tasks are refused;
 	// zero means no limit.
 	LoadLimit float64
@@ -160,6 +163,20 @@ func (t *run) env() aegir.Env {
 	return aegir.Env{Paths: t.b.Paths, Runner: t.b.Runner, Log: t.log, Wait: t.opts.Wait}
 }
 
+// serverEnv is env for a driver of the named server: its Runner runs
+// commands there and Push copies files there when it is remote.
+func (t *run) serverEnv(name string, s *aegir.Server) aegir.Env {
+	env := t.env()
+	if t.b.Transport == nil || s.IsLocal() {
+		return env
+	}
+	env.Runner = t.b.Transport.Runner(name, s)
+	env.Push = func(ctx context.Context, dir string) error {
+		return t.b.Transport.Push(ctx, name, s, dir, nil)
+	}
+	return env
+}
+
 // server loads a server context by reference, with defaults applied.
 func (t *run) server(ctx context.Context, ref string) (string, *aegir.Server, error) {
 	c, err := t.typed(ctx, ref, aegir.ServerContext)
@@ -188,7 +205,7 @@ func (t *run) httpService(ctx context.Context, ref string) (*aegir.Server, aegir
 	if err != nil {
 		return nil, nil, err
 	}
-	svc, err := aegir.NewHTTPService(server, name, t.env())
+	svc, err := aegir.NewHTTPService(server, name, t.serverEnv(name, server))
 	if err != nil {
 		return nil, nil, fmt.Errorf("@%s: %w", name, err)
 	}

@@ -60,6 +60,7 @@ func (t *run) install(ctx context.Context, c *aegir.Context) ([]aegir.Step, erro
 			return nil, t.permissions(s)
 		}},
 		t.certificateStep(s),
+		t.pushSiteStep(s, true),
 		t.vhostStep(s),
 		{Name: "context", Do: func(ctx context.Context) (aegir.Undo, error) {
 			c.Site.Status = aegir.SiteEnabled

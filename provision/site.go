@@ -3,7 +3,10 @@ package provision
 import (
 	"context"
 	"fmt"
+	"net"
 	"path/filepath"
+	"strconv"
+	"time"
 
 	"github.com/aegir-hosting/aegir"
 )
@@ -132,16 +135,51 @@ func (s *siteEnv) vhost() *aegir.Vhost {
 }
 
 // grantHosts are the hosts the site's db user may connect from: the web
-// server as the db server sees it, and always the local addresses.
-func (s *siteEnv) grantHosts() []string {
+// server as the db server sees it (its remote_host, or the loopback
+// addresses when both are one machine) and, for a remote db server, this
+// master, whose app commands (install, dumps) connect to it too.
+func (s *siteEnv) grantHosts(ctx context.Context) ([]string, error) {
 	if s.dbServer.DBGrantAllHosts {
-		return []string{"%"}
+		return []string{"%"}, nil
 	}
-	hosts := []string{"localhost", "127.0.0.1"}
-	if s.web.RemoteHost != s.dbServer.RemoteHost && s.web.RemoteHost != "localhost" {
+	local := []string{"localhost", "127.0.0.1"}
+	if s.dbServer.IsLocal() {
+		if s.web.IsLocal() {
+			return local, nil
+		}
+		return append(local, s.web.RemoteHost), nil
+	}
+	master, err := masterAddress(ctx, s.dbServer)
+	if err != nil {
+		return nil, err
+	}
+	hosts := []string{master}
+	switch {
+	case s.web.IsLocal():
+	case s.web.RemoteHost == s.dbServer.RemoteHost:
+		hosts = append(hosts, local...)
+	case s.web.RemoteHost != master:
 		hosts = append(hosts, s.web.RemoteHost)
 	}
-	return hosts
+	return hosts, nil
+}
+
+// masterAddress is this machine's address as the remote db server sees
+// it: the local end of a connection to its master_db port (no NAT sits
+// between a master and its fleet).
+func masterAddress(ctx context.Context, db *aegir.Server) (string, error) {
+	m, err := aegir.ParseMasterDB(db.MasterDB)
+	if err != nil {
+		return "", err
+	}
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	conn, err := (&net.Dialer{}).DialContext(ctx, "tcp", net.JoinHostPort(m.Host, strconv.Itoa(m.Port)))
+	if err != nil {
+		return "", aegir.Errorf(aegir.EINTERNAL, "db server %s is unreachable: %v", m.String(), err)
+	}
+	defer conn.Close()
+	return conn.LocalAddr().(*net.TCPAddr).IP.String(), nil
 }
 
 // loadInstalledSite loads a site that must be installed.

@@ -57,6 +57,7 @@ func (t *run) backupPath(uri string) (string, error) {
 func (t *run) backupSteps(s *siteEnv, file *string) []aegir.Step {
 	dump := filepath.Join(s.siteDir(), dumpFile)
 	return []aegir.Step{
+		t.fetchSiteFilesStep(s),
 		{Name: "dump database", Do: func(ctx context.Context) (aegir.Undo, error) {
 			// The name holds the second the dump begins, which a restore
 			// compares with the site's last change (unchangedBackup).

@@ -125,7 +125,11 @@ func (t *run) createDatabaseNamed(ctx context.Context, s *siteEnv, announce func
 			return nil, err
 		}
 	}
-	if err := s.db.CreateDatabase(ctx, name, name, password, s.grantHosts()); err != nil {
+	hosts, err := s.grantHosts(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.db.CreateDatabase(ctx, name, name, password, hosts); err != nil {
 		return nil, err
 	}
 	s.site.DBName, s.site.DBUser, s.site.DBPassword = name, name, password

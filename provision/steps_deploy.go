@@ -124,6 +124,7 @@ func (t *run) unpackSteps(d *deployment) []aegir.Step {
 //	                 would change                             no undo (the database goes)
 //	rewrite uri      app.RewriteURI, when the name or address changed   no undo (ditto)
 //	certificate      certificateStep: CertificateService.Obtain   undo: removes one it created
+//	push site        pushSiteStep (steps_fleet.go): to a remote web server   undo: removes what it made
 //	vhost            vhostStep: http.WriteSite                undo: the previous vhost
 //	context          contextStep: ContextStore.Put, status enabled   undo: the previous context
 //	packages         packagesStep: app.Packages               no undo
@@ -188,6 +189,7 @@ func (t *run) bringUpSteps(d *deployment) []aegir.Step {
 			return nil, s.platform.app.RewriteURI(ctx, s.appSite(), d.oldURI, d.oldURL)
 		}},
 		t.certificateStep(s),
+		t.pushSiteStep(s, true),
 		t.vhostStep(s),
 		t.contextStep(s, aegir.SiteEnabled, d.before),
 		t.packagesStep(s),

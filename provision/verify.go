@@ -29,7 +29,7 @@ func (t *run) verifyServer(ctx context.Context, c *aegir.Context) ([]aegir.Step,
 			return nil, MakeHome(t.b.Paths)
 		}},
 		{Name: "http service", Do: func(ctx context.Context) (aegir.Undo, error) {
-			svc, err := aegir.NewHTTPService(server, c.Name, t.env())
+			svc, err := aegir.NewHTTPService(server, c.Name, t.serverEnv(c.Name, server))
 			if err != nil {
 				return nil, err
 			}
@@ -58,6 +58,7 @@ func (t *run) verifyServer(ctx context.Context, c *aegir.Context) ([]aegir.Step,
 //	codebase         detect (platform.go): the root exists, aegir.DetectApp names the
 //	                 app and its version                  no undo
 //	sites directory  app.VerifyPlatform, sites/ writable  no undo
+//	push code        pushPlatformStep (steps_fleet.go): to a remote web server  no undo
 //	http platform    http.WritePlatform                   undo: the driver's
 //	packages         app.Packages, recorded               no undo
 //	sites            sitesOnDisk (platform.go)            no undo
@@ -81,6 +82,7 @@ func (t *run) verifyPlatform(ctx context.Context, c *aegir.Context) ([]aegir.Ste
 			}
 			return nil, requireWritable(filepath.Join(p.root, "sites"))
 		}},
+		t.pushPlatformStep(c.Platform.WebServer, func() string { return p.root }),
 		{Name: "http platform", Do: func(ctx context.Context) (aegir.Undo, error) {
 			var err error
 			if _, http, err = t.httpService(ctx, c.Platform.WebServer); err != nil {
@@ -131,6 +133,8 @@ func (t *run) verifyPlatform(ctx context.Context, c *aegir.Context) ([]aegir.Ste
 //	settings              settingsStep: app.WriteSettings      undo: the previous file
 //	permissions           permissionsStep                      no undo
 //	certificate           certificateStep: CertificateService.Obtain   undo: removes one it created
+//	push site             pushSiteStep (steps_fleet.go): to a remote web server, without
+//	                      files/ and private/   undo: removes what it made
 //	site address, vhost   vhostSteps: app.RewriteURI when the data holds another address
 //	                      of the site, and vhostStep: http.WriteSite, the vhost first when
 //	                      the site requires https     undo: rewritten back; the previous vhost
@@ -165,6 +169,7 @@ func (t *run) verifySite(ctx context.Context, c *aegir.Context) ([]aegir.Step, e
 		t.settingsStep(s),
 		t.permissionsStep(s),
 		t.certificateStep(s),
+		t.pushSiteStep(s, false),
 	}
 	// The site's URL may have changed scheme or port since the data was
 	// written (SSL turned on or off): the address step moves it.

@@ -21,6 +21,7 @@ import (
 	"github.com/aegir-hosting/aegir/contextfile"
 	"github.com/aegir-hosting/aegir/local"
 	"github.com/aegir-hosting/aegir/provision"
+	"github.com/aegir-hosting/aegir/ssh"
 	"github.com/aegir-hosting/aegir/tarball"
 
 	// The standard drivers register themselves.
@@ -99,6 +100,7 @@ func (m *Main) paths(home string) aegir.Paths {
 func (m *Main) backend(paths aegir.Paths) *provision.Backend {
 	return &provision.Backend{
 		Paths: paths, Contexts: contextfile.New(paths), Runner: &local.Runner{},
+		Transport: ssh.NewTransport(paths, &local.Runner{}),
 		Archiver:  &tarball.Archiver{Options: tarball.Options{MaxBytes: m.restoreLimit()}},
 		LoadLimit: m.loadLimit(),
 		SiteUsers: m.siteUsers(),

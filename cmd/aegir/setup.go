@@ -20,6 +20,7 @@ import (
 	"github.com/aegir-hosting/aegir/hosting"
 	"github.com/aegir-hosting/aegir/local"
 	"github.com/aegir-hosting/aegir/provision"
+	"github.com/aegir-hosting/aegir/ssh"
 )
 
 // setupCommand turns this machine into a hosting server, as Aegir's
@@ -75,6 +76,10 @@ func (m *Main) setup(ctx context.Context, paths aegir.Paths, o *options) error {
 	if err := provision.MakeHome(paths); err != nil {
 		return err
 	}
+	// The key the master logs in to remote servers with (aegir bootstrap).
+	if _, err := ssh.EnsureKey(paths.SSHKey()); err != nil {
+		return err
+	}
 	server, err := m.setupServer(ctx, paths, o, aegirUser != "")
 	if err != nil {
 		return err
@@ -83,6 +88,12 @@ func (m *Main) setup(ctx context.Context, paths aegir.Paths, o *options) error {
 	if aegirUser != "" {
 		if err := m.setupUser(ctx, paths, aegirUser, server.WebGroup); err != nil {
 			return err
+		}
+		key := paths.SSHKey()
+		for _, p := range []string{filepath.Dir(key), key, key + ".pub"} {
+			if err := chownToUser(p, aegirUser); err != nil {
+				return err
+			}
 		}
 		if err := writeSudoers(ctx, sudoers, aegirUser, server); err != nil {
 			return err
@@ -225,16 +236,7 @@ func writeSudoers(ctx context.Context, path, aegirUser string, server *aegir.Ser
 	if _, err := os.Stat(filepath.Dir(path)); err != nil {
 		return aegir.FieldErrorf("sudoers", "%s: %v (install sudo)", filepath.Dir(path), err)
 	}
-	var cmds []string
-	argvs := [][]string{server.HTTPTestCmd, server.HTTPRestartCmd}
-	if server.PHPFPMPools {
-		argvs = append(argvs, server.PHPFPMTestCmd, server.PHPFPMReloadCmd)
-	}
-	for _, argv := range argvs {
-		if len(argv) > 2 && argv[0] == "sudo" && argv[1] == "-n" {
-			cmds = append(cmds, strings.Join(argv[2:], " "))
-		}
-	}
+	cmds := server.SudoCommands()
 	if server.PHPFPMPools {
 		// The privileged helper for sites' Unix users, which checks its
 		// arguments itself (cmd/aegir/site_user.go, siteuser.Local).

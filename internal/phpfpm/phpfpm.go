@@ -113,7 +113,7 @@ func (p *Pools) Delete(ctx context.Context, user string) (aegir.Undo, error) {
 }
 
 func (p *Pools) local() bool {
-	return p.Server.RemoteHost == "localhost" || p.Server.RemoteHost == "127.0.0.1"
+	return p.Server.IsLocal()
 }
 
 // waitFor waits until path exists.

@@ -252,7 +252,7 @@ func Submit(ctx context.Context, t Target, c *Change) error {
 	defer end()
 	select {
 	case <-c.done:
-		return c.err
+		return syncAfter(ctx, t, c.err)
 	case <-ctx.Done():
 	}
 	appliers.Lock()
@@ -265,7 +265,20 @@ func Submit(ctx context.Context, t Target, c *Change) error {
 	}
 	appliers.Unlock()
 	<-c.done
-	return c.err
+	return syncAfter(ctx, t, c.err)
+}
+
+// syncAfter copies the configuration to a remote server (Syncer) again
+// after a change that failed, in the caller's task, so what was put back
+// here is put back there before the task ends. Every Test pushes first
+// too, so a failed copy is never tested or reloaded there.
+func syncAfter(ctx context.Context, t Target, err error) error {
+	if s, ok := t.Server.(Syncer); ok && err != nil {
+		if serr := s.Sync(ctx); serr != nil {
+			return errors.Join(err, fmt.Errorf("put back the configuration on the server: %w", serr))
+		}
+	}
+	return err
 }
 
 // run applies batches until no change is pending. Only the first batch

@@ -1,0 +1,252 @@
+package e2e
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	xssh "golang.org/x/crypto/ssh"
+
+	"github.com/aegir-hosting/aegir/internal/fleetlab"
+	"github.com/aegir-hosting/aegir/internal/teststack"
+)
+
+// TestFleetServesWordPressFromARemoteWebServerWithARemoteDatabase builds
+// master + web1 + web2 + db1 in network namespaces, every one raw (root
+// only, by the master's key): aegir bootstrap prepares each, root's key is
+// then taken away (so whatever follows proves nothing runs as root), a
+// WordPress platform on web1 is pushed there, and a site with its database
+// on db1 is installed and served from web1's address. Then the faults: a
+// vhost web2 rejects leaves web2 serving its other site, a changed host key
+// is refused naming both fingerprints, and a stopped web2 fails its task
+// fast, naming it, with web1 unchanged. A site migrated from web2 to web1 is
+// served there and gone from web2, its grants moved.
+func TestFleetServesWordPressFromARemoteWebServerWithARemoteDatabase(t *testing.T) {
+	// Four servers on a shared machine: the load limit is not what this
+	// test is about.
+	t.Setenv("AEGIR_LOAD_CRITICAL", "1000")
+	s := newStack(t)
+	s.setup()
+	ctx := context.Background()
+	pub, err := os.ReadFile(filepath.Join(s.home, ".ssh", "id_ed25519.pub"))
+	if err != nil {
+		t.Fatalf("aegir setup made no key: %v", err)
+	}
+	key, _, _, _, err := xssh.ParseAuthorizedKey(pub)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := fleetlab.Start(t, fleetlab.Options{AuthorizedKey: key, Hide: []string{s.home}},
+		fleetlab.Spec{Name: "web1", Role: fleetlab.RoleWeb},
+		fleetlab.Spec{Name: "web2", Role: fleetlab.RoleWeb},
+		fleetlab.Spec{Name: "db1", Role: fleetlab.RoleDB})
+	web1, web2, db1 := f.Servers["web1"], f.Servers["web2"], f.Servers["db1"]
+
+	s.mustAegir("save", "@server_web1", "--context_type=server", "--remote_host="+web1.Addr, "--http_service_type=nginx")
+	s.mustAegir("save", "@server_web2", "--context_type=server", "--remote_host="+web2.Addr, "--http_service_type=nginx")
+	s.mustAegir("save", "@server_db1", "--context_type=server", "--remote_host="+db1.Addr, "--http_service_type=null")
+	for _, srv := range []string{"server_web1", "server_web2", "server_db1"} {
+		out := s.mustAegir("bootstrap", "@"+srv)
+		// Again: idempotent, and the pinned key is the one offered.
+		s.mustAegir("bootstrap", "@"+srv)
+		t.Logf("bootstrap @%s:\n%s", srv, out)
+	}
+	kh, _ := os.ReadFile(filepath.Join(s.home, ".ssh", "known_hosts"))
+	for _, srv := range []*fleetlab.Server{web1, web2, db1} {
+		if !strings.Contains(string(kh), strings.TrimSpace(string(xssh.MarshalAuthorizedKey(srv.HostKey)))) {
+			t.Fatalf("the host key of %s was not pinned:\n%s", srv.Name, kh)
+		}
+		// After bootstrap nothing may run as root: take root's login away.
+		if out, err := srv.Exec(ctx, "root", "rm", "-f", "/etc/ssh/authorized_keys/root"); err != nil {
+			t.Fatalf("%s: %v %s", srv.Name, err, out)
+		}
+	}
+	ctxFile, _ := os.ReadFile(filepath.Join(s.home, "contexts", "server_db1.yml"))
+	if !strings.Contains(string(ctxFile), "mysql://aegir_root:") {
+		t.Fatalf("bootstrap saved no master_db for db1:\n%s", ctxFile)
+	}
+	if st, err := os.Stat(filepath.Join(s.home, "contexts", "server_db1.yml")); err != nil || st.Mode().Perm() != 0o600 {
+		t.Fatalf("db1's context file: %v %v, want 0600", st.Mode(), err)
+	}
+	for _, srv := range []string{"server_web1", "server_web2", "server_db1"} {
+		s.mustTask("verify", "@"+srv)
+	}
+
+	// WordPress on web1, its database on db1.
+	root := filepath.Join(s.home, "platforms", "wp1")
+	if err := teststack.CopyTree("/usr/share/wordpress", root); err != nil {
+		t.Fatal(err)
+	}
+	s.mustAegir("save", "@platform_wp1", "--context_type=platform", "--root="+root, "--web_server=@server_web1")
+	s.mustTask("verify", "@platform_wp1")
+	if _, err := web1.ReadFile(filepath.Join(root, "wp-login.php")); err != nil {
+		t.Fatalf("the platform was not pushed to web1: %v", err)
+	}
+	uri := "wp." + s.token + ".test"
+	s.mustAegir("save", "@"+uri, "--context_type=site", "--platform=@platform_wp1", "--db_server=@server_db1")
+	r := s.mustTask("install", "@"+uri)
+	served := func(srv *fleetlab.Server, host, want string) bool {
+		t.Helper()
+		deadline := time.Now().Add(10 * time.Second)
+		for {
+			code, body := srv.HTTPGet(t, host, "/")
+			if code == 200 && strings.Contains(body, want) {
+				return true
+			}
+			if time.Now().After(deadline) {
+				t.Logf("GET %s from %s = %d:\n%.500s", host, srv.Name, code, body)
+				return false
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+	}
+	if !served(web1, uri, uri) {
+		t.Fatalf("%s is not served from web1", uri)
+	}
+	dbName := fmt.Sprint(r.Data["db_name"])
+	out, err := db1.Exec(ctx, "root", "mysql", "-N", "-e", "SELECT host FROM mysql.user WHERE user = '"+dbName+"' ORDER BY host")
+	if err != nil {
+		t.Fatalf("grants on db1: %v %s", err, out)
+	}
+	hosts := strings.Fields(string(out))
+	if !strings.Contains(string(out), web1.Addr) || strings.Contains(string(out), "%") {
+		t.Fatalf("the site's db user may connect from %v, want web1's %s and not %%", hosts, web1.Addr)
+	}
+	if _, err := web2.ReadFile(filepath.Join(root, "wp-login.php")); err == nil {
+		t.Fatal("web2 holds web1's platform")
+	}
+
+	// A vhost web2 rejects: web2 keeps serving its other site.
+	root2 := filepath.Join(s.home, "platforms", "wp2")
+	if err := teststack.CopyTree("/usr/share/wordpress", root2); err != nil {
+		t.Fatal(err)
+	}
+	s.mustAegir("save", "@platform_wp2", "--context_type=platform", "--root="+root2, "--web_server=@server_web2")
+	s.mustTask("verify", "@platform_wp2")
+	a, b := "a."+s.token+".test", "b."+s.token+".test"
+	for _, site := range []string{a, b} {
+		s.mustAegir("save", "@"+site, "--context_type=site", "--platform=@platform_wp2", "--db_server=@server_db1")
+		s.mustTask("install", "@"+site)
+	}
+	vhost := filepath.Join(s.home, "config", "server_web2", "nginx", "vhost.d", a+".conf")
+	before, err := web2.ReadFile(vhost)
+	if err != nil {
+		t.Fatalf("the vhost was not pushed to web2: %v", err)
+	}
+	long := strings.Repeat("x", 60) + "." + strings.Repeat("y", 60) + "." + strings.Repeat("z", 60) + "." + s.token + ".test"
+	s.mustAegir("save", "@"+a, "--aliases="+long)
+	if r, err := s.task("verify", "@"+a); err == nil || !strings.Contains(fmt.Sprint(r.Log), "server_names_hash") {
+		t.Fatalf("a vhost web2 rejects: %v %+v", err, r.Log)
+	}
+	if after, _ := web2.ReadFile(vhost); string(after) != string(before) {
+		t.Fatalf("the rejected vhost was left on web2:\n%s", after)
+	}
+	for _, site := range []string{a, b} {
+		if !served(web2, site, site) {
+			t.Fatalf("%s is not served from web2 after the rejected vhost", site)
+		}
+	}
+
+	// b moves from web2 to web1: served there, gone from web2, its
+	// database user granted to web1's address instead of web2's.
+	s.mustTask("migrate", "@"+b, "@platform_wp1")
+	if !served(web1, b, b) {
+		t.Fatalf("%s is not served from web1 after the migrate", b)
+	}
+	if code, body := web2.HTTPGet(t, b, "/"); code == 200 && strings.Contains(body, b) {
+		t.Fatalf("%s is still served from web2 after the migrate", b)
+	}
+	grants := func(site string) string {
+		t.Helper()
+		c, err := os.ReadFile(filepath.Join(s.home, "contexts", site+".yml"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		user := ""
+		for _, l := range strings.Split(string(c), "\n") {
+			if v, ok := strings.CutPrefix(l, "db_user: "); ok {
+				user = strings.Trim(v, "\"' ")
+			}
+		}
+		out, err := db1.Exec(ctx, "root", "mysql", "-N", "-e", "SELECT host FROM mysql.user WHERE user = '"+user+"' ORDER BY host")
+		if err != nil || user == "" {
+			t.Fatalf("grants of %s (%q): %v %s", site, user, err, out)
+		}
+		return string(out)
+	}
+	if g := grants(b); !strings.Contains(g, web1.Addr) || strings.Contains(g, web2.Addr) {
+		t.Fatalf("after the migrate to web1 %s's db user may connect from %q", b, g)
+	}
+
+	// web2 gone: its task fails fast naming it; web1 is unchanged.
+	web2.Stop(t)
+	vhost1 := filepath.Join(s.home, "config", "server_web1", "nginx", "vhost.d", uri+".conf")
+	before1, _ := web1.ReadFile(vhost1)
+	start := time.Now()
+	_, err = s.aegir("verify", "@server_web2")
+	if err == nil || !strings.Contains(err.Error(), "server_web2") {
+		t.Fatalf("verify on a stopped web2: %v, want an error naming server_web2", err)
+	}
+	t.Logf("the task on the stopped server failed in %s", time.Since(start).Round(time.Millisecond))
+	if after, _ := web1.ReadFile(vhost1); string(after) != string(before1) || !served(web1, uri, uri) || !served(web1, b, b) {
+		t.Fatal("web1 changed while web2 was down")
+	}
+	web2.Start(t)
+
+	// A changed host key is refused, naming the server and both keys.
+	pinned := xssh.FingerprintSHA256(web2.HostKey)
+	rotated := web2.RotateHostKey(t)
+	_, err = s.aegir("verify", "@server_web2")
+	for _, want := range []string{"server_web2", "host key changed", pinned, xssh.FingerprintSHA256(rotated)} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Fatalf("verify over a changed host key: %v, want %q in it", err, want)
+		}
+	}
+
+}
+
+// TestFleetUsesAServerPreparedByHand shows a web server prepared as Aegir's
+// guide says (the aegir user with the master's key, the sudo rule for
+// nginx's test and reload), whose host key the operator pinned, is used
+// without bootstrap: its verify pushes the config there and reloads it.
+func TestFleetUsesAServerPreparedByHand(t *testing.T) {
+	t.Setenv("AEGIR_LOAD_CRITICAL", "1000")
+	s := newStack(t)
+	s.setup()
+	pub, err := os.ReadFile(filepath.Join(s.home, ".ssh", "id_ed25519.pub"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	key, _, _, _, err := xssh.ParseAuthorizedKey(pub)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := fleetlab.Start(t, fleetlab.Options{AuthorizedKey: key, AegirUser: true, Hide: []string{s.home}},
+		fleetlab.Spec{Name: "web1", Role: fleetlab.RoleWeb})
+	web1 := f.Servers["web1"]
+	// By hand, the aegir user may not write outside its home: the master's
+	// home is the server's /var/aegir only when they are the same path, so
+	// the operator makes the master's tree there.
+	if out, err := web1.Exec(context.Background(), "root", "install", "-d", "-o", "aegir", "-g", "aegir", s.home); err != nil {
+		t.Fatalf("%v %s", err, out)
+	}
+	s.write(filepath.Join(s.home, ".ssh", "known_hosts"), string(f.KnownHosts()))
+	s.mustAegir("save", "@server_web1", "--context_type=server", "--remote_host="+web1.Addr, "--http_service_type=nginx")
+	s.mustTask("verify", "@server_web1")
+	conf := filepath.Join(s.home, "config", "server_web1", "nginx.conf")
+	if _, err := web1.ReadFile(conf); err != nil {
+		t.Fatalf("the server file was not pushed: %v", err)
+	}
+	// The include link is the operator's, as Aegir documents.
+	if out, err := web1.Exec(context.Background(), "root", "ln", "-sfn", conf, "/etc/nginx/conf.d/aegir.conf"); err != nil {
+		t.Fatalf("%v %s", err, out)
+	}
+	s.mustTask("verify", "@server_web1")
+	if code, _ := web1.HTTPGet(t, "unknown.example", "/"); code == 0 {
+		t.Fatal("web1 does not answer on port 80")
+	}
+}

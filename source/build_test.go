@@ -247,7 +247,7 @@ func TestBuildComposerProjectWithPathRepositoryTwiceIsTheSame(t *testing.T) {
 		"packages/greeter/composer.json":   `{"name": "acme/greeter", "version": "1.2.0", "autoload": {"psr-4": {"Acme\\": "src/"}}}`,
 		"packages/greeter/src/Greeter.php": "<?php\nnamespace Acme;\nclass Greeter { static function hello() { return 'hello from composer'; } }\n",
 		"app/composer.json": `{"name": "acme/site", "require": {"acme/greeter": "^1.0"}, "require-dev": {"acme/devtool": "*"},
-			"repositories": [{"type": "path", "url": "`+src+`/packages/greeter"}, {"packagist.org": false}], "config": {"platform-check": false}}`,
+			"repositories": [{"type": "path", "url": "` + src + `/packages/greeter"}, {"packagist.org": false}], "config": {"platform-check": false}}`,
 		"app/index.php": "<?php require __DIR__.'/vendor/autoload.php'; echo Acme\\Greeter::hello();\n",
 	})
 	p := &aegir.Platform{Root: "/unused", Composer: filepath.Join(src, "app")}
@@ -263,7 +263,7 @@ func TestBuildComposerProjectWithPathRepositoryTwiceIsTheSame(t *testing.T) {
 	}
 	os.RemoveAll(first)
 	writeFiles(t, src, map[string]string{"app/composer.json": `{"name": "acme/site", "require": {"acme/greeter": "^1.0"},
-		"repositories": [{"type": "path", "url": "`+src+`/packages/greeter"}, {"packagist.org": false}], "config": {"platform-check": false}}`})
+		"repositories": [{"type": "path", "url": "` + src + `/packages/greeter"}, {"packagist.org": false}], "config": {"platform-check": false}}`})
 	log, err := buildInto(t, p, first, nil)
 	if err != nil {
 		t.Fatalf("build: %v\n%s", err, logText(log))

@@ -114,6 +114,9 @@ func ValidateGitURL(field, s string) error {
 		return nil
 	}
 	if u, err := url.Parse(s); err == nil && u.Scheme != "" && strings.Contains(s, "://") {
+		if _, ok := u.User.Password(); ok {
+			return noPassword(field)
+		}
 		switch u.Scheme {
 		case "https", "ssh":
 			if u.Host == "" || strings.HasPrefix(u.Host, "-") || strings.HasPrefix(u.User.Username(), "-") {
@@ -159,6 +162,9 @@ func ValidateFetchURL(field, s string) error {
 	if err != nil {
 		return FieldErrorf(field, "%q is not a URL: %v", s, err)
 	}
+	if _, ok := u.User.Password(); ok {
+		return noPassword(field)
+	}
 	switch u.Scheme {
 	case "http", "https":
 		if u.Host == "" {
@@ -191,4 +197,10 @@ func safeText(field, s string) error {
 		}
 	}
 	return nil
+}
+
+// noPassword refuses a URL with a password in it: the URL is stored,
+// shown and logged, which a secret never is.
+func noPassword(field string) error {
+	return FieldErrorf(field, "holds a password; use an ssh key, or a server the back end may read without one")
 }

@@ -33,6 +33,8 @@ func TestPlatformSourceValidation(t *testing.T) {
 		{"makefile scheme", Platform{Root: "/srv/p", Makefile: "ftp://e.com/a.make"}, "makefile"},
 		{"makefile relative", Platform{Root: "/srv/p", Makefile: "site.make"}, "makefile"},
 		{"composer relative", Platform{Root: "/srv/p", Composer: "app"}, "composer"},
+		{"git password", Platform{Root: "/srv/p", GitURL: "https://u:secret@e.com/a.git"}, "git_url"},
+		{"makefile password", Platform{Root: "/srv/p", Makefile: "https://u:secret@e.com/a.make"}, "makefile"},
 		{"update_url path", Platform{Root: "/srv/p", Makefile: "/a.make", UpdateURL: "/srv/rh"}, "update_url"},
 		{"update_url newline", Platform{Root: "/srv/p", Makefile: "/a.make", UpdateURL: "https://e.com/\nx"}, "update_url"},
 	} {

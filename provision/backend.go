@@ -14,6 +14,8 @@ type Backend struct {
 	Contexts aegir.ContextStore
 	Runner   aegir.Runner
 	Archiver aegir.Archiver
+	// Builder builds platforms from their sources; nil refuses them.
+	Builder aegir.PlatformBuilder
 	// LoadLimit is the load average above which heavy tasks are refused;
 	// zero means no limit.
 	LoadLimit float64

@@ -93,6 +93,7 @@ func (s *Server) platformShown(ctx context.Context, u *aegir.User) func(*aegir.P
 				delete(m, name)
 			}
 			m["makefile"] = fileNames(m["makefile"])
+			m["composer"] = fileNames(m["composer"])
 		}
 		return m
 	}
@@ -180,7 +181,7 @@ func (s *Server) platformPage(w http.ResponseWriter, r *http.Request, u *aegir.U
 
 // --- forms ---
 
-var platformFields = []string{"name", "root", "makefile", "web_server", "clients", "locked"}
+var platformFields = []string{"name", "root", "makefile", "git_url", "git_ref", "composer", "update_url", "web_server", "clients", "locked"}
 
 func (s *Server) platformForm(w http.ResponseWriter, r *http.Request, u *aegir.User) error {
 	if err := s.authorize(r.Context(), u, hosting.ActCreate, "platforms"); err != nil {
@@ -209,7 +210,7 @@ func (s *Server) platformCreate(w http.ResponseWriter, r *http.Request, u *aegir
 	d := formData{Form: f, Options: map[string][]option{"web_server": servers}}
 	locked := r.PostFormValue("locked") != ""
 	clients := splitList(f.Values["clients"])
-	in := hosting.PlatformInput{Name: f.Values["name"], Props: formProps(f, "root", "makefile", "web_server"), Locked: &locked, Clients: &clients}
+	in := hosting.PlatformInput{Name: f.Values["name"], Props: formProps(f, "root", "makefile", "git_url", "git_ref", "composer", "update_url", "web_server"), Locked: &locked, Clients: &clients}
 	if err := s.checkPlatformInput(r.Context(), u, in); err != nil {
 		return s.formFailed(w, r, u, err, "platformform", "Add a platform", d)
 	}

@@ -21,6 +21,7 @@ import (
 	"github.com/aegir-hosting/aegir/contextfile"
 	"github.com/aegir-hosting/aegir/local"
 	"github.com/aegir-hosting/aegir/provision"
+	"github.com/aegir-hosting/aegir/source"
 	"github.com/aegir-hosting/aegir/tarball"
 
 	// The standard drivers register themselves.
@@ -97,9 +98,11 @@ func (m *Main) paths(home string) aegir.Paths {
 
 // backend builds the back end on $AEGIR_HOME.
 func (m *Main) backend(paths aegir.Paths) *provision.Backend {
+	runner := &local.Runner{}
 	return &provision.Backend{
-		Paths: paths, Contexts: contextfile.New(paths), Runner: &local.Runner{},
+		Paths: paths, Contexts: contextfile.New(paths), Runner: runner,
 		Archiver:  &tarball.Archiver{Options: tarball.Options{MaxBytes: m.restoreLimit()}},
+		Builder:   &source.Builder{Runner: runner},
 		LoadLimit: m.loadLimit(),
 		SiteUsers: m.siteUsers(),
 	}

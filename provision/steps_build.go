@@ -82,7 +82,7 @@ func (t *run) buildRootStep(p *aegir.Platform, rebuild bool, old *string) aegir.
 				return fmt.Errorf("swap the old platform back: %w", err)
 			}
 			*old = ""
-			putBack(moved, root, tmp) // from the new tree, now at tmp, into the old root
+			putBack(moved, tmp, root) // from the new tree, now at tmp, into the old root
 			return os.RemoveAll(tmp)
 		}, nil
 	}}

@@ -3,12 +3,12 @@ package provision
 import (
 	"context"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/aegir-hosting/aegir"
+	"github.com/aegir-hosting/aegir/internal/teststack"
 	"github.com/aegir-hosting/aegir/local"
 	"github.com/aegir-hosting/aegir/source"
 )
@@ -18,41 +18,15 @@ import (
 // nothing; a rebuild undone (a later step failing) swaps the old tree back
 // with its sites; a rebuild that cannot clone leaves the old tree as it was.
 func TestVerifyBuildsRootAndRebuildUndoesToTheOldTree(t *testing.T) {
-	if _, err := exec.LookPath("git"); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("git is missing: run scripts/deps.sh")
-		}
-		t.Skip("git is missing")
-	}
+	repo := teststack.NewGitRepo(t, map[string]string{"index.html": "v1"})
 	b := stepsBackend(t)
 	b.Runner = &local.Runner{}
 	b.Builder = &source.Builder{Runner: b.Runner}
 	ctx := context.Background()
+	commit := func(content string) { repo.Commit(content, map[string]string{"index.html": content}) }
+	bare := repo.Bare
 
 	dir := t.TempDir()
-	git := func(dir string, args ...string) {
-		t.Helper()
-		cmd := exec.Command("git", args...)
-		cmd.Dir = dir
-		cmd.Env = append(os.Environ(), "GIT_AUTHOR_NAME=t", "GIT_AUTHOR_EMAIL=t@e.com", "GIT_COMMITTER_NAME=t", "GIT_COMMITTER_EMAIL=t@e.com")
-		if out, err := cmd.CombinedOutput(); err != nil {
-			t.Fatalf("git %v: %v\n%s", args, err, out)
-		}
-	}
-	bare, work := filepath.Join(dir, "code.git"), filepath.Join(dir, "work")
-	git(dir, "init", "--quiet", "--bare", "--initial-branch=main", bare)
-	git(dir, "init", "--quiet", "--initial-branch=main", work)
-	commit := func(content string) {
-		t.Helper()
-		if err := os.WriteFile(filepath.Join(work, "index.html"), []byte(content), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		git(work, "add", "-A")
-		git(work, "commit", "--quiet", "-m", content)
-		git(work, "push", "--quiet", bare, "main")
-	}
-	commit("v1")
-
 	parent := filepath.Join(dir, "platforms")
 	root := filepath.Join(parent, "built")
 	c, err := aegir.NewContext("platform_built", aegir.PlatformContext)
@@ -140,7 +114,7 @@ func TestVerifyBuildsRootAndRebuildUndoesToTheOldTree(t *testing.T) {
 	if err := os.RemoveAll(bare); err != nil {
 		t.Fatal(err)
 	}
-	r, err = verify(aegir.TaskOptions{Args: map[string]string{"rebuild": "1"}})
+	_, err = verify(aegir.TaskOptions{Args: map[string]string{"rebuild": "1"}})
 	if err == nil || !strings.Contains(err.Error(), "cannot clone") {
 		t.Fatalf("a rebuild from a lost repository: %v", err)
 	}

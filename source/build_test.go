@@ -5,11 +5,13 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/aegir-hosting/aegir"
+	"github.com/aegir-hosting/aegir/internal/teststack"
 )
 
 const releaseXML = `<?xml version="1.0" encoding="utf-8"?>
@@ -101,11 +103,11 @@ func (d *drupalOrg) serveMakefile(name, content string) string {
 func TestBuildMakefilePlacesProjectsAsDrushMakeAndRebuildsFromTheLock(t *testing.T) {
 	need(t, "git", "patch")
 	t.Parallel()
-	mymod := newGitRepo(t, map[string]string{"mymod.info": "name = Mine\n", "mymod.module": "<?php // v1\n"})
-	extra := newGitRepo(t, map[string]string{"extra.info": "name = Extra\n"})
-	extra.tag("v1.0")
-	d := newDrupalOrg(t, extra.url())
-	p := &aegir.Platform{Root: "/unused", Makefile: d.serveMakefile("site.make", d.makefile(mymod.url())), UpdateURL: d.url + "/release-history"}
+	mymod := teststack.NewGitRepo(t, map[string]string{"mymod.info": "name = Mine\n", "mymod.module": "<?php // v1\n"})
+	extra := teststack.NewGitRepo(t, map[string]string{"extra.info": "name = Extra\n"})
+	extra.Tag("v1.0")
+	d := newDrupalOrg(t, extra.URL())
+	p := &aegir.Platform{Root: "/unused", Makefile: d.serveMakefile("site.make", d.makefile(mymod.URL())), UpdateURL: d.url + "/release-history"}
 	if err := p.Validate(); err != nil {
 		t.Fatal(err)
 	}
@@ -150,7 +152,7 @@ func TestBuildMakefilePlacesProjectsAsDrushMakeAndRebuildsFromTheLock(t *testing
 	v1 := lock.Projects["projects/mymod"].Commit
 
 	// A commit after the build: a rebuild from the lock still takes v1.
-	mymod.commit("second", map[string]string{"mymod.module": "<?php // v2\n"})
+	mymod.Commit("second", map[string]string{"mymod.module": "<?php // v2\n"})
 	second := filepath.Join(parent, "second")
 	if log, err := buildInto(t, p, second, lockData); err != nil {
 		t.Fatalf("rebuild: %v\n%s", err, logText(log))
@@ -177,19 +179,19 @@ func TestBuildMakefilePlacesProjectsAsDrushMakeAndRebuildsFromTheLock(t *testing
 func TestBuildFailsWithTheReasonAndLeavesNoWorkDirectory(t *testing.T) {
 	need(t, "git", "patch")
 	t.Parallel()
-	mymod := newGitRepo(t, map[string]string{"mymod.module": "<?php\n"})
-	extra := newGitRepo(t, map[string]string{"extra.info": "x\n"})
-	extra.tag("v1.0")
-	d := newDrupalOrg(t, extra.url())
+	mymod := teststack.NewGitRepo(t, map[string]string{"mymod.module": "<?php\n"})
+	extra := teststack.NewGitRepo(t, map[string]string{"extra.info": "x\n"})
+	extra.Tag("v1.0")
+	d := newDrupalOrg(t, extra.URL())
 	base := "core = 7.x\napi = 2\n"
 	for _, tc := range []struct{ name, makefile, want string }{
 		{"unreachable repository", base + "projects[m][download][type] = git\nprojects[m][download][url] = file:///nonexistent/repo.git\n", "cannot clone file:///nonexistent/repo.git"},
-		{"missing ref", base + "projects[m][download][type] = git\nprojects[m][download][url] = " + mymod.url() + "\nprojects[m][download][tag] = v9\n", `has no branch, tag or commit "v9"`},
+		{"missing ref", base + "projects[m][download][type] = git\nprojects[m][download][url] = " + mymod.URL() + "\nprojects[m][download][tag] = v9\n", `has no branch, tag or commit "v9"`},
 		{"checksum mismatch", base + "projects[t][download][type] = file\nprojects[t][download][url] = " + d.url + "/files/mytheme.tar.gz\nprojects[t][download][sha256] = " + strings.Repeat("a", 64) + "\n", "checksum mismatch: sha256"},
-		{"patch that does not apply", base + "projects[m][download][type] = git\nprojects[m][download][url] = " + mymod.url() + "\nprojects[m][patch][] = " + d.url + "/patches/views.patch\n", "patch " + d.url + "/patches/views.patch does not apply"},
+		{"patch that does not apply", base + "projects[m][download][type] = git\nprojects[m][download][url] = " + mymod.URL() + "\nprojects[m][patch][] = " + d.url + "/patches/views.patch\n", "patch " + d.url + "/patches/views.patch does not apply"},
 		{"syntax error", base + "projects[views] = 3.24\nthis is not make\n", "line 4"},
-		{"directory_name traversal", base + "projects[m][download][type] = git\nprojects[m][download][url] = " + mymod.url() + "\nprojects[m][directory_name] = ../../etc\n", "directory_name"},
-		{"subdir traversal", base + "projects[m][subdir] = ../../../tmp\nprojects[m][download][type] = git\nprojects[m][download][url] = " + mymod.url() + "\n", "subdir"},
+		{"directory_name traversal", base + "projects[m][download][type] = git\nprojects[m][download][url] = " + mymod.URL() + "\nprojects[m][directory_name] = ../../etc\n", "directory_name"},
+		{"subdir traversal", base + "projects[m][subdir] = ../../../tmp\nprojects[m][download][type] = git\nprojects[m][download][url] = " + mymod.URL() + "\n", "subdir"},
 		{"missing release", base + "projects[views] = 3.99\n", "no release 3.99"},
 		{"md5 of the release XML", base + "projects[drupal][version] = 7.0\n", "404"},
 	} {
@@ -210,16 +212,16 @@ func TestBuildFailsWithTheReasonAndLeavesNoWorkDirectory(t *testing.T) {
 func TestBuildGitPlatformAtBranchTagAndCommit(t *testing.T) {
 	need(t, "git")
 	t.Parallel()
-	repo := newGitRepo(t, map[string]string{"index.php": "<?php echo 'v1';\n"})
-	repo.tag("v1")
-	c1 := run(t, repo.work, "git", "rev-parse", "HEAD")
-	repo.commit("v2", map[string]string{"index.php": "<?php echo 'v2';\n"})
-	repo.branch("feature")
-	repo.commit("feature", map[string]string{"index.php": "<?php echo 'feature';\n"})
+	repo := teststack.NewGitRepo(t, map[string]string{"index.php": "<?php echo 'v1';\n"})
+	repo.Tag("v1")
+	c1 := teststack.Git(t, repo.Work, "rev-parse", "HEAD")
+	repo.Commit("v2", map[string]string{"index.php": "<?php echo 'v2';\n"})
+	repo.Branch("feature")
+	repo.Commit("feature", map[string]string{"index.php": "<?php echo 'feature';\n"})
 	parent := t.TempDir()
 	for ref, want := range map[string]string{"v1": "v1", c1: "v1", "main": "v2", "feature": "feature", "": "v2"} {
 		root := filepath.Join(parent, "ref-"+ref)
-		p := &aegir.Platform{Root: root, GitURL: repo.url(), GitRef: ref}
+		p := &aegir.Platform{Root: root, GitURL: repo.URL(), GitRef: ref}
 		if err := p.Validate(); err != nil {
 			t.Fatal(err)
 		}
@@ -230,10 +232,10 @@ func TestBuildGitPlatformAtBranchTagAndCommit(t *testing.T) {
 			t.Errorf("ref %q: index.php = %q, want %s", ref, got, want)
 		}
 	}
-	if got := run(t, filepath.Join(parent, "ref-feature"), "git", "rev-parse", "--abbrev-ref", "HEAD"); got != "feature" {
+	if got := teststack.Git(t, filepath.Join(parent, "ref-feature"), "rev-parse", "--abbrev-ref", "HEAD"); got != "feature" {
 		t.Errorf("a branch platform is on %q, want the branch feature checked out", got)
 	}
-	_, err := buildInto(t, &aegir.Platform{GitURL: repo.url(), GitRef: "nope"}, filepath.Join(parent, "nope"), nil)
+	_, err := buildInto(t, &aegir.Platform{GitURL: repo.URL(), GitRef: "nope"}, filepath.Join(parent, "nope"), nil)
 	if err == nil || !strings.Contains(err.Error(), `no branch, tag or commit "nope"`) {
 		t.Errorf("a missing ref: %v", err)
 	}
@@ -268,8 +270,11 @@ func TestBuildComposerProjectWithPathRepositoryTwiceIsTheSame(t *testing.T) {
 	if err != nil {
 		t.Fatalf("build: %v\n%s", err, logText(log))
 	}
-	out := run(t, first, "php", "index.php")
-	if out != "hello from composer" {
+	out, err := exec.Command("php", filepath.Join(first, "index.php")).Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(out) != "hello from composer" {
 		t.Errorf("index.php says %q", out)
 	}
 	if fi, err := os.Lstat(filepath.Join(first, "vendor/acme/greeter")); err != nil || !fi.IsDir() {

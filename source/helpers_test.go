@@ -18,85 +18,19 @@ import (
 	"testing"
 
 	"github.com/aegir-hosting/aegir"
+	"github.com/aegir-hosting/aegir/internal/teststack"
 	"github.com/aegir-hosting/aegir/local"
 )
 
-// need fails (under CI=true) or skips a test when a command is missing.
+// need stops a test when a command is missing (a failure under CI=true).
 func need(t *testing.T, cmds ...string) {
 	t.Helper()
 	for _, c := range cmds {
 		if _, err := exec.LookPath(c); err != nil {
-			if os.Getenv("CI") == "true" {
-				t.Fatalf("%s is missing: run scripts/deps.sh", c)
-			}
-			t.Skipf("%s is missing: run scripts/deps.sh", c)
+			teststack.Missing(t, "%s is missing: run scripts/deps.sh", c)
 		}
 	}
 }
-
-func run(t *testing.T, dir string, args ...string) string {
-	t.Helper()
-	cmd := exec.Command(args[0], args[1:]...)
-	cmd.Dir = dir
-	cmd.Env = append(os.Environ(), "GIT_AUTHOR_NAME=t", "GIT_AUTHOR_EMAIL=t@example.com",
-		"GIT_COMMITTER_NAME=t", "GIT_COMMITTER_EMAIL=t@example.com", "GIT_AUTHOR_DATE=2026-01-01T00:00:00Z",
-		"GIT_COMMITTER_DATE=2026-01-01T00:00:00Z")
-	out, err := cmd.CombinedOutput()
-	if err != nil {
-		t.Fatalf("%v: %v\n%s", args, err, out)
-	}
-	return strings.TrimSpace(string(out))
-}
-
-func writeFiles(t *testing.T, dir string, files map[string]string) {
-	t.Helper()
-	for name, content := range files {
-		p := filepath.Join(dir, name)
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-}
-
-// gitRepo is a bare repository made by the test and a work tree to commit
-// into it.
-type gitRepo struct {
-	t    *testing.T
-	bare string
-	work string
-}
-
-func newGitRepo(t *testing.T, files map[string]string) *gitRepo {
-	need(t, "git")
-	dir := t.TempDir()
-	r := &gitRepo{t: t, bare: filepath.Join(dir, "repo.git"), work: filepath.Join(dir, "work")}
-	run(t, dir, "git", "init", "--quiet", "--bare", "--initial-branch=main", r.bare)
-	run(t, dir, "git", "init", "--quiet", "--initial-branch=main", r.work)
-	r.commit("first", files)
-	return r
-}
-
-func (r *gitRepo) url() string { return "file://" + r.bare }
-
-// commit commits files on the current branch, pushes it and returns the commit.
-func (r *gitRepo) commit(msg string, files map[string]string) string {
-	writeFiles(r.t, r.work, files)
-	run(r.t, r.work, "git", "add", "-A")
-	run(r.t, r.work, "git", "commit", "--quiet", "-m", msg)
-	branch := run(r.t, r.work, "git", "rev-parse", "--abbrev-ref", "HEAD")
-	run(r.t, r.work, "git", "push", "--quiet", r.bare, branch)
-	return run(r.t, r.work, "git", "rev-parse", "HEAD")
-}
-
-func (r *gitRepo) tag(name string) {
-	run(r.t, r.work, "git", "tag", name)
-	run(r.t, r.work, "git", "push", "--quiet", r.bare, name)
-}
-
-func (r *gitRepo) branch(name string) { run(r.t, r.work, "git", "checkout", "--quiet", "-B", name) }
 
 // tarGz packs files under top/ into a .tar.gz, as drupal.org packs a release.
 func tarGz(t *testing.T, top string, files map[string]string) []byte {
@@ -220,4 +154,17 @@ func entries(t *testing.T, dir string) []string {
 		out = append(out, e.Name())
 	}
 	return out
+}
+
+func writeFiles(t *testing.T, dir string, files map[string]string) {
+	t.Helper()
+	for name, content := range files {
+		p := filepath.Join(dir, name)
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
 }

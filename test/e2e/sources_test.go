@@ -13,21 +13,9 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-)
 
-// gitCmd runs git in dir with a fixed author, for the repositories the
-// tests make.
-func gitCmd(t *testing.T, dir string, args ...string) string {
-	t.Helper()
-	cmd := exec.Command("git", args...)
-	cmd.Dir = dir
-	cmd.Env = append(os.Environ(), "GIT_AUTHOR_NAME=t", "GIT_AUTHOR_EMAIL=t@example.com", "GIT_COMMITTER_NAME=t", "GIT_COMMITTER_EMAIL=t@example.com")
-	out, err := cmd.CombinedOutput()
-	if err != nil {
-		t.Fatalf("git %v: %v\n%s", args, err, out)
-	}
-	return strings.TrimSpace(string(out))
-}
+	"github.com/aegir-hosting/aegir/internal/teststack"
+)
 
 // TestPlatformFromMakefileServesASiteAndRebuildsFromItsLock builds a plain
 // PHP platform from a make file (a core tarball with a patch, and a module
@@ -35,23 +23,15 @@ func gitCmd(t *testing.T, dir string, args ...string) string {
 // rebuild after a new commit keeps the locked commit and the site; a
 // build that cannot clone fails and leaves no directory.
 func TestPlatformFromMakefileServesASiteAndRebuildsFromItsLock(t *testing.T) {
-	for _, bin := range []string{"git", "patch"} {
-		if _, err := exec.LookPath(bin); err != nil {
-			t.Fatalf("%s is not installed: run make test, which installs it", bin)
-		}
+	if _, err := exec.LookPath("patch"); err != nil {
+		t.Fatal("patch is not installed: run make test, which installs it")
 	}
 	s := newStack(t)
 	s.setup()
 
 	// A module in a git repository, on branch main.
+	greet := teststack.NewGitRepo(t, map[string]string{"greet.php": "<?php echo 'greet v1';\n"})
 	repos := t.TempDir()
-	bare, work := filepath.Join(repos, "greet.git"), filepath.Join(repos, "work")
-	gitCmd(t, repos, "init", "--quiet", "--bare", "--initial-branch=main", bare)
-	gitCmd(t, repos, "init", "--quiet", "--initial-branch=main", work)
-	s.write(filepath.Join(work, "greet.php"), "<?php echo 'greet v1';\n")
-	gitCmd(t, work, "add", "-A")
-	gitCmd(t, work, "commit", "--quiet", "-m", "v1")
-	gitCmd(t, work, "push", "--quiet", bare, "main")
 
 	// Core: a tarball and a patch to it, served over HTTP.
 	var tgz bytes.Buffer
@@ -84,7 +64,7 @@ projects[app][download][url] = `+srv.URL+`/app-1.0.tar.gz
 projects[app][download][sha256] = `+hex.EncodeToString(sum[:])+`
 projects[app][patch][] = `+srv.URL+`/core.patch
 projects[greet][download][type] = git
-projects[greet][download][url] = file://`+bare+`
+projects[greet][download][url] = `+greet.URL()+`
 projects[greet][download][branch] = main
 `)
 
@@ -113,9 +93,7 @@ projects[greet][download][branch] = main
 	}
 
 	// A new commit, then a rebuild: the lock keeps v1, the site stays.
-	s.write(filepath.Join(work, "greet.php"), "<?php echo 'greet v2';\n")
-	gitCmd(t, work, "commit", "--quiet", "-am", "v2")
-	gitCmd(t, work, "push", "--quiet", bare, "main")
+	greet.Commit("v2", map[string]string{"greet.php": "<?php echo 'greet v2';\n"})
 	r = s.mustTask("verify", "@platform_built", "--rebuild")
 	if !strings.Contains(logOf(r), "1 site entries carried over") {
 		t.Errorf("the rebuild's log:\n%s", logOf(r))

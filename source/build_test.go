@@ -296,3 +296,42 @@ func TestBuildComposerProjectWithPathRepositoryTwiceIsTheSame(t *testing.T) {
 		t.Error("the rebuild wrote another lock")
 	}
 }
+
+func TestBuildComposerProjectFromGitAtARef(t *testing.T) {
+	need(t, "composer", "php", "git")
+	t.Parallel()
+	pkgs := t.TempDir()
+	writeFiles(t, pkgs, map[string]string{
+		"greeter/composer.json": `{"name": "acme/greeter", "version": "2.0.0", "autoload": {"files": ["greet.php"]}}`,
+		"greeter/greet.php":     "<?php function greet() { return 'hello from git'; }\n",
+	})
+	repo := teststack.NewGitRepo(t, map[string]string{
+		"composer.json": `{"name": "acme/site", "require": {"acme/greeter": "^2.0"},
+			"repositories": [{"type": "path", "url": "` + pkgs + `/greeter"}, {"packagist.org": false}]}`,
+		"index.php": "<?php require __DIR__.'/vendor/autoload.php'; echo greet();\n",
+	})
+	repo.Tag("v1")
+	repo.Commit("broken", map[string]string{"composer.json": `{"require": {"acme/nothing": "^9"}, "repositories": [{"packagist.org": false}]}`})
+	p := &aegir.Platform{Root: "/unused", Composer: repo.URL(), GitRef: "v1"}
+	if err := p.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	root := filepath.Join(t.TempDir(), "root")
+	if log, err := buildInto(t, p, root, nil); err != nil {
+		t.Fatalf("build: %v\n%s", err, logText(log))
+	}
+	out, err := exec.Command("php", filepath.Join(root, "index.php")).Output()
+	if err != nil || string(out) != "hello from git" {
+		t.Errorf("index.php: %q, %v", out, err)
+	}
+	var lock Lock
+	if err := json.Unmarshal([]byte(mustRead(t, filepath.Join(root, aegir.BuildLockFile))), &lock); err != nil || lock.Git == nil || lock.Git.Ref != "v1" || lock.ComposerLock == "" {
+		t.Errorf("lock: %+v, %v", lock, err)
+	}
+	// main's composer.json asks for what no repository has: composer says so.
+	p.GitRef = "main"
+	_, err = buildInto(t, p, filepath.Join(t.TempDir(), "root"), nil)
+	if err == nil || !strings.Contains(err.Error(), "acme/nothing") {
+		t.Errorf("a broken composer.json at main: %v", err)
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"archive/tar"
 	"bytes"
 	"compress/gzip"
+	"crypto/md5"
 	"crypto/sha256"
 	"encoding/hex"
 	"net/http"
@@ -146,4 +147,68 @@ func dotEntries(t *testing.T, dir string) []string {
 		}
 	}
 	return out
+}
+
+// TestDrupal7PlatformFromMakefileResolvesReleasesAndInstalls builds a
+// Drupal 7 platform from a make file whose core and module are drupal.org
+// releases, served (release history XML and tarballs) by a local stand-in
+// for drupal.org, verifies it, installs a site with the minimal profile
+// and fetches its login page.
+func TestDrupal7PlatformFromMakefileResolvesReleasesAndInstalls(t *testing.T) {
+	s := newStack(t)
+	s.setup()
+	fixture := teststack.Fixture(t, "drupal-7.105.tar.xz")
+	files := t.TempDir()
+	core := filepath.Join(files, "drupal-7.105.tar.gz")
+	if out, err := exec.Command("tar", "-czf", core, "-C", fixture, ".").CombinedOutput(); err != nil {
+		t.Fatalf("pack the fixture: %v: %s", err, out)
+	}
+	var mod bytes.Buffer
+	gz := gzip.NewWriter(&mod)
+	tw := tar.NewWriter(gz)
+	info := "name = Hello\ncore = 7.x\nversion = \"7.x-1.2\"\n"
+	tw.WriteHeader(&tar.Header{Name: "hello/hello.info", Mode: 0o644, Size: int64(len(info)), Typeflag: tar.TypeReg})
+	tw.Write([]byte(info))
+	tw.Close()
+	gz.Close()
+	coreBytes, err := os.ReadFile(core)
+	if err != nil {
+		t.Fatal(err)
+	}
+	content := map[string][]byte{"/files/drupal-7.105.tar.gz": coreBytes, "/files/hello-7.x-1.2.tar.gz": mod.Bytes()}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if b, ok := content[r.URL.Path]; ok {
+			w.Write(b)
+			return
+		}
+		http.NotFound(w, r)
+	}))
+	defer srv.Close()
+	history := func(name, typ, version, major, patch string, tarball []byte) []byte {
+		sum := md5.Sum(tarball)
+		return []byte(`<?xml version="1.0" encoding="utf-8"?>
+<project><short_name>` + name + `</short_name><type>` + typ + `</type><api_version>7.x</api_version><releases>
+<release><name>` + name + ` ` + version + `</name><version>` + version + `</version><status>published</status>
+<version_major>` + major + `</version_major><version_patch>` + patch + `</version_patch>
+<download_link>` + srv.URL + `/files/` + name + `-` + version + `.tar.gz</download_link><mdhash>` + hex.EncodeToString(sum[:]) + `</mdhash></release>
+</releases></project>`)
+	}
+	content["/release-history/drupal/7.x"] = history("drupal", "project_core", "7.105", "7", "105", coreBytes)
+	content["/release-history/hello/7.x"] = history("hello", "project_module", "7.x-1.2", "1", "2", mod.Bytes())
+	makefile := filepath.Join(files, "d7.make.yml")
+	s.write(makefile, "core: 7.x\napi: 2\ndefaults:\n  projects:\n    subdir: contrib\nprojects:\n  drupal:\n    version: '7.105'\n  hello: '1.x'\n")
+
+	root := filepath.Join(s.home, "platforms", "d7")
+	s.mustAegir("save", "@platform_d7", "--context_type=platform", "--root="+root, "--makefile="+makefile, "--update_url="+srv.URL+"/release-history")
+	r := s.mustTask("verify", "@platform_d7")
+	if r.Data["app"] != "drupal" || r.Data["version"] != "7.105" {
+		t.Errorf("verify found %v %v, want drupal 7.105", r.Data["app"], r.Data["version"])
+	}
+	if _, err := os.Stat(filepath.Join(root, "sites/all/modules/contrib/hello/hello.info")); err != nil {
+		t.Errorf("the module is not where drush make puts it: %v", err)
+	}
+	uri := "d7." + s.token + ".test"
+	s.mustAegir("save", "@"+uri, "--context_type=site", "--platform=@platform_d7", "--profile=minimal")
+	s.mustTask("install", "@"+uri)
+	s.mustServe(s.url(uri, "/user"), "Log in")
 }

@@ -164,6 +164,15 @@ func (s *Server) platformPage(w http.ResponseWriter, r *http.Request, u *aegir.U
 	showServers := hosting.ShowsMachines(u)
 	d := platformData{ShowServers: showServers, Platform: &shown, Props: propsOf(p.Context(), showServers), CanEdit: s.can(r, u, hosting.ActUpdate, hosting.KindPlatform+":"+name)}
 	d.Buttons = s.buttons(r, u, hosting.KindPlatform, name, hosting.TaskTypes(aegir.PlatformContext))
+	if p.Platform.SourceKind() != "" {
+		// A platform built from a source can be built anew (from its lock).
+		for _, b := range d.Buttons {
+			if b.Type == aegir.TaskVerify {
+				d.Buttons = append(d.Buttons, button{Type: aegir.TaskVerify, Label: "rebuild", Flag: "rebuild", Danger: true})
+				break
+			}
+		}
+	}
 	scope, _ := hosting.ListScope(u, hosting.KindSite)
 	if d.Sites, d.SiteTotal, err = s.Service.ListLiveSites(ctx, aegir.SiteFilter{Platform: name, PerPage: 20, Scope: scope}); err != nil {
 		return err

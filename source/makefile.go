@@ -108,6 +108,8 @@ var (
 	// projectName is a drupal.org project or a library's key.
 	projectName = regexp.MustCompile(`^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$`)
 	hexDigest   = regexp.MustCompile(`^[0-9a-f]+$`)
+	coreVersion = regexp.MustCompile(`^[0-9]+\.x$`)
+	listIndex   = regexp.MustCompile(`^[0-9]+$`)
 )
 
 // maxMakefile bounds a make file (and each include).
@@ -169,13 +171,10 @@ func parseINI(data []byte) (*node, error) {
 			}
 			cur = cur.child(k, n)
 		}
-		if cur.scalar != nil || len(cur.keys) > 0 {
-			// drush lets a later line win; a repeated scalar is kept so.
-			if len(cur.keys) > 0 {
-				return nil, &ParseError{Line: n, Key: m[1] + m[2], Msg: "holds keys already and cannot hold a value"}
-			}
+		if len(cur.keys) > 0 {
+			return nil, &ParseError{Line: n, Key: m[1] + m[2], Msg: "holds keys already and cannot hold a value"}
 		}
-		cur.scalar, cur.line = &value, n
+		cur.scalar, cur.line = &value, n // a repeated key: the later line wins, as in drush
 	}
 	if err := sc.Err(); err != nil {
 		return nil, &ParseError{Msg: err.Error()}
@@ -288,7 +287,7 @@ func fromTree(root *node) (*Makefile, error) {
 			}
 			if k == "core" {
 				mf.Core = *c.scalar
-				if !regexp.MustCompile(`^[0-9]+\.x$`).MatchString(mf.Core) {
+				if !coreVersion.MatchString(mf.Core) {
 					return nil, &ParseError{Line: c.line, Key: k, Msg: fmt.Sprintf("%q is not a core version such as 7.x", mf.Core)}
 				}
 			} else {
@@ -374,7 +373,7 @@ func merge(old, p *Project) {
 func project(list, key string, n *node) (*Project, error) {
 	path := list + "[" + key + "]"
 	p := &Project{Name: key, Library: list == "libraries", line: n.line}
-	numeric := regexp.MustCompile(`^[0-9]+$`).MatchString(key)
+	numeric := listIndex.MatchString(key)
 	if n.scalar != nil {
 		if numeric {
 			p.Name = *n.scalar

@@ -155,7 +155,10 @@ var (
 var taskCatalog = []TaskType{
 	{Name: TaskVerify, Summary: "verify a server, platform or site: write its config, check it, record what it finds",
 		Objects: allObjects, Queued: allObjects, PlatformWide: true, Clients: true,
-		Args: []TaskArg{{Name: "renew", Kind: ArgBool, Doc: "renew the site's certificate even when it is not due"}},
+		Args: []TaskArg{
+			{Name: "renew", Kind: ArgBool, Doc: "renew the site's certificate even when it is not due"},
+			{Name: "rebuild", Kind: ArgBool, Doc: "build a platform's root anew from its source and its lock file, sites carried over"},
+		},
 		Result: byObject(map[ContextType]func() any{
 			ServerContext:   func() any { return new(ServerVerifyResult) },
 			PlatformContext: func() any { return new(PlatformVerifyResult) },

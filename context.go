@@ -98,7 +98,17 @@ type Server struct {
 type Platform struct {
 	Root      string `yaml:"root,omitempty"`
 	WebServer string `yaml:"web_server,omitempty"`
-	Makefile  string `yaml:"makefile,omitempty"`
+	// The platform's source, from which verify builds the root when it
+	// does not exist (see PlatformBuilder): at most one of Makefile (a
+	// Drush make file's path or URL), GitURL (at GitRef) and Composer (a
+	// project directory, or a git repository at GitRef).
+	Makefile string `yaml:"makefile,omitempty"`
+	GitURL   string `yaml:"git_url,omitempty"`
+	GitRef   string `yaml:"git_ref,omitempty"`
+	Composer string `yaml:"composer,omitempty"`
+	// UpdateURL is where a makefile's drupal.org projects' release
+	// history is read (default DefaultUpdateURL).
+	UpdateURL string `yaml:"update_url,omitempty"`
 }
 
 // Site is a URI on a platform with its own database and files directory.
@@ -390,7 +400,7 @@ func (p *Platform) Validate() error {
 	if !isAbs(p.Root) {
 		return FieldErrorf("root", "%q must be an absolute path", p.Root)
 	}
-	return nil
+	return p.validateSource()
 }
 
 // Validate reports the first invalid site property.

@@ -627,12 +627,12 @@ func (s *Service) rootFree(ctx context.Context, name string, p *aegir.Platform) 
 
 // rootExists refuses the root of a platform that no verify could use: on
 // a local web server (this machine), a root that is not a directory when
-// no source (makefile) would build it there. A verify would only fail on
+// no source (makefile, git_url, composer) would build it there. A verify would only fail on
 // it, leaving a failed platform; the form says why at once instead. The
 // roots on remote servers are checked by the platform's verify.
 func (s *Service) rootExists(ctx context.Context, p *aegir.Platform) error {
-	if p.Makefile != "" {
-		return nil
+	if p.SourceKind() != "" {
+		return nil // verify builds it
 	}
 	sv, err := s.Store.GetServer(ctx, aegir.ContextName(p.WebServer))
 	if aegir.ErrorCode(err) == aegir.ENOTFOUND {

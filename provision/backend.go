@@ -17,6 +17,8 @@ type Backend struct {
 	// server's commands with Runner, on this machine.
 	Transport aegir.Transport
 	Archiver  aegir.Archiver
+	// Builder builds platforms from their sources; nil refuses them.
+	Builder aegir.PlatformBuilder
 	// LoadLimit is the load average above which heavy tasks are refused;
 	// zero means no limit.
 	LoadLimit float64

@@ -525,6 +525,9 @@ func (s *Server) taskRetry(w http.ResponseWriter, r *http.Request, u *aegir.User
 type button struct {
 	Type, Label, Form string
 	Danger            bool
+	// Flag is a boolean argument of the task the button sets (verify's
+	// rebuild).
+	Flag string
 }
 
 // buttons returns the buttons of the tasks an object allows in its state
@@ -563,6 +566,13 @@ func (s *Server) taskButton(objType aegir.ContextType) pageFunc {
 		args := map[string]string{}
 		if files := r.PostFormValue("files"); files != "" {
 			args["files"] = files
+		}
+		if row, ok := aegir.LookupTask(typ); ok {
+			for _, a := range row.Args {
+				if a.Kind == aegir.ArgBool && !a.CLIOnly && r.PostFormValue(a.Name) == "1" {
+					args[a.Name] = "1"
+				}
+			}
 		}
 		t, err := s.Service.CreateTask(r.Context(), hosting.TaskRequest{ObjectType: objType, Object: name, Type: typ, Args: args}, u.Name)
 		if err != nil {

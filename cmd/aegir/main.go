@@ -21,6 +21,7 @@ import (
 	"github.com/aegir-hosting/aegir/contextfile"
 	"github.com/aegir-hosting/aegir/local"
 	"github.com/aegir-hosting/aegir/provision"
+	"github.com/aegir-hosting/aegir/source"
 	"github.com/aegir-hosting/aegir/ssh"
 	"github.com/aegir-hosting/aegir/tarball"
 
@@ -98,10 +99,12 @@ func (m *Main) paths(home string) aegir.Paths {
 
 // backend builds the back end on $AEGIR_HOME.
 func (m *Main) backend(paths aegir.Paths) *provision.Backend {
+	runner := &local.Runner{}
 	return &provision.Backend{
-		Paths: paths, Contexts: contextfile.New(paths), Runner: &local.Runner{},
-		Transport: ssh.NewTransport(paths, &local.Runner{}),
+		Paths: paths, Contexts: contextfile.New(paths), Runner: runner,
+		Transport: ssh.NewTransport(paths, runner),
 		Archiver:  &tarball.Archiver{Options: tarball.Options{MaxBytes: m.restoreLimit()}},
+		Builder:   &source.Builder{Runner: runner},
 		LoadLimit: m.loadLimit(),
 		SiteUsers: m.siteUsers(),
 	}

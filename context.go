@@ -3,6 +3,7 @@ package aegir
 import (
 	"context"
 	"fmt"
+	"maps"
 	"net/url"
 	"reflect"
 	"slices"
@@ -59,6 +60,7 @@ type Server struct {
 	DBServiceType   string   `yaml:"db_service_type,omitempty"`
 	MasterDB        string   `yaml:"master_db,omitempty"`
 	DBGrantAllHosts bool     `yaml:"db_grant_all_hosts,omitempty"`
+	Custom          Custom   `yaml:"custom,omitempty"`
 }
 
 // Platform is one codebase of an app served by a web server.
@@ -66,6 +68,7 @@ type Platform struct {
 	Root      string `yaml:"root,omitempty"`
 	WebServer string `yaml:"web_server,omitempty"`
 	Makefile  string `yaml:"makefile,omitempty"`
+	Custom    Custom `yaml:"custom,omitempty"`
 }
 
 // Site is a URI on a platform with its own database and files directory.
@@ -82,6 +85,7 @@ type Site struct {
 	SSLKey      string   `yaml:"ssl_key,omitempty"`
 	SSLProvider string   `yaml:"ssl_provider,omitempty"`
 	HSTS        bool     `yaml:"hsts,omitempty"`
+	Custom      Custom   `yaml:"custom,omitempty"`
 
 	// Set by tasks, not by users.
 	Status     string `yaml:"status,omitempty" aegir:"internal"`
@@ -129,6 +133,9 @@ func (c *Context) Clone() *Context {
 	case c.Site != nil:
 		v := *c.Site
 		cp.Site = &v
+	}
+	if f := cp.customField(); f != nil && *f != nil {
+		*f = maps.Clone(*f)
 	}
 	// The properties are strings, numbers, booleans and lists of strings.
 	props := reflect.ValueOf(cp.Props())
@@ -322,6 +329,9 @@ func (s *Server) Validate() error {
 		// The site users are made on this machine (SiteUsers).
 		return FieldErrorf("php_fpm_pools", "per-site php-fpm pools are not supported on remote servers yet")
 	}
+	if err := s.Custom.Validate(); err != nil {
+		return err
+	}
 	for field, path := range map[string]string{"http_conf_link": s.HTTPConfLink, "php_fpm_socket": s.PHPFPMSocket} {
 		if path != "" && !isAbs(path) {
 			return FieldErrorf(field, "%q must be a clean absolute path", path)
@@ -338,7 +348,7 @@ func (p *Platform) Validate() error {
 	if !isAbs(p.Root) {
 		return FieldErrorf("root", "%q must be an absolute path", p.Root)
 	}
-	return nil
+	return p.Custom.Validate()
 }
 
 // Validate reports the first invalid site property.
@@ -372,7 +382,7 @@ func (s *Site) Validate() error {
 	if err := s.validateSSL(); err != nil {
 		return err
 	}
-	return nil
+	return s.Custom.Validate()
 }
 
 // Validate reports the first invalid property of the context.

@@ -49,6 +49,9 @@ func PropertyName(s string) string {
 // service types, where it names the null service.
 func (c *Context) SetProperty(name, value string) error {
 	name = PropertyName(name)
+	if custom, ok := strings.CutPrefix(name, CustomPrefix); ok {
+		return c.setCustom(custom, value)
+	}
 	v := reflect.ValueOf(c.Props()).Elem()
 	for i := range v.NumField() {
 		f := v.Type().Field(i)
@@ -59,6 +62,9 @@ func (c *Context) SetProperty(name, value string) error {
 			return FieldErrorf(name, "is set by tasks and cannot be saved by hand")
 		}
 		field := v.Field(i)
+		if field.Kind() == reflect.Map {
+			return FieldErrorf(name, "takes one property at a time: %sNAME=value", CustomPrefix)
+		}
 		// For the service types "null" is a value: the service that does
 		// nothing, as in Aegir.
 		if value == "null" && !strings.HasSuffix(name, "_service_type") {

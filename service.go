@@ -186,6 +186,14 @@ type AppSite struct {
 	Email    string
 	DB       *DBCredentials
 	WebGroup string
+	// Custom are the custom properties of the site, its platform and its
+	// server merged (MergeCustom), which the settings set as
+	// $aegir_custom.
+	Custom Custom
+	// SettingsIncludes are the shared settings files of the user's own
+	// (absolute paths: the server's, then the platform's) the settings
+	// include when readable, before the site's local.settings.php.
+	SettingsIncludes []string
 }
 
 // Admin is the first account of a fresh site.

@@ -34,6 +34,9 @@ type settingsData struct {
 	URI      string
 	HashSalt string
 	Hosts    []string // the URI and its aliases
+	// Extensions sets $aegir_custom and includes the settings files of
+	// the user's own, local.settings.php last (phpfile.SiteBlock).
+	Extensions string
 }
 
 var (
@@ -75,7 +78,8 @@ func (d *Drupal) WriteSettings(ctx context.Context, s *aegir.AppSite) error {
 // renderSettings renders the settings of a site for a Drupal of that major
 // version, keeping the hash salt found in old when there is one.
 func renderSettings(s *aegir.AppSite, major int, old []byte) ([]byte, error) {
-	data := settingsData{URI: s.URI, HashSalt: existingSalt(old), Hosts: []string{s.URI}}
+	data := settingsData{URI: s.URI, HashSalt: existingSalt(old), Hosts: []string{s.URI},
+		Extensions: phpfile.SiteBlock(s.Custom, s.SettingsIncludes)}
 	for _, a := range s.Aliases {
 		if a != s.URI && !slices.Contains(data.Hosts, a) {
 			data.Hosts = append(data.Hosts, a)

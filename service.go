@@ -25,6 +25,7 @@ type Vhost struct {
 	Aliases     []string
 	Redirection string // when set, every other name redirects here
 	Root        string // platform root
+	Platform    string // platform context name, names its vhost snippet
 	App         string // app driver name, selects the include snippet
 	SiteDir     string // absolute path of sites/<uri>
 	Params      []Param

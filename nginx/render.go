@@ -90,6 +90,9 @@ type vhostData struct {
 	Disabled    bool
 	DisabledURL string
 	PHPSocket   string // the site's own pool's, or "" for the shared one
+	// Snippets are the include patterns of the vhost snippets of the
+	// user's own (webconf.Snippets).
+	Snippets []string
 
 	// ChallengeRoot/ChallengeBase is the directory ACME http-01 tokens
 	// are served from.
@@ -145,6 +148,11 @@ func (n *Nginx) vhostData(v *aegir.Vhost) (*vhostData, error) {
 			return nil, err
 		}
 	}
+	snippets, err := webconf.Snippets(filepath.Join(n.confDir(), webconf.SnippetsDir), v.Platform, v.URI)
+	if err != nil {
+		return nil, err
+	}
+	d.Snippets = snippets
 	d.Root, d.App, d.Params = v.Root, v.App, v.Params
 	if v.PHPSocket != "" {
 		if !webconf.IsPath(v.PHPSocket) || strings.Contains(v.PHPSocket, "..") {

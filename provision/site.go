@@ -123,7 +123,7 @@ func (s *siteEnv) vhost() *aegir.Vhost {
 	params = append(params, s.custom.Params()...)
 	v := &aegir.Vhost{
 		URI: s.site.URI, Aliases: s.site.Aliases, Redirection: s.site.Redirection,
-		Root: s.platform.root, App: s.platform.appName, SiteDir: s.siteDir(),
+		Root: s.platform.root, Platform: s.platform.name, App: s.platform.appName, SiteDir: s.siteDir(),
 		Params: params, Disabled: s.site.Status == aegir.SiteDisabled,
 	}
 	if user := s.phpUser(); user != "" {

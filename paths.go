@@ -27,3 +27,7 @@ func (p Paths) Platforms() string { return filepath.Join(p.Home, "platforms") }
 
 // Clients holds the per-client links to sites.
 func (p Paths) Clients() string { return filepath.Join(p.Home, "clients") }
+
+// Hooks holds the task hooks of the user's own:
+// hooks/<task>/{pre,post}.d/ (docs/extending.md).
+func (p Paths) Hooks() string { return filepath.Join(p.Home, "hooks") }

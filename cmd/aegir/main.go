@@ -13,6 +13,7 @@ import (
 	"runtime"
 	"strconv"
 	"syscall"
+	"time"
 
 	humanize "github.com/dustin/go-humanize"
 	"github.com/spf13/cobra"
@@ -99,10 +100,20 @@ func (m *Main) paths(home string) aegir.Paths {
 func (m *Main) backend(paths aegir.Paths) *provision.Backend {
 	return &provision.Backend{
 		Paths: paths, Contexts: contextfile.New(paths), Runner: &local.Runner{},
-		Archiver:  &tarball.Archiver{Options: tarball.Options{MaxBytes: m.restoreLimit()}},
-		LoadLimit: m.loadLimit(),
-		SiteUsers: m.siteUsers(),
+		Archiver:    &tarball.Archiver{Options: tarball.Options{MaxBytes: m.restoreLimit()}},
+		LoadLimit:   m.loadLimit(),
+		SiteUsers:   m.siteUsers(),
+		HookTimeout: m.hookTimeout(),
 	}
+}
+
+// hookTimeout bounds each task hook's run: $AEGIR_HOOK_TIMEOUT (a Go
+// duration, "30s", "5m"), else provision.DefaultHookTimeout.
+func (m *Main) hookTimeout() time.Duration {
+	if d, err := time.ParseDuration(m.Getenv("AEGIR_HOOK_TIMEOUT")); err == nil && d > 0 {
+		return d
+	}
+	return provision.DefaultHookTimeout
 }
 
 // restoreLimit is what a restored archive may expand to:

@@ -152,7 +152,8 @@ type vhostData struct {
 	PHPSocket    string // the site's own pool's, or "" for the platform file's handler
 	// Snippets are the include patterns of the vhost snippets of the
 	// user's own (webconf.Snippets).
-	Snippets []string
+	Snippets       []string
+	SnippetsDigest string
 
 	// AllName and AllAliases are every name of the site.
 	AllName    string
@@ -208,11 +209,11 @@ func (a *Apache) vhostData(v *aegir.Vhost) (*vhostData, error) {
 			return nil, err
 		}
 	}
-	snippets, err := webconf.Snippets(filepath.Join(a.confDir(), webconf.SnippetsDir), v.Platform, v.URI)
+	snippets, digest, err := webconf.Snippets(filepath.Join(a.confDir(), webconf.SnippetsDir), v.Platform, v.URI)
 	if err != nil {
 		return nil, err
 	}
-	d.Snippets = snippets
+	d.Snippets, d.SnippetsDigest = snippets, digest
 	d.Root, d.Define, d.Params = v.Root, rootDefine(v.Root), v.Params
 	if v.PHPSocket != "" {
 		if !webconf.IsPath(v.PHPSocket) || strings.ContainsAny(v.PHPSocket, "|\"") || strings.Contains(v.PHPSocket, "..") {

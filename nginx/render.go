@@ -92,7 +92,8 @@ type vhostData struct {
 	PHPSocket   string // the site's own pool's, or "" for the shared one
 	// Snippets are the include patterns of the vhost snippets of the
 	// user's own (webconf.Snippets).
-	Snippets []string
+	Snippets       []string
+	SnippetsDigest string
 
 	// ChallengeRoot/ChallengeBase is the directory ACME http-01 tokens
 	// are served from.
@@ -148,11 +149,11 @@ func (n *Nginx) vhostData(v *aegir.Vhost) (*vhostData, error) {
 			return nil, err
 		}
 	}
-	snippets, err := webconf.Snippets(filepath.Join(n.confDir(), webconf.SnippetsDir), v.Platform, v.URI)
+	snippets, digest, err := webconf.Snippets(filepath.Join(n.confDir(), webconf.SnippetsDir), v.Platform, v.URI)
 	if err != nil {
 		return nil, err
 	}
-	d.Snippets = snippets
+	d.Snippets, d.SnippetsDigest = snippets, digest
 	d.Root, d.App, d.Params = v.Root, v.App, v.Params
 	if v.PHPSocket != "" {
 		if !webconf.IsPath(v.PHPSocket) || strings.Contains(v.PHPSocket, "..") {

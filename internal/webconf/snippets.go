@@ -1,6 +1,12 @@
 package webconf
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
 	"path/filepath"
 	"strings"
 
@@ -20,25 +26,44 @@ const SnippetsDir = "snippets"
 // read as a glob, so a snippet that does not exist is skipped rather than
 // an error. The names are validated, so no pattern holds a character
 // either configuration would read as syntax.
-func Snippets(dir, platform, uri string) ([]string, error) {
+//
+// The digest sums the snippets that exist, "" when none does: the vhost
+// carries it, so a changed snippet changes the vhost, and a verify tests
+// and reloads it (an unchanged vhost is neither), failing when the
+// snippet breaks the configuration.
+func Snippets(dir, platform, uri string) (patterns []string, digest string, err error) {
 	if !IsPath(dir) {
-		return nil, aegir.FieldErrorf("snippets", "%q must be an absolute path of letters, digits and ._/@+,=:~- only", dir)
+		return nil, "", aegir.FieldErrorf("snippets", "%q must be an absolute path of letters, digits and ._/@+,=:~- only", dir)
 	}
 	if err := aegir.ValidateURI("uri", uri); err != nil {
-		return nil, err
+		return nil, "", err
 	}
 	names := []string{"server"}
 	if platform != "" {
 		if err := aegir.ValidateName("platform", platform); err != nil {
-			return nil, err
+			return nil, "", err
 		}
 		// Platforms are named platform_<x> by habit: one prefix is enough.
 		names = append(names, "platform_"+strings.TrimPrefix(platform, "platform_"))
 	}
 	names = append(names, "site_"+uri)
-	out := make([]string, len(names))
-	for i, n := range names {
-		out[i] = filepath.Join(dir, n) + ".con[f]"
+	sum := sha256.New()
+	found := false
+	for _, n := range names {
+		path := filepath.Join(dir, n) + ".conf"
+		patterns = append(patterns, path[:len(path)-1]+"[f]")
+		data, err := os.ReadFile(path)
+		if errors.Is(err, fs.ErrNotExist) {
+			continue
+		} else if err != nil {
+			return nil, "", fmt.Errorf("snippet: %w", err)
+		}
+		found = true
+		fmt.Fprintf(sum, "%s %d\n", n, len(data))
+		sum.Write(data)
 	}
-	return out, nil
+	if found {
+		digest = hex.EncodeToString(sum.Sum(nil))[:16]
+	}
+	return patterns, digest, nil
 }

@@ -143,3 +143,29 @@ func yamlName(f reflect.StructField) string {
 	name, _, _ := strings.Cut(f.Tag.Get("yaml"), ",")
 	return name
 }
+
+// SetProperties returns the properties of c that are set, by name, safe
+// to show: a secret one (db_passwd) reads as masked, or is left out when
+// masked is empty, and master_db has its password masked.
+func (c *Context) SetProperties(masked string) map[string]any {
+	out := map[string]any{}
+	v := reflect.ValueOf(c.Props()).Elem()
+	for i, p := range Properties(c.Type) {
+		f := v.Field(i)
+		switch {
+		case f.IsZero():
+		case p.Secret && masked == "":
+		case p.Secret:
+			out[p.Name] = masked
+		default:
+			out[p.Name] = f.Interface()
+		}
+	}
+	if c.Type == ServerContext && c.Server.MasterDB != "" {
+		delete(out, "master_db")
+		if db, err := ParseMasterDB(c.Server.MasterDB); err == nil {
+			out["master_db"] = db.String()
+		}
+	}
+	return out
+}

@@ -9,7 +9,6 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"reflect"
 	"slices"
 	"strings"
 	"syscall"
@@ -160,7 +159,7 @@ func (t *run) hookInput(ctx context.Context, task, stage string, c *aegir.Contex
 			continue
 		}
 		seen[cur.Name] = true
-		in.Contexts = append(in.Contexts, hookContext{Name: "@" + cur.Name, Type: string(cur.Type), Properties: publicProps(cur)})
+		in.Contexts = append(in.Contexts, hookContext{Name: "@" + cur.Name, Type: string(cur.Type), Properties: cur.SetProperties("")})
 		for _, ref := range cur.WithDefaults().References() {
 			if ref.Name == "" || seen[aegir.ContextName(ref.Name)] {
 				continue
@@ -171,26 +170,4 @@ func (t *run) hookInput(ctx context.Context, task, stage string, c *aegir.Contex
 		}
 	}
 	return in
-}
-
-// publicProps returns the set properties of c without its secrets: a
-// secret property (db_passwd) is left out, master_db has its password
-// masked.
-func publicProps(c *aegir.Context) map[string]any {
-	out := map[string]any{}
-	v := reflect.ValueOf(c.Props()).Elem()
-	for i, p := range aegir.Properties(c.Type) {
-		f := v.Field(i)
-		if p.Secret || f.IsZero() {
-			continue
-		}
-		out[p.Name] = f.Interface()
-	}
-	if c.Type == aegir.ServerContext && c.Server.MasterDB != "" {
-		delete(out, "master_db")
-		if db, err := aegir.ParseMasterDB(c.Server.MasterDB); err == nil {
-			out["master_db"] = db.String()
-		}
-	}
-	return out
 }

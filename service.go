@@ -46,6 +46,10 @@ type Vhost struct {
 	// PHPSocket, when set, is the socket of the site's own php-fpm pool
 	// (PHPPool), which its PHP goes to instead of the server's shared one.
 	PHPSocket string
+	// ProxyTo, when set, is the host:port every request of the vhost is
+	// proxied to, instead of serving Root: the front end's own vhost
+	// (aegir setup --frontend_uri), in front of aegir serve.
+	ProxyTo string
 }
 
 // Param is a FastCGI parameter (or SetEnv variable) passed to PHP.

@@ -170,6 +170,9 @@ func (a *Apache) vhostData(v *aegir.Vhost) (*vhostData, error) {
 	if err := aegir.ValidateURI("uri", v.URI); err != nil {
 		return nil, err
 	}
+	if v.ProxyTo != "" {
+		return nil, aegir.FieldErrorf("frontend_uri", "the front end's own vhost is written for nginx only yet")
+	}
 	names := []string{v.URI}
 	for _, alias := range v.Aliases {
 		if err := aegir.ValidateURI("aliases", alias); err != nil {

@@ -94,6 +94,8 @@ type vhostData struct {
 	// user's own (webconf.Snippets).
 	Snippets       []string
 	SnippetsDigest string
+	// ProxyTo is where the vhost proxies every request (aegir.Vhost).
+	ProxyTo string
 
 	// ChallengeRoot/ChallengeBase is the directory ACME http-01 tokens
 	// are served from.
@@ -136,6 +138,14 @@ func (n *Nginx) vhostData(v *aegir.Vhost) (*vhostData, error) {
 		}
 		// Nothing else is served, so nothing else needs checking: a
 		// disabled vhost is always writable.
+		return d, nil
+	}
+	if v.ProxyTo != "" {
+		// The front end's vhost: no root, app or parameters of a site.
+		if err := webconf.CheckProxyTo(v.ProxyTo); err != nil {
+			return nil, err
+		}
+		d.ProxyTo = v.ProxyTo
 		return d, nil
 	}
 	if !webconf.IsPath(v.Root) || strings.Contains(v.Root, "..") {

@@ -80,6 +80,10 @@ func TestVhostMatchesGolden(t *testing.T) {
 		edit   func(v *aegir.Vhost)
 	}{
 		{"vhost_plain.conf.golden", func(*aegir.Vhost) {}},
+		{"vhost_frontend.conf.golden", func(v *aegir.Vhost) {
+			v.URI, v.Root, v.Platform, v.App, v.SiteDir, v.Params = "aegir.example.com", "", "", "", "", nil
+			v.ProxyTo = "127.0.0.1:8080"
+		}},
 		{"vhost_aliases.conf.golden", func(v *aegir.Vhost) {
 			v.Aliases = []string{"www.example.com", "example.org"}
 		}},

@@ -43,3 +43,30 @@ func TestSiteFormsSetAndRemoveCustomProperties(t *testing.T) {
 		t.Fatalf("custom after removing one: %v", r.Site.Custom)
 	}
 }
+
+// TestForwardedProtoIsTrustedFromTheProxyAlone: X-Forwarded-Proto https
+// makes the session cookie Secure only when the front end's own proxy
+// sends it; a client talking to aegir serve directly cannot.
+func TestForwardedProtoIsTrustedFromTheProxyAlone(t *testing.T) {
+	t.Parallel()
+	s := &Server{TrustedProxies: []string{"127.0.0.1", "::1"}}
+	for _, tc := range []struct {
+		peer, proto string
+		want        bool
+	}{
+		{"127.0.0.1:40000", "https", true},
+		{"[::1]:40000", "https", true},
+		{"127.0.0.1:40000", "http", false},
+		{"127.0.0.1:40000", "", false},
+		{"192.0.2.7:40000", "https", false},
+	} {
+		r, _ := http.NewRequest("GET", "http://aegir.example.com/login", nil)
+		r.RemoteAddr = tc.peer
+		if tc.proto != "" {
+			r.Header.Set("X-Forwarded-Proto", tc.proto)
+		}
+		if got := s.forwardedHTTPS(r); got != tc.want {
+			t.Errorf("from %s with X-Forwarded-Proto %q: %v, want %v", tc.peer, tc.proto, got, tc.want)
+		}
+	}
+}

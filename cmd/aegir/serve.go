@@ -128,6 +128,14 @@ func (m *Main) serve(ctx context.Context, cfg serveConfig) error {
 		fmt.Fprintf(m.Stdout, "created user %s (administrator): make its API token with `aegir token create %s`, log in to the web UI with a one-time link from `aegir user login-link %s`\n", hosting.AdminUser, hosting.AdminUser, hosting.AdminUser)
 	}
 	api := &web.Server{Service: svc, Store: store, Logger: logger}
+	// Behind the front end's own vhost (aegir setup --frontend_uri), the
+	// master's web server on this machine says which requests came over
+	// HTTPS; no one else may.
+	if f, err := readFrontend(cfg.paths); err != nil {
+		return err
+	} else if f != nil {
+		api.TrustedProxies = loopbackProxies
+	}
 	sslConfig, err := ssl.ConfigFromEnv()
 	if err != nil {
 		return fmt.Errorf("certificates: %w", err)

@@ -8,6 +8,8 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strconv"
+	"strings"
 
 	"github.com/aegir-hosting/aegir"
 	"github.com/aegir-hosting/aegir/contextfile"
@@ -24,6 +26,10 @@ const frontendFile = "frontend.json"
 type frontend struct {
 	URI    string `json:"uri"`
 	Listen string `json:"listen"`
+	// SSL is as a site's ssl_enabled: 0 off, 1 on, 2 required; the
+	// certificate comes from SSLProvider (self-signed or acme).
+	SSL         int    `json:"ssl_enabled,omitempty"`
+	SSLProvider string `json:"ssl_provider,omitempty"`
 }
 
 // loopbackProxies are the peers aegir serve trusts as its proxy: the
@@ -50,7 +56,28 @@ func frontendOption(o *options) (*frontend, error) {
 	if err := webconf.CheckProxyTo(listen); err != nil {
 		return nil, err
 	}
-	return &frontend{URI: uri, Listen: listen}, nil
+	f := &frontend{URI: uri, Listen: listen}
+	// The front end's HTTPS is a site's: the same fields, checked alike.
+	site := &aegir.Site{URI: uri, Platform: "@none", SSLProvider: aegir.SSLSelfSigned}
+	if v, ok := o.take("frontend_ssl_enabled"); ok {
+		n, err := strconv.Atoi(v)
+		if err != nil {
+			return nil, aegir.FieldErrorf("frontend_ssl_enabled", "%q is not 0, 1 or 2", v)
+		}
+		site.SSLEnabled = n
+	}
+	if v, ok := o.take("frontend_ssl_provider"); ok {
+		site.SSLProvider = v
+	}
+	if err := site.Validate(); err != nil {
+		var e *aegir.Error
+		if errors.As(err, &e) && strings.HasPrefix(e.Field, "ssl_") {
+			e.Field = "frontend_" + e.Field
+		}
+		return nil, err
+	}
+	f.SSL, f.SSLProvider = site.SSLEnabled, site.SSLProvider
+	return f, nil
 }
 
 // writeFrontend writes the front end's vhost on @server_master's web
@@ -68,7 +95,20 @@ func (m *Main) writeFrontend(ctx context.Context, paths aegir.Paths, f frontend,
 	if err != nil {
 		return err
 	}
-	if _, err := http.WriteSite(ctx, &aegir.Vhost{URI: f.URI, ProxyTo: f.Listen}); err != nil {
+	v := &aegir.Vhost{URI: f.URI, ProxyTo: f.Listen}
+	if f.SSL != aegir.SSLOff {
+		certs, err := aegir.NewCertificateService(f.SSLProvider, aegir.Env{Paths: paths, Runner: &local.Runner{}, Log: log})
+		if err != nil {
+			return err
+		}
+		cert, _, err := certs.Obtain(ctx, &aegir.CertificateRequest{Name: f.URI, Site: f.URI, Domains: []string{f.URI},
+			Provider: f.SSLProvider, ChallengeDir: paths.ChallengeDir(aegir.MasterServer)})
+		if err != nil {
+			return fmt.Errorf("the front end's certificate: %w", err)
+		}
+		v.SSL, v.CertFile, v.KeyFile, v.CertSerial = f.SSL, cert.CertFile, cert.KeyFile, cert.Serial
+	}
+	if _, err := http.WriteSite(ctx, v); err != nil {
 		return fmt.Errorf("the front end's vhost: %w", err)
 	}
 	data, err := json.MarshalIndent(f, "", "  ")
@@ -86,8 +126,12 @@ func (m *Main) writeFrontend(ctx context.Context, paths aegir.Paths, f frontend,
 			}
 		}
 	}
-	fmt.Fprintf(m.Stdout, "the front end is served at http://%s/ by @%s's %s, proxying to %s: run aegir serve --listen %s\n",
-		f.URI, aegir.MasterServer, server.HTTPServiceType, f.Listen, f.Listen)
+	scheme := "http"
+	if f.SSL == aegir.SSLRequired {
+		scheme = "https"
+	}
+	fmt.Fprintf(m.Stdout, "the front end is served at %s://%s/ by @%s's %s, proxying to %s: run aegir serve --listen %s\n",
+		scheme, f.URI, aegir.MasterServer, server.HTTPServiceType, f.Listen, f.Listen)
 	return nil
 }
 

@@ -135,6 +135,8 @@ func (m *Main) serve(ctx context.Context, cfg serveConfig) error {
 		return err
 	} else if f != nil {
 		api.TrustedProxies = loopbackProxies
+		// HTTPS required: every answer reaches the user over TLS.
+		api.SecureCookies = f.SSL == aegir.SSLRequired
 	}
 	sslConfig, err := ssl.ConfigFromEnv()
 	if err != nil {

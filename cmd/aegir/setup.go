@@ -44,6 +44,8 @@ Properties of @server_master:
 	addOption(cmd.Flags(), "aegir_user", "NAME", "the user that owns the home and runs the back end (default aegir)")
 	addOption(cmd.Flags(), "sudoers", "FILE", "where the sudoers rule goes (default /etc/sudoers.d/aegir)")
 	addOption(cmd.Flags(), "frontend_uri", "NAME", "serve the front end at this name on @server_master's web server, proxying to aegir serve")
+	addOption(cmd.Flags(), "frontend_ssl_enabled", "N", "the front end's HTTPS, as a site's ssl_enabled: 0 off, 1 on, 2 required")
+	addOption(cmd.Flags(), "frontend_ssl_provider", "NAME", "where the front end's certificate comes from: self-signed (default) or acme")
 	addOption(cmd.Flags(), "frontend_listen", "ADDR", "where aegir serve listens, which the front end's vhost proxies to (default "+defaultListen+")")
 	cmd.ValidArgsFunction = cobra.NoFileCompletions
 	return cmd

@@ -1,13 +1,18 @@
 package e2e
 
 import (
+	"context"
+	"crypto/tls"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/aegir-hosting/aegir/internal/teststack"
 )
@@ -64,5 +69,48 @@ func TestFrontEndServedByTheManagedWebServer(t *testing.T) {
 	code, body := s.get(s.url(name, "/"))
 	if code != 200 || !strings.Contains(body, "admin") || strings.Contains(body, `action="/login"`) {
 		t.Fatalf("GET / through the proxy after logging in = %d:\n%.500s", code, body)
+	}
+
+	// With HTTPS required, the vhost serves a certificate on the https
+	// port and plain HTTP redirects; the session cookie is Secure.
+	httpsPort := teststack.FreePort(t)
+	s.setup("--https_port", fmt.Sprint(httpsPort), "--frontend_uri", name, "--frontend_listen", listen, "--frontend_ssl_enabled", "2")
+	f.cmd.Process.Kill()
+	f.cmd.Wait()
+	s.serveAs("", "e2e", "--listen", listen)
+	if code, _ := s.get(s.url(name, "/login")); code != http.StatusMovedPermanently {
+		t.Fatalf("plain HTTP to the front end with HTTPS required answers %d, want 301", code)
+	}
+	tlsClient := &http.Client{
+		Timeout: 30 * time.Second,
+		Transport: &http.Transport{
+			DialContext: func(ctx context.Context, network, _ string) (net.Conn, error) {
+				return (&net.Dialer{}).DialContext(ctx, network, fmt.Sprintf("127.0.0.1:%d", httpsPort))
+			},
+			TLSClientConfig: &tls.Config{ServerName: name, InsecureSkipVerify: true}, // self-signed
+		},
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+	}
+	base := fmt.Sprintf("https://%s:%d", name, httpsPort)
+	link = strings.TrimSpace(s.mustAegir("user", "login-link", "admin", "--url", base))
+	req, _ = http.NewRequest("POST", link, strings.NewReader(""))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	resp, err = tlsClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	if resp.TLS == nil || len(resp.TLS.PeerCertificates) == 0 || !slices.Contains(resp.TLS.PeerCertificates[0].DNSNames, name) {
+		t.Fatalf("the front end's certificate does not name %s", name)
+	}
+	session = nil
+	for _, c := range resp.Cookies() {
+		if c.Name == "aegir_session" && c.Value != "" {
+			session = c
+		}
+	}
+	if session == nil || !session.Secure {
+		t.Fatalf("the login over HTTPS answered %d with session cookie %v, want a Secure one", resp.StatusCode, session)
 	}
 }

@@ -36,11 +36,13 @@ func (e Extensions) Block() string {
 		b.WriteString("// platform's, then the site's.\n")
 	}
 	for _, inc := range e.Includes {
-		expr := Quote(inc)
+		expr, check := Quote(inc), "@is_readable"
 		if !filepath.IsAbs(inc) {
-			expr = "__DIR__ . " + Quote("/"+inc)
+			expr, check = "__DIR__ . "+Quote("/"+inc), "is_readable"
 		}
-		fmt.Fprintf(&b, "if (is_readable(%s)) {\n  include %s;\n}\n", expr, expr)
+		// A shared file may lie outside a per-site pool's open_basedir,
+		// where PHP warns on every request: it is not for that site then.
+		fmt.Fprintf(&b, "if (%s(%s)) {\n  include %s;\n}\n", check, expr, expr)
 	}
 	return b.String()
 }

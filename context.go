@@ -3,6 +3,7 @@ package aegir
 import (
 	"context"
 	"fmt"
+	"maps"
 	"net/url"
 	"reflect"
 	"slices"
@@ -92,6 +93,7 @@ type Server struct {
 	DBServiceType   string   `yaml:"db_service_type,omitempty"`
 	MasterDB        string   `yaml:"master_db,omitempty"`
 	DBGrantAllHosts bool     `yaml:"db_grant_all_hosts,omitempty"`
+	Custom          Custom   `yaml:"custom,omitempty"`
 }
 
 // Platform is one codebase of an app served by a web server.
@@ -109,6 +111,7 @@ type Platform struct {
 	// UpdateURL is where a makefile's drupal.org projects' release
 	// history is read (default DefaultUpdateURL).
 	UpdateURL string `yaml:"update_url,omitempty"`
+	Custom    Custom `yaml:"custom,omitempty"`
 }
 
 // Site is a URI on a platform with its own database and files directory.
@@ -125,6 +128,7 @@ type Site struct {
 	SSLKey      string   `yaml:"ssl_key,omitempty"`
 	SSLProvider string   `yaml:"ssl_provider,omitempty"`
 	HSTS        bool     `yaml:"hsts,omitempty"`
+	Custom      Custom   `yaml:"custom,omitempty"`
 
 	// Set by tasks, not by users.
 	Status     string `yaml:"status,omitempty" aegir:"internal"`
@@ -172,6 +176,9 @@ func (c *Context) Clone() *Context {
 	case c.Site != nil:
 		v := *c.Site
 		cp.Site = &v
+	}
+	if f := cp.customField(); f != nil && *f != nil {
+		*f = maps.Clone(*f)
 	}
 	// The properties are strings, numbers, booleans and lists of strings.
 	props := reflect.ValueOf(cp.Props())
@@ -384,6 +391,9 @@ func (s *Server) Validate() error {
 		// The site users are made on this machine (SiteUsers).
 		return FieldErrorf("php_fpm_pools", "per-site php-fpm pools are not supported on remote servers yet")
 	}
+	if err := s.Custom.Validate(); err != nil {
+		return err
+	}
 	for field, path := range map[string]string{"http_conf_link": s.HTTPConfLink, "php_fpm_socket": s.PHPFPMSocket} {
 		if path != "" && !isAbs(path) {
 			return FieldErrorf(field, "%q must be a clean absolute path", path)
@@ -400,7 +410,10 @@ func (p *Platform) Validate() error {
 	if !isAbs(p.Root) {
 		return FieldErrorf("root", "%q must be an absolute path", p.Root)
 	}
-	return p.validateSource()
+	if err := p.validateSource(); err != nil {
+		return err
+	}
+	return p.Custom.Validate()
 }
 
 // Validate reports the first invalid site property.
@@ -434,7 +447,7 @@ func (s *Site) Validate() error {
 	if err := s.validateSSL(); err != nil {
 		return err
 	}
-	return nil
+	return s.Custom.Validate()
 }
 
 // Validate reports the first invalid property of the context.

@@ -34,6 +34,7 @@ type Vhost struct {
 	Aliases     []string
 	Redirection string // when set, every other name redirects here
 	Root        string // platform root
+	Platform    string // platform context name, names its vhost snippet
 	App         string // app driver name, selects the include snippet
 	SiteDir     string // absolute path of sites/<uri>
 	Params      []Param
@@ -54,6 +55,10 @@ type Vhost struct {
 	// PHPSocket, when set, is the socket of the site's own php-fpm pool
 	// (PHPPool), which its PHP goes to instead of the server's shared one.
 	PHPSocket string
+	// ProxyTo, when set, is the host:port every request of the vhost is
+	// proxied to, instead of serving Root: the front end's own vhost
+	// (aegir setup --frontend_uri), in front of aegir serve.
+	ProxyTo string
 }
 
 // Param is a FastCGI parameter (or SetEnv variable) passed to PHP.
@@ -211,6 +216,14 @@ type AppSite struct {
 	// directory and temporary files, so they follow the site, not its
 	// platform; "" keeps them under SiteDir/private, as before.
 	PrivateDir string
+	// Custom are the custom properties of the site, its platform and its
+	// server merged (MergeCustom), which the settings set as
+	// $aegir_custom.
+	Custom Custom
+	// SettingsIncludes are the shared settings files of the user's own
+	// (absolute paths: the server's, then the platform's) the settings
+	// include when readable, before the site's local.settings.php.
+	SettingsIncludes []string
 }
 
 // Admin is the first account of a fresh site.

@@ -186,6 +186,8 @@ func TestWriteSettingsGolden(t *testing.T) {
 				"sites/sites.php":                otherSites,
 			})
 			s := site(root, "example.com", "www.example.com", "example.org")
+			s.Custom = aegir.Custom{"cheesy": "cheddar", "quote": "it's"}
+			s.SettingsIncludes = []string{"/var/aegir/config/includes/global.inc"}
 			app := newApp(t)
 			if err := app.WriteSettings(context.Background(), s); err != nil {
 				t.Fatal(err)

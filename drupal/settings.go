@@ -39,6 +39,9 @@ type settingsData struct {
 	// one, else under sites/<uri>/private (relative to the root, as Drupal
 	// takes them).
 	Private, Temp, ConfigSync string
+	// Extensions sets $aegir_custom and includes the settings files of
+	// the user's own, local.settings.php last (phpfile.SiteBlock).
+	Extensions string
 }
 
 var (
@@ -80,7 +83,8 @@ func (d *Drupal) WriteSettings(ctx context.Context, s *aegir.AppSite) error {
 // renderSettings renders the settings of a site for a Drupal of that major
 // version, keeping the hash salt found in old when there is one.
 func renderSettings(s *aegir.AppSite, major int, old []byte) ([]byte, error) {
-	data := settingsData{URI: s.URI, HashSalt: existingSalt(old), Hosts: []string{s.URI}}
+	data := settingsData{URI: s.URI, HashSalt: existingSalt(old), Hosts: []string{s.URI},
+		Extensions: phpfile.SiteBlock(s.Custom, s.SettingsIncludes)}
 	data.Private, data.Temp, data.ConfigSync = privatePaths(s)
 	for _, a := range s.Aliases {
 		if a != s.URI && !slices.Contains(data.Hosts, a) {

@@ -27,6 +27,9 @@ type Backend struct {
 	// SiteUsers creates the Unix users of sites whose server gives each
 	// its own php-fpm pool (php_fpm_pools); nil refuses such sites.
 	SiteUsers aegir.SiteUsers
+	// HookTimeout bounds each task hook's run (hooks.go); zero means
+	// DefaultHookTimeout.
+	HookTimeout time.Duration
 }
 
 // ContextStore returns the named contexts the tasks read.
@@ -129,13 +132,34 @@ type run struct {
 	records []*recordFile
 }
 
-// dispatch runs the steps of task on the named context.
+// dispatch runs the steps of task on the named context, between its pre
+// and post hooks: a failing pre hook aborts the task before its first
+// step, a failing post hook (run only when the steps succeeded) is a
+// warning.
 func (t *run) dispatch(ctx context.Context, task, name string) error {
 	steps, err := t.prepare(ctx, task, name)
 	if err != nil {
 		return err
 	}
-	return t.steps.Run(ctx, steps)
+	c, err := t.b.Contexts.Get(ctx, name)
+	if err != nil {
+		return err
+	}
+	if err := t.runHooks(ctx, task, hookPre, c); err != nil {
+		return fmt.Errorf("the task did not start: %w", err)
+	}
+	if err := t.steps.Run(ctx, steps); err != nil {
+		return err
+	}
+	// The post hooks see the context as the task left it; a delete
+	// removed it, so they see it as it was.
+	if after, err := t.b.Contexts.Get(ctx, name); err == nil {
+		c = after
+	}
+	if err := t.runHooks(ctx, task, hookPost, c); err != nil {
+		t.log.Warnf("%v", err)
+	}
+	return nil
 }
 
 // prepare loads the named context and returns the steps of task on it.

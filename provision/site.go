@@ -25,6 +25,11 @@ type siteEnv struct {
 	// cert is the site's certificate, once the certificate step has
 	// obtained it; nil when SSL is off.
 	cert *aegir.Certificate
+	// custom are the custom properties of the web server, the platform
+	// and the site, merged; settingsIncludes the shared settings files of
+	// the user's own (aegir.AppSite).
+	custom           aegir.Custom
+	settingsIncludes []string
 	// lostDB: the site's database is gone or empty (noteLostDatabase), so
 	// a backup of it holds its files only.
 	lostDB bool
@@ -49,6 +54,11 @@ func (t *run) loadSite(ctx context.Context, c *aegir.Context) (*siteEnv, error) 
 		return nil, err
 	}
 	s.webName = aegir.ContextName(pc.Platform.WebServer)
+	s.custom = aegir.MergeCustom(s.web.Custom, pc.Platform.Custom, site.Custom)
+	s.settingsIncludes = []string{
+		filepath.Join(t.env().Paths.Includes(), aegir.GlobalSettings),
+		filepath.Join(s.platform.root, "sites", "all", aegir.PlatformSettings),
+	}
 	if s.dbServer, s.db, err = t.dbService(ctx, site.DBServer); err != nil {
 		return nil, aegir.FieldErrorf("db_server", "%v", err)
 	}
@@ -106,6 +116,7 @@ func (s *siteEnv) appSite() *aegir.AppSite {
 		Root: s.platform.root, SiteDir: s.siteDir(),
 		Profile: s.site.Profile, Language: s.site.Language, Email: s.adminEmail(),
 		DB: s.creds(), WebGroup: s.group(),
+		Custom: s.custom, SettingsIncludes: s.settingsIncludes,
 	}
 }
 
@@ -119,9 +130,10 @@ func (s *siteEnv) adminEmail() string {
 func (s *siteEnv) vhost() *aegir.Vhost {
 	a := s.appSite()
 	params := append(s.creds().Params(), s.platform.app.Params(a)...)
+	params = append(params, s.custom.Params()...)
 	v := &aegir.Vhost{
 		URI: s.site.URI, Aliases: s.site.Aliases, Redirection: s.site.Redirection,
-		Root: s.platform.root, App: s.platform.appName, SiteDir: s.siteDir(),
+		Root: s.platform.root, Platform: s.platform.name, App: s.platform.appName, SiteDir: s.siteDir(),
 		Params: params, Disabled: s.site.Status == aegir.SiteDisabled,
 	}
 	if user := s.phpUser(); user != "" {

@@ -267,6 +267,8 @@ func testSites(t *testing.T, s aegir.Store) {
 	r.Site.Redirection = "www.example.com"
 	r.Site.ClientEmail = "ops@example.com"
 	r.Site.DBName, r.Site.DBUser, r.Site.DBPassword = "examplecom", "examplecom", "s3cr3t"
+	// Custom properties are kept with the other properties.
+	r.Site.Custom = aegir.Custom{"cheesy": "cheddar", "kind": "hard"}
 	// Times are kept to the microsecond, in UTC; the record says so after
 	// the create.
 	cron := time.Date(2025, 3, 1, 13, 30, 15, 123456789, time.FixedZone("CET", 3600))
@@ -303,6 +305,7 @@ func testSites(t *testing.T, s aegir.Store) {
 	backup := time.Date(2025, 3, 2, 0, 0, 0, 0, time.UTC)
 	r.LastBackup, r.LastCron, r.Status, r.Client = &backup, nil, aegir.SiteDisabled, ""
 	r.Site.Platform = "@pb"
+	r.Site.Custom = aegir.Custom{"kind": "soft"}
 	must(t, s.UpdateSite(ctx, r))
 	got, err = s.GetSite(ctx, "example.com")
 	must(t, err)

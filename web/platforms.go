@@ -3,6 +3,7 @@ package web
 import (
 	"context"
 	"fmt"
+	"maps"
 	"net/http"
 	"slices"
 	"strings"
@@ -215,11 +216,16 @@ func (s *Server) platformCreate(w http.ResponseWriter, r *http.Request, u *aegir
 	if err != nil {
 		return err
 	}
-	f := formOf(r, platformFields...)
+	f := formOf(r, append(platformFields, "custom")...)
 	d := formData{Form: f, Options: map[string][]option{"web_server": servers}}
 	locked := r.PostFormValue("locked") != ""
 	clients := splitList(f.Values["clients"])
 	in := hosting.PlatformInput{Name: f.Values["name"], Props: formProps(f, "root", "makefile", "git_url", "git_ref", "composer", "update_url", "web_server"), Locked: &locked, Clients: &clients}
+	custom, err := formCustom(f, nil)
+	if err != nil {
+		return s.formFailed(w, r, u, err, "platformform", "Add a platform", d)
+	}
+	maps.Copy(in.Props, custom)
 	if err := s.checkPlatformInput(r.Context(), u, in); err != nil {
 		return s.formFailed(w, r, u, err, "platformform", "Add a platform", d)
 	}

@@ -31,6 +31,12 @@ type Server struct {
 	// a front end behind a proxy that ends TLS. Requests that come over
 	// TLS get a Secure cookie anyway.
 	SecureCookies bool
+	// TrustedProxies are the addresses of the proxies in front (the
+	// front end's own vhost on the master's web server, aegir setup
+	// --frontend_uri): a request from one of them with X-Forwarded-Proto
+	// https came over TLS and gets a Secure cookie. From any other peer
+	// the header is ignored: a client could set it.
+	TrustedProxies []string
 	// SendMail, when set, sends password reset links by mail; without it
 	// the UI shows the link to the administrator who asked for it, and
 	// `aegir user login-link` prints one.

@@ -258,7 +258,7 @@ func (s *Server) sitePage(w http.ResponseWriter, r *http.Request, u *aegir.User)
 
 // --- forms ---
 
-var siteFields = []string{"uri", "platform", "profile", "language", "client", "aliases", "redirection", "ssl_enabled", "ssl_provider", "hsts"}
+var siteFields = []string{"uri", "platform", "profile", "language", "client", "aliases", "redirection", "ssl_enabled", "ssl_provider", "hsts", "custom"}
 
 // sslChoices are the choices of a site form's HTTPS fields.
 var sslChoices = map[string][]option{
@@ -376,6 +376,11 @@ func (s *Server) siteCreate(w http.ResponseWriter, r *http.Request, u *aegir.Use
 	}
 	in := hosting.SiteInput{URI: f.Values["uri"], Props: formProps(f, "platform", "profile", "language", "aliases", "redirection")}
 	maps.Copy(in.Props, sslProps(f))
+	custom, err := formCustom(f, nil)
+	if err != nil {
+		return s.formFailed(w, r, u, err, "siteform", "Add a site", d)
+	}
+	maps.Copy(in.Props, custom)
 	if in.Props["hsts"] == "false" {
 		delete(in.Props, "hsts") // a new site has no HSTS unless asked
 	}
@@ -407,7 +412,7 @@ func (s *Server) siteFor(r *http.Request, u *aegir.User, action string) (*aegir.
 	return s.Store.GetSite(r.Context(), name)
 }
 
-var siteEditFields = []string{"aliases", "redirection", "client", "ssl_enabled", "ssl_provider", "hsts"}
+var siteEditFields = []string{"aliases", "redirection", "client", "ssl_enabled", "ssl_provider", "hsts", "custom"}
 
 func (s *Server) siteEditData(ctx context.Context, u *aegir.User, site *aegir.SiteRecord, f *form) (formData, error) {
 	clients, err := s.clientChoices(ctx, u)
@@ -433,6 +438,7 @@ func (s *Server) siteEditForm(w http.ResponseWriter, r *http.Request, u *aegir.U
 	if site.Site.HSTS {
 		f.Values["hsts"] = "1"
 	}
+	f.Values["custom"] = customText(site.Site.Custom)
 	d, err := s.siteEditData(r.Context(), u, site, f)
 	if err != nil {
 		return err
@@ -453,6 +459,11 @@ func (s *Server) siteEditSubmit(w http.ResponseWriter, r *http.Request, u *aegir
 	props := map[string]string{"aliases": "null", "redirection": "null"}
 	maps.Copy(props, formProps(f, "aliases", "redirection"))
 	maps.Copy(props, sslProps(f))
+	custom, err := formCustom(f, site.Site.Custom)
+	if err != nil {
+		return s.formFailed(w, r, u, err, "siteedit", "Edit "+site.Name, d)
+	}
+	maps.Copy(props, custom)
 	in := hosting.SiteInput{Props: props}
 	if c := f.Values["client"]; c != site.Client {
 		in.Client = &c

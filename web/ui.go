@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"html/template"
 	"io/fs"
+	"maps"
 	"math"
 	"net/http"
 	"net/url"
@@ -564,6 +565,9 @@ func (f *form) fail(err error) (int, error) {
 	var e *aegir.Error
 	if errors.As(err, &e) && e.Field != "" {
 		name := strings.TrimPrefix(e.Field, "args.")
+		if strings.HasPrefix(name, aegir.CustomPrefix) {
+			name = "custom" // one field holds them all
+		}
 		if _, ok := f.Values[name]; ok {
 			f.Errors[name] = e.Message
 			return statusOf[code], nil
@@ -733,6 +737,8 @@ func propsOf(c *aegir.Context, showMachines bool) []prop {
 		switch v := v.(type) {
 		case []string:
 			text = strings.Join(v, ", ")
+		case aegir.Custom:
+			text = strings.ReplaceAll(strings.TrimSpace(customText(v)), "\n", ", ")
 		case string:
 			text = v
 		case int:
@@ -749,4 +755,37 @@ func propsOf(c *aegir.Context, showMachines bool) []prop {
 		out = append(out, prop{p.Name, text})
 	}
 	return out
+}
+
+// customText is a context's custom properties as the custom field of a
+// form shows them: one NAME=value a line, by name.
+func customText(c aegir.Custom) string {
+	var b strings.Builder
+	for _, name := range slices.Sorted(maps.Keys(c)) {
+		fmt.Fprintf(&b, "%s=%s\n", name, c[name])
+	}
+	return b.String()
+}
+
+// formCustom returns the custom field of a form (one NAME=value a line;
+// blank lines are skipped) as custom.NAME properties, which hosting
+// validates as the API's; a name of old the field no longer holds is
+// removed.
+func formCustom(f *form, old aegir.Custom) (map[string]string, error) {
+	props := map[string]string{}
+	for name := range old {
+		props[aegir.CustomPrefix+name] = ""
+	}
+	for i, line := range strings.Split(f.Values["custom"], "\n") {
+		line = strings.TrimSpace(line)
+		if line == "" {
+			continue
+		}
+		name, value, ok := strings.Cut(line, "=")
+		if !ok {
+			return nil, aegir.FieldErrorf("custom", "line %d is not NAME=value", i+1)
+		}
+		props[aegir.CustomPrefix+strings.TrimSpace(name)] = strings.TrimSpace(value)
+	}
+	return props, nil
 }

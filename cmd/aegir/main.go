@@ -13,6 +13,7 @@ import (
 	"runtime"
 	"strconv"
 	"syscall"
+	"time"
 
 	humanize "github.com/dustin/go-humanize"
 	"github.com/spf13/cobra"
@@ -102,12 +103,22 @@ func (m *Main) backend(paths aegir.Paths) *provision.Backend {
 	runner := &local.Runner{}
 	return &provision.Backend{
 		Paths: paths, Contexts: contextfile.New(paths), Runner: runner,
-		Transport: ssh.NewTransport(paths, runner),
-		Archiver:  &tarball.Archiver{Options: tarball.Options{MaxBytes: m.restoreLimit()}},
-		Builder:   &source.Builder{Runner: runner},
-		LoadLimit: m.loadLimit(),
-		SiteUsers: m.siteUsers(),
+		Transport:   ssh.NewTransport(paths, runner),
+		Archiver:    &tarball.Archiver{Options: tarball.Options{MaxBytes: m.restoreLimit()}},
+		Builder:     &source.Builder{Runner: runner},
+		LoadLimit:   m.loadLimit(),
+		SiteUsers:   m.siteUsers(),
+		HookTimeout: m.hookTimeout(),
 	}
+}
+
+// hookTimeout bounds each task hook's run: $AEGIR_HOOK_TIMEOUT (a Go
+// duration, "30s", "5m"), else provision.DefaultHookTimeout.
+func (m *Main) hookTimeout() time.Duration {
+	if d, err := time.ParseDuration(m.Getenv("AEGIR_HOOK_TIMEOUT")); err == nil && d > 0 {
+		return d
+	}
+	return provision.DefaultHookTimeout
 }
 
 // restoreLimit is what a restored archive may expand to:

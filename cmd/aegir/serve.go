@@ -149,6 +149,16 @@ func (m *Main) serve(ctx context.Context, cfg serveConfig) error {
 	}
 	notifier := &alert.Notifier{Store: store, SMTP: smtp}
 	api := &web.Server{Service: svc, Store: store, Logger: logger}
+	// Behind the front end's own vhost (aegir setup --frontend_uri), the
+	// master's web server on this machine says which requests came over
+	// HTTPS; no one else may.
+	if f, err := readFrontend(cfg.paths); err != nil {
+		return err
+	} else if f != nil {
+		api.TrustedProxies = loopbackProxies
+		// HTTPS required: every answer reaches the user over TLS.
+		api.SecureCookies = f.SSL == aegir.SSLRequired
+	}
 	sslConfig, err := ssl.ConfigFromEnv()
 	if err != nil {
 		return fmt.Errorf("certificates: %w", err)

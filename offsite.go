@@ -44,6 +44,8 @@ type Keep struct {
 type Offsite interface {
 	// Target is the repository's address, with no credentials in it.
 	Target() string
+	// Keep is the retention the operator set for each site's snapshots.
+	Keep() Keep
 	// Init creates the repository.
 	Init(ctx context.Context) error
 	// Backup uploads paths (directories or files) as one snapshot with

@@ -22,6 +22,9 @@ type Backend struct {
 	// SiteUsers creates the Unix users of sites whose server gives each
 	// its own php-fpm pool (php_fpm_pools); nil refuses such sites.
 	SiteUsers aegir.SiteUsers
+	// Offsite opens the off-site target backups are uploaded to; nil, or
+	// returning nil, when there is none.
+	Offsite func() (aegir.Offsite, error)
 }
 
 // ContextStore returns the named contexts the tasks read.

@@ -242,6 +242,9 @@ func (t *run) swapIn(d *deployment) (aegir.Undo, error) {
 	if err := removeIfExists(filepath.Join(d.staging, dumpFile)); err != nil { // a copied site has none
 		return nil, err
 	}
+	if err := removeIfExists(filepath.Join(d.staging, contextCopy)); err != nil { // the backup's, not the site's
+		return nil, err
+	}
 	if _, err := os.Lstat(dir); err == nil {
 		d.retired = fmt.Sprintf("%s.old-%d", dir, time.Now().UnixNano())
 		if err := os.Rename(dir, d.retired); err != nil {

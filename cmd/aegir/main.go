@@ -21,6 +21,7 @@ import (
 	"github.com/aegir-hosting/aegir/contextfile"
 	"github.com/aegir-hosting/aegir/local"
 	"github.com/aegir-hosting/aegir/provision"
+	"github.com/aegir-hosting/aegir/restic"
 	"github.com/aegir-hosting/aegir/tarball"
 
 	// The standard drivers register themselves.
@@ -102,6 +103,15 @@ func (m *Main) backend(paths aegir.Paths) *provision.Backend {
 		Archiver:  &tarball.Archiver{Options: tarball.Options{MaxBytes: m.restoreLimit()}},
 		LoadLimit: m.loadLimit(),
 		SiteUsers: m.siteUsers(),
+		Offsite: func() (aegir.Offsite, error) {
+			// Read at each task, so a target set up later takes effect
+			// without restarting the front end.
+			repo, err := restic.Open(paths, &local.Runner{})
+			if repo == nil || err != nil {
+				return nil, err
+			}
+			return repo, nil
+		},
 	}
 }
 

@@ -182,8 +182,10 @@ var taskCatalog = []TaskType{
 	{Name: TaskRestore, Summary: "restore a backup of a site in its place, after a backup of what is there",
 		Form: "restore", Objects: onSite, Queued: onSite, Force: true, Heavy: true, Clients: true, Recovery: RecoverVerifySite,
 		Args: []TaskArg{
-			{Name: "file", Kind: ArgBackup, Positional: true, Required: true, Doc: "a backup of the site"},
+			{Name: "file", Kind: ArgBackup, Positional: true, Doc: "a backup of the site (not with --from=offsite)"},
 			{Name: "old_uri", Kind: ArgText, CLIOnly: true, Doc: "the URI the backup was taken under"},
+			{Name: "from", Kind: ArgEnum, Enum: []string{"local", "offsite"}, Doc: "offsite restores a snapshot of the off-site target instead of a local backup"},
+			{Name: "snapshot", Kind: ArgText, Doc: "the off-site snapshot to restore (default the site's newest)"},
 		},
 		Result: resultOf[DeployResult](),
 	},

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/url"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -204,6 +205,9 @@ func (s *Service) notOutstanding(ctx context.Context, t *aegir.Task) error {
 	return nil
 }
 
+// snapshotID is an off-site snapshot's ID, whole or short.
+var snapshotID = regexp.MustCompile(`^[0-9a-f]{8,64}$`)
+
 // checkArgs validates a task's arguments and returns them normalised:
 // references with "@", backup files as full paths, booleans as "true"
 // (false ones dropped).
@@ -244,6 +248,14 @@ func (s *Service) checkArgs(ctx context.Context, typ string, spec argSpec, objec
 				continue
 			}
 			v = "true"
+		case "from":
+			if !slices.Contains([]string{"local", "offsite"}, v) {
+				return nil, aegir.FieldErrorf(field, "%q is not local or offsite", v)
+			}
+		case "snapshot":
+			if !snapshotID.MatchString(v) {
+				return nil, aegir.FieldErrorf(field, "%q is not a snapshot ID (hexadecimal, 8 to 64 digits)", v)
+			}
 		case "format":
 			if !slices.Contains([]string{"gz", "zst"}, v) {
 				return nil, aegir.FieldErrorf(field, "%q is not gz or zst", v)
@@ -274,6 +286,14 @@ func (s *Service) checkArgs(ctx context.Context, typ string, spec argSpec, objec
 			}
 		}
 		out[k] = v
+	}
+	if tt, ok := aegir.LookupTask(typ); ok {
+		for _, a := range tt.Args {
+			other, value, _ := strings.Cut(a.RequiredUnless, "=")
+			if a.RequiredUnless != "" && out[a.Name] == "" && out[other] != value {
+				return nil, aegir.FieldErrorf("args."+a.Name, "is required by %s unless %s is %s", typ, other, value)
+			}
+		}
 	}
 	if len(out) == 0 {
 		return nil, nil

@@ -2,7 +2,6 @@ package bench
 
 import (
 	"fmt"
-	"strconv"
 	"testing"
 
 	"github.com/aegir-hosting/aegir/internal/teststack"
@@ -31,9 +30,11 @@ func TestOffsiteIncremental(t *testing.T) {
 	added := func() (int64, float64) {
 		var r map[string]any
 		took := timed(func() { r = s.task("backup", "@"+uri) })
-		n, err := strconv.ParseInt(fmt.Sprint(r["offsite_added"]), 10, 64)
-		must(t, err)
-		return n, took.Seconds()
+		n, ok := r["offsite_added"].(float64) // JSON's number
+		if !ok {
+			t.Fatalf("the backup uploaded nothing off-site: %v", r)
+		}
+		return int64(n), took.Seconds()
 	}
 	first, firstTook := added()
 	second, secondTook := added()

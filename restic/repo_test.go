@@ -2,7 +2,9 @@ package restic
 
 import (
 	"context"
+	"crypto/rand"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"slices"
@@ -171,5 +173,76 @@ func TestUnreachableTargetIsNamed(t *testing.T) {
 	_, err := r.Backup(ctx, []string{t.TempDir()}, nil, []string{"site=a.example"})
 	if err == nil || !strings.Contains(err.Error(), r.Target()) {
 		t.Fatalf("backup to a target that is down: %v", err)
+	}
+}
+
+// TestKilledUploadLeavesARepositoryTheNextBackupCompletes: restic killed
+// (SIGKILL, as a context's end does) in the middle of an upload leaves a
+// stale lock and partial data; the next backup, retention (which removes
+// our own stale lock first) and check all pass, and the snapshot taken
+// before is still whole.
+func TestKilledUploadLeavesARepositoryTheNextBackupCompletes(t *testing.T) {
+	ctx := context.Background()
+	r, _ := setup(t, "sftp")
+	dir := t.TempDir()
+	teststack.WriteFiles(t, dir, map[string]string{"small": "before"})
+	tags := []string{"site=a.example"}
+	before, err := r.Backup(ctx, []string{dir}, nil, tags)
+	if err != nil {
+		t.Fatal(err)
+	}
+	big := make([]byte, 48<<20)
+	if _, err := rand.Read(big); err != nil { // incompressible, so the upload takes a while
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "big"), big, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	repoDir := strings.SplitN(strings.TrimPrefix(r.cfg.Repository, "sftp://"), "/", 2)[1]
+	packs := func() int {
+		n := 0
+		filepath.WalkDir(filepath.Join(repoDir, "data"), func(_ string, d fs.DirEntry, err error) error {
+			if err == nil && !d.IsDir() {
+				n++
+			}
+			return nil
+		})
+		return n
+	}
+	had := packs()
+	kctx, kill := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() {
+		_, err := r.Backup(kctx, []string{dir}, nil, tags)
+		done <- err
+	}()
+	for deadline := time.Now().Add(time.Minute); packs() == had; time.Sleep(20 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("restic wrote nothing in a minute")
+		}
+	}
+	kill()
+	if err := <-done; err == nil {
+		t.Fatal("the killed backup finished")
+	}
+	if locks, _ := os.ReadDir(filepath.Join(repoDir, "locks")); len(locks) == 0 {
+		t.Log("the killed restic left no lock (it died before taking one)")
+	}
+	if _, err := r.Backup(ctx, []string{dir}, nil, tags); err != nil {
+		t.Fatal(err)
+	}
+	dest := t.TempDir()
+	if err := r.Restore(ctx, before.ID, dest); err != nil {
+		t.Fatal(err)
+	}
+	if b, err := os.ReadFile(filepath.Join(dest, dir, "small")); err != nil || string(b) != "before" {
+		t.Fatalf("the earlier snapshot: %q %v", b, err)
+	}
+	// Retention takes the exclusive lock the stale one would block.
+	if _, err := r.Forget(ctx, tags, aegir.Keep{Daily: 7}); err != nil {
+		t.Fatal(err)
+	}
+	if err := r.Check(ctx); err != nil {
+		t.Fatal(err)
 	}
 }

@@ -101,6 +101,9 @@ type OffsiteMade struct {
 	Snapshot  string   `json:"offsite_snapshot,omitempty"`
 	Added     int64    `json:"offsite_added,omitempty"`
 	Forgotten []string `json:"offsite_forgotten,omitempty"`
+	// Error is why the upload or the retention failed (the task failed
+	// too, its local backup kept); the front end counts these.
+	Error string `json:"offsite_error,omitempty"`
 }
 
 // BackupResult is the result of backup.

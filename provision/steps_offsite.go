@@ -105,6 +105,7 @@ func keepLocal(step aegir.Step, keep *bool) aegir.Step {
 func (t *run) offsiteSteps(s *siteEnv, repo aegir.Offsite, file *string, keep *bool) []aegir.Step {
 	fail := func(err error) error {
 		*keep = true
+		report(t, func(o *aegir.OffsiteMade) { o.Target, o.Error = repo.Target(), err.Error() })
 		return err
 	}
 	return []aegir.Step{

@@ -46,11 +46,14 @@ type Server struct {
 	once      sync.Once
 	registry  *prometheus.Registry
 	durations *prometheus.HistogramVec
-	closing   chan struct{}
-	closeOnce sync.Once
-	sessions  *scs.SessionManager
-	limiter   *loginLimiter
-	pages     map[string]*template.Template
+	// offsiteFailures and offsiteLast are the off-site uploads' metrics.
+	offsiteFailures *prometheus.CounterVec
+	offsiteLast     *prometheus.GaugeVec
+	closing         chan struct{}
+	closeOnce       sync.Once
+	sessions        *scs.SessionManager
+	limiter         *loginLimiter
+	pages           map[string]*template.Template
 }
 
 // eForbidden is the code of a request that is refused although its

@@ -2,6 +2,7 @@ package aegir
 
 import (
 	"context"
+	"regexp"
 	"time"
 )
 
@@ -62,4 +63,15 @@ type Offsite interface {
 	Restore(ctx context.Context, id, dest string) error
 	// Check checks the repository's structure and data.
 	Check(ctx context.Context) error
+}
+
+// snapshotID is an off-site snapshot's ID, whole or as restic shortens it.
+var snapshotID = regexp.MustCompile(`^[0-9a-f]{8,64}$`)
+
+// ValidateSnapshotID checks an off-site snapshot ID given in field.
+func ValidateSnapshotID(field, id string) error {
+	if !snapshotID.MatchString(id) {
+		return FieldErrorf(field, "%q is not a snapshot ID (hexadecimal, 8 to 64 digits)", id)
+	}
+	return nil
 }

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"net/url"
 	"path/filepath"
-	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -205,9 +204,6 @@ func (s *Service) notOutstanding(ctx context.Context, t *aegir.Task) error {
 	return nil
 }
 
-// snapshotID is an off-site snapshot's ID, whole or short.
-var snapshotID = regexp.MustCompile(`^[0-9a-f]{8,64}$`)
-
 // checkArgs validates a task's arguments and returns them normalised:
 // references with "@", backup files as full paths, booleans as "true"
 // (false ones dropped).
@@ -253,8 +249,8 @@ func (s *Service) checkArgs(ctx context.Context, typ string, spec argSpec, objec
 				return nil, aegir.FieldErrorf(field, "%q is not local or offsite", v)
 			}
 		case "snapshot":
-			if !snapshotID.MatchString(v) {
-				return nil, aegir.FieldErrorf(field, "%q is not a snapshot ID (hexadecimal, 8 to 64 digits)", v)
+			if err := aegir.ValidateSnapshotID(field, v); err != nil {
+				return nil, err
 			}
 		case "format":
 			if !slices.Contains([]string{"gz", "zst"}, v) {

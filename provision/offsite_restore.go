@@ -5,13 +5,10 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"regexp"
 	"strings"
 
 	"github.com/aegir-hosting/aegir"
 )
-
-var snapshotIDPattern = regexp.MustCompile(`^[0-9a-f]{8,64}$`)
 
 // restoreSource checks the restore's from, file and snapshot args and,
 // from the off-site target, fetches the snapshot into a local backup that
@@ -58,8 +55,10 @@ func (t *run) restoreSource(ctx context.Context, uri string) error {
 
 // pickSnapshot returns the site's snapshot id, or its newest when id is "".
 func pickSnapshot(ctx context.Context, repo aegir.Offsite, uri, id string) (*aegir.Snapshot, error) {
-	if id != "" && !snapshotIDPattern.MatchString(id) {
-		return nil, aegir.FieldErrorf("snapshot", "%q is not a snapshot ID (hexadecimal, 8 to 64 digits)", id)
+	if id != "" {
+		if err := aegir.ValidateSnapshotID("snapshot", id); err != nil {
+			return nil, err
+		}
 	}
 	snaps, err := repo.Snapshots(ctx, []string{"kind=site", "site=" + uri})
 	if err != nil {

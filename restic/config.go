@@ -246,6 +246,3 @@ func writeSecret(path string, b []byte) error {
 	}
 	return os.Rename(tmp.Name(), path)
 }
-
-// snapshotID is a restic snapshot ID, whole or short.
-var snapshotID = regexp.MustCompile(`^[0-9a-f]{8,64}$`)

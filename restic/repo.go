@@ -254,8 +254,8 @@ func (r *Repo) Forget(ctx context.Context, tags []string, keep aegir.Keep) ([]st
 
 // Restore writes the snapshot's files under dest.
 func (r *Repo) Restore(ctx context.Context, id, dest string) error {
-	if !snapshotID.MatchString(id) {
-		return aegir.FieldErrorf("snapshot", "%q is not a snapshot ID (hexadecimal)", id)
+	if err := aegir.ValidateSnapshotID("snapshot", id); err != nil {
+		return err
 	}
 	_, err := r.run(ctx, "restore", id, "--target", dest)
 	return err

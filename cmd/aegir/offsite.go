@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"text/tabwriter"
@@ -13,6 +14,7 @@ import (
 	"github.com/aegir-hosting/aegir"
 	"github.com/aegir-hosting/aegir/local"
 	"github.com/aegir-hosting/aegir/restic"
+	"github.com/aegir-hosting/aegir/sqlite"
 )
 
 // offsiteCommand sets up and inspects the off-site target: init creates a
@@ -171,7 +173,7 @@ func (m *Main) offsiteCommand() *cobra.Command {
 		fmt.Fprintf(m.Stdout, "%s: no errors\n", repo.Target())
 		return nil
 	}
-	cmd.AddCommand(init, connect, snapshots, check)
+	cmd.AddCommand(init, connect, snapshots, check, m.controlPlaneCommand())
 	return cmd
 }
 
@@ -190,4 +192,46 @@ func (m *Main) offsite(c *cobra.Command) (*restic.Repo, error) {
 		return nil, aegir.Errorf(aegir.ENOTFOUND, "no off-site target: run aegir offsite init --repo=URL (or offsite connect)")
 	}
 	return repo, nil
+}
+
+// controlPlaneCommand uploads what rebuilds the front end: a consistent
+// copy of its SQLite database and the named contexts, as one snapshot
+// tagged kind=control (run it from cron, e.g. hourly; see docs/backups.md).
+func (m *Main) controlPlaneCommand() *cobra.Command {
+	cmd := &cobra.Command{Use: "backup-control-plane", Short: "upload the front end's database and the named contexts to the off-site target", Args: takes(0)}
+	database := addDatabaseOption(cmd.Flags())
+	cmd.RunE = func(c *cobra.Command, _ []string) error {
+		repo, err := m.offsite(c)
+		if err != nil {
+			return err
+		}
+		paths := m.paths(homeOption(c))
+		db := databaseURL(database, paths)
+		if strings.Contains(db, "://") {
+			return aegir.FieldErrorf("database", "only a SQLite front end is copied so far; back up PostgreSQL with pg_dump")
+		}
+		scratch, err := os.MkdirTemp(paths.Home, ".control-plane-")
+		if err != nil {
+			return err
+		}
+		defer os.RemoveAll(scratch)
+		upload := []string{paths.Contexts()}
+		if _, err := os.Stat(db); err == nil {
+			copyFile := filepath.Join(scratch, "hosting.db")
+			if err := sqlite.CopyTo(c.Context(), db, copyFile); err != nil {
+				return err
+			}
+			upload = append(upload, copyFile)
+		}
+		snap, err := repo.Backup(c.Context(), upload, nil, []string{"kind=control"})
+		if err != nil {
+			return err
+		}
+		if _, err := repo.Forget(c.Context(), []string{"kind=control"}, repo.Keep()); err != nil {
+			return err
+		}
+		fmt.Fprintf(m.Stdout, "uploaded the control plane to %s: snapshot %.8s, %d bytes added\n", repo.Target(), snap.ID, snap.Added)
+		return nil
+	}
+	return cmd
 }

@@ -72,6 +72,15 @@ func TestOffsiteBackupRestoreAndRecoverAMachine(t *testing.T) {
 	}
 	s.mustServe(s.url(uri, "/?p="+post), marker)
 
+	// The front end's database and the contexts go off-site on their own.
+	s.mustAegir("user", "create", "ops", "--role=administrator")
+	if out := s.mustAegir("offsite", "backup-control-plane"); !strings.Contains(out, "uploaded the control plane") {
+		t.Fatalf("backup-control-plane: %s", out)
+	}
+	if out := s.mustAegir("offsite", "snapshots"); !strings.Contains(out, "control") {
+		t.Fatalf("no control-plane snapshot:\n%s", out)
+	}
+
 	// The target goes down: the backup fails naming it, its archive stays.
 	sshd.Stop()
 	r, err := s.task("backup", "@"+uri)

@@ -127,7 +127,7 @@ func (m *Main) serve(ctx context.Context, cfg serveConfig) error {
 	if created {
 		fmt.Fprintf(m.Stdout, "created user %s (administrator): make its API token with `aegir token create %s`, log in to the web UI with a one-time link from `aegir user login-link %s`\n", hosting.AdminUser, hosting.AdminUser, hosting.AdminUser)
 	}
-	api := &web.Server{Service: svc, Store: store, Logger: logger}
+	api := &web.Server{Service: svc, Store: store, Logger: logger, Offsite: m.backend(cfg.paths).Offsite}
 	sslConfig, err := ssl.ConfigFromEnv()
 	if err != nil {
 		return fmt.Errorf("certificates: %w", err)

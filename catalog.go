@@ -57,6 +57,10 @@ type TaskArg struct {
 	// of the task's Args; the others are --name=value options.
 	Positional bool
 	Required   bool
+	// RequiredUnless, "arg=value", makes the argument required unless the
+	// other argument has that value (a restore's file, but for
+	// from=offsite).
+	RequiredUnless string
 	// Variadic takes every remaining positional argument, space-joined.
 	Variadic bool
 	// CLIOnly arguments are not taken by the front end: a file path a user
@@ -185,8 +189,10 @@ var taskCatalog = []TaskType{
 	{Name: TaskRestore, Summary: "restore a backup of a site in its place, after a backup of what is there",
 		Form: "restore", Objects: onSite, Queued: onSite, Force: true, Heavy: true, Clients: true, Recovery: RecoverVerifySite,
 		Args: []TaskArg{
-			{Name: "file", Kind: ArgBackup, Positional: true, Required: true, Doc: "a backup of the site"},
+			{Name: "file", Kind: ArgBackup, Positional: true, RequiredUnless: "from=offsite", Doc: "a backup of the site (none with --from=offsite)"},
 			{Name: "old_uri", Kind: ArgText, CLIOnly: true, Doc: "the URI the backup was taken under"},
+			{Name: "from", Kind: ArgEnum, Enum: []string{"local", "offsite"}, Doc: "offsite restores a snapshot of the off-site target instead of a local backup"},
+			{Name: "snapshot", Kind: ArgText, Doc: "the off-site snapshot to restore (default the site's newest)"},
 		},
 		Result: resultOf[DeployResult](),
 	},

@@ -93,10 +93,24 @@ type InstallResult struct {
 	LoginLinkMade
 }
 
+// OffsiteMade is the off-site copy of a backup: its snapshot in the
+// off-site target, what the upload added there (after deduplication), and
+// the snapshots retention removed after it.
+type OffsiteMade struct {
+	Target    string   `json:"offsite_target,omitempty"`
+	Snapshot  string   `json:"offsite_snapshot,omitempty"`
+	Added     int64    `json:"offsite_added,omitempty"`
+	Forgotten []string `json:"offsite_forgotten,omitempty"`
+	// Error is why the upload or the retention failed (the task failed
+	// too, its local backup kept); the front end counts these.
+	Error string `json:"offsite_error,omitempty"`
+}
+
 // BackupResult is the result of backup.
 type BackupResult struct {
 	SiteFacts
 	BackupMade
+	OffsiteMade
 }
 
 // BackupDeleteResult is the result of backup-delete: the files it was

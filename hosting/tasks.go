@@ -244,6 +244,14 @@ func (s *Service) checkArgs(ctx context.Context, typ string, spec argSpec, objec
 				continue
 			}
 			v = "true"
+		case "from":
+			if !slices.Contains([]string{"local", "offsite"}, v) {
+				return nil, aegir.FieldErrorf(field, "%q is not local or offsite", v)
+			}
+		case "snapshot":
+			if err := aegir.ValidateSnapshotID(field, v); err != nil {
+				return nil, err
+			}
 		case "format":
 			if !slices.Contains([]string{"gz", "zst"}, v) {
 				return nil, aegir.FieldErrorf(field, "%q is not gz or zst", v)
@@ -274,6 +282,14 @@ func (s *Service) checkArgs(ctx context.Context, typ string, spec argSpec, objec
 			}
 		}
 		out[k] = v
+	}
+	if tt, ok := aegir.LookupTask(typ); ok {
+		for _, a := range tt.Args {
+			other, value, _ := strings.Cut(a.RequiredUnless, "=")
+			if a.RequiredUnless != "" && out[a.Name] == "" && out[other] != value {
+				return nil, aegir.FieldErrorf("args."+a.Name, "is required by %s unless %s is %s", typ, other, value)
+			}
+		}
 	}
 	if len(out) == 0 {
 		return nil, nil

@@ -30,6 +30,9 @@ type Backend struct {
 	// HookTimeout bounds each task hook's run (hooks.go); zero means
 	// DefaultHookTimeout.
 	HookTimeout time.Duration
+	// Offsite opens the off-site target backups are uploaded to; nil, or
+	// returning nil, when there is none.
+	Offsite func() (aegir.Offsite, error)
 }
 
 // ContextStore returns the named contexts the tasks read.

@@ -74,7 +74,11 @@ func (t *run) deploySteps(d *deployment) []aegir.Step {
 func (t *run) unpackSteps(d *deployment) []aegir.Step {
 	s := d.target
 	d.staging = s.siteDir() + restoreSuffix
-	d.oldDB.name, d.oldDB.user = s.site.DBName, s.site.DBUser
+	if !s.lostDB {
+		// A lost database's name is free, and the new one may take it:
+		// the cleanup must not drop it.
+		d.oldDB.name, d.oldDB.user = s.site.DBName, s.site.DBUser
+	}
 	imported := false
 	return []aegir.Step{
 		// The database comes first, so the dump can be imported while the
@@ -265,6 +269,9 @@ func (t *run) importDump(ctx context.Context, s *siteEnv, path string) error {
 func (t *run) swapIn(d *deployment) (aegir.Undo, error) {
 	dir := d.target.siteDir()
 	if err := removeIfExists(filepath.Join(d.staging, dumpFile)); err != nil { // a copied site has none
+		return nil, err
+	}
+	if err := removeIfExists(filepath.Join(d.staging, contextCopy)); err != nil { // the backup's, not the site's
 		return nil, err
 	}
 	if _, err := os.Lstat(dir); err == nil {

@@ -237,10 +237,11 @@ var apiRules = map[string]rule{
 	"POST /api/users/{name}/login-link": {path: "/api/users/bob/login-link", expect: [5]int{allow, deny, allow, hide, deny}},
 	// bob's tokens: his own and the administrators' to manage; ann does
 	// not see bob, an account manager sees him but not his tokens.
-	"GET /api/users/{name}/tokens":         {path: "/api/users/bob/tokens", expect: [5]int{allow, deny, deny, hide, allow}},
-	"POST /api/users/{name}/tokens":        {path: "/api/users/bob/tokens", body: map[string]any{"name": ""}, expect: [5]int{allow, deny, deny, hide, allow}},
-	"DELETE /api/users/{name}/tokens/{id}": {path: "/api/users/bob/tokens/%d", ids: bobSpare, expect: [5]int{allow, deny, deny, hide, allow}},
-	"GET /api/sites/{name}/backups":        {path: "/api/sites/b.example/backups", expect: [5]int{allow, allow, allow, hide, allow}},
+	"GET /api/users/{name}/tokens":            {path: "/api/users/bob/tokens", expect: [5]int{allow, deny, deny, hide, allow}},
+	"POST /api/users/{name}/tokens":           {path: "/api/users/bob/tokens", body: map[string]any{"name": ""}, expect: [5]int{allow, deny, deny, hide, allow}},
+	"DELETE /api/users/{name}/tokens/{id}":    {path: "/api/users/bob/tokens/%d", ids: bobSpare, expect: [5]int{allow, deny, deny, hide, allow}},
+	"GET /api/sites/{name}/backups":           {path: "/api/sites/b.example/backups", expect: [5]int{allow, allow, allow, hide, allow}},
+	"GET /api/sites/{name}/offsite-snapshots": {path: "/api/sites/b.example/offsite-snapshots", expect: [5]int{allow, allow, allow, hide, allow}},
 
 	"GET /api/servers":                 {path: "/api/servers", expect: [5]int{allow, allow, deny, deny, deny}},
 	"POST /api/servers":                {path: "/api/servers", body: map[string]any{"name": "Not A Name"}, expect: [5]int{allow, allow, deny, deny, deny}},

@@ -48,15 +48,21 @@ type Server struct {
 	// page shows a silent one's lease lapsed; aegir.DefaultLeaseTTL when
 	// zero, as for the dispatchers.
 	LeaseTTL time.Duration
+	// Offsite opens the off-site target whose snapshots a site's backups
+	// list; nil, or returning nil, when there is none.
+	Offsite func() (aegir.Offsite, error)
 
 	once      sync.Once
 	registry  *prometheus.Registry
 	durations *prometheus.HistogramVec
-	closing   chan struct{}
-	closeOnce sync.Once
-	sessions  *scs.SessionManager
-	limiter   *loginLimiter
-	pages     map[string]*template.Template
+	// offsiteFailures and offsiteLast are the off-site uploads' metrics.
+	offsiteFailures *prometheus.CounterVec
+	offsiteLast     *prometheus.GaugeVec
+	closing         chan struct{}
+	closeOnce       sync.Once
+	sessions        *scs.SessionManager
+	limiter         *loginLimiter
+	pages           map[string]*template.Template
 }
 
 // eForbidden is the code of a request that is refused although its
@@ -149,6 +155,7 @@ func (s *Server) routes() []route {
 		{method: "POST", path: "/api/users/{name}/tokens", handler: s.createToken},
 		{method: "DELETE", path: "/api/users/{name}/tokens/{id}", handler: s.revokeToken},
 		{method: "GET", path: "/api/sites/{name}/backups", handler: s.listBackups},
+		{method: "GET", path: "/api/sites/{name}/offsite-snapshots", handler: s.listSnapshots},
 		{method: "GET", path: "/api/audit", handler: s.listAudit},
 		{method: "GET", path: "/api/dispatchers", handler: s.listDispatchers},
 	}

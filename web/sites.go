@@ -11,6 +11,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/aegir-hosting/aegir"
 	"github.com/aegir-hosting/aegir/hosting"
@@ -134,6 +135,50 @@ func (s *Server) listBackups(w http.ResponseWriter, r *http.Request, u *aegir.Us
 		}
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"backups": list})
+	return nil
+}
+
+// listSnapshots lists the site's snapshots in the off-site target,
+// oldest first: {"target": ..., "snapshots": [...]}, with no target and
+// none when no target is configured. Each has the local backup it copied
+// (its tag backup=); restore one with the restore task's from=offsite
+// and snapshot args.
+func (s *Server) listSnapshots(w http.ResponseWriter, r *http.Request, u *aegir.User) error {
+	name := objectName(r)
+	if err := s.authorize(r.Context(), u, hosting.ActRead, hosting.KindSite+":"+name); err != nil {
+		return err
+	}
+	if _, err := s.Store.GetSite(r.Context(), name); err != nil {
+		return err
+	}
+	type snapshot struct {
+		ID     string    `json:"id"`
+		Time   time.Time `json:"time"`
+		Backup string    `json:"backup,omitempty"`
+	}
+	out := map[string]any{"snapshots": []snapshot{}}
+	var repo aegir.Offsite
+	if s.Offsite != nil {
+		var err error
+		if repo, err = s.Offsite(); err != nil {
+			return err
+		}
+	}
+	if repo != nil {
+		snaps, err := repo.Snapshots(r.Context(), []string{"kind=site", "site=" + name})
+		if err != nil {
+			return err
+		}
+		list := make([]snapshot, len(snaps))
+		for i, sn := range snaps {
+			list[i] = snapshot{ID: sn.ID, Time: sn.Time, Backup: sn.Tag("backup")}
+		}
+		out["snapshots"] = list
+		if hosting.ShowsMachines(u) {
+			out["target"] = repo.Target()
+		}
+	}
+	writeJSON(w, http.StatusOK, out)
 	return nil
 }
 

@@ -22,6 +22,7 @@ import (
 	"github.com/aegir-hosting/aegir/contextfile"
 	"github.com/aegir-hosting/aegir/local"
 	"github.com/aegir-hosting/aegir/provision"
+	"github.com/aegir-hosting/aegir/restic"
 	"github.com/aegir-hosting/aegir/source"
 	"github.com/aegir-hosting/aegir/ssh"
 	"github.com/aegir-hosting/aegir/tarball"
@@ -109,6 +110,15 @@ func (m *Main) backend(paths aegir.Paths) *provision.Backend {
 		LoadLimit:   m.loadLimit(),
 		SiteUsers:   m.siteUsers(),
 		HookTimeout: m.hookTimeout(),
+		Offsite: func() (aegir.Offsite, error) {
+			// Read at each task, so a target set up later takes effect
+			// without restarting the front end.
+			repo, err := restic.Open(paths, runner)
+			if repo == nil || err != nil {
+				return nil, err
+			}
+			return repo, nil
+		},
 	}
 }
 

@@ -148,7 +148,7 @@ func (m *Main) serve(ctx context.Context, cfg serveConfig) error {
 		return err
 	}
 	notifier := &alert.Notifier{Store: store, SMTP: smtp}
-	api := &web.Server{Service: svc, Store: store, Logger: logger}
+	api := &web.Server{Service: svc, Store: store, Logger: logger, Offsite: m.backend(cfg.paths).Offsite}
 	// Behind the front end's own vhost (aegir setup --frontend_uri), the
 	// master's web server on this machine says which requests came over
 	// HTTPS; no one else may.

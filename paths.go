@@ -34,6 +34,7 @@ func (p Paths) SSHKey() string { return filepath.Join(p.Home, ".ssh", "id_ed2551
 
 // KnownHosts pins the host keys of remote servers, learned at bootstrap.
 func (p Paths) KnownHosts() string { return filepath.Join(p.Home, ".ssh", "known_hosts") }
+
 // Hooks holds the task hooks of the user's own:
 // hooks/<task>/{pre,post}.d/ (docs/extending.md).
 func (p Paths) Hooks() string { return filepath.Join(p.Home, "hooks") }

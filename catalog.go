@@ -25,6 +25,7 @@ const (
 	TaskCron            = "cron"
 	TaskFlushCache      = "flush-cache"
 	TaskUpdateDB        = "update-db"
+	TaskDeployCode      = "deploy-code"
 	// TaskNoop does nothing (after sleep_ms): a health check of the queue,
 	// and what the dispatch benchmarks measure.
 	TaskNoop = "noop"
@@ -249,6 +250,13 @@ var taskCatalog = []TaskType{
 	},
 	{Name: TaskUpdateDB, Summary: "run a site's pending database updates", Objects: onSite, Queued: onSite, Clients: true,
 		Result: resultOf[UpdateDBResult](),
+	},
+	{Name: TaskDeployCode, Summary: "build a new platform from a git ref, move the site onto it, run the deploy hooks; a failure puts it back",
+		Objects: onSite, Queued: onSite, Force: true, Heavy: true, Clients: true, Recovery: RecoverVerifySite,
+		Args: []TaskArg{
+			{Name: "git_ref", Kind: ArgText, Required: true, Doc: "the branch, tag or commit to deploy"},
+		},
+		Result: resultOf[DeployCodeResult](),
 	},
 	{Name: TaskNoop, Summary: "do nothing, after sleep_ms (a health check of the queue)",
 		Objects: allObjects, Queued: onServer, Internal: true,

@@ -125,6 +125,14 @@ type MoveResult struct {
 	OldPlatform string `json:"old_platform,omitempty"`
 }
 
+// DeployCodeResult is the result of deploy-code: the migrate's, and the
+// platform built from the ref with the commit it holds.
+type DeployCodeResult struct {
+	MoveResult
+	NewPlatform string `json:"new_platform,omitempty"`
+	Commit      string `json:"commit,omitempty"`
+}
+
 // SiteDeleteResult is the result of a site's delete: its safety backup.
 type SiteDeleteResult struct {
 	SiteFacts

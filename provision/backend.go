@@ -67,6 +67,7 @@ var tasks = map[string]map[aegir.ContextType]taskFunc{
 	aegir.TaskCron:       {aegir.SiteContext: (*run).cron},
 	aegir.TaskFlushCache: {aegir.SiteContext: (*run).flushCache},
 	aegir.TaskUpdateDB:   {aegir.SiteContext: (*run).updateDB},
+	aegir.TaskDeployCode: {aegir.SiteContext: (*run).deployCode},
 }
 
 // Run runs task on the named context and returns its Result. The task's

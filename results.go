@@ -133,6 +133,14 @@ type DeployCodeResult struct {
 	Commit      string `json:"commit,omitempty"`
 }
 
+// SyncResult is the result of sync: the site written into and the backup
+// of it taken first (the target's, not the task's object's).
+type SyncResult struct {
+	SiteFacts
+	Target       string `json:"target,omitempty"`
+	TargetBackup string `json:"target_backup,omitempty"`
+}
+
 // SiteDeleteResult is the result of a site's delete: its safety backup.
 type SiteDeleteResult struct {
 	SiteFacts

@@ -114,6 +114,7 @@ var taskVariants = []struct {
 	{"cron @site", aegir.TaskCron, "a.example", nil},
 	{"flush-cache @site", aegir.TaskFlushCache, "a.example", nil},
 	{"update-db @site", aegir.TaskUpdateDB, "a.example", nil},
+	{"sync @site @target", aegir.TaskSync, "a.example", map[string]string{"target": "@git.example"}},
 	{"deploy-code @site --git_ref=REF, on a platform built from git", aegir.TaskDeployCode, "git.example", map[string]string{"git_ref": "feature-x"}},
 }
 

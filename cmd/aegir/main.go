@@ -103,6 +103,7 @@ func (m *Main) backend(paths aegir.Paths) *provision.Backend {
 		Paths: paths, Contexts: contextfile.New(paths), Runner: runner,
 		Archiver:  &tarball.Archiver{Options: tarball.Options{MaxBytes: m.restoreLimit()}},
 		Builder:   &source.Builder{Runner: runner},
+		Projects:  contextfile.NewProjects(paths),
 		LoadLimit: m.loadLimit(),
 		SiteUsers: m.siteUsers(),
 	}

@@ -24,75 +24,129 @@ try {
 `
 }
 
-// TestDeployCodeServesTheNewCommitAndAFailingHookPutsTheSiteBack puts a
-// plain PHP site on a platform built from a git branch, deploys a commit
-// of another branch (the site serves it, from a new platform named after
-// the commit, the old platform kept), then a commit whose .aegir.yml hook
-// fails: the site serves the previous code from the previous platform,
-// and the failed deploy's platform is gone.
-func TestDeployCodeServesTheNewCommitAndAFailingHookPutsTheSiteBack(t *testing.T) {
+// TestProjectEnvironmentsDeployAndSync runs a project of a plain PHP
+// codebase in a local git repository with dev and live environments:
+// deploy-code of a new commit on dev serves it from a new platform named
+// after the commit (the old platform kept); a deploy whose .aegir.yml hook
+// fails leaves dev serving the previous code from the previous platform;
+// sync live→dev copies the database (a row visible over HTTP), and dev→live
+// is refused without --force, since live is protected.
+func TestProjectEnvironmentsDeployAndSync(t *testing.T) {
 	s := newStack(t)
 	s.setup()
 	repo := teststack.NewGitRepo(t, map[string]string{"index.php": appIndex("v1")})
-	root := filepath.Join(s.home, "platforms", "app")
-	s.mustAegir("save", "@platform_app", "--context_type=platform", "--root="+root, "--git_url="+repo.URL(), "--git_ref=main")
-	s.mustTask("verify", "@platform_app")
-	uri := "dev." + s.token + ".test"
-	s.mustAegir("save", "@"+uri, "--context_type=site", "--platform=@platform_app")
-	s.mustTask("install", "@"+uri)
-	s.mustServe(s.url(uri, "/"), "code v1")
+	base := "shop." + s.token + ".test"
+	out := s.mustAegir("project", "create", "@project_shop", "--git_url="+repo.URL(), "--base_domain="+base)
+	if !strings.Contains(out, "webhook secret: ") {
+		t.Errorf("project create printed no secret:\n%s", out)
+	}
+	s.mustAegir("env", "create", "@project_shop", "live", "--git_ref=main")
+	s.mustAegir("env", "create", "@project_shop", "dev", "--git_ref=main", "--clone_from=live")
+	dev, live := "dev."+base, "live."+base
+	s.mustServe(s.url(live, "/"), "code v1")
+	s.mustServe(s.url(dev, "/"), "code v1")
+	if out := s.mustAegir("show", "@"+live); !strings.Contains(out, "protected: true") || !strings.Contains(out, "environment: live") {
+		t.Errorf("live's context:\n%s", out)
+	}
+	if out := s.mustAegir("show", "@"+dev); strings.Contains(out, "protected: true") || !strings.Contains(out, "environment: dev") {
+		t.Errorf("dev's context:\n%s", out)
+	}
+	if _, err := s.aegir("env", "create", "@project_shop", "Bad-Name", "--git_ref=main"); err == nil || !strings.Contains(err.Error(), "environment") {
+		t.Errorf("a bad environment name: %v", err)
+	}
 
-	// A feature branch with a hook that succeeds and writes what it saw.
+	// A feature branch with a hook that succeeds and says what it saw.
 	repo.Branch("feature-x")
 	commit := repo.Commit("v2", map[string]string{
 		"index.php":  appIndex("v2"),
 		".aegir.yml": "deploy:\n  - [php, -r, \"echo 'hook ran for ', getenv('AEGIR_SITE'), PHP_EOL;\"]\n",
 	})
-	r := s.mustTask("deploy-code", "@"+uri, "--git_ref=feature-x")
-	newPlatform := "platform_app_" + commit[:7]
+	r := s.mustTask("deploy-code", "@"+dev, "--git_ref=feature-x")
+	newPlatform := "platform_shop_dev_" + commit[:7]
 	if got := r.Data["new_platform"]; got != "@"+newPlatform {
 		t.Errorf("new_platform = %v, want @%s", got, newPlatform)
 	}
-	if log := logOf(r); !strings.Contains(log, "hook ran for "+uri) {
+	if log := logOf(r); !strings.Contains(log, "hook ran for "+dev) {
 		t.Errorf("the hook's output is not in the log:\n%s", log)
 	}
-	s.mustServe(s.url(uri, "/"), "code v2")
-	if out := s.mustAegir("show", "@"+uri); !strings.Contains(out, "@"+newPlatform) {
+	s.mustServe(s.url(dev, "/"), "code v2")
+	s.mustServe(s.url(live, "/"), "code v1")
+	if out := s.mustAegir("show", "@"+dev); !strings.Contains(out, "@"+newPlatform) {
 		t.Errorf("the site's context does not name @%s:\n%s", newPlatform, out)
 	}
-	if _, err := os.Stat(filepath.Join(root, "index.php")); err != nil {
+	if _, err := os.Stat(filepath.Join(s.home, "platforms", "shop_dev", "index.php")); err != nil {
 		t.Errorf("the old platform is gone (it stays for a rollback): %v", err)
 	}
 
-	// A commit whose hook fails: the site stays on v2.
+	// A commit whose hook fails: dev stays on v2.
 	bad := repo.Commit("v3", map[string]string{
 		"index.php":  appIndex("v3"),
 		".aegir.yml": "deploy:\n  - [php, -r, \"fwrite(STDERR, 'migration broke'); exit(3);\"]\n",
 	})
-	r, err := s.task("deploy-code", "@"+uri, "--git_ref=feature-x")
+	r, err := s.task("deploy-code", "@"+dev, "--git_ref=feature-x")
 	if err == nil {
 		t.Fatalf("a deploy whose hook fails passed:\n%s", logOf(r))
 	}
 	if log := logOf(r); !strings.Contains(log, "migration broke") || !strings.Contains(log, "undid migrate") {
 		t.Errorf("the failed deploy's log:\n%s", log)
 	}
-	s.mustServe(s.url(uri, "/"), "code v2")
-	if out := s.mustAegir("show", "@"+uri); !strings.Contains(out, "@"+newPlatform) {
+	s.mustServe(s.url(dev, "/"), "code v2")
+	if out := s.mustAegir("show", "@"+dev); !strings.Contains(out, "@"+newPlatform) {
 		t.Errorf("the site is not back on @%s:\n%s", newPlatform, out)
 	}
-	if _, err := os.Stat(filepath.Join(s.home, "platforms", "app_"+bad[:7])); !os.IsNotExist(err) {
+	if _, err := os.Stat(filepath.Join(s.home, "platforms", "shop_dev_"+bad[:7])); !os.IsNotExist(err) {
 		t.Errorf("the failed deploy left its platform: %v", err)
 	}
-	if _, err := s.aegir("show", "@platform_app_"+bad[:7]); err == nil {
+	if _, err := s.aegir("show", "@platform_shop_dev_"+bad[:7]); err == nil {
 		t.Error("the failed deploy left its platform's context")
 	}
 
-	// Bad input: a ref that is an option, a ref that does not exist.
-	if out, err := s.aegir("deploy-code", "@"+uri, "--git_ref=--upload-pack=x"); err == nil || !strings.Contains(out, "git_ref") {
-		t.Errorf("a ref like an option: %v %s", err, out)
+	// Bad input: a ref like an option, a ref that does not exist.
+	if _, err := s.aegir("deploy-code", "@"+dev, "--git_ref=--upload-pack=x"); err == nil || !strings.Contains(err.Error(), "git_ref") {
+		t.Errorf("a ref like an option: %v", err)
 	}
-	if r, err := s.task("deploy-code", "@"+uri, "--git_ref=no-such-branch"); err == nil {
+	if r, err := s.task("deploy-code", "@"+dev, "--git_ref=no-such-branch"); err == nil {
 		t.Errorf("a missing ref deployed:\n%s", logOf(r))
 	}
-	s.mustServe(s.url(uri, "/"), "code v2")
+	s.mustServe(s.url(dev, "/"), "code v2")
+
+	// A row in live's database; sync live→dev copies it.
+	db := teststack.RootDB(t)
+	liveDB := contextValue(t, s.mustAegir("show", "@"+live), "db_name")
+	for _, q := range []string{"CREATE TABLE `" + liveDB + "`.marker (v VARCHAR(40))", "INSERT INTO `" + liveDB + "`.marker VALUES ('from-live')"} {
+		if _, err := db.Exec(q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	s.mustServe(s.url(live, "/"), "row from-live")
+	r = s.mustTask("sync", "@"+live, "@"+dev, "--db")
+	if backup, _ := r.Data["target_backup"].(string); backup == "" {
+		t.Errorf("sync made no backup of dev: %v", r.Data)
+	} else if _, err := os.Stat(backup); err != nil {
+		t.Errorf("dev's backup: %v", err)
+	}
+	s.mustServe(s.url(dev, "/"), "row from-live")
+
+	// Into live: refused without --force, and nothing changes.
+	if _, err := s.aegir("sync", "@"+dev, "@"+live); err == nil || !strings.Contains(err.Error(), "protected") {
+		t.Errorf("a sync into live without --force: %v", err)
+	}
+	if _, err := db.Exec("UPDATE `" + liveDB + "`.marker SET v = 'changed-on-live'"); err != nil {
+		t.Fatal(err)
+	}
+	s.mustServe(s.url(live, "/"), "row changed-on-live")
+	s.mustTask("sync", "@"+dev, "@"+live, "--db", "--force")
+	s.mustServe(s.url(live, "/"), "row from-live")
+}
+
+// contextValue reads a property from aegir show's output.
+func contextValue(t *testing.T, show, prop string) string {
+	t.Helper()
+	for _, line := range strings.Split(show, "\n") {
+		if v, ok := strings.CutPrefix(line, prop+": "); ok {
+			return v
+		}
+	}
+	t.Fatalf("no %s in:\n%s", prop, show)
+	return ""
 }

@@ -42,6 +42,8 @@ type Server struct {
 	// page shows a silent one's lease lapsed; aegir.DefaultLeaseTTL when
 	// zero, as for the dispatchers.
 	LeaseTTL time.Duration
+	// Projects are the back end's projects (projects.go); nil: none.
+	Projects aegir.ProjectStore
 
 	once      sync.Once
 	registry  *prometheus.Registry
@@ -142,6 +144,9 @@ func (s *Server) routes() []route {
 		{method: "GET", path: "/api/sites/{name}/backups", handler: s.listBackups},
 		{method: "GET", path: "/api/audit", handler: s.listAudit},
 		{method: "GET", path: "/api/dispatchers", handler: s.listDispatchers},
+		{method: "GET", path: "/api/projects", handler: s.listProjects},
+		{method: "GET", path: "/api/projects/{name}", handler: s.getProject},
+		{method: "POST", path: "/api/projects/{name}/webhook", public: true, handler: s.projectWebhook},
 	}
 	for _, k := range kinds {
 		o := objectKinds[k]

@@ -18,6 +18,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/aegir-hosting/aegir"
+	"github.com/aegir-hosting/aegir/contextfile"
 	"github.com/aegir-hosting/aegir/dispatch"
 	"github.com/aegir-hosting/aegir/hosting"
 	"github.com/aegir-hosting/aegir/provision"
@@ -127,7 +128,7 @@ func (m *Main) serve(ctx context.Context, cfg serveConfig) error {
 	if created {
 		fmt.Fprintf(m.Stdout, "created user %s (administrator): make its API token with `aegir token create %s`, log in to the web UI with a one-time link from `aegir user login-link %s`\n", hosting.AdminUser, hosting.AdminUser, hosting.AdminUser)
 	}
-	api := &web.Server{Service: svc, Store: store, Logger: logger}
+	api := &web.Server{Service: svc, Store: store, Logger: logger, Projects: contextfile.NewProjects(cfg.paths)}
 	sslConfig, err := ssl.ConfigFromEnv()
 	if err != nil {
 		return fmt.Errorf("certificates: %w", err)

@@ -1,0 +1,119 @@
+package web
+
+import (
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/aegir-hosting/aegir"
+	"github.com/aegir-hosting/aegir/contextfile"
+)
+
+// TestProjectWebhookQueuesTheBranchsDeploy posts pushes to a project's
+// webhook: signed GitHub and GitLab style pushes to dev's branch queue
+// dev's deploy-code as the webhook; a bad or missing signature is 401, an
+// unknown project 404 whatever the signature, an oversized body 400, a tag
+// queues nothing. The project's page in the API shows the secret to the
+// administrator and hides the project from another client's user.
+func TestProjectWebhookQueuesTheBranchsDeploy(t *testing.T) {
+	t.Parallel()
+	projects := contextfile.NewProjects(aegir.Paths{Home: filepath.Join(t.TempDir(), "aegir")})
+	secret := strings.Repeat("s3cr3t", 8)
+	must(t, projects.Put(&aegir.Project{Name: "shop", GitURL: "file:///srv/git/shop.git", BaseDomain: "shop.example.com",
+		Client: "acme", WebhookSecret: secret, Environments: map[string]*aegir.Environment{
+			"dev":  {GitRef: "main", Site: "dev.shop.example.com"},
+			"live": {GitRef: "release", Site: "live.shop.example.com"},
+		}}))
+	forEachStore(t, func(t *testing.T, b *bundle) {
+		b.srv.Projects = projects
+		b.seed(t)
+		b.do(t, "POST", "/api/clients", map[string]any{"name": "acme"}).want(t, 201)
+		b.do(t, "POST", "/api/clients", map[string]any{"name": "other"}).want(t, 201)
+		for _, env := range []string{"dev", "live"} {
+			uri := env + ".shop.example.com"
+			b.do(t, "POST", "/api/sites", map[string]any{"uri": uri, "platform": "platform_wp", "client": "acme"}).want(t, 201)
+			b.setStatus(t, uri, aegir.SiteEnabled)
+		}
+		tasksBefore := countTasks(t, b, aegir.TaskDeployCode)
+
+		push := `{"ref":"refs/heads/main","after":"0123456789abcdef"}`
+		sign := func(body, key string) string {
+			mac := hmac.New(sha256.New, []byte(key))
+			mac.Write([]byte(body))
+			return "sha256=" + hex.EncodeToString(mac.Sum(nil))
+		}
+		hook := func(project, body string, headers map[string]string) answer {
+			return b.doWith(t, "POST", "/api/projects/"+project+"/webhook", body, headers)
+		}
+		a := hook("shop", push, map[string]string{"X-Hub-Signature-256": sign(push, secret)}).want(t, 202)
+		if q, _ := a.body["queued"].([]any); len(q) != 1 {
+			t.Fatalf("queued %s, want dev's deploy alone", a.raw)
+		}
+		// GitLab's style, while dev's deploy waits: accepted, not queued twice.
+		if a := hook("shop", push, map[string]string{"X-Gitlab-Token": secret}).want(t, 202); !strings.Contains(a.raw, "queued already") {
+			t.Errorf("a second push while the deploy waits: %s", a.raw)
+		}
+		if got := countTasks(t, b, aegir.TaskDeployCode); got != tasksBefore+1 {
+			t.Fatalf("%d deploy-code tasks, want %d", got, tasksBefore+1)
+		}
+		task := lastTask(t, b)
+		if task.Object != "dev.shop.example.com" || task.Args["git_ref"] != "main" || task.Creator != "webhook:shop" {
+			t.Errorf("queued %+v", task)
+		}
+
+		hook("shop", push, map[string]string{"X-Hub-Signature-256": sign(push, "wrong")}).wantError(t, 401, "unauthorized", "")
+		hook("shop", push, map[string]string{"X-Hub-Signature-256": "sha256=zz"}).wantError(t, 401, "unauthorized", "")
+		hook("shop", push, map[string]string{"X-Gitlab-Token": secret + "x"}).wantError(t, 401, "unauthorized", "")
+		hook("shop", push, nil).wantError(t, 401, "unauthorized", "")
+		// An unknown project is 404, signed right or not.
+		hook("nosuch", push, map[string]string{"X-Hub-Signature-256": sign(push, secret)}).wantError(t, 404, "not_found", "")
+		hook("Bad..Name", push, nil).wantError(t, 404, "not_found", "")
+		big := `{"ref":"refs/heads/main","pad":"` + strings.Repeat("x", maxWebhookBody) + `"}`
+		hook("shop", big, map[string]string{"X-Hub-Signature-256": sign(big, secret)}).wantError(t, 400, "invalid", "body")
+		tag := `{"ref":"refs/tags/v1"}`
+		if a := hook("shop", tag, map[string]string{"X-Hub-Signature-256": sign(tag, secret)}).want(t, 200); !strings.Contains(a.raw, "not a branch") {
+			t.Errorf("a tag push: %s", a.raw)
+		}
+		if got := countTasks(t, b, aegir.TaskDeployCode); got != tasksBefore+1 {
+			t.Errorf("refused pushes queued tasks: %d", got-tasksBefore-1)
+		}
+
+		a = b.do(t, "GET", "/api/projects/shop", nil).want(t, 200)
+		p := a.obj(t, "project")
+		if p["webhook_secret"] != secret || p["webhook_url"] != "/api/projects/shop/webhook" {
+			t.Errorf("the administrator's view of the project: %s", a.raw)
+		}
+		if envs, _ := p["environments"].([]any); len(envs) != 2 {
+			t.Errorf("environments: %s", a.raw)
+		}
+		b.do(t, "GET", "/api/projects/nosuch", nil).wantError(t, 404, "not_found", "")
+		// Another client's user sees no project at all.
+		b.do(t, "POST", "/api/users", map[string]any{"name": "bob", "email": "bob@other.example", "role": "client", "clients": []string{"other"}, "password": "correct horse battery"}).want(t, 201)
+		tok := b.do(t, "POST", "/api/users/bob/tokens", map[string]any{"name": "t"}).want(t, 201)
+		secretBob, _ := tok.body["secret"].(string)
+		b.doWith(t, "GET", "/api/projects/shop", nil, map[string]string{"Authorization": "Bearer " + secretBob}).wantError(t, 404, "not_found", "")
+		if a := b.doWith(t, "GET", "/api/projects", nil, map[string]string{"Authorization": "Bearer " + secretBob}).want(t, 200); strings.Contains(a.raw, secret) {
+			t.Errorf("another client's user sees the secret: %s", a.raw)
+		}
+	})
+}
+
+func countTasks(t *testing.T, b *bundle, typ string) int {
+	t.Helper()
+	tasks, _, err := b.store.ListTasks(t.Context(), aegir.TaskFilter{Type: typ, PerPage: 100})
+	must(t, err)
+	return len(tasks)
+}
+
+func lastTask(t *testing.T, b *bundle) *aegir.Task {
+	t.Helper()
+	tasks, _, err := b.store.ListTasks(t.Context(), aegir.TaskFilter{PerPage: 1})
+	must(t, err)
+	if len(tasks) == 0 {
+		t.Fatal("no task")
+	}
+	return tasks[0]
+}

@@ -1,6 +1,11 @@
 package e2e
 
 import (
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -137,6 +142,54 @@ func TestProjectEnvironmentsDeployAndSync(t *testing.T) {
 	s.mustServe(s.url(live, "/"), "row changed-on-live")
 	s.mustTask("sync", "@"+dev, "@"+live, "--db", "--force")
 	s.mustServe(s.url(live, "/"), "row from-live")
+
+	// The front end: a signed push to main deploys the environments that
+	// track it (dev and live); a bad signature queues nothing.
+	s.mustAegir("hosting-import", "@"+dev)
+	s.mustAegir("hosting-import", "@"+live)
+	f := s.serve("")
+	secret := contextValue(t, s.mustAegir("project", "show", "@project_shop"), "webhook_secret")
+	repo.Branch("main")
+	fixed := repo.Commit("v4", map[string]string{"index.php": appIndex("v4"), ".aegir.yml": "deploy: []\n"})
+	push := `{"ref":"refs/heads/main","after":"` + fixed + `"}`
+	post := func(sig string) (int, map[string]any) {
+		req, err := http.NewRequest("POST", f.base+"/api/projects/shop/webhook", strings.NewReader(push))
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("X-Hub-Signature-256", sig)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var out map[string]any
+		json.NewDecoder(resp.Body).Decode(&out)
+		return resp.StatusCode, out
+	}
+	if code, out := post("sha256=" + strings.Repeat("0", 64)); code != http.StatusUnauthorized {
+		t.Fatalf("a push with a bad signature: %d %v", code, out)
+	}
+	mac := hmac.New(sha256.New, []byte(secret))
+	mac.Write([]byte(push))
+	code, answer := post("sha256=" + hex.EncodeToString(mac.Sum(nil)))
+	queued, _ := answer["queued"].([]any)
+	if code != http.StatusAccepted || len(queued) != 2 {
+		t.Fatalf("a signed push: %d %v", code, answer)
+	}
+	for _, id := range queued {
+		f.waitTask(map[string]any{"task": map[string]any{"id": id}})
+	}
+	s.mustServe(s.url(dev, "/"), "code v4")
+	s.mustServe(s.url(live, "/"), "code v4")
+	project := f.must(200, "GET", "/api/projects/shop", nil)["project"].(map[string]any)
+	for _, e := range project["environments"].([]any) {
+		env := e.(map[string]any)
+		if env["commit"] != fixed[:7] {
+			t.Errorf("environment %v: commit %v, want %s", env["name"], env["commit"], fixed[:7])
+		}
+	}
 }
 
 // contextValue reads a property from aegir show's output.

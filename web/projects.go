@@ -7,8 +7,10 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"slices"
 	"sort"
 	"strings"
@@ -211,4 +213,103 @@ func signed(h http.Header, body []byte, secret string) bool {
 		return subtle.ConstantTimeCompare([]byte(token), []byte(secret)) == 1
 	}
 	return false
+}
+
+// --- the project's page ---
+
+// projectPageData is the project's page: its view, and whether the user
+// may see the webhook secret (always, when they may see the page).
+type projectPageData struct {
+	Project projectView
+}
+
+// projectPage shows a project: its environments with their refs,
+// platforms and commits, a deploy form and a sync form, and the webhook
+// URL and secret.
+func (s *Server) projectPage(w http.ResponseWriter, r *http.Request, u *aegir.User) error {
+	p, err := s.project(r, u)
+	if err != nil {
+		return err
+	}
+	return s.render(w, r, u, http.StatusOK, "project", "Project "+p.Name, projectPageData{Project: s.view(r, p)})
+}
+
+// environment returns the named environment of p, or a field error.
+func environment(p *aegir.Project, field, name string) (*aegir.Environment, error) {
+	e := p.Environments[name]
+	if e == nil {
+		return nil, aegir.FieldErrorf(field, "project %s has no environment %q", p.Name, name)
+	}
+	return e, nil
+}
+
+// projectDeploy queues the deploy-code of an environment's site at a ref,
+// as the user (who must be allowed it on that site).
+func (s *Server) projectDeploy(w http.ResponseWriter, r *http.Request, u *aegir.User) error {
+	p, err := s.project(r, u)
+	if err != nil {
+		return err
+	}
+	e, err := environment(p, "environment", r.PostFormValue("environment"))
+	if err != nil {
+		return err
+	}
+	ref := r.PostFormValue("git_ref")
+	if ref == "" {
+		ref = e.GitRef
+	}
+	return s.queueProjectTask(w, r, u, e.Site, aegir.TaskDeployCode, map[string]string{"git_ref": ref})
+}
+
+// projectSync queues a sync from one environment into another; into a
+// protected one it first asks, and then passes force.
+func (s *Server) projectSync(w http.ResponseWriter, r *http.Request, u *aegir.User) error {
+	p, err := s.project(r, u)
+	if err != nil {
+		return err
+	}
+	fromName, toName, what := r.FormValue("from"), r.FormValue("to"), r.FormValue("what")
+	from, err := environment(p, "from", fromName)
+	if err != nil {
+		return err
+	}
+	to, err := environment(p, "to", toName)
+	if err != nil {
+		return err
+	}
+	args := map[string]string{"target": to.Site}
+	switch what {
+	case "db", "files":
+		args[what] = "1"
+	case "", "both":
+	default:
+		return aegir.FieldErrorf("what", "%q is not db, files or both", what)
+	}
+	target, err := s.Store.GetSite(r.Context(), to.Site)
+	if err != nil {
+		return err
+	}
+	if target.Site.Protected {
+		if r.PostFormValue("confirmed") != "1" {
+			q := url.Values{"from": {fromName}, "to": {toName}, "what": {what}}
+			return s.render(w, r, u, http.StatusOK, "confirm", "Sync into "+toName+"?", confirmData{
+				Question: fmt.Sprintf("%s (@%s) is protected: its data will be replaced by %s's, after a backup.", toName, to.Site, fromName),
+				Action:   "/projects/" + p.Name + "/sync?" + q.Encode(), Yes: "Replace " + toName + "'s data", No: "Keep it", Back: "/projects/" + p.Name})
+		}
+		args["force"] = "1"
+	}
+	return s.queueProjectTask(w, r, u, from.Site, aegir.TaskSync, args)
+}
+
+// queueProjectTask queues a task on a site for the user, after the same
+// check a task button makes, and goes to the task's page.
+func (s *Server) queueProjectTask(w http.ResponseWriter, r *http.Request, u *aegir.User, site, typ string, args map[string]string) error {
+	if err := s.authorize(r.Context(), u, hosting.ActTask+typ, hosting.KindSite+":"+site); err != nil {
+		return err
+	}
+	t, err := s.Service.CreateTask(r.Context(), hosting.TaskRequest{ObjectType: aegir.SiteContext, Object: site, Type: typ, Args: args}, u.Name)
+	if err != nil {
+		return err
+	}
+	return redirect(w, r, fmt.Sprintf("/tasks/%d", t.ID))
 }

@@ -4,7 +4,10 @@ import (
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
+	"net/http"
+	"net/url"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -116,4 +119,80 @@ func lastTask(t *testing.T, b *bundle) *aegir.Task {
 		t.Fatal("no task")
 	}
 	return tasks[0]
+}
+
+// TestProjectPageDeploysAndAsksBeforeSyncingIntoProtected: the owning
+// client's user sees the project's page with its environments and webhook
+// secret, another client's user gets 404; the deploy form queues the
+// environment's deploy-code at the ref given; a sync into a protected
+// environment asks first, and once confirmed queues it with force.
+func TestProjectPageDeploysAndAsksBeforeSyncingIntoProtected(t *testing.T) {
+	t.Parallel()
+	projects := contextfile.NewProjects(aegir.Paths{Home: filepath.Join(t.TempDir(), "aegir")})
+	secret := strings.Repeat("k3y", 16)
+	must(t, projects.Put(&aegir.Project{Name: "shop", GitURL: "file:///srv/git/shop.git", BaseDomain: "example",
+		Client: "acme", WebhookSecret: secret, Environments: map[string]*aegir.Environment{
+			"a": {GitRef: "release", Site: "a.example"},
+			"c": {GitRef: "main", Site: "c.example"},
+		}}))
+	forEachStore(t, func(t *testing.T, b *bundle) {
+		w := newWorld(t, b)
+		b.srv.Projects = projects
+		b.do(t, "POST", "/api/sites", map[string]any{"uri": "c.example", "platform": "platform_a", "client": "acme"}).want(t, 201)
+		for {
+			task, err := b.store.ClaimTask(t.Context(), "test/0")
+			must(t, err)
+			if task == nil {
+				break
+			}
+			must(t, b.store.FinishTask(t.Context(), task.ID, aegir.StatusSuccess, nil))
+		}
+		b.setStatus(t, "c.example", aegir.SiteEnabled)
+		live, err := b.store.GetSite(t.Context(), "a.example")
+		must(t, err)
+		live.Site.Project, live.Site.Environment, live.Site.Protected = "shop", "a", true
+		must(t, b.store.UpdateSite(t.Context(), live))
+
+		ann, bob := w.login(t, "ann"), w.login(t, "bob")
+		status, page, _ := ann.get("/projects/shop")
+		if status != 200 || !strings.Contains(page, secret) || !strings.Contains(page, `id="env-a"`) || !strings.Contains(page, "protected") {
+			t.Fatalf("ann's project page: %d\n%.2000s", status, page)
+		}
+		if status, _, _ := bob.get("/projects/shop"); status != 404 {
+			t.Errorf("bob's project page: %d", status)
+		}
+
+		status, _, loc := ann.post("/projects/shop/deploy", url.Values{"environment": {"c"}, "git_ref": {"feature-x"}})
+		task := taskAt(t, b, status, loc)
+		if task.Type != aegir.TaskDeployCode || task.Object != "c.example" || task.Args["git_ref"] != "feature-x" || task.Creator != "ann" {
+			t.Errorf("the deploy form queued %+v", task)
+		}
+		if status, _, _ := ann.post("/projects/shop/deploy", url.Values{"environment": {"nosuch"}}); status != 400 {
+			t.Errorf("a deploy of no environment: %d", status)
+		}
+
+		status, page, _ = ann.post("/projects/shop/sync", url.Values{"from": {"c"}, "to": {"a"}, "what": {"db"}})
+		if status != 200 || !strings.Contains(page, "is protected") || !strings.Contains(page, `name="confirmed"`) {
+			t.Fatalf("a sync into protected a did not ask: %d\n%.1500s", status, page)
+		}
+		status, _, loc = ann.post("/projects/shop/sync?from=c&to=a&what=db", url.Values{"confirmed": {"1"}})
+		task = taskAt(t, b, status, loc)
+		if task.Type != aegir.TaskSync || task.Object != "c.example" || task.Args["target"] != "a.example" || task.Args["force"] != "true" || task.Args["db"] != "1" {
+			t.Errorf("the confirmed sync queued %+v", task)
+		}
+	})
+}
+
+// taskAt returns the task a form's redirect goes to.
+func taskAt(t *testing.T, b *bundle, status int, loc string) *aegir.Task {
+	t.Helper()
+	id, ok := strings.CutPrefix(loc, "/tasks/")
+	if status != http.StatusSeeOther || !ok {
+		t.Fatalf("the form answered %d to %q", status, loc)
+	}
+	n, err := strconv.ParseInt(id, 10, 64)
+	must(t, err)
+	task, err := b.store.GetTask(t.Context(), n)
+	must(t, err)
+	return task
 }

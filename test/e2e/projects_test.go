@@ -203,3 +203,61 @@ func contextValue(t *testing.T, show, prop string) string {
 	t.Fatalf("no %s in:\n%s", prop, show)
 	return ""
 }
+
+// TestFailedDeployCodeAndSyncLeaveEverythingAsItWas fails deploy-code and
+// sync at each of their steps (and at steps of the migrate and platform
+// verify a deploy-code runs inside its own) and checks that contexts,
+// configuration, backups, site directories, platforms and databases are
+// as before and both environments still serve their code and data.
+func TestFailedDeployCodeAndSyncLeaveEverythingAsItWas(t *testing.T) {
+	s := newStack(t)
+	s.setup()
+	repo := teststack.NewGitRepo(t, map[string]string{"index.php": appIndex("v1")})
+	base := "rb." + s.token + ".test"
+	s.mustAegir("project", "create", "@project_rb", "--git_url="+repo.URL(), "--base_domain="+base)
+	s.mustAegir("env", "create", "@project_rb", "live", "--git_ref=main")
+	s.mustAegir("env", "create", "@project_rb", "dev", "--git_ref=main", "--clone_from=live")
+	dev, live := "dev."+base, "live."+base
+	repo.Commit("v2", map[string]string{"index.php": appIndex("v2"), ".aegir.yml": "deploy:\n  - [php, -r, \"echo 'ok';\"]\n"})
+	roots := []string{filepath.Join(s.home, "platforms", "rb_live"), filepath.Join(s.home, "platforms", "rb_dev")}
+	platforms := func() string {
+		es, err := os.ReadDir(filepath.Join(s.home, "platforms"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var names []string
+		for _, e := range es {
+			names = append(names, e.Name())
+		}
+		return strings.Join(names, " ")
+	}
+	cases := []struct {
+		args  []string
+		steps []string
+	}{
+		{[]string{"deploy-code", "@" + dev, "--git_ref=main"}, []string{"build new platform", "new platform context", "verify new platform",
+			"http platform", "migrate", "package check", "swap in", "vhost", "context", "set aside old site directory", "deploy hooks", "remove old copy"}},
+		{[]string{"sync", "@" + live, "@" + dev}, []string{"dump database", "archive", "copy database", "rewrite uri", "copy files", "sanitize", "flush cache", "remove dump"}},
+	}
+	for _, tc := range cases {
+		for _, step := range tc.steps {
+			before, dirs := s.state(roots...), platforms()
+			r, err := s.task(append(tc.args, "--fail_at", step)...)
+			if err == nil || r.Status != "failed" {
+				t.Fatalf("%s failing at %q: err %v status %s", tc.args[0], step, err, r.Status)
+			}
+			if d := before.diff(s.state(roots...)); d != "" {
+				t.Fatalf("%s failing at %q changed things:\n%s\nlog:\n%s", tc.args[0], step, d, logOf(r))
+			}
+			if got := platforms(); got != dirs {
+				t.Fatalf("%s failing at %q left platforms: %s, was %s", tc.args[0], step, got, dirs)
+			}
+			s.mustServe(s.url(dev, "/"), "code v1")
+			s.mustServe(s.url(live, "/"), "code v1")
+		}
+	}
+	// Both still succeed afterwards.
+	s.mustTask("deploy-code", "@"+dev, "--git_ref=main")
+	s.mustServe(s.url(dev, "/"), "code v2")
+	s.mustTask("sync", "@"+live, "@"+dev)
+}

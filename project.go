@@ -1,6 +1,8 @@
 package aegir
 
 import (
+	"crypto/rand"
+	"encoding/hex"
 	"regexp"
 )
 
@@ -41,6 +43,31 @@ type ProjectStore interface {
 	Put(p *Project) error
 	// List returns the projects' names, sorted.
 	List() ([]string, error)
+}
+
+// NewWebhookSecret returns a new secret for a project's webhook: 48 hex
+// digits from crypto/rand.
+func NewWebhookSecret() string {
+	raw := make([]byte, 24)
+	rand.Read(raw) // never fails: crypto/rand aborts the process instead
+	return hex.EncodeToString(raw)
+}
+
+// CreateProject checks that no project has p's name, gives p a new webhook
+// secret when it has none, and writes it.
+func CreateProject(store ProjectStore, p *Project) error {
+	if err := ValidateProjectName("name", p.Name); err != nil {
+		return err
+	}
+	if _, err := store.Get(p.Name); err == nil {
+		return Errorf(ECONFLICT, "project %s exists already", p.Name)
+	} else if ErrorCode(err) != ENOTFOUND {
+		return err
+	}
+	if p.WebhookSecret == "" {
+		p.WebhookSecret = NewWebhookSecret()
+	}
+	return store.Put(p)
 }
 
 // PlatformName is the name of an environment's first platform; each

@@ -2,8 +2,6 @@ package provision
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"path/filepath"
 
 	"github.com/aegir-hosting/aegir"
@@ -15,20 +13,7 @@ func (b *Backend) CreateProject(ctx context.Context, p *aegir.Project) error {
 	if b.Projects == nil {
 		return aegir.Errorf(aegir.EINTERNAL, "this back end keeps no projects")
 	}
-	if _, err := b.Projects.Get(p.Name); err == nil {
-		return aegir.FieldErrorf("name", "project %s exists already", p.Name)
-	} else if aegir.ErrorCode(err) != aegir.ENOTFOUND {
-		return err
-	}
-	if p.WebhookSecret == "" {
-		raw := make([]byte, 24)
-		rand.Read(raw) // never fails: crypto/rand aborts the process instead
-		p.WebhookSecret = hex.EncodeToString(raw)
-	}
-	if p.Environments == nil {
-		p.Environments = map[string]*aegir.Environment{}
-	}
-	return b.Projects.Put(p)
+	return aegir.CreateProject(b.Projects, p)
 }
 
 // EnvironmentRequest is a new environment of a project.

@@ -221,6 +221,7 @@ var apiRules = map[string]rule{
 	// Projects: the world has none (TestProjectWebhookQueuesTheBranchsDeploy
 	// checks who sees one): every user lists, and none finds one.
 	"GET /api/projects":                 {path: "/api/projects", expect: everyone},
+	"POST /api/projects":                {path: "/api/projects", body: map[string]any{"name": "Not A Name"}, expect: [5]int{allow, deny, deny, deny, deny}},
 	"GET /api/projects/{name}":          {path: "/api/projects/shop", expect: [5]int{hide, hide, hide, hide, hide}},
 	"POST /api/projects/{name}/webhook": {path: "/api/projects/shop/webhook", body: map[string]any{"ref": "refs/heads/main"}, public: 404},
 

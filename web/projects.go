@@ -117,6 +117,47 @@ func (s *Server) listProjects(w http.ResponseWriter, r *http.Request, u *aegir.U
 	return nil
 }
 
+// createProject answers POST /api/projects: an administrator records a
+// project (name, git_url, base_domain, profile, client); its secret is
+// made here and shown in the answer. Its environments are made with
+// `aegir env create`, which builds and installs them.
+func (s *Server) createProject(w http.ResponseWriter, r *http.Request, u *aegir.User) error {
+	if u.Role != aegir.RoleAdministrator {
+		return aegir.Errorf(eForbidden, "only administrators create projects")
+	}
+	if s.Projects == nil {
+		return aegir.Errorf(aegir.EINTERNAL, "this front end keeps no projects")
+	}
+	b, err := readBody(w, r)
+	if err != nil {
+		return err
+	}
+	p := &aegir.Project{}
+	for key, to := range map[string]*string{"name": &p.Name, "git_url": &p.GitURL, "base_domain": &p.BaseDomain, "profile": &p.Profile, "client": &p.Client} {
+		if *to, _, err = b.takeString(key); err != nil {
+			return err
+		}
+	}
+	for key := range b {
+		return aegir.FieldErrorf(key, "is not a property of a project")
+	}
+	if p.BaseDomain == "" && aegir.ValidateProjectName("name", p.Name) == nil {
+		p.BaseDomain = p.Name + ".localhost"
+	}
+	if p.Client != "" {
+		if _, err := s.Store.GetClient(r.Context(), p.Client); aegir.ErrorCode(err) == aegir.ENOTFOUND {
+			return aegir.FieldErrorf("client", "no client %q", p.Client)
+		} else if err != nil {
+			return err
+		}
+	}
+	if err := aegir.CreateProject(s.Projects, p); err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusCreated, map[string]any{"project": s.view(r, p)})
+	return nil
+}
+
 // getProject answers GET /api/projects/{name}.
 func (s *Server) getProject(w http.ResponseWriter, r *http.Request, u *aegir.User) error {
 	p, err := s.project(r, u)

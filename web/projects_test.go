@@ -93,6 +93,18 @@ func TestProjectWebhookQueuesTheBranchsDeploy(t *testing.T) {
 			t.Errorf("environments: %s", a.raw)
 		}
 		b.do(t, "GET", "/api/projects/nosuch", nil).wantError(t, 404, "not_found", "")
+		// An administrator records a project; bad input names the field.
+		// (The project files are shared by the two stores' subtests.)
+		blog := "blog" + filepath.Base(t.Name())
+		a = b.do(t, "POST", "/api/projects", map[string]any{"name": blog, "git_url": "https://git.example.com/blog.git", "client": "acme"}).want(t, 201)
+		if p := a.obj(t, "project"); len(p["webhook_secret"].(string)) != 48 || p["base_domain"] != blog+".localhost" {
+			t.Errorf("a new project: %s", a.raw)
+		}
+		b.do(t, "POST", "/api/projects", map[string]any{"name": blog, "git_url": "https://git.example.com/blog.git"}).wantError(t, 409, "conflict", "")
+		b.do(t, "POST", "/api/projects", map[string]any{"name": "x", "git_url": "--upload-pack=evil"}).wantError(t, 400, "invalid", "git_url")
+		b.do(t, "POST", "/api/projects", map[string]any{"name": "Bad-Name", "git_url": "https://git.example.com/x.git"}).wantError(t, 400, "invalid", "name")
+		b.do(t, "POST", "/api/projects", map[string]any{"name": "y", "git_url": "https://git.example.com/y.git", "client": "nobody"}).wantError(t, 400, "invalid", "client")
+		b.do(t, "POST", "/api/projects", map[string]any{"name": "z", "git_url": "https://git.example.com/z.git", "secret": "x"}).wantError(t, 400, "invalid", "secret")
 		// Another client's user sees no project at all.
 		b.do(t, "POST", "/api/users", map[string]any{"name": "bob", "email": "bob@other.example", "role": "client", "clients": []string{"other"}, "password": "correct horse battery"}).want(t, 201)
 		tok := b.do(t, "POST", "/api/users/bob/tokens", map[string]any{"name": "t"}).want(t, 201)

@@ -145,6 +145,7 @@ func (s *Server) routes() []route {
 		{method: "GET", path: "/api/audit", handler: s.listAudit},
 		{method: "GET", path: "/api/dispatchers", handler: s.listDispatchers},
 		{method: "GET", path: "/api/projects", handler: s.listProjects},
+		{method: "POST", path: "/api/projects", handler: s.createProject},
 		{method: "GET", path: "/api/projects/{name}", handler: s.getProject},
 		{method: "POST", path: "/api/projects/{name}/webhook", public: true, handler: s.projectWebhook},
 	}

@@ -26,7 +26,9 @@ func TestProjectValidateNamesTheField(t *testing.T) {
 		{"git_url", func(p *aegir.Project) { p.GitURL = "ext::sh -c id" }},
 		{"base_domain", func(p *aegir.Project) { p.BaseDomain = "a b" }},
 		{"webhook_secret", func(p *aegir.Project) { p.WebhookSecret = "short" }},
-		{"environment", func(p *aegir.Project) { p.Environments["Dev-1"] = &aegir.Environment{GitRef: "main", Site: "Dev-1.shop.example.com"} }},
+		{"environment", func(p *aegir.Project) {
+			p.Environments["Dev-1"] = &aegir.Environment{GitRef: "main", Site: "Dev-1.shop.example.com"}
+		}},
 		{"git_ref", func(p *aegir.Project) { p.Environments["dev"].GitRef = "-x" }},
 		{"site", func(p *aegir.Project) { p.Environments["dev"].Site = "other.example.com" }},
 	} {

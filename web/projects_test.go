@@ -183,6 +183,11 @@ func TestProjectPageDeploysAndAsksBeforeSyncingIntoProtected(t *testing.T) {
 			t.Errorf("a deploy of no environment: %d", status)
 		}
 
+		// Through the API, no sync into another client's site, nor itself.
+		w.as(t, "ann", "POST", "/api/sites/c.example/tasks", map[string]any{"type": "sync", "args": map[string]any{"target": "b.example"}}).wantError(t, 400, "invalid", "args.target")
+		w.as(t, "ann", "POST", "/api/sites/c.example/tasks", map[string]any{"type": "sync", "args": map[string]any{"target": "c.example"}}).wantError(t, 400, "invalid", "args.target")
+		w.as(t, "ann", "POST", "/api/sites/c.example/tasks", map[string]any{"type": "deploy-code", "args": map[string]any{}}).wantError(t, 400, "invalid", "args.git_ref")
+
 		status, page, _ = ann.post("/projects/shop/sync", url.Values{"from": {"c"}, "to": {"a"}, "what": {"db"}})
 		if status != 200 || !strings.Contains(page, "is protected") || !strings.Contains(page, `name="confirmed"`) {
 			t.Fatalf("a sync into protected a did not ask: %d\n%.1500s", status, page)

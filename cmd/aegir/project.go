@@ -29,14 +29,14 @@ project show prints it, its environments and the webhook secret.`,
 // envCommand creates an environment of a project.
 func (m *Main) envCommand() *cobra.Command {
 	return m.freeformCommand(&cobra.Command{
-		Use:   "env create @project_NAME ENV --git_ref=REF [--clone_from=ENV] [--protected=true|false] [--json]",
+		Use:   "env create @project_NAME ENV --git_ref=REF [--clone_from=ENV] [--protected=true|false]",
 		Short: "create an environment of a project: a platform built from a ref and its site",
 		Long: `env create builds the platform platform_<project>_<env> from the project's
 repository at --git_ref and puts the site <env>.<base_domain> on it: installed, or
 cloned from the site of another environment (--clone_from). An environment named
 live is protected (a sync into it needs --force) unless --protected=false.`,
 		GroupID: groupContexts,
-	}, m.env, "json")
+	}, m.env)
 }
 
 // projectArg reads @project_NAME (or NAME).
@@ -116,17 +116,11 @@ func (m *Main) env(ctx context.Context, paths aegir.Paths, o *options) error {
 		}
 		req.Protected = &v
 	}
-	asJSON, err := o.bool("json")
-	if err != nil {
-		return err
-	}
 	if err := o.noMore(); err != nil {
 		return err
 	}
+	// Each task's log, as the task commands print it.
 	return m.backend(paths).CreateEnvironment(ctx, req, aegir.TaskOptions{}, func(task, name string, r *aegir.Result) {
-		if asJSON {
-			return
-		}
 		for _, e := range r.Log {
 			m.printEntry(e)
 		}

@@ -129,6 +129,12 @@ type Site struct {
 	SSLProvider string   `yaml:"ssl_provider,omitempty"`
 	HSTS        bool     `yaml:"hsts,omitempty"`
 	Custom      Custom   `yaml:"custom,omitempty"`
+	// Project and Environment place the site in a project (project.go):
+	// the site of its environment. Protected refuses a sync into the site
+	// without --force (a project's live environment has it).
+	Project     string `yaml:"project,omitempty"`
+	Environment string `yaml:"environment,omitempty"`
+	Protected   bool   `yaml:"protected,omitempty"`
 
 	// Set by tasks, not by users.
 	Status     string `yaml:"status,omitempty" aegir:"internal"`
@@ -446,6 +452,17 @@ func (s *Site) Validate() error {
 	}
 	if err := s.validateSSL(); err != nil {
 		return err
+	}
+	if (s.Project == "") != (s.Environment == "") {
+		return FieldErrorf("environment", "a site in a project names both its project and its environment")
+	}
+	if s.Project != "" {
+		if err := ValidateProjectName("project", s.Project); err != nil {
+			return err
+		}
+		if err := ValidateEnvironmentName("environment", s.Environment); err != nil {
+			return err
+		}
 	}
 	return s.Custom.Validate()
 }

@@ -22,6 +22,10 @@ func (p Paths) Includes() string { return filepath.Join(p.Config(), "includes") 
 // Backups holds site backups.
 func (p Paths) Backups() string { return filepath.Join(p.Home, "backups") }
 
+// Projects holds the projects' files (<name>.yml, 0600: they hold webhook
+// secrets).
+func (p Paths) Projects() string { return filepath.Join(p.Home, "projects") }
+
 // Platforms is where platforms are built by default.
 func (p Paths) Platforms() string { return filepath.Join(p.Home, "platforms") }
 

@@ -45,7 +45,13 @@ func (t *run) migrate(ctx context.Context, c *aegir.Context) ([]aegir.Step, erro
 	if err != nil {
 		return nil, err
 	}
-	newURI := t.opts.Args["new_uri"]
+	return t.migrateSteps(ctx, c, s, platform, t.opts.Args["new_uri"])
+}
+
+// migrateSteps are migrate's steps for the loaded site s of c, onto
+// platform under newURI ("" keeps its name); deploy-code runs them onto
+// the platform it built.
+func (t *run) migrateSteps(ctx context.Context, c *aegir.Context, s *siteEnv, platform, newURI string) ([]aegir.Step, error) {
 	if newURI == "" {
 		newURI = s.site.URI
 	}

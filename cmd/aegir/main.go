@@ -107,6 +107,7 @@ func (m *Main) backend(paths aegir.Paths) *provision.Backend {
 		Transport:   ssh.NewTransport(paths, runner),
 		Archiver:    &tarball.Archiver{Options: tarball.Options{MaxBytes: m.restoreLimit()}},
 		Builder:     &source.Builder{Runner: runner},
+		Projects:    contextfile.NewProjects(paths),
 		LoadLimit:   m.loadLimit(),
 		SiteUsers:   m.siteUsers(),
 		HookTimeout: m.hookTimeout(),

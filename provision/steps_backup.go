@@ -47,9 +47,12 @@ func (t *run) backupPath(uri string) (string, error) {
 	return "", aegir.Errorf(aegir.ECONFLICT, "no free backup file name for %s", base)
 }
 
-// backupSteps dump the site's database into its directory, archive the
-// directory, and remove the dump. Steps:
+// backupSteps fetch the site's files from its web server, dump the site's
+// database into its directory, archive the directory, and remove the dump.
+// Steps:
 //
+//	fetch files    fetchSiteFilesStep (steps_fleet.go): a remote web server's files/ and
+//	               private/ rsynced back to the master                  no undo
 //	dump database  dumpDatabase: db.Dump into sites/<uri>/database.sql, 0600, refused
 //	               when suspiciously small; none for a lost database   undo: remove the dump
 //	archive        Archiver.Create into backupPath (or the file given)  undo: Archiver.Delete

@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"time"
 
 	"github.com/aegir-hosting/aegir"
@@ -18,7 +19,8 @@ import (
 // protected target (a live environment) is refused without --force.
 // Steps:
 //
-//	dump database, archive   backupSteps (steps_backup.go) of the target; the dump stays
+//	fetch files, dump database, archive
+//	                         backupSteps (steps_backup.go) of the target; the dump stays
 //	                         for the undo of copy database        undo: the archive removed
 //	copy database            dumpAndImport (steps_move.go) of the source's database into
 //	                         the target's                         undo: the target's dump imported
@@ -62,11 +64,13 @@ func (t *run) sync(ctx context.Context, c *aegir.Context) ([]aegir.Step, error) 
 	}
 	report(t, func(r *aegir.SyncResult) { r.Target = "@" + name })
 	var file string
-	backup := t.backupSteps(target, &file)
+	// The target's backup keeps its dump, for copy database's undo; the
+	// last step removes it.
+	backup := slices.DeleteFunc(t.backupSteps(target, &file), func(st aegir.Step) bool { return st.Name == "remove dump" })
 	dump := filepath.Join(target.siteDir(), dumpFile)
 	copied := filepath.Join(target.siteDir(), "sync-"+dumpFile)
 	var asides []string
-	steps := []aegir.Step{backup[0], backup[1],
+	steps := append(backup, []aegir.Step{
 		{Name: "copy database", Do: func(ctx context.Context) (aegir.Undo, error) {
 			if !db {
 				return nil, nil
@@ -111,7 +115,7 @@ func (t *run) sync(ctx context.Context, c *aegir.Context) ([]aegir.Step, error) 
 			}
 			return nil, errors.Join(errs...)
 		}},
-	}
+	}...)
 	return steps, nil
 }
 

@@ -27,3 +27,12 @@ func (p Paths) Platforms() string { return filepath.Join(p.Home, "platforms") }
 
 // Clients holds the per-client links to sites.
 func (p Paths) Clients() string { return filepath.Join(p.Home, "clients") }
+
+// Private holds the sites' private directories, outside every platform's
+// root.
+func (p Paths) Private() string { return filepath.Join(p.Home, "private") }
+
+// SitePrivate is the private directory of the site uri: its private files,
+// temporary files and config sync directory (apps that keep them outside
+// the root, aegir.PrivateDirApp).
+func (p Paths) SitePrivate(uri string) string { return filepath.Join(p.Private(), uri) }

@@ -35,8 +35,8 @@ type deployment struct {
 	// privateRetired is the private directory outside the root that was
 	// replaced (movePrivateIn), removed at the end.
 	privateRetired string
-	before        *aegir.Context
-	oldDB         struct{ name, user string }
+	before         *aegir.Context
+	oldDB          struct{ name, user string }
 	// beforeSwap are steps of the caller's that must end before the new
 	// copy replaces the site: the join of a backup taken meanwhile.
 	beforeSwap []aegir.Step

@@ -177,7 +177,7 @@ func (t *run) copySteps(s *siteEnv, d *deployment, file *string) (before, after 
 				return nil, err
 			}
 			skip := []string{dumpFile}
-			if s.private != "" {
+			if s.privateOutside() {
 				skip = append(skip, privateName) // its copy is the one outside the root
 			}
 			if err := copyTree(ctx, s.siteDir(), d.staging, skip...); err != nil {

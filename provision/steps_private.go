@@ -249,12 +249,24 @@ func (t *run) giveBackPrivate(ctx context.Context, web *aegir.Server, uri, dir s
 }
 
 // privateGrafts are the grafts that put the site's private directory
-// outside the root into its backup as private/.
+// outside the root into its backup as private/. A site not verified since
+// its app moved it out has none yet: its sites/<uri>/private is archived
+// as it is.
 func (s *siteEnv) privateGrafts() []aegir.Graft {
-	if s.private == "" {
+	if !s.privateOutside() {
 		return nil
 	}
 	return []aegir.Graft{{Name: privateName, Dir: s.private}}
+}
+
+// privateOutside reports whether the site has its private directory
+// outside the root on disk.
+func (s *siteEnv) privateOutside() bool {
+	if s.private == "" {
+		return false
+	}
+	_, err := os.Lstat(s.private)
+	return err == nil
 }
 
 // archiveSite writes the site directory dir, with the private directory
@@ -278,10 +290,7 @@ func (t *run) archiveSite(ctx context.Context, path, dir string, grafts []aegir.
 // the staging copy of its site directory, as private/, where an unpacked
 // backup has it.
 func copyPrivate(ctx context.Context, s *siteEnv, staging string) error {
-	if s.private == "" {
-		return nil
-	}
-	if _, err := os.Lstat(s.private); errors.Is(err, fs.ErrNotExist) {
+	if !s.privateOutside() {
 		return nil
 	}
 	return copyTree(ctx, s.private, filepath.Join(staging, privateName))

@@ -310,3 +310,33 @@ func (f *privateFixture) readRecord(r *recordFile) taskRecord {
 	}
 	return rec
 }
+
+// TestASiteNotYetMovedOutIsArchivedAndCopiedAsItIs checks that a site
+// whose private directory is still in its site directory (not verified
+// since) gets no graft, so its backup and copies keep its private/, and
+// that one moved out is archived and copied from outside the root.
+func TestASiteNotYetMovedOutIsArchivedAndCopiedAsItIs(t *testing.T) {
+	t.Parallel()
+	f := newPrivateFixture(t)
+	f.write(filepath.Join(f.in, "x.txt"), "in the root")
+	if g := f.s.privateGrafts(); g != nil {
+		t.Errorf("grafts %v for a site with no private directory outside the root", g)
+	}
+	staging := filepath.Join(t.TempDir(), "staging")
+	if err := os.Mkdir(staging, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := copyPrivate(context.Background(), f.s, staging); err != nil {
+		t.Fatal(err)
+	}
+	f.has(filepath.Join(staging, "private", "x.txt"), "")
+
+	f.write(filepath.Join(f.s.private, "x.txt"), "outside")
+	if g := f.s.privateGrafts(); len(g) != 1 || g[0] != (aegir.Graft{Name: "private", Dir: f.s.private}) {
+		t.Errorf("grafts %v", g)
+	}
+	if err := copyPrivate(context.Background(), f.s, staging); err != nil {
+		t.Fatal(err)
+	}
+	f.has(filepath.Join(staging, "private", "x.txt"), "outside")
+}

@@ -2,9 +2,14 @@ package provision_test
 
 import (
 	"context"
+	"fmt"
+	"net/url"
 	"os"
+	osuser "os/user"
 	"path/filepath"
+	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 
 	"github.com/aegir-hosting/aegir"
@@ -89,4 +94,74 @@ func TestKilledDrupalTasksLeaveThePrivateFilesInOnePlace(t *testing.T) {
 			t.Errorf("left %v", left)
 		}
 	}
+}
+
+// TestADrupalSiteWritesItsPrivateDirFromItsOwnPool installs a Drupal 7
+// site with per-site pools on: its private directory outside the root is
+// its user's group, 02770, in its pool's open_basedir with temp/ as the
+// pool's temporary directory, and its PHP, requested over HTTP, writes
+// there and reads nothing of another site's private directory.
+func TestADrupalSiteWritesItsPrivateDirFromItsOwnPool(t *testing.T) {
+	teststack.Require(t, "php")
+	s, _ := newPoolStack(t, aegir.ServiceNginx)
+	s.save("@server_master", aegir.ServerContext, map[string]string{"php_fpm_pools": "true"})
+	root := filepath.Join(s.paths.Platforms(), "d7")
+	if err := teststack.LinkTree(teststack.Fixture(t, "drupal-7.105.tar.xz"), root); err != nil {
+		t.Fatal(err)
+	}
+	teststack.WriteFiles(t, root, map[string]string{"probe.php": probePHP})
+	s.save("@platform_d7", aegir.PlatformContext, map[string]string{"root": root})
+	s.mustRun(aegir.TaskVerify, "@platform_d7", nil)
+	var private []string
+	for _, prefix := range []string{"a", "b"} {
+		site := s.site(prefix)
+		s.save("@"+site, aegir.SiteContext, map[string]string{"platform": "@platform_d7", "db_server": "@server_master", "profile": "minimal"})
+		s.mustRun(aegir.TaskInstall, "@"+site, nil)
+		private = append(private, s.paths.SitePrivate(site))
+	}
+	site, user := s.site("a"), aegir.SiteUser(s.site("a"))
+	expect(t, fmt.Sprintf("http://%s:%d/user", site, s.httpPort), nil, 200, "Log in")
+
+	st, err := os.Stat(private[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	g, err := userGroup(user)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Mode()&(os.ModePerm|os.ModeSetgid) != 0o770|os.ModeSetgid || int(st.Sys().(*syscall.Stat_t).Gid) != g {
+		t.Errorf("%s: mode %v, group %d; want 02770, group %s", private[0], st.Mode(), st.Sys().(*syscall.Stat_t).Gid, user)
+	}
+	pool, err := os.ReadFile(filepath.Join(s.paths.PHPPoolDir(aegir.MasterServer), user+".conf"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{":" + private[0] + "/:", `upload_tmp_dir] = "` + private[0] + `/temp"`} {
+		if !strings.Contains(string(pool), want) {
+			t.Errorf("the pool lacks %s:\n%s", want, pool)
+		}
+	}
+	probe := func(op, path string) string {
+		return expect(t, fmt.Sprintf("http://%s:%d/probe.php?op=%s&path=%s", site, s.httpPort, op, url.QueryEscape(path)), nil, 200, "user=").body
+	}
+	if got := probe("write", filepath.Join(private[0], "x.txt")); !strings.Contains(got, "user="+user+" allowed") {
+		t.Errorf("writing its private directory: %s", got)
+	}
+	if got := probe("write", filepath.Join(private[0], "temp", "t.txt")); !strings.Contains(got, "allowed") {
+		t.Errorf("writing its temp directory: %s", got)
+	}
+	for _, path := range []string{filepath.Join(private[1], "config"), s.paths.Private()} {
+		if got := probe("list", path); !strings.Contains(got, "denied") {
+			t.Errorf("listing %s: %s", path, got)
+		}
+	}
+}
+
+func userGroup(name string) (int, error) {
+	g, err := osuser.LookupGroup(name)
+	if err != nil {
+		return 0, err
+	}
+	return strconv.Atoi(g.Gid)
 }

@@ -200,7 +200,7 @@ func testDrupalLifecycle(t *testing.T, v drupalVersion) {
 		s.mustServe(s.url(uri, "/sites/"+uri+"/files/public.txt"), "public-"+s.token)
 		for _, path := range []string{
 			"/sites/" + uri + "/private/x.txt", "/system/files/x.txt", "/private/x.txt", // private files
-			"/sites/" + uri + "/settings.php.bak",   // hidden or backup copies
+			"/sites/" + uri + "/settings.php.bak", // hidden or backup copies
 			"/.htaccess", "/sites/" + uri + "/.git/config",
 			"/core/install.php", "/install.php", // the web installer
 			"/core/core.services.yml", "/modules/system/system.module", "/composer.json",

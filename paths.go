@@ -42,3 +42,12 @@ func (p Paths) KnownHosts() string { return filepath.Join(p.Home, ".ssh", "known
 // Hooks holds the task hooks of the user's own:
 // hooks/<task>/{pre,post}.d/ (docs/extending.md).
 func (p Paths) Hooks() string { return filepath.Join(p.Home, "hooks") }
+
+// Private holds the sites' private directories, outside every platform's
+// root.
+func (p Paths) Private() string { return filepath.Join(p.Home, "private") }
+
+// SitePrivate is the private directory of the site uri: its private files,
+// temporary files and config sync directory (apps that keep them outside
+// the root, aegir.PrivateDirApp).
+func (p Paths) SitePrivate(uri string) string { return filepath.Join(p.Private(), uri) }

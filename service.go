@@ -278,6 +278,16 @@ type App interface {
 	DeleteSite(ctx context.Context, s *AppSite) error
 }
 
+// PrivateDirApp is an App whose sites keep the "private" part of their
+// WritableDirs (private files, temporary files, the config sync directory)
+// in a directory of their own outside every platform's root
+// (AppSite.PrivateDir), so no web server rule has to keep it from the web.
+// Backups still hold it as private/ inside the site directory.
+type PrivateDirApp interface {
+	// PrivateOutsideRoot reports that the app does.
+	PrivateOutsideRoot() bool
+}
+
 // WebInstaller is an App whose code offers its installer over the web when
 // its database is empty (WordPress, Drupal, MediaWiki): a site of it whose
 // database is empty must not be served, or anyone could install over it. A

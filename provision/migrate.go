@@ -30,7 +30,8 @@ import (
 //	                              undo: the old vhost and pool written back
 //	release old certificates      CertificateService.Release, when renamed   undo: put back
 //	remove old context            ContextStore.Delete, when renamed          undo: put back
-//	set aside old site directory  renamed <site dir>.old-<time>              undo: moved back
+//	set aside old site directory  renamed <site dir>.old-<time>, and when renamed the old
+//	                              name's private directory outside the root   undo: moved back
 //	remove old copy               cleanupStep (steps_deploy.go): app.DeleteSite, the old
 //	                              directory (given back to aegir first when
 //	                              the site had its own pool), db.DropDatabase of the old
@@ -89,6 +90,9 @@ func (t *run) migrateSteps(ctx context.Context, c *aegir.Context, s *siteEnv, pl
 		}
 		t.giveBack(ctx, s.web, s.site.URI, aside)
 		if err := os.RemoveAll(aside); err != nil {
+			return err
+		}
+		if err := t.removePrivate(ctx, s.web, s.site.URI, s.privateAside); err != nil {
 			return err
 		}
 		if renamed {
@@ -156,7 +160,15 @@ func (t *run) retireSteps(s, target *siteEnv, renamed bool, aside *string) []aeg
 			if err := os.Rename(dir, *aside); err != nil {
 				return nil, err
 			}
-			return func(context.Context) error { return os.Rename(*aside, dir) }, nil
+			// Under a new name, the old name's private directory goes too
+			// (the same name keeps it: the copy took its place).
+			undoPrivate, err := t.setAsidePrivate(s, renamed)
+			if err != nil {
+				return nil, errors.Join(err, os.Rename(*aside, dir))
+			}
+			return func(ctx context.Context) error {
+				return errors.Join(undoPrivate(ctx), os.Rename(*aside, dir))
+			}, nil
 		}},
 	}
 }

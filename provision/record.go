@@ -52,6 +52,11 @@ type taskRecord struct {
 	Shared bool `json:"shared,omitempty"`
 	// Committed: the cleanup had begun, so only going on makes sense.
 	Committed bool `json:"committed,omitempty"`
+	// PrivateAside is where the deploy was about to set aside the
+	// target's private directory outside the root, PrivateMoved that it
+	// was about to move its copy's private/ there (movePrivateIn).
+	PrivateAside string `json:"private_aside,omitempty"`
+	PrivateMoved bool   `json:"private_moved,omitempty"`
 }
 
 // recordFile is a task's open record. The task holds an exclusive flock
@@ -338,6 +343,9 @@ func (t *run) finishTask(ctx context.Context, rec taskRecord, sourceRoot string)
 	if err := t.setAside(dirs, rec.Site); err != nil {
 		return err
 	}
+	if err := t.finishPrivate(ctx, rec, renamed && rec.Task == aegir.TaskMigrate && current != srcDir, retiredWeb); err != nil {
+		return err
+	}
 	if retiredWeb != nil {
 		if err := t.dropSiteUser(ctx, retiredWeb, rec.Site); err != nil {
 			return err
@@ -410,6 +418,11 @@ func (t *run) undoTask(ctx context.Context, rec taskRecord, target *aegir.Contex
 			}
 			t.log.Warnf("put back %s, which the task had set aside", dir)
 			removeIfExists(filepath.Join(dir, dumpFile))
+		}
+	}
+	if !renamed || target == nil {
+		if err := t.undoPrivate(rec); err != nil {
+			return err
 		}
 	}
 	if src, err := t.siteDirOf(ctx, rec.Site); err == nil && src != "" {

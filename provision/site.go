@@ -33,6 +33,13 @@ type siteEnv struct {
 	// lostDB: the site's database is gone or empty (noteLostDatabase), so
 	// a backup of it holds its files only.
 	lostDB bool
+	// private is the site's private directory outside the platform's
+	// root (steps_private.go); "" when its app keeps it in the site
+	// directory.
+	private string
+	// privateAside is where a migrate under a new name set aside the
+	// site's private directory (setAsidePrivate), removed at the end.
+	privateAside string
 }
 
 func (t *run) loadSite(ctx context.Context, c *aegir.Context) (*siteEnv, error) {
@@ -59,6 +66,7 @@ func (t *run) loadSite(ctx context.Context, c *aegir.Context) (*siteEnv, error) 
 		filepath.Join(t.env().Paths.Includes(), aegir.GlobalSettings),
 		filepath.Join(s.platform.root, "sites", "all", aegir.PlatformSettings),
 	}
+	s.private = privateDirOf(t.b.Paths, s.platform.app, site.URI)
 	if s.dbServer, s.db, err = t.dbService(ctx, site.DBServer); err != nil {
 		return nil, aegir.FieldErrorf("db_server", "%v", err)
 	}
@@ -115,7 +123,7 @@ func (s *siteEnv) appSite() *aegir.AppSite {
 		URI: s.site.URI, Aliases: s.site.Aliases, URL: s.url(),
 		Root: s.platform.root, SiteDir: s.siteDir(),
 		Profile: s.site.Profile, Language: s.site.Language, Email: s.adminEmail(),
-		DB: s.creds(), WebGroup: s.group(),
+		DB: s.creds(), WebGroup: s.group(), PrivateDir: s.private,
 		Custom: s.custom, SettingsIncludes: s.settingsIncludes,
 	}
 }

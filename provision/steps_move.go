@@ -117,7 +117,8 @@ func sameMachine(s, target *siteEnv) bool {
 //	               dump imported back over a shared database the deploy changed
 //	archive        Archiver.CreateQuick of the source directory, in the background
 //	               undo: stop it, remove the archive
-//	unpack         copyTree of the source directory into <site dir>.restore
+//	unpack         copyTree of the source directory into <site dir>.restore, and of
+//	               its private directory outside the root as private/ in it
 //	               undo: remove the copy
 //	import         nothing: the dump was imported as it was taken
 //	(bringUpSteps)
@@ -187,14 +188,23 @@ func (t *run) copySteps(s *siteEnv, d *deployment, file *string) (before, after 
 			// What the site's PHP made is aegir's to read, for the
 			// backup and the copy.
 			t.giveBack(ctx, s.web, s.site.URI, s.siteDir())
-			b = t.startBackup(ctx, *file, s.siteDir(), nil)
+			t.giveBackPrivate(ctx, s.web, s.site.URI, s.private)
+			b = t.startBackup(ctx, *file, s.siteDir(), s.privateGrafts(), nil)
 			return func(context.Context) error { return b.discard(t.b.Archiver) }, nil
 		}},
 		{Name: "unpack", Do: func(ctx context.Context) (aegir.Undo, error) {
 			if err := removeIfExists(d.staging); err != nil {
 				return nil, err
 			}
-			if err := copyTree(ctx, s.siteDir(), d.staging, dumpFile); err != nil {
+			skip := []string{dumpFile}
+			if s.privateOutside() {
+				skip = append(skip, privateName) // its copy is the one outside the root
+			}
+			if err := copyTree(ctx, s.siteDir(), d.staging, skip...); err != nil {
+				return nil, err
+			}
+			if err := copyPrivate(ctx, s, d.staging); err != nil {
+				removeIfExists(d.staging)
 				return nil, err
 			}
 			t.log.Infof("copied %s to %s", s.siteDir(), d.staging)

@@ -2,6 +2,7 @@ package provision
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"path/filepath"
 
@@ -47,26 +48,47 @@ func (t *run) pushSiteStep(s *siteEnv, withFiles bool) aegir.Step {
 			return nil, nil
 		}
 		remote := t.b.Transport.Runner(s.webName, s.web)
-		dir := s.siteDir()
-		_, existed := remote.Run(ctx, aegir.Command{Args: []string{"test", "-d", dir}})
-		if err := t.b.Transport.Push(ctx, s.webName, s.web, dir, exclude); err != nil {
-			return nil, err
+		// The site's directory, and its private directory outside the root
+		// (steps_private.go) where it has one: the same path on the server,
+		// where the site's settings name it. Without files, only the
+		// private directory itself, not what it holds.
+		type push struct {
+			dir     string
+			exclude []string
 		}
-		t.log.Infof("pushed %s to server %s", dir, s.webName)
-		if existed == nil {
-			return nil, nil
+		pushes := []push{{s.siteDir(), exclude}}
+		if s.private != "" {
+			var privateExclude []string
+			if !withFiles {
+				privateExclude = []string{"/*"}
+			}
+			pushes = append(pushes, push{s.private, privateExclude})
 		}
-		return func(ctx context.Context) error {
-			if _, err := remote.Run(ctx, aegir.Command{Args: []string{"rm", "-rf", "--", dir}}); err != nil {
-				return fmt.Errorf("remove %s on server %s: %w", dir, s.webName, err)
+		var made []string
+		undo := func(ctx context.Context) error {
+			for _, dir := range made {
+				if _, err := remote.Run(ctx, aegir.Command{Args: []string{"rm", "-rf", "--", dir}}); err != nil {
+					return fmt.Errorf("remove %s on server %s: %w", dir, s.webName, err)
+				}
 			}
 			return nil
-		}, nil
+		}
+		for _, p := range pushes {
+			_, existed := remote.Run(ctx, aegir.Command{Args: []string{"test", "-d", p.dir}})
+			if err := t.b.Transport.Push(ctx, s.webName, s.web, p.dir, p.exclude); err != nil {
+				return nil, errors.Join(err, undo(ctx))
+			}
+			t.log.Infof("pushed %s to server %s", p.dir, s.webName)
+			if existed != nil {
+				made = append(made, p.dir)
+			}
+		}
+		return undo, nil
 	}}
 }
 
 // fetchSiteFilesStep is "fetch files": the site's own files (files/ and
-// private/) copied back from a remote web server, which holds them, so a
+// private/, and its private directory outside the root) copied back from a remote web server, which holds them, so a
 // backup taken here has what users uploaded there. No undo: the master's
 // copy only follows the server's.
 func (t *run) fetchSiteFilesStep(s *siteEnv) aegir.Step {
@@ -75,8 +97,11 @@ func (t *run) fetchSiteFilesStep(s *siteEnv) aegir.Step {
 			return nil, nil
 		}
 		remote := t.b.Transport.Runner(s.webName, s.web)
-		for _, sub := range []string{"files", "private"} {
-			dir := filepath.Join(s.siteDir(), sub)
+		dirs := []string{filepath.Join(s.siteDir(), "files"), filepath.Join(s.siteDir(), "private")}
+		if s.private != "" {
+			dirs = append(dirs, s.private)
+		}
+		for _, dir := range dirs {
 			if _, err := remote.Run(ctx, aegir.Command{Args: []string{"test", "-d", dir}}); err != nil {
 				continue // the site has none there
 			}

@@ -15,6 +15,7 @@ import (
 // off-site ones in steps_offsite.go):
 //
 //	copy context    contexts/<uri>.yml into sites/<uri>/   undo: remove the copy
+//	fetch files     a remote web server's uploads back      no undo
 //	dump database   db.Dump into sites/<uri>/database.sql   undo: remove the dump
 //	archive         Archiver.Create                         undo: Archiver.Delete, unless
 //	                                                        an off-site step failed
@@ -43,9 +44,18 @@ func (t *run) backup(ctx context.Context, c *aegir.Context) ([]aegir.Step, error
 	if repo == nil {
 		return append([]aegir.Step{t.copyContextStep(s)}, append(steps, removeContextStep(s))...), nil
 	}
-	// steps are dump database, archive, remove dump.
+	// The upload follows the archive, whose undo it may cancel: found by
+	// name, as the backup's steps grow (a remote site's files are fetched
+	// first).
 	var keep bool
-	all := []aegir.Step{t.copyContextStep(s), steps[0], keepLocal(steps[1], &keep)}
-	all = append(all, t.offsiteSteps(s, repo, &file, &keep)...)
-	return append(append(all, steps[2:]...), removeContextStep(s)), nil
+	all := []aegir.Step{t.copyContextStep(s)}
+	for _, st := range steps {
+		if st.Name != "archive" {
+			all = append(all, st)
+			continue
+		}
+		all = append(all, keepLocal(st, &keep))
+		all = append(all, t.offsiteSteps(s, repo, &file, &keep)...)
+	}
+	return append(all, removeContextStep(s)), nil
 }

@@ -55,6 +55,12 @@ fi
 if ! mariadb -h 127.0.0.1 -u root -e 'SELECT 1' >/dev/null 2>&1; then
   mariadb -u root -e "CREATE USER IF NOT EXISTS 'root'@'127.0.0.1'; GRANT ALL PRIVILEGES ON *.* TO 'root'@'127.0.0.1' WITH GRANT OPTION;"
 fi
+# The tests run many sites at once (each PHP worker and aegir process
+# holds connections): more than MariaDB's
+# default 151 at the peak. Until the server restarts.
+if [ "$(mariadb -h 127.0.0.1 -u root -N -e 'SELECT @@max_connections')" -lt 500 ]; then
+  mariadb -h 127.0.0.1 -u root -e 'SET GLOBAL max_connections = 500'
+fi
 
 # PostgreSQL, for the front end's store tests: start it, or install it with
 # trust on loopback (a test machine), when it is not answering.

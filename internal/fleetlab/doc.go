@@ -58,10 +58,10 @@
 //   - With Options.AegirUser the server is prepared by hand as Aegir's
 //     install guide says: the aegir user (the host's uid and gid when the
 //     host has one), home /var/aegir, in www-data, with the key, and a sudo
-//     rule for the web server's test and reload only, as `aegir setup`
-//     writes it: `nginx -t` and aegir.NginxRestartCmd (a HUP to nginx's
-//     master by start-stop-daemon), or `apache2ctl configtest` and
-//     `apache2ctl graceful`. Without it the server is
+//     rule for the web server's test and reload only, the commands a
+//     remote server runs through sudo -n by default
+//     (aegir.Server.SudoCommands): `nginx -t` and `nginx -s reload`, or
+//     `apache2ctl configtest` and `apache2ctl graceful`. Without it the server is
 //     raw, root only, for testing `aegir bootstrap`.
 //   - Web: php8.2-fpm (/run/php/php8.2-fpm.sock) and nginx with Debian's
 //     configuration but no site (sites-enabled and conf.d are empty, so

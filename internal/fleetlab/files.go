@@ -297,14 +297,18 @@ type file struct {
 }
 
 // sudoRule lets the aegir user test and reload the web server, nothing
-// else, with the commands `aegir setup` allows (aegir's defaults, run
-// through sudo -n).
+// else: the commands a remote server of that type runs through sudo -n by
+// default (aegir.Server.SudoCommands), by full path as sudoers names them
+// and as docs/fleet.md tells an operator preparing a server by hand.
 func sudoRule(http string) string {
-	cmds := []string{"/usr/sbin/apache2ctl configtest", "/usr/sbin/apache2ctl graceful"}
-	if http != HTTPApache {
-		reload := aegir.NginxRestartCmd()
-		reload[0] = "/usr/sbin/" + reload[0]
-		cmds = []string{"/usr/sbin/nginx -t", strings.Join(reload, " ")}
+	sv := aegir.Server{RemoteHost: "web.example", HTTPServiceType: aegir.ServiceNginx}
+	if http == HTTPApache {
+		sv.HTTPServiceType = aegir.ServiceApache
+	}
+	sv.Defaults()
+	var cmds []string
+	for _, c := range sv.SudoCommands() {
+		cmds = append(cmds, "/usr/sbin/"+c)
 	}
 	return "aegir ALL=(root) NOPASSWD: " + strings.Join(cmds, ", ") + "\n"
 }

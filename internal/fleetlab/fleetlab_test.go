@@ -18,7 +18,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/aegir-hosting/aegir"
 	"github.com/aegir-hosting/aegir/internal/teststack"
 	_ "github.com/go-sql-driver/mysql"
 	"golang.org/x/crypto/ssh"
@@ -174,7 +173,7 @@ func TestFleet(t *testing.T) {
 		if err := web1.WriteFile(ctx, "root", "/etc/nginx/sites-enabled/probe.conf", []byte(nginxSite), 0o644); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := web1.Exec(ctx, "aegir", append([]string{"sudo", "-n"}, aegir.NginxRestartCmd()...)...); err != nil {
+		if _, err := web1.Exec(ctx, "aegir", "sudo", "-n", "/usr/sbin/nginx", "-s", "reload"); err != nil {
 			t.Fatal(err)
 		}
 		apacheSite := `<VirtualHost *:80>

@@ -60,6 +60,7 @@ var tasks = map[string]map[aegir.ContextType]taskFunc{
 	aegir.TaskInstall:      {aegir.SiteContext: (*run).install},
 	aegir.TaskBackup:       {aegir.SiteContext: (*run).backup},
 	aegir.TaskBackupDelete: {aegir.SiteContext: (*run).backupDelete},
+	aegir.TaskBackupVerify: {aegir.SiteContext: (*run).backupVerify},
 	aegir.TaskRestore:      {aegir.SiteContext: (*run).restore},
 	aegir.TaskDeploy:       {aegir.SiteContext: (*run).deploy},
 	aegir.TaskMigrate:      {aegir.SiteContext: (*run).migrate},

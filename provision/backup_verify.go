@@ -157,4 +157,3 @@ func (t *run) verifiedBackup(uri string) (string, error) {
 	}
 	return path, nil
 }
-

@@ -145,12 +145,9 @@ func (t *run) verifiedBackup(uri string) (string, error) {
 		}
 		return file, nil
 	}
-	path := f
-	if !filepath.IsAbs(path) {
-		path = filepath.Join(dir, path)
-	}
-	if filepath.Dir(path) != dir || !strings.HasPrefix(filepath.Base(path), uri+"-") {
-		return "", aegir.FieldErrorf("file", "%s is not a backup of %s in %s", f, uri, dir)
+	path, err := ownBackup("file", dir, uri, f)
+	if err != nil {
+		return "", err
 	}
 	if st, err := os.Stat(path); err != nil || !st.Mode().IsRegular() {
 		return "", aegir.FieldErrorf("file", "%s is not a backup file", f)

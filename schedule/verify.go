@@ -15,8 +15,8 @@ import (
 // restorable by a backup-verify.
 const DefaultVerifyInterval = 24 * time.Hour
 
-// Verifies queues a backup-verify of the newest backup of each installed
-// site (enabled or disabled) when that one is not verified yet and no
+// Verifies queues a backup-verify of the newest backup of each enabled
+// site when that one is not verified yet and no
 // backup-verify of the site was queued within the interval, so each site's
 // backups are proven restorable daily; a failed verify is a failed task,
 // which the alerts report, and waits for the next day. A site with a backup
@@ -58,23 +58,23 @@ func (v *Verifies) Check(ctx context.Context, now time.Time) (int, error) {
 	}
 	queued := 0
 	var errs []error
-	for _, status := range []string{aegir.SiteEnabled, aegir.SiteDisabled} {
-		err := eachSite(ctx, v.Store, aegir.SiteFilter{Status: status}, func(r *aegir.SiteRecord) error {
-			ok, err := v.checkSite(ctx, r, now, interval)
-			if ok {
-				queued++
-			}
-			if err != nil {
-				if ctx.Err() != nil {
-					return err
-				}
-				errs = append(errs, fmt.Errorf("@%s: %w", r.Name, err))
-			}
-			return nil
-		})
-		if err != nil {
-			errs = append(errs, err)
+	// Enabled sites only, as for backups: a disabled site takes only
+	// enable or delete.
+	err := eachSite(ctx, v.Store, aegir.SiteFilter{Status: aegir.SiteEnabled}, func(r *aegir.SiteRecord) error {
+		ok, err := v.checkSite(ctx, r, now, interval)
+		if ok {
+			queued++
 		}
+		if err != nil {
+			if ctx.Err() != nil {
+				return err
+			}
+			errs = append(errs, fmt.Errorf("@%s: %w", r.Name, err))
+		}
+		return nil
+	})
+	if err != nil {
+		errs = append(errs, err)
 	}
 	return queued, errors.Join(errs...)
 }

@@ -15,7 +15,7 @@ import (
 // a backup-verify of the newest backup for the installed sites whose newest
 // is not verified, none for a site whose newest is verified, whose last
 // verify (failed) ran within the day, whose archive is gone, that is
-// deleted or has no backups; and no duplicate on the next pass while the
+// disabled or deleted or has no backups; and no duplicate on the next pass while the
 // first ones wait.
 func TestVerifySchedulerQueuesOneVerifyADayOfTheNewestBackup(t *testing.T) {
 	forEachStore(t, func(t *testing.T, s aegir.Store) {
@@ -37,7 +37,9 @@ func TestVerifySchedulerQueuesOneVerifyADayOfTheNewestBackup(t *testing.T) {
 		backup("new.example", now.Add(-50*time.Hour), true)
 		want := backup("new.example", now.Add(-2*time.Hour), true)
 		addSite(t, s, "off.example", aegir.SiteDisabled)
-		wantOff := backup("off.example", now.Add(-3*time.Hour), true)
+		backup("off.example", now.Add(-3*time.Hour), true)
+		addSite(t, s, "other.example", aegir.SiteEnabled)
+		wantOther := backup("other.example", now.Add(-3*time.Hour), true)
 		addSite(t, s, "done.example", aegir.SiteEnabled)
 		done := backup("done.example", now.Add(-2*time.Hour), true)
 		must(t, s.SetBackupVerified(ctx, "done.example", done.File, now.Add(-time.Hour)))
@@ -57,14 +59,14 @@ func TestVerifySchedulerQueuesOneVerifyADayOfTheNewestBackup(t *testing.T) {
 		n, err := v.Check(ctx, now)
 		must(t, err)
 		got := queued(t, s, aegir.TaskBackupVerify)
-		if n != 2 || len(got) != 2 || len(got["new.example"]) != 1 || len(got["off.example"]) != 1 {
-			t.Fatalf("Check queued %d backup-verifies, for %v; want new.example and off.example", n, got)
+		if n != 2 || len(got) != 2 || len(got["new.example"]) != 1 || len(got["other.example"]) != 1 {
+			t.Fatalf("Check queued %d backup-verifies, for %v; want new.example and other.example", n, got)
 		}
 		if f := got["new.example"][0].Args["file"]; f != want.File {
 			t.Errorf("new.example's verify names %s, want the newest %s", f, want.File)
 		}
-		if f := got["off.example"][0].Args["file"]; f != wantOff.File {
-			t.Errorf("off.example's verify names %s, want %s", f, wantOff.File)
+		if f := got["other.example"][0].Args["file"]; f != wantOther.File {
+			t.Errorf("other.example's verify names %s, want %s", f, wantOther.File)
 		}
 		if n, err := v.Check(ctx, now.Add(time.Minute)); err != nil || n != 0 {
 			t.Fatalf("second pass queued %d verifies (%v) while the first ones wait", n, err)

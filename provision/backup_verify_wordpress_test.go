@@ -16,8 +16,9 @@ import (
 // site and verifies the backup: the task restores it into a scratch
 // database and directory, reads the site's packages through PHP there,
 // reports the backup verified and leaves neither behind, while the site
-// itself still serves. A corrupted copy of the backup fails the verify,
-// naming the archive, and leaves nothing behind either.
+// itself still serves. A corrupted copy of the backup, and an archive whose
+// dump is not SQL, fail the verify, naming the archive, and leave nothing
+// behind either.
 func TestBackupVerifyRestoresIntoScratchAndLeavesNothing(t *testing.T) {
 	t.Parallel()
 	w := newWPSite(t)
@@ -71,6 +72,21 @@ func TestBackupVerifyRestoresIntoScratchAndLeavesNothing(t *testing.T) {
 	}
 	nothingLeft()
 	expect(t, w.plain+"/", nil, 200, "about us")
+
+	// A sound archive whose dump is not SQL.
+	src := t.TempDir()
+	if err := os.WriteFile(filepath.Join(src, "database.sql"), []byte("THIS IS NOT SQL;\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	junk := filepath.Join(filepath.Dir(file), w.uri+"-"+time.Now().Add(2*time.Hour).Format("20060102.150405")+".tar.gz")
+	if _, err := (&tarball.Archiver{}).Create(t.Context(), junk, src); err != nil {
+		t.Fatal(err)
+	}
+	r, err = w.run(aegir.TaskBackupVerify, "@"+w.uri, map[string]string{"file": filepath.Base(junk)})
+	if err == nil || !strings.Contains(err.Error(), filepath.Base(junk)) || !strings.Contains(err.Error(), "THIS IS NOT SQL") && !strings.Contains(err.Error(), "syntax") {
+		t.Errorf("the verify of a dump that does not import: %v, want a failure naming %s and the SQL error\n%s", err, filepath.Base(junk), logText(r))
+	}
+	nothingLeft()
 
 	// A backup of another site is refused, by field.
 	if _, err := w.run(aegir.TaskBackupVerify, "@"+w.uri, map[string]string{"file": "other.example-20250101.030000.tar.gz"}); aegir.ErrorCode(err) != aegir.EINVALID || !strings.Contains(err.Error(), "file") {

@@ -10,9 +10,10 @@ import (
 	"github.com/aegir-hosting/aegir"
 )
 
-// verifySuffix names the scratch directory beside the site's own that a
-// backup-verify unpacks into.
-const verifySuffix = ".verify"
+// verifyPrefix names the scratch directory beside the site's own that a
+// backup-verify unpacks into: a hidden name no site's URI can take, so it
+// never is another site's directory.
+const verifyPrefix = ".aegir-verify-"
 
 // backupVerify proves a backup of the site restorable without touching
 // the site, its database or its vhost: it restores the backup (the file
@@ -23,7 +24,7 @@ const verifySuffix = ".verify"
 //
 //	scratch database  createDatabaseNamed (steps_database.go) under a name of
 //	                  its own (verify<uri>)         undo: drop it and its user
-//	unpack            unpack (steps_deploy.go) into <site dir>.verify, the
+//	unpack            unpack (steps_deploy.go) into sites/.aegir-verify-<uri>, the
 //	                  dump streamed into the scratch database   undo: remove the directory
 //	import            importDump, unless the unpack streamed it   no undo (the database goes)
 //	boot              app.SitePackages on the scratch copy   no undo (it only reads)
@@ -46,7 +47,7 @@ func (t *run) backupVerify(ctx context.Context, c *aegir.Context) ([]aegir.Step,
 	site := *s.site
 	sc := *s
 	sc.site = &site
-	d := &deployment{target: &sc, source: s, file: file, staging: s.siteDir() + verifySuffix}
+	d := &deployment{target: &sc, source: s, file: file, staging: filepath.Join(filepath.Dir(s.siteDir()), verifyPrefix+s.site.URI)}
 	imported := false
 	var drop aegir.Undo
 	dropAll := func(ctx context.Context) error {

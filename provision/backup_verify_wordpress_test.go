@@ -25,7 +25,7 @@ func TestBackupVerifyRestoresIntoScratchAndLeavesNothing(t *testing.T) {
 	w.backend.Archiver = &tarball.Archiver{}
 	file := aegir.PartOf[aegir.BackupMade](w.mustRun(aegir.TaskBackup, "@"+w.uri, nil).Data).File
 	scratchDB := provision.DatabaseName("verify."+w.uri, 0)
-	scratchDir := filepath.Join(w.paths.Platforms(), "wp", "sites", w.uri+".verify")
+	scratchDir := filepath.Join(w.paths.Platforms(), "wp", "sites", ".aegir-verify-"+w.uri)
 	nothingLeft := func() {
 		t.Helper()
 		if dbs := w.databases(scratchDB); len(dbs) > 0 {

@@ -76,12 +76,13 @@ func (t *run) backupVerify(ctx context.Context, c *aegir.Context) ([]aegir.Step,
 			sc.site.URI = s.site.URI
 			report(t, func(f *aegir.SiteFacts) { f.DBName = s.site.DBName })
 			if err != nil {
+				if drop != nil { // made, then failed: drop what it made
+					drop(ctx)
+				}
+				drop = nil
 				return nil, err
 			}
-			if drop == nil {
-				return nil, nil
-			}
-			return drop, nil
+			return drop, nil // nil for a site without a database
 		}},
 		{Name: "unpack", Do: func(ctx context.Context) (aegir.Undo, error) {
 			if err := removeIfExists(d.staging); err != nil {

@@ -200,6 +200,8 @@ var taskCatalog = []TaskType{
 		Args: []TaskArg{
 			{Name: "platform", Kind: ArgPlatform, Positional: true, Required: true, Doc: "the platform to move to"},
 			{Name: "new_uri", Kind: ArgNewURI, Positional: true, Doc: "the site's new name"},
+			// Servers are the administrator's to choose, not a client's.
+			{Name: "db_server", Kind: ArgText, CLIOnly: true, Doc: "the db server to move the site's database to (default its own)"},
 		},
 		Result: resultOf[MoveResult](),
 	},

@@ -46,7 +46,7 @@ func (t *run) migrate(ctx context.Context, c *aegir.Context) ([]aegir.Step, erro
 	if newURI == "" {
 		newURI = s.site.URI
 	}
-	target, before, err := t.targetSite(ctx, c, platform, newURI)
+	target, before, err := t.targetSite(ctx, c, platform, newURI, t.opts.Args["db_server"])
 	if err != nil {
 		return nil, err
 	}
@@ -80,6 +80,11 @@ func (t *run) migrate(ctx context.Context, c *aegir.Context) ([]aegir.Step, erro
 		}
 		t.giveBack(ctx, s.web, s.site.URI, aside)
 		if err := os.RemoveAll(aside); err != nil {
+			return err
+		}
+		// The old web server's copy, uploads included, went to the new
+		// one through the backup: the site must be in one place.
+		if err := t.removeRemoteSiteDir(ctx, s.webName, s.web, s.siteDir()); err != nil {
 			return err
 		}
 		if renamed {

@@ -333,6 +333,13 @@ func (t *run) finishTask(ctx context.Context, rec taskRecord, sourceRoot string)
 	if err := t.setAside(dirs, rec.Site); err != nil {
 		return err
 	}
+	if current != srcDir && rec.SourcePlatform != "" {
+		// The old web server's copy, when remote, goes too: the site is
+		// served from one place.
+		if err := t.removeSourceSiteDir(ctx, rec.SourcePlatform, srcDir); err != nil {
+			return err
+		}
+	}
 	if retiredWeb != nil {
 		if err := t.dropSiteUser(ctx, retiredWeb, rec.Site); err != nil {
 			return err
@@ -517,6 +524,20 @@ func (t *run) dropUnnamed(ctx context.Context, server, name string) error {
 	}
 	t.log.Warnf("dropped database %s, which a task that stopped had left and no site names", name)
 	return nil
+}
+
+// removeSourceSiteDir removes dir from the web server of the platform
+// ref when that server is remote.
+func (t *run) removeSourceSiteDir(ctx context.Context, ref, dir string) error {
+	p, err := t.typed(ctx, ref, aegir.PlatformContext)
+	if err != nil {
+		return err
+	}
+	name, web, err := t.server(ctx, p.WithDefaults().Platform.WebServer)
+	if err != nil {
+		return err
+	}
+	return t.removeRemoteSiteDir(ctx, name, web, dir)
 }
 
 // retireSource removes the vhost, the php-fpm pool and the context of the

@@ -88,3 +88,17 @@ func (t *run) fetchSiteFilesStep(s *siteEnv) aegir.Step {
 		return nil, nil
 	}}
 }
+
+// removeRemoteSiteDir removes a site directory from the remote web server
+// name, once the site is served from elsewhere (a migrate's old copy).
+// Nothing for a local server or without a transport.
+func (t *run) removeRemoteSiteDir(ctx context.Context, name string, web *aegir.Server, dir string) error {
+	if t.b.Transport == nil || web == nil || web.IsLocal() {
+		return nil
+	}
+	if _, err := t.b.Transport.Runner(name, web).Run(ctx, aegir.Command{Args: []string{"rm", "-rf", "--", dir}}); err != nil {
+		return fmt.Errorf("remove %s on server %s: %w", dir, name, err)
+	}
+	t.log.Infof("removed %s on server %s", dir, name)
+	return nil
+}

@@ -43,20 +43,22 @@ func TestFleetServesWordPressFromARemoteWebServerWithARemoteDatabase(t *testing.
 	f := fleetlab.Start(t, fleetlab.Options{AuthorizedKey: key, Hide: []string{s.home}},
 		fleetlab.Spec{Name: "web1", Role: fleetlab.RoleWeb},
 		fleetlab.Spec{Name: "web2", Role: fleetlab.RoleWeb},
-		fleetlab.Spec{Name: "db1", Role: fleetlab.RoleDB})
-	web1, web2, db1 := f.Servers["web1"], f.Servers["web2"], f.Servers["db1"]
+		fleetlab.Spec{Name: "db1", Role: fleetlab.RoleDB},
+		fleetlab.Spec{Name: "db2", Role: fleetlab.RoleDB})
+	web1, web2, db1, db2 := f.Servers["web1"], f.Servers["web2"], f.Servers["db1"], f.Servers["db2"]
 
 	s.mustAegir("save", "@server_web1", "--context_type=server", "--remote_host="+web1.Addr, "--http_service_type=nginx")
 	s.mustAegir("save", "@server_web2", "--context_type=server", "--remote_host="+web2.Addr, "--http_service_type=nginx")
 	s.mustAegir("save", "@server_db1", "--context_type=server", "--remote_host="+db1.Addr, "--http_service_type=null")
-	for _, srv := range []string{"server_web1", "server_web2", "server_db1"} {
+	s.mustAegir("save", "@server_db2", "--context_type=server", "--remote_host="+db2.Addr, "--http_service_type=null")
+	for _, srv := range []string{"server_web1", "server_web2", "server_db1", "server_db2"} {
 		out := s.mustAegir("bootstrap", "@"+srv)
 		// Again: idempotent, and the pinned key is the one offered.
 		s.mustAegir("bootstrap", "@"+srv)
 		t.Logf("bootstrap @%s:\n%s", srv, out)
 	}
 	kh, _ := os.ReadFile(filepath.Join(s.home, ".ssh", "known_hosts"))
-	for _, srv := range []*fleetlab.Server{web1, web2, db1} {
+	for _, srv := range []*fleetlab.Server{web1, web2, db1, db2} {
 		if !strings.Contains(string(kh), strings.TrimSpace(string(xssh.MarshalAuthorizedKey(srv.HostKey)))) {
 			t.Fatalf("the host key of %s was not pinned:\n%s", srv.Name, kh)
 		}
@@ -72,7 +74,7 @@ func TestFleetServesWordPressFromARemoteWebServerWithARemoteDatabase(t *testing.
 	if st, err := os.Stat(filepath.Join(s.home, "contexts", "server_db1.yml")); err != nil || st.Mode().Perm() != 0o600 {
 		t.Fatalf("db1's context file: %v %v, want 0600", st.Mode(), err)
 	}
-	for _, srv := range []string{"server_web1", "server_web2", "server_db1"} {
+	for _, srv := range []string{"server_web1", "server_web2", "server_db1", "server_db2"} {
 		s.mustTask("verify", "@"+srv)
 	}
 
@@ -151,35 +153,60 @@ func TestFleetServesWordPressFromARemoteWebServerWithARemoteDatabase(t *testing.
 		}
 	}
 
-	// b moves from web2 to web1: served there, gone from web2, its
-	// database user granted to web1's address instead of web2's.
-	s.mustTask("migrate", "@"+b, "@platform_wp1")
+	// b moves from web2 and db1 to web1 and db2: served there with its
+	// content and what users uploaded on web2, gone from web2 (vhost and
+	// directory), its database on db2 granted to web1's address, the old
+	// database and its user gone from db1.
+	prop := func(site, key string) string {
+		t.Helper()
+		c, err := os.ReadFile(filepath.Join(s.home, "contexts", site+".yml"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, l := range strings.Split(string(c), "\n") {
+			if v, ok := strings.CutPrefix(l, key+": "); ok {
+				return strings.Trim(v, "\"' ")
+			}
+		}
+		t.Fatalf("%s has no %s:\n%s", site, key, c)
+		return ""
+	}
+	hostsOf := func(db *fleetlab.Server, user string) string {
+		t.Helper()
+		out, err := db.Exec(ctx, "root", "mysql", "-N", "-e", "SELECT host FROM mysql.user WHERE user = '"+user+"' ORDER BY host")
+		if err != nil {
+			t.Fatalf("grants of %q on %s: %v %s", user, db.Name, err, out)
+		}
+		return string(out)
+	}
+	oldUser, oldDB := prop(b, "db_user"), prop(b, "db_name")
+	bDir := filepath.Join(root2, "sites", b)
+	upload := filepath.Join(bDir, "files", "uploaded-on-web2.txt")
+	if err := web2.WriteFile(ctx, "aegir", upload, []byte("made on web2"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	s.mustTask("migrate", "@"+b, "@platform_wp1", "--db_server=@server_db2")
 	if !served(web1, b, b) {
 		t.Fatalf("%s is not served from web1 after the migrate", b)
 	}
 	if code, body := web2.HTTPGet(t, b, "/"); code == 200 && strings.Contains(body, b) {
 		t.Fatalf("%s is still served from web2 after the migrate", b)
 	}
-	grants := func(site string) string {
-		t.Helper()
-		c, err := os.ReadFile(filepath.Join(s.home, "contexts", site+".yml"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		user := ""
-		for _, l := range strings.Split(string(c), "\n") {
-			if v, ok := strings.CutPrefix(l, "db_user: "); ok {
-				user = strings.Trim(v, "\"' ")
-			}
-		}
-		out, err := db1.Exec(ctx, "root", "mysql", "-N", "-e", "SELECT host FROM mysql.user WHERE user = '"+user+"' ORDER BY host")
-		if err != nil || user == "" {
-			t.Fatalf("grants of %s (%q): %v %s", site, user, err, out)
-		}
-		return string(out)
+	if got, err := web1.ReadFile(filepath.Join(root, "sites", b, "files", "uploaded-on-web2.txt")); err != nil || string(got) != "made on web2" {
+		t.Fatalf("the upload made on web2 is not on web1: %q %v", got, err)
 	}
-	if g := grants(b); !strings.Contains(g, web1.Addr) || strings.Contains(g, web2.Addr) {
-		t.Fatalf("after the migrate to web1 %s's db user may connect from %q", b, g)
+	if _, err := os.Stat(web2.Path(bDir)); !os.IsNotExist(err) {
+		t.Fatalf("%s is still on web2 after the migrate: %v", bDir, err)
+	}
+	newUser := prop(b, "db_user")
+	if g := hostsOf(db2, newUser); !strings.Contains(g, web1.Addr) || strings.Contains(g, web2.Addr) || strings.Contains(g, "%") {
+		t.Fatalf("after the migrate to web1 and db2 %s's db user may connect to db2 from %q", b, g)
+	}
+	if g := hostsOf(db1, oldUser); strings.TrimSpace(g) != "" {
+		t.Fatalf("after the migrate to db2 %s's old db user is still on db1, from %q", b, g)
+	}
+	if out, err := db1.Exec(ctx, "root", "mysql", "-N", "-e", "SHOW DATABASES LIKE '"+oldDB+"'"); err != nil || strings.TrimSpace(string(out)) != "" {
+		t.Fatalf("the old database of %s is still on db1: %v %s", b, err, out)
 	}
 
 	// web2 gone: its task fails fast naming it; web1 is unchanged.

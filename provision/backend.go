@@ -167,6 +167,9 @@ func (t *run) env() aegir.Env {
 // commands there and Push copies files there when it is remote.
 func (t *run) serverEnv(name string, s *aegir.Server) aegir.Env {
 	env := t.env()
+	if s.HTTPServiceType == aegir.ServiceCluster {
+		env.ClusterMembers = t.clusterMembers(name, s)
+	}
 	if t.b.Transport == nil || s.IsLocal() {
 		return env
 	}

@@ -2,6 +2,7 @@ package provision
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"path/filepath"
 
@@ -21,13 +22,22 @@ var siteOwnFiles = []string{"/sites/*/files", "/sites/*/private"}
 func (t *run) pushPlatformStep(webRef string, root func() string) aegir.Step {
 	return aegir.Step{Name: "push code", Do: func(ctx context.Context) (aegir.Undo, error) {
 		name, server, err := t.server(ctx, webRef)
-		if err != nil || t.b.Transport == nil || server.IsLocal() {
+		if err != nil || t.b.Transport == nil {
 			return nil, err
 		}
-		if err := t.b.Transport.Push(ctx, name, server, root(), siteOwnFiles); err != nil {
+		webs, err := t.webServers(ctx, name, server)
+		if err != nil {
 			return nil, err
 		}
-		t.log.Infof("pushed the codebase %s to server %s (%s)", root(), name, server.RemoteHost)
+		for _, w := range webs {
+			if w.server.IsLocal() {
+				continue
+			}
+			if err := t.b.Transport.Push(ctx, w.name, w.server, root(), siteOwnFiles); err != nil {
+				return nil, err
+			}
+			t.log.Infof("pushed the codebase %s to server %s (%s)", root(), w.name, w.server.RemoteHost)
+		}
 		return nil, nil
 	}}
 }
@@ -43,25 +53,33 @@ func (t *run) pushSiteStep(s *siteEnv, withFiles bool) aegir.Step {
 		exclude = []string{"/files", "/private"}
 	}
 	return aegir.Step{Name: "push site", Do: func(ctx context.Context) (aegir.Undo, error) {
-		if t.b.Transport == nil || s.web.IsLocal() {
+		if t.b.Transport == nil {
 			return nil, nil
 		}
-		remote := t.b.Transport.Runner(s.webName, s.web)
 		dir := s.siteDir()
-		_, existed := remote.Run(ctx, aegir.Command{Args: []string{"test", "-d", dir}})
-		if err := t.b.Transport.Push(ctx, s.webName, s.web, dir, exclude); err != nil {
-			return nil, err
-		}
-		t.log.Infof("pushed %s to server %s", dir, s.webName)
-		if existed == nil {
-			return nil, nil
-		}
-		return func(ctx context.Context) error {
-			if _, err := remote.Run(ctx, aegir.Command{Args: []string{"rm", "-rf", "--", dir}}); err != nil {
-				return fmt.Errorf("remove %s on server %s: %w", dir, s.webName, err)
+		var made []webServer // where the push made the directory
+		undo := func(ctx context.Context) error {
+			var errs []error
+			for _, w := range made {
+				errs = append(errs, t.removeRemoteSiteDir(ctx, w.name, w.server, dir))
 			}
-			return nil
-		}, nil
+			return errors.Join(errs...)
+		}
+		for _, w := range s.webs {
+			if w.server.IsLocal() {
+				continue
+			}
+			remote := t.b.Transport.Runner(w.name, w.server)
+			_, existed := remote.Run(ctx, aegir.Command{Args: []string{"test", "-d", dir}})
+			if err := t.b.Transport.Push(ctx, w.name, w.server, dir, exclude); err != nil {
+				return nil, errors.Join(err, undo(ctx))
+			}
+			t.log.Infof("pushed %s to server %s", dir, w.name)
+			if existed != nil {
+				made = append(made, w)
+			}
+		}
+		return undo, nil
 	}}
 }
 
@@ -71,22 +89,72 @@ func (t *run) pushSiteStep(s *siteEnv, withFiles bool) aegir.Step {
 // copy only follows the server's.
 func (t *run) fetchSiteFilesStep(s *siteEnv) aegir.Step {
 	return aegir.Step{Name: "fetch files", Do: func(ctx context.Context) (aegir.Undo, error) {
-		if t.b.Transport == nil || s.web.IsLocal() {
+		// A cluster's uploads are taken from its first member.
+		w := s.webs[0]
+		if t.b.Transport == nil || w.server.IsLocal() {
 			return nil, nil
 		}
-		remote := t.b.Transport.Runner(s.webName, s.web)
+		remote := t.b.Transport.Runner(w.name, w.server)
 		for _, sub := range []string{"files", "private"} {
 			dir := filepath.Join(s.siteDir(), sub)
 			if _, err := remote.Run(ctx, aegir.Command{Args: []string{"test", "-d", dir}}); err != nil {
 				continue // the site has none there
 			}
-			if err := t.b.Transport.Fetch(ctx, s.webName, s.web, dir, nil); err != nil {
+			if err := t.b.Transport.Fetch(ctx, w.name, w.server, dir, nil); err != nil {
 				return nil, err
 			}
-			t.log.Infof("fetched %s from server %s", dir, s.webName)
+			t.log.Infof("fetched %s from server %s", dir, w.name)
 		}
 		return nil, nil
 	}}
+}
+
+// webServer is a machine serving sites: a web server, or one member of a
+// cluster.
+type webServer struct {
+	name   string
+	server *aegir.Server
+}
+
+// webServers returns the machines behind the web server name: the members
+// of a cluster, else the server itself.
+func (t *run) webServers(ctx context.Context, name string, s *aegir.Server) ([]webServer, error) {
+	if s.HTTPServiceType != aegir.ServiceCluster {
+		return []webServer{{name, s}}, nil
+	}
+	var out []webServer
+	for _, ref := range s.ClusterWebServers {
+		n, m, err := t.server(ctx, ref)
+		if err != nil {
+			return nil, aegir.FieldErrorf("cluster_web_servers", "@%s: %v", name, err)
+		}
+		if m.HTTPServiceType == aegir.ServiceCluster {
+			return nil, aegir.FieldErrorf("cluster_web_servers", "@%s: @%s is a cluster itself", name, n)
+		}
+		out = append(out, webServer{n, m})
+	}
+	return out, nil
+}
+
+// clusterMembers is the Env.ClusterMembers of the cluster name: its
+// members' http services, each with its own environment.
+func (t *run) clusterMembers(name string, s *aegir.Server) func(context.Context) ([]aegir.ClusterMember, error) {
+	return func(ctx context.Context) ([]aegir.ClusterMember, error) {
+		webs, err := t.webServers(ctx, name, s)
+		if err != nil {
+			return nil, err
+		}
+		var out []aegir.ClusterMember
+		for _, w := range webs {
+			env := t.serverEnv(w.name, w.server)
+			svc, err := aegir.NewHTTPService(w.server, w.name, env)
+			if err != nil {
+				return nil, fmt.Errorf("@%s: %w", w.name, err)
+			}
+			out = append(out, aegir.ClusterMember{Name: w.name, HTTP: svc, Runner: env.Runner})
+		}
+		return out, nil
+	}
 }
 
 // removeRemoteSiteDir removes a site directory from the remote web server

@@ -209,6 +209,28 @@ func TestFleetServesWordPressFromARemoteWebServerWithARemoteDatabase(t *testing.
 		t.Fatalf("the old database of %s is still on db1: %v %s", b, err, out)
 	}
 
+	// A cluster of web1 and web2: its platform pushed to both, a site on
+	// it served from both addresses, its db user granted to both.
+	s.mustAegir("save", "@server_cluster1", "--context_type=server", "--http_service_type=cluster", "--cluster_web_servers=@server_web1,@server_web2")
+	s.mustTask("verify", "@server_cluster1")
+	rootC := filepath.Join(s.home, "platforms", "wpc")
+	if err := teststack.CopyTree("/usr/share/wordpress", rootC); err != nil {
+		t.Fatal(err)
+	}
+	s.mustAegir("save", "@platform_wpc", "--context_type=platform", "--root="+rootC, "--web_server=@server_cluster1")
+	s.mustTask("verify", "@platform_wpc")
+	c := "c." + s.token + ".test"
+	s.mustAegir("save", "@"+c, "--context_type=site", "--platform=@platform_wpc", "--db_server=@server_db1")
+	s.mustTask("install", "@"+c)
+	for _, srv := range []*fleetlab.Server{web1, web2} {
+		if !served(srv, c, c) {
+			t.Fatalf("%s of the cluster is not served from %s", c, srv.Name)
+		}
+	}
+	if g := hostsOf(db1, prop(c, "db_user")); !strings.Contains(g, web1.Addr) || !strings.Contains(g, web2.Addr) || strings.Contains(g, "%") {
+		t.Fatalf("the cluster's site's db user may connect from %q, want web1's and web2's addresses", g)
+	}
+
 	// web2 gone: its task fails fast naming it; web1 is unchanged.
 	web2.Stop(t)
 	vhost1 := filepath.Join(s.home, "config", "server_web1", "nginx", "vhost.d", uri+".conf")
@@ -221,6 +243,20 @@ func TestFleetServesWordPressFromARemoteWebServerWithARemoteDatabase(t *testing.
 	t.Logf("the task on the stopped server failed in %s", time.Since(start).Round(time.Millisecond))
 	if after, _ := web1.ReadFile(vhost1); string(after) != string(before1) || !served(web1, uri, uri) || !served(web1, b, b) {
 		t.Fatal("web1 changed while web2 was down")
+	}
+	// The cluster's verify and a change of its site fail naming web2,
+	// and leave web1 as it was.
+	vhostC := filepath.Join(s.home, "config", "server_web1", "nginx", "vhost.d", c+".conf")
+	beforeC, _ := web1.ReadFile(vhostC)
+	if _, err := s.aegir("verify", "@server_cluster1"); err == nil || !strings.Contains(err.Error(), "server_web2") {
+		t.Fatalf("verify of the cluster with web2 stopped: %v, want an error naming server_web2", err)
+	}
+	s.mustAegir("save", "@"+c, "--aliases=www."+c)
+	if _, err := s.aegir("verify", "@"+c); err == nil || !strings.Contains(err.Error(), "server_web2") {
+		t.Fatalf("verify of the cluster's site with web2 stopped: %v, want an error naming server_web2", err)
+	}
+	if after, _ := web1.ReadFile(vhostC); string(after) != string(beforeC) || !served(web1, c, c) {
+		t.Fatalf("web1's vhost of the cluster's site changed while web2 was down:\n%s", after)
 	}
 	web2.Start(t)
 

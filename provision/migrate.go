@@ -84,8 +84,10 @@ func (t *run) migrate(ctx context.Context, c *aegir.Context) ([]aegir.Step, erro
 		}
 		// The old web server's copy, uploads included, went to the new
 		// one through the backup: the site must be in one place.
-		if err := t.removeRemoteSiteDir(ctx, s.webName, s.web, s.siteDir()); err != nil {
-			return err
+		for _, w := range s.webs {
+			if err := t.removeRemoteSiteDir(ctx, w.name, w.server, s.siteDir()); err != nil {
+				return err
+			}
 		}
 		if renamed {
 			// The old name's Unix user goes with its directory.

@@ -336,7 +336,7 @@ func (t *run) finishTask(ctx context.Context, rec taskRecord, sourceRoot string)
 	if current != srcDir && rec.SourcePlatform != "" {
 		// The old web server's copy, when remote, goes too: the site is
 		// served from one place.
-		if err := t.removeSourceSiteDir(ctx, rec.SourcePlatform, srcDir); err != nil {
+		if err := t.removeSiteDirOn(ctx, rec.SourcePlatform, srcDir); err != nil {
 			return err
 		}
 	}
@@ -387,9 +387,15 @@ func (t *run) undoTask(ctx context.Context, rec taskRecord, target *aegir.Contex
 			return err
 		}
 	default:
-		// A migrate to another web server wrote the site's vhost there.
+		// A migrate to another web server wrote the site's vhost there,
+		// and pushed its directory.
 		if err := t.removeVhostElsewhere(ctx, rec.Site, rec.Platform, rec.SourcePlatform); err != nil {
 			return err
+		}
+		if rec.Task == aegir.TaskMigrate && rec.Platform != rec.SourcePlatform {
+			if err := t.removeSiteDirOn(ctx, rec.Platform, dir); err != nil {
+				return err
+			}
 		}
 		// A restore swaps the site's directory out (<dir>.old-<time>)
 		// before it brings its copy in: the newest one goes back.
@@ -526,9 +532,9 @@ func (t *run) dropUnnamed(ctx context.Context, server, name string) error {
 	return nil
 }
 
-// removeSourceSiteDir removes dir from the web server of the platform
-// ref when that server is remote.
-func (t *run) removeSourceSiteDir(ctx context.Context, ref, dir string) error {
+// removeSiteDirOn removes dir from the remote machines serving the
+// platform ref (its web server, a cluster's members).
+func (t *run) removeSiteDirOn(ctx context.Context, ref, dir string) error {
 	p, err := t.typed(ctx, ref, aegir.PlatformContext)
 	if err != nil {
 		return err
@@ -537,7 +543,16 @@ func (t *run) removeSourceSiteDir(ctx context.Context, ref, dir string) error {
 	if err != nil {
 		return err
 	}
-	return t.removeRemoteSiteDir(ctx, name, web, dir)
+	webs, err := t.webServers(ctx, name, web)
+	if err != nil {
+		return err
+	}
+	for _, w := range webs {
+		if err := t.removeRemoteSiteDir(ctx, w.name, w.server, dir); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // retireSource removes the vhost, the php-fpm pool and the context of the

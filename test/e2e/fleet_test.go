@@ -4,8 +4,11 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -207,6 +210,67 @@ func TestFleetServesWordPressFromARemoteWebServerWithARemoteDatabase(t *testing.
 	}
 	if out, err := db1.Exec(ctx, "root", "mysql", "-N", "-e", "SHOW DATABASES LIKE '"+oldDB+"'"); err != nil || strings.TrimSpace(string(out)) != "" {
 		t.Fatalf("the old database of %s is still on db1: %v %s", b, err, out)
+	}
+
+	// The master killed (-9) in the middle of a's move from web2 and db1 to
+	// web1 and db2, once it has named the new database: a verify leaves a
+	// served from one web server, gone from the other, and no database on
+	// either db server that no site names.
+	s.mustAegir("save", "@"+a, "--aliases=null")
+	s.mustTask("verify", "@"+a)
+	record := filepath.Join(root2, "sites", ".aegir-task-"+a)
+	kill := exec.Command(aegirBin, "migrate", "@"+a, "@platform_wp1", "--db_server=@server_db2")
+	kill.Env = append(os.Environ(), "AEGIR_HOME="+s.home, "AEGIR_ALLOW_ROOT=1")
+	if err := kill.Start(); err != nil {
+		t.Fatal(err)
+	}
+	for deadline := time.Now().Add(2 * time.Minute); ; time.Sleep(5 * time.Millisecond) {
+		if rec, _ := os.ReadFile(record); strings.Contains(string(rec), `"to":"`) {
+			break
+		}
+		if time.Now().After(deadline) {
+			kill.Process.Kill()
+			t.Fatal("the migrate never named its new database")
+		}
+	}
+	kill.Process.Signal(syscall.SIGKILL)
+	kill.Wait()
+	s.mustTask("verify", "@"+a)
+	on, off, onRoot, offRoot := web2, web1, root2, root
+	if prop(a, "platform") == "@platform_wp1" {
+		on, off, onRoot, offRoot = web1, web2, root, root2
+	}
+	t.Logf("after the kill and the verify, %s is on %s", a, on.Name)
+	if !served(on, a, a) {
+		t.Fatalf("%s is not served from %s after the kill and the verify", a, on.Name)
+	}
+	if code, body := off.HTTPGet(t, a, "/"); code == 200 && strings.Contains(body, a) {
+		t.Fatalf("%s is served from %s too", a, off.Name)
+	}
+	offConf := filepath.Join(s.home, "config", "server_"+off.Name, "nginx", "vhost.d", a+".conf")
+	if _, err := os.Stat(off.Path(offConf)); !os.IsNotExist(err) {
+		t.Fatalf("%s's vhost is left on %s: %v", a, off.Name, err)
+	}
+	if _, err := os.Stat(off.Path(filepath.Join(offRoot, "sites", a))); !os.IsNotExist(err) {
+		t.Fatalf("%s's directory is left on %s: %v", a, off.Name, err)
+	}
+	if _, err := os.Stat(on.Path(filepath.Join(onRoot, "sites", a))); err != nil {
+		t.Fatalf("%s's directory is not on %s: %v", a, on.Name, err)
+	}
+	named := map[string]bool{}
+	for _, site := range []string{uri, a, b} {
+		named[prop(site, "db_name")] = true
+	}
+	for _, db := range []*fleetlab.Server{db1, db2} {
+		out, err := db.Exec(ctx, "root", "mysql", "-N", "-e", "SHOW DATABASES")
+		if err != nil {
+			t.Fatalf("%s: %v %s", db.Name, err, out)
+		}
+		for _, name := range strings.Fields(string(out)) {
+			if !named[name] && !slices.Contains([]string{"information_schema", "mysql", "performance_schema", "sys"}, name) {
+				t.Fatalf("database %s is left on %s, named by no site", name, db.Name)
+			}
+		}
 	}
 
 	// A cluster of web1 and web2: its platform pushed to both, a site on

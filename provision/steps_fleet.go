@@ -129,6 +129,7 @@ func (t *run) webServers(ctx context.Context, name string, s *aegir.Server) ([]w
 			return nil, aegir.FieldErrorf("cluster_web_servers", "@%s: %v", name, err)
 		}
 		if m.HTTPServiceType == aegir.ServiceCluster {
+			// Itself among them too: a cluster of clusters has no machine.
 			return nil, aegir.FieldErrorf("cluster_web_servers", "@%s: @%s is a cluster itself", name, n)
 		}
 		out = append(out, webServer{n, m})

@@ -25,6 +25,8 @@ const (
 	TaskCron            = "cron"
 	TaskFlushCache      = "flush-cache"
 	TaskUpdateDB        = "update-db"
+	TaskDeployCode      = "deploy-code"
+	TaskSync            = "sync"
 	// TaskNoop does nothing (after sleep_ms): a health check of the queue,
 	// and what the dispatch benchmarks measure.
 	TaskNoop = "noop"
@@ -57,6 +59,10 @@ type TaskArg struct {
 	// of the task's Args; the others are --name=value options.
 	Positional bool
 	Required   bool
+	// RequiredUnless, "arg=value", makes the argument required unless the
+	// other argument has that value (a restore's file, but for
+	// from=offsite).
+	RequiredUnless string
 	// Variadic takes every remaining positional argument, space-joined.
 	Variadic bool
 	// CLIOnly arguments are not taken by the front end: a file path a user
@@ -155,7 +161,10 @@ var (
 var taskCatalog = []TaskType{
 	{Name: TaskVerify, Summary: "verify a server, platform or site: write its config, check it, record what it finds",
 		Objects: allObjects, Queued: allObjects, PlatformWide: true, Clients: true,
-		Args: []TaskArg{{Name: "renew", Kind: ArgBool, Doc: "renew the site's certificate even when it is not due"}},
+		Args: []TaskArg{
+			{Name: "renew", Kind: ArgBool, Doc: "renew the site's certificate even when it is not due"},
+			{Name: "rebuild", Kind: ArgBool, Doc: "build a platform's root anew from its source and its lock file, sites carried over"},
+		},
 		Result: byObject(map[ContextType]func() any{
 			ServerContext:   func() any { return new(ServerVerifyResult) },
 			PlatformContext: func() any { return new(PlatformVerifyResult) },
@@ -182,8 +191,10 @@ var taskCatalog = []TaskType{
 	{Name: TaskRestore, Summary: "restore a backup of a site in its place, after a backup of what is there",
 		Form: "restore", Objects: onSite, Queued: onSite, Force: true, Heavy: true, Clients: true, Recovery: RecoverVerifySite,
 		Args: []TaskArg{
-			{Name: "file", Kind: ArgBackup, Positional: true, Required: true, Doc: "a backup of the site"},
+			{Name: "file", Kind: ArgBackup, Positional: true, RequiredUnless: "from=offsite", Doc: "a backup of the site (none with --from=offsite)"},
 			{Name: "old_uri", Kind: ArgText, CLIOnly: true, Doc: "the URI the backup was taken under"},
+			{Name: "from", Kind: ArgEnum, Enum: []string{"local", "offsite"}, Doc: "offsite restores a snapshot of the off-site target instead of a local backup"},
+			{Name: "snapshot", Kind: ArgText, Doc: "the off-site snapshot to restore (default the site's newest)"},
 		},
 		Result: resultOf[DeployResult](),
 	},
@@ -248,6 +259,22 @@ var taskCatalog = []TaskType{
 	},
 	{Name: TaskUpdateDB, Summary: "run a site's pending database updates", Objects: onSite, Queued: onSite, Clients: true,
 		Result: resultOf[UpdateDBResult](),
+	},
+	{Name: TaskDeployCode, Summary: "build a new platform from a git ref, move the site onto it, run the deploy hooks; a failure puts it back",
+		Objects: onSite, Queued: onSite, Force: true, Heavy: true, Clients: true, Recovery: RecoverVerifySite,
+		Args: []TaskArg{
+			{Name: "git_ref", Kind: ArgText, Required: true, Doc: "the branch, tag or commit to deploy"},
+		},
+		Result: resultOf[DeployCodeResult](),
+	},
+	{Name: TaskSync, Summary: "copy a site's database and files into another site (an environment of a project), after a backup of it",
+		Objects: onSite, Queued: onSite, Force: true, Heavy: true, Clients: true,
+		Args: []TaskArg{
+			{Name: "target", Kind: ArgText, Positional: true, Required: true, Doc: "the site written into (refused when protected, unless --force)"},
+			{Name: "db", Kind: ArgBool, Doc: "copy the database (with --files: both; neither: both)"},
+			{Name: "files", Kind: ArgBool, Doc: "copy the site's files (its writable directories)"},
+		},
+		Result: resultOf[SyncResult](),
 	},
 	{Name: TaskNoop, Summary: "do nothing, after sleep_ms (a health check of the queue)",
 		Objects: allObjects, Queued: onServer, Internal: true,

@@ -3,6 +3,7 @@ package aegir
 import (
 	"context"
 	"fmt"
+	"maps"
 	"net/url"
 	"reflect"
 	"slices"
@@ -95,6 +96,7 @@ type Server struct {
 	DBServiceType   string   `yaml:"db_service_type,omitempty"`
 	MasterDB        string   `yaml:"master_db,omitempty"`
 	DBGrantAllHosts bool     `yaml:"db_grant_all_hosts,omitempty"`
+	Custom          Custom   `yaml:"custom,omitempty"`
 	// ClusterWebServers are the members of a cluster (http_service_type
 	// cluster): references to web servers, each serving every site.
 	ClusterWebServers []string `yaml:"cluster_web_servers,omitempty,flow"`
@@ -104,7 +106,18 @@ type Server struct {
 type Platform struct {
 	Root      string `yaml:"root,omitempty"`
 	WebServer string `yaml:"web_server,omitempty"`
-	Makefile  string `yaml:"makefile,omitempty"`
+	// The platform's source, from which verify builds the root when it
+	// does not exist (see PlatformBuilder): at most one of Makefile (a
+	// Drush make file's path or URL), GitURL (at GitRef) and Composer (a
+	// project directory, or a git repository at GitRef).
+	Makefile string `yaml:"makefile,omitempty"`
+	GitURL   string `yaml:"git_url,omitempty"`
+	GitRef   string `yaml:"git_ref,omitempty"`
+	Composer string `yaml:"composer,omitempty"`
+	// UpdateURL is where a makefile's drupal.org projects' release
+	// history is read (default DefaultUpdateURL).
+	UpdateURL string `yaml:"update_url,omitempty"`
+	Custom    Custom `yaml:"custom,omitempty"`
 }
 
 // Site is a URI on a platform with its own database and files directory.
@@ -121,6 +134,13 @@ type Site struct {
 	SSLKey      string   `yaml:"ssl_key,omitempty"`
 	SSLProvider string   `yaml:"ssl_provider,omitempty"`
 	HSTS        bool     `yaml:"hsts,omitempty"`
+	Custom      Custom   `yaml:"custom,omitempty"`
+	// Project and Environment place the site in a project (project.go):
+	// the site of its environment. Protected refuses a sync into the site
+	// without --force (a project's live environment has it).
+	Project     string `yaml:"project,omitempty"`
+	Environment string `yaml:"environment,omitempty"`
+	Protected   bool   `yaml:"protected,omitempty"`
 
 	// Set by tasks, not by users.
 	Status     string `yaml:"status,omitempty" aegir:"internal"`
@@ -168,6 +188,9 @@ func (c *Context) Clone() *Context {
 	case c.Site != nil:
 		v := *c.Site
 		cp.Site = &v
+	}
+	if f := cp.customField(); f != nil && *f != nil {
+		*f = maps.Clone(*f)
 	}
 	// The properties are strings, numbers, booleans and lists of strings.
 	props := reflect.ValueOf(cp.Props())
@@ -416,6 +439,9 @@ func (s *Server) Validate() error {
 		// The site users are made on this machine (SiteUsers).
 		return FieldErrorf("php_fpm_pools", "per-site php-fpm pools are not supported on remote servers yet")
 	}
+	if err := s.Custom.Validate(); err != nil {
+		return err
+	}
 	for field, path := range map[string]string{"http_conf_link": s.HTTPConfLink, "php_fpm_socket": s.PHPFPMSocket} {
 		if path != "" && !isAbs(path) {
 			return FieldErrorf(field, "%q must be a clean absolute path", path)
@@ -432,7 +458,10 @@ func (p *Platform) Validate() error {
 	if !isAbs(p.Root) {
 		return FieldErrorf("root", "%q must be an absolute path", p.Root)
 	}
-	return nil
+	if err := p.validateSource(); err != nil {
+		return err
+	}
+	return p.Custom.Validate()
 }
 
 // Validate reports the first invalid site property.
@@ -466,7 +495,18 @@ func (s *Site) Validate() error {
 	if err := s.validateSSL(); err != nil {
 		return err
 	}
-	return nil
+	if (s.Project == "") != (s.Environment == "") {
+		return FieldErrorf("environment", "a site in a project names both its project and its environment")
+	}
+	if s.Project != "" {
+		if err := ValidateProjectName("project", s.Project); err != nil {
+			return err
+		}
+		if err := ValidateEnvironmentName("environment", s.Environment); err != nil {
+			return err
+		}
+	}
+	return s.Custom.Validate()
 }
 
 // Validate reports the first invalid property of the context.

@@ -49,6 +49,9 @@ func PropertyName(s string) string {
 // service types, where it names the null service.
 func (c *Context) SetProperty(name, value string) error {
 	name = PropertyName(name)
+	if custom, ok := strings.CutPrefix(name, CustomPrefix); ok {
+		return c.setCustom(custom, value)
+	}
 	v := reflect.ValueOf(c.Props()).Elem()
 	for i := range v.NumField() {
 		f := v.Type().Field(i)
@@ -59,6 +62,9 @@ func (c *Context) SetProperty(name, value string) error {
 			return FieldErrorf(name, "is set by tasks and cannot be saved by hand")
 		}
 		field := v.Field(i)
+		if field.Kind() == reflect.Map {
+			return FieldErrorf(name, "takes one property at a time: %sNAME=value", CustomPrefix)
+		}
 		// For the service types "null" is a value: the service that does
 		// nothing, as in Aegir.
 		if value == "null" && !strings.HasSuffix(name, "_service_type") {
@@ -136,4 +142,30 @@ func parseList(name, value string) ([]string, error) {
 func yamlName(f reflect.StructField) string {
 	name, _, _ := strings.Cut(f.Tag.Get("yaml"), ",")
 	return name
+}
+
+// SetProperties returns the properties of c that are set, by name, safe
+// to show: a secret one (db_passwd) reads as masked, or is left out when
+// masked is empty, and master_db has its password masked.
+func (c *Context) SetProperties(masked string) map[string]any {
+	out := map[string]any{}
+	v := reflect.ValueOf(c.Props()).Elem()
+	for i, p := range Properties(c.Type) {
+		f := v.Field(i)
+		switch {
+		case f.IsZero():
+		case p.Secret && masked == "":
+		case p.Secret:
+			out[p.Name] = masked
+		default:
+			out[p.Name] = f.Interface()
+		}
+	}
+	if c.Type == ServerContext && c.Server.MasterDB != "" {
+		delete(out, "master_db")
+		if db, err := ParseMasterDB(c.Server.MasterDB); err == nil {
+			out["master_db"] = db.String()
+		}
+	}
+	return out
 }

@@ -80,16 +80,23 @@ type SiteRecord struct {
 	LastBackup *time.Time
 	DiskFiles  int64 // bytes under sites/<uri>
 	DiskDB     int64 // bytes of the database
-	CreatedAt  time.Time
-	UpdatedAt  time.Time
+	// Health is the last health check; UpdateSite leaves it as it is
+	// (SetSiteHealth writes it).
+	Health    SiteHealth
+	CreatedAt time.Time
+	UpdatedAt time.Time
 }
 
 // Client owns sites; users act for clients.
 type Client struct {
-	Name      string    `json:"name"`
-	Title     string    `json:"title"`
-	Email     string    `json:"email"`
-	CreatedAt time.Time `json:"created_at"`
+	Name  string `json:"name"`
+	Title string `json:"title"`
+	Email string `json:"email"`
+	// Quotas: at most QuotaSites sites and QuotaDisk bytes (files and
+	// databases) of them; 0 is no limit. Only administrators set them.
+	QuotaSites int       `json:"quota_sites"`
+	QuotaDisk  int64     `json:"quota_disk"`
+	CreatedAt  time.Time `json:"created_at"`
 }
 
 // User is an account of the front end.
@@ -169,6 +176,13 @@ type DiskUsage struct {
 	Files  int64  `json:"files"`
 	DB     int64  `json:"db"`
 	Sites  int    `json:"sites"` // sites whose files or database are there
+}
+
+// SiteCounts are the dashboard's counts of sites.
+type SiteCounts struct {
+	ByStatus map[string]int // by the front end's status ("" is not installed)
+	Live     int            // sites that are not deleted
+	Down     int            // enabled sites found down
 }
 
 // TaskHour sums up the tasks that finished in one hour.
@@ -306,6 +320,12 @@ func (c *Client) Validate() error {
 	}
 	if c.Email != "" && !emailPattern.MatchString(c.Email) {
 		return FieldErrorf("email", "%q is not an email address", c.Email)
+	}
+	if c.QuotaSites < 0 {
+		return FieldErrorf("quota_sites", "%d is negative (0 is no limit)", c.QuotaSites)
+	}
+	if c.QuotaDisk < 0 {
+		return FieldErrorf("quota_disk", "%d is negative (0 is no limit)", c.QuotaDisk)
 	}
 	return nil
 }

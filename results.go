@@ -93,10 +93,24 @@ type InstallResult struct {
 	LoginLinkMade
 }
 
+// OffsiteMade is the off-site copy of a backup: its snapshot in the
+// off-site target, what the upload added there (after deduplication), and
+// the snapshots retention removed after it.
+type OffsiteMade struct {
+	Target    string   `json:"offsite_target,omitempty"`
+	Snapshot  string   `json:"offsite_snapshot,omitempty"`
+	Added     int64    `json:"offsite_added,omitempty"`
+	Forgotten []string `json:"offsite_forgotten,omitempty"`
+	// Error is why the upload or the retention failed (the task failed
+	// too, its local backup kept); the front end counts these.
+	Error string `json:"offsite_error,omitempty"`
+}
+
 // BackupResult is the result of backup.
 type BackupResult struct {
 	SiteFacts
 	BackupMade
+	OffsiteMade
 }
 
 // BackupDeleteResult is the result of backup-delete: the files it was
@@ -123,6 +137,22 @@ type MoveResult struct {
 	NewURI string `json:"new_uri,omitempty"`
 	// OldPlatform is where a migrate took the site from.
 	OldPlatform string `json:"old_platform,omitempty"`
+}
+
+// DeployCodeResult is the result of deploy-code: the migrate's, and the
+// platform built from the ref with the commit it holds.
+type DeployCodeResult struct {
+	MoveResult
+	NewPlatform string `json:"new_platform,omitempty"`
+	Commit      string `json:"commit,omitempty"`
+}
+
+// SyncResult is the result of sync: the site written into and the backup
+// of it taken first (the target's, not the task's object's).
+type SyncResult struct {
+	SiteFacts
+	Target       string `json:"target,omitempty"`
+	TargetBackup string `json:"target_backup,omitempty"`
 }
 
 // SiteDeleteResult is the result of a site's delete: its safety backup.

@@ -6,6 +6,7 @@ import (
 	"io"
 	"sort"
 	"sync"
+	"time"
 )
 
 // Env is what every driver is given: where $AEGIR_HOME is, how to run
@@ -45,6 +46,7 @@ type Vhost struct {
 	Aliases     []string
 	Redirection string // when set, every other name redirects here
 	Root        string // platform root
+	Platform    string // platform context name, names its vhost snippet
 	App         string // app driver name, selects the include snippet
 	SiteDir     string // absolute path of sites/<uri>
 	Params      []Param
@@ -65,6 +67,10 @@ type Vhost struct {
 	// PHPSocket, when set, is the socket of the site's own php-fpm pool
 	// (PHPPool), which its PHP goes to instead of the server's shared one.
 	PHPSocket string
+	// ProxyTo, when set, is the host:port every request of the vhost is
+	// proxied to, instead of serving Root: the front end's own vhost
+	// (aegir setup --frontend_uri), in front of aegir serve.
+	ProxyTo string
 }
 
 // Param is a FastCGI parameter (or SetEnv variable) passed to PHP.
@@ -176,6 +182,17 @@ type IdleWaiter interface {
 	WaitIdle(ctx context.Context, names ...string) error
 }
 
+// ChangeTimer is a DBService that can tell when a database's data last
+// changed: a restore skips its safety backup when a backup of the site
+// was taken after that (and after its files last changed).
+type ChangeTimer interface {
+	// LastChange returns a time no earlier than the last creation or
+	// write of any table of database name, to the second: an upper bound
+	// when the server keeps no exact time (a table not written since the
+	// server started counts as written when it started).
+	LastChange(ctx context.Context, name string) (time.Time, error)
+}
+
 // Package is a module, theme, plugin, profile, extension or skin of a
 // codebase, or the core itself.
 type Package struct {
@@ -206,6 +223,19 @@ type AppSite struct {
 	Email    string
 	DB       *DBCredentials
 	WebGroup string
+	// PrivateDir is the site's own directory outside every platform's root
+	// ($AEGIR_HOME/private/<uri>) for private files, the config sync
+	// directory and temporary files, so they follow the site, not its
+	// platform; "" keeps them under SiteDir/private, as before.
+	PrivateDir string
+	// Custom are the custom properties of the site, its platform and its
+	// server merged (MergeCustom), which the settings set as
+	// $aegir_custom.
+	Custom Custom
+	// SettingsIncludes are the shared settings files of the user's own
+	// (absolute paths: the server's, then the platform's) the settings
+	// include when readable, before the site's local.settings.php.
+	SettingsIncludes []string
 }
 
 // Admin is the first account of a fresh site.
@@ -260,6 +290,16 @@ type App interface {
 	DeleteSite(ctx context.Context, s *AppSite) error
 }
 
+// PrivateDirApp is an App whose sites keep the "private" part of their
+// WritableDirs (private files, temporary files, the config sync directory)
+// in a directory of their own outside every platform's root
+// (AppSite.PrivateDir), so no web server rule has to keep it from the web.
+// Backups still hold it as private/ inside the site directory.
+type PrivateDirApp interface {
+	// PrivateOutsideRoot reports that the app does.
+	PrivateOutsideRoot() bool
+}
+
 // WebInstaller is an App whose code offers its installer over the web when
 // its database is empty (WordPress, Drupal, MediaWiki): a site of it whose
 // database is empty must not be served, or anyone could install over it. A
@@ -268,6 +308,15 @@ type App interface {
 type WebInstaller interface {
 	// InstallsOverTheWeb reports that the app does.
 	InstallsOverTheWeb() bool
+}
+
+// DatabaseFree is an App whose sites need no database (plain files): on a
+// db server without a database service (db_service_type null) its sites
+// are installed without one, and back up and move without a dump. Apps
+// that do not implement it need a database.
+type DatabaseFree interface {
+	// NeedsNoDatabase reports that the app's sites need none.
+	NeedsNoDatabase() bool
 }
 
 // UpdateChecker is an App that can tell, from the packages a site uses (as

@@ -37,6 +37,7 @@ type SiteFilter struct {
 	Platform string
 	Client   string
 	Status   string
+	Health   string // HealthUp, HealthDown
 	// Live leaves out the records of deleted sites (their tombstones).
 	Live    bool
 	Page    int
@@ -141,7 +142,7 @@ type ClientStore interface {
 	CreateClient(ctx context.Context, c *Client) error
 	// GetClient returns a client, or ENOTFOUND.
 	GetClient(ctx context.Context, name string) (*Client, error)
-	// UpdateClient replaces a client's title and email.
+	// UpdateClient replaces a client's title, email and quotas.
 	UpdateClient(ctx context.Context, c *Client) error
 	// DeleteClient removes a client and its memberships. A client that
 	// owns sites that are not deleted is an ECONFLICT.
@@ -293,6 +294,10 @@ type StatsStore interface {
 	// db server), counting the sites in scope that are not deleted; servers
 	// without any are left out. Sorted by server name.
 	DiskUsage(ctx context.Context, scope Scope) ([]DiskUsage, error)
+	// SiteCounts counts the sites in scope by status, those that are not
+	// deleted, and the enabled ones whose last health check found them
+	// down.
+	SiteCounts(ctx context.Context, scope Scope) (SiteCounts, error)
 	// TaskHistory returns, per hour since since (truncated to the hour),
 	// how many tasks matching f's ObjectTypes and Scope finished, how
 	// many of them failed, and their durations. Hours without tasks are
@@ -313,6 +318,7 @@ type Store interface {
 	SessionStore
 	AuditStore
 	StatsStore
+	AlertStore
 	// Close releases the store's connections.
 	Close() error
 }

@@ -229,7 +229,8 @@ func (a *Apache) makeDirs() error {
 		{filepath.Join(a.confDir(), "generation"), servedDirMode},
 		{a.ChallengeDir(), servedDirMode},
 	}
-	for _, d := range includedDirs {
+	// The snippets directory is the user's: created here, never written.
+	for _, d := range append(slices.Clone(includedDirs), webconf.SnippetsDir) {
 		dirs = append(dirs, dir{filepath.Join(a.confDir(), d), serverDirMode})
 	}
 	for _, d := range dirs {

@@ -150,6 +150,10 @@ type vhostData struct {
 	Disabled     bool
 	DisabledURL  string
 	PHPSocket    string // the site's own pool's, or "" for the platform file's handler
+	// Snippets are the include patterns of the vhost snippets of the
+	// user's own (webconf.Snippets).
+	Snippets       []string
+	SnippetsDigest string
 
 	// AllName and AllAliases are every name of the site.
 	AllName    string
@@ -165,6 +169,9 @@ type vhostData struct {
 func (a *Apache) vhostData(v *aegir.Vhost) (*vhostData, error) {
 	if err := aegir.ValidateURI("uri", v.URI); err != nil {
 		return nil, err
+	}
+	if v.ProxyTo != "" {
+		return nil, aegir.FieldErrorf("frontend_uri", "the front end's own vhost is written for nginx only yet")
 	}
 	names := []string{v.URI}
 	for _, alias := range v.Aliases {
@@ -205,6 +212,11 @@ func (a *Apache) vhostData(v *aegir.Vhost) (*vhostData, error) {
 			return nil, err
 		}
 	}
+	snippets, digest, err := webconf.Snippets(filepath.Join(a.confDir(), webconf.SnippetsDir), v.Platform, v.URI)
+	if err != nil {
+		return nil, err
+	}
+	d.Snippets, d.SnippetsDigest = snippets, digest
 	d.Root, d.Define, d.Params = v.Root, rootDefine(v.Root), v.Params
 	if v.PHPSocket != "" {
 		if !webconf.IsPath(v.PHPSocket) || strings.ContainsAny(v.PHPSocket, "|\"") || strings.Contains(v.PHPSocket, "..") {

@@ -47,10 +47,10 @@ type sizes struct {
 
 var modes = map[string]sizes{
 	"quick": {DispatchTasks: 1000, LatencyTasks: 500, LatencyRate: 250, VerifySites: 200, VerifyWorkers: 0,
-		BackupUploads: 20, BackupDB: 5, MigrateSites: 8, ControlSites: 2000, ControlTasks: 1000,
+		BackupUploads: 20, BackupDB: 5, MigrateSites: 8, ControlSites: 10000, ControlTasks: 1000,
 		NginxVhosts: 2000, Runs: 3, ExpensiveRuns: 1, APIRequests: 200, NaiveSitesFrac: 1, CrashKills: 4},
 	"full": {DispatchTasks: 1000, LatencyTasks: 1000, LatencyRate: 250, VerifySites: 1000, VerifyWorkers: 0,
-		BackupUploads: 200, BackupDB: 50, MigrateSites: 100, ControlSites: 10000, ControlTasks: 10000,
+		BackupUploads: 200, BackupDB: 50, MigrateSites: 100, ControlSites: 100000, ControlTasks: 10000,
 		NginxVhosts: 10000, Runs: 3, ExpensiveRuns: 1, APIRequests: 500, NaiveSitesFrac: 1, CrashKills: 25},
 }
 

@@ -55,6 +55,21 @@ func (s *wpStack) aegir(args ...string) string {
 // task runs a task with --json and returns its result's data.
 func (s *wpStack) task(args ...string) map[string]any {
 	s.t.Helper()
+	data, _ := s.run(args...)
+	return data
+}
+
+// taskLog runs a task as task does and returns the messages of its log.
+func (s *wpStack) taskLog(args ...string) []string {
+	s.t.Helper()
+	_, log := s.run(args...)
+	return log
+}
+
+// run runs a task with --json and returns its result's data and the
+// messages of its log.
+func (s *wpStack) run(args ...string) (map[string]any, []string) {
+	s.t.Helper()
 	cmd := exec.Command(binary(s.t), append(args, "--json")...)
 	cmd.Env = append(os.Environ(), "AEGIR_HOME="+s.home, "AEGIR_ALLOW_ROOT=1")
 	var stdout, stderr bytes.Buffer
@@ -65,10 +80,17 @@ func (s *wpStack) task(args ...string) map[string]any {
 		Data   map[string]any `json:"data"`
 		Log    []struct{ Level, Message string }
 	}
+	if os.Getenv("AEGIR_BENCH_LOG") != "" {
+		s.t.Logf("aegir %s: %s", strings.Join(args, " "), stdout.String())
+	}
 	if jerr := json.Unmarshal(stdout.Bytes(), &r); jerr != nil || err != nil || (r.Status != "success" && r.Status != "warning") {
 		s.t.Fatalf("aegir %s: %v (%v): %s\n%s", strings.Join(args, " "), err, jerr, stdout.String(), stderr.String())
 	}
-	return r.Data
+	var log []string
+	for _, e := range r.Log {
+		log = append(log, e.Message)
+	}
+	return r.Data, log
 }
 
 // platform copies WordPress into a new platform and verifies it.

@@ -39,6 +39,9 @@ func (d *Dispatcher) runTask(hard context.Context, wait aegir.WaitHook, task *ae
 	}
 	log.Info("task finished", "status", status, "elapsed", elapsed.Round(time.Millisecond))
 	if d.OnFinish != nil {
+		if data != nil {
+			task.Data = data // what the metrics read of the result
+		}
 		d.OnFinish(task, status, elapsed)
 	}
 }

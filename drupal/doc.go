@@ -12,5 +12,6 @@
 //
 // It implements aegir.App and registers itself as "drupal". It imports only
 // the domain package, phpfile (the settings-file helpers the app drivers
-// share) and the standard library: never another adapter.
+// share), github.com/go-sql-driver/mysql (user 1's row for a login link)
+// and the standard library: never another adapter.
 package drupal

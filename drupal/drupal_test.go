@@ -186,6 +186,8 @@ func TestWriteSettingsGolden(t *testing.T) {
 				"sites/sites.php":                otherSites,
 			})
 			s := site(root, "example.com", "www.example.com", "example.org")
+			s.Custom = aegir.Custom{"cheesy": "cheddar", "quote": "it's"}
+			s.SettingsIncludes = []string{"/var/aegir/config/includes/global.inc"}
 			app := newApp(t)
 			if err := app.WriteSettings(context.Background(), s); err != nil {
 				t.Fatal(err)
@@ -469,6 +471,11 @@ func TestDrupal8WithoutDrush(t *testing.T) {
 	if err := app.Install(context.Background(), s, aegir.Admin{Name: "admin", Password: "x"}); aegir.ErrorCode(err) != aegir.EINVALID || !strings.Contains(err.Error(), "drush") {
 		t.Errorf("Install without drush: %v", err)
 	}
+	// A login link needs drush only when only Drupal can tell the hash
+	// salt: a local.settings.php may set it.
+	if err := os.WriteFile(filepath.Join(s.SiteDir, "local.settings.php"), []byte("<?php\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	if _, err := app.LoginLink(context.Background(), s); aegir.ErrorCode(err) != aegir.EINVALID || !strings.Contains(err.Error(), "drush") {
 		t.Errorf("LoginLink without drush: %v", err)
 	}
@@ -537,6 +544,11 @@ func TestDrupal8InstallsThroughDrush(t *testing.T) {
 		}
 	}
 
+	// A local.settings.php may set another hash salt: the link then comes
+	// from drush, which knows it.
+	if err := os.WriteFile(filepath.Join(s.SiteDir, "local.settings.php"), []byte("<?php\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	link, err := app.LoginLink(ctx, s)
 	if err != nil || link != "http://example.com:8080/user/reset/1/1700000000/abcdef/login" {
 		t.Errorf("LoginLink = %q, %v", link, err)
@@ -554,5 +566,38 @@ func TestDrupalParamsAndDirs(t *testing.T) {
 	}
 	if app.SettingsFile() != "settings.php" {
 		t.Errorf("SettingsFile = %q", app.SettingsFile())
+	}
+}
+
+// TestSettingsNameThePrivateDirOutsideTheRoot checks that a site with a
+// private directory of its own gets its private files, temporary and config
+// sync directories there, in Drupal 7's and 8+'s settings.
+func TestSettingsNameThePrivateDirOutsideTheRoot(t *testing.T) {
+	t.Parallel()
+	for fixture, want := range map[string][]string{
+		"d7": {"$conf['file_private_path'] = '/srv/aegir/private/example.com';",
+			"$conf['file_temporary_path'] = '/srv/aegir/private/example.com/temp';"},
+		"d8": {"$settings['file_private_path'] = '/srv/aegir/private/example.com';",
+			"$settings['file_temp_path'] = '/srv/aegir/private/example.com/temp';",
+			"$settings['config_sync_directory'] = '/srv/aegir/private/example.com/config/sync';"},
+	} {
+		root := platform(t, fixture, nil)
+		s := site(root, "example.com")
+		s.PrivateDir = "/srv/aegir/private/example.com"
+		if err := newApp(t).WriteSettings(context.Background(), s); err != nil {
+			t.Fatal(err)
+		}
+		b, err := os.ReadFile(filepath.Join(s.SiteDir, "settings.php"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, line := range want {
+			if !bytes.Contains(b, []byte(line)) {
+				t.Errorf("%s settings lack %s:\n%s", fixture, line, b)
+			}
+		}
+		if bytes.Contains(b, []byte("sites/example.com/private")) {
+			t.Errorf("%s settings still name sites/example.com/private:\n%s", fixture, b)
+		}
 	}
 }

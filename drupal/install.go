@@ -164,7 +164,9 @@ func (d *Drupal) install8(ctx context.Context, s *aegir.AppSite, admin aegir.Adm
 }
 
 // LoginLink returns a one-time login link for user 1 that logs in at once.
-// Drupal 7 makes it through an embedded PHP helper; Drupal 8 and later
+// It computes the link as Drupal does, from the settings' hash salt and
+// user 1's row (directLoginLink); when only Drupal can tell the salt,
+// Drupal 7 makes it through an embedded PHP helper and Drupal 8 and later
 // through the platform's drush (user:login), and without one there is no
 // link.
 func (d *Drupal) LoginLink(ctx context.Context, s *aegir.AppSite) (string, error) {
@@ -177,6 +179,9 @@ func (d *Drupal) LoginLink(ctx context.Context, s *aegir.AppSite) (string, error
 	}
 	if settings := filepath.Join(siteDir(s), d.SettingsFile()); !exists(settings) {
 		return "", aegir.Errorf(aegir.EINVALID, "no login link: %s has no %s, so it is not installed", s.URI, settings)
+	}
+	if link, ok, err := d.directLoginLink(ctx, s, major); ok || err != nil {
+		return link, err
 	}
 	if major == 7 {
 		var result struct {

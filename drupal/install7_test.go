@@ -189,6 +189,13 @@ func TestDrupal7Install(t *testing.T) {
 	}
 	t.Log("front page 200 with the site name; login link followed; /user logged in; password login works")
 
+	// The link is computed from user 1's row: a blocked user 1 gets none.
+	query(t, fmt.Sprintf("UPDATE %s.users SET status = 0 WHERE uid = 1", db.Name))
+	if _, err := app.LoginLink(ctx, s); aegir.ErrorCode(err) != aegir.EINVALID || !strings.Contains(err.Error(), "blocked") {
+		t.Errorf("LoginLink of a blocked user 1: %v, want EINVALID", err)
+	}
+	query(t, fmt.Sprintf("UPDATE %s.users SET status = 1 WHERE uid = 1", db.Name))
+
 	checkLifecycle7(t, app, s, client, log)
 }
 

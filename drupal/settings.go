@@ -34,6 +34,14 @@ type settingsData struct {
 	URI      string
 	HashSalt string
 	Hosts    []string // the URI and its aliases
+	// Private, Temp and ConfigSync are the private files, temporary and
+	// config sync directories: under the site's PrivateDir when it has
+	// one, else under sites/<uri>/private (relative to the root, as Drupal
+	// takes them).
+	Private, Temp, ConfigSync string
+	// Extensions sets $aegir_custom and includes the settings files of
+	// the user's own, local.settings.php last (phpfile.SiteBlock).
+	Extensions string
 }
 
 var (
@@ -75,7 +83,9 @@ func (d *Drupal) WriteSettings(ctx context.Context, s *aegir.AppSite) error {
 // renderSettings renders the settings of a site for a Drupal of that major
 // version, keeping the hash salt found in old when there is one.
 func renderSettings(s *aegir.AppSite, major int, old []byte) ([]byte, error) {
-	data := settingsData{URI: s.URI, HashSalt: existingSalt(old), Hosts: []string{s.URI}}
+	data := settingsData{URI: s.URI, HashSalt: existingSalt(old), Hosts: []string{s.URI},
+		Extensions: phpfile.SiteBlock(s.Custom, s.SettingsIncludes)}
+	data.Private, data.Temp, data.ConfigSync = privatePaths(s)
 	for _, a := range s.Aliases {
 		if a != s.URI && !slices.Contains(data.Hosts, a) {
 			data.Hosts = append(data.Hosts, a)
@@ -97,6 +107,19 @@ func renderSettings(s *aegir.AppSite, major int, old []byte) ([]byte, error) {
 		return nil, fmt.Errorf("render %s: %w", name, err)
 	}
 	return buf.Bytes(), nil
+}
+
+// privatePaths are the site's private files, temporary and config sync
+// directories as its settings name them: the private directory, under the
+// site's PrivateDir or sites/<uri>/private, with temp/ and config/sync/ in
+// it. The two are laid out alike so that a backup's private/ is the
+// private directory itself, moved in or out in one rename.
+func privatePaths(s *aegir.AppSite) (private, temp, sync string) {
+	base := "sites/" + s.URI + "/private"
+	if s.PrivateDir != "" {
+		base = s.PrivateDir
+	}
+	return base, base + "/temp", base + "/config/sync"
 }
 
 // existingSalt returns the hash salt of a Drupal 7 or 8+ settings file.

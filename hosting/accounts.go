@@ -375,6 +375,9 @@ func (s *Service) UseLoginLink(ctx context.Context, a Actor, secret string) (*ae
 
 // CreateClientAs adds a client, as CreateClient, and audits it.
 func (s *Service) CreateClientAs(ctx context.Context, a Actor, in ClientInput) (*aegir.Client, error) {
+	if err := a.maySetQuotas(in); err != nil {
+		return nil, err
+	}
 	c, err := s.CreateClient(ctx, in)
 	if err != nil {
 		return nil, err
@@ -384,11 +387,23 @@ func (s *Service) CreateClientAs(ctx context.Context, a Actor, in ClientInput) (
 
 // UpdateClientAs changes a client, as UpdateClient, and audits it.
 func (s *Service) UpdateClientAs(ctx context.Context, a Actor, name string, in ClientInput) (*aegir.Client, error) {
+	if err := a.maySetQuotas(in); err != nil {
+		return nil, err
+	}
 	c, err := s.UpdateClient(ctx, name, in)
 	if err != nil {
 		return nil, err
 	}
 	return c, s.Audit(ctx, a, "client.update", KindClient+":"+c.Name, c.Title)
+}
+
+// maySetQuotas refuses quotas set by anyone but an administrator (or the
+// command line): an account manager manages clients, not their limits.
+func (a Actor) maySetQuotas(in ClientInput) error {
+	if (in.QuotaSites != nil || in.QuotaDisk != nil) && a.Role != "" && a.Role != aegir.RoleAdministrator {
+		return &aegir.Error{Code: EFORBIDDEN, Field: "quota_sites", Message: roleTitle(a.Role) + " users may not set a client's quotas"}
+	}
+	return nil
 }
 
 // DeleteClientAs removes a client, as DeleteClient, and audits it.

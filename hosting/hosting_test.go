@@ -49,8 +49,8 @@ func TestSiteTaskAllowedFollowsAegirStates(t *testing.T) {
 		{aegir.SiteFailed, false, []string{"delete", "import", "install"}},
 		{aegir.SiteDisabled, false, []string{"delete", "enable"}},
 		{aegir.SiteDeleted, true, nil},
-		{aegir.SiteEnabled, false, []string{"backup", "backup-delete", "clone", "cron", "disable", "flush-cache", "login-reset", "migrate", "restore", "update-db", "verify"}},
-		{aegir.SiteEnabled, true, []string{"backup", "backup-delete", "clone", "cron", "delete", "disable", "flush-cache", "login-reset", "migrate", "restore", "update-db", "verify"}},
+		{aegir.SiteEnabled, false, []string{"backup", "backup-delete", "clone", "cron", "deploy-code", "disable", "flush-cache", "login-reset", "migrate", "restore", "sync", "update-db", "verify"}},
+		{aegir.SiteEnabled, true, []string{"backup", "backup-delete", "clone", "cron", "delete", "deploy-code", "disable", "flush-cache", "login-reset", "migrate", "restore", "sync", "update-db", "verify"}},
 	}
 	for _, tt := range tests {
 		var got []string
@@ -144,6 +144,9 @@ func TestCreateTaskChecksRequiredArgs(t *testing.T) {
 		{"clone", map[string]string{"new_uri": "live.example.com"}, aegir.ECONFLICT, "args.new_uri"},
 		{"restore", nil, aegir.EINVALID, "args.file"},
 		{"restore", map[string]string{"file": "/etc/passwd"}, aegir.EINVALID, "args.file"},
+		{"restore", map[string]string{"from": "local"}, aegir.EINVALID, "args.file"},
+		{"restore", map[string]string{"from": "tape"}, aegir.EINVALID, "args.from"},
+		{"restore", map[string]string{"from": "offsite", "snapshot": "$(id)"}, aegir.EINVALID, "args.snapshot"},
 		{"backup-delete", nil, aegir.EINVALID, "args.files"},
 		{"backup-delete", map[string]string{"files": "other.tar.gz"}, aegir.EINVALID, "args.files"},
 		{"backup", map[string]string{"file": "/tmp/x.tar.gz"}, aegir.EINVALID, "args.file"},

@@ -42,7 +42,12 @@ func TestPlatformRootMustExistOnALocalServer(t *testing.T) {
 	}
 	wantCode(t, create("platform_file", file, nil), aegir.EINVALID, "root")
 	must(t, create("platform_here", dir, nil))
-	must(t, create("platform_built", missing, map[string]string{"makefile": "https://example.com/codebase.git"}))
+	must(t, create("platform_built", missing, map[string]string{"makefile": "https://example.com/codebase.make"}))
+	must(t, create("platform_git", filepath.Join(dir, "git"), map[string]string{"git_url": "https://example.com/code.git", "git_ref": "v1"}))
+	must(t, create("platform_composer", filepath.Join(dir, "composer"), map[string]string{"composer": "/srv/projects/app"}))
+	// A source that would reach git as an option is refused, naming its field.
+	wantCode(t, create("platform_evil", filepath.Join(dir, "evil"), map[string]string{"git_url": "--upload-pack=touch /tmp/x"}), aegir.EINVALID, "git_url")
+	wantCode(t, create("platform_evil", filepath.Join(dir, "evil"), map[string]string{"git_url": "ext::sh -c id"}), aegir.EINVALID, "git_url")
 
 	// A change of root is checked too.
 	_, _, err = b.svc.UpdatePlatform(ctx, "platform_here", hosting.PlatformInput{Props: map[string]string{"root": filepath.Join(dir, "gone")}}, "test")

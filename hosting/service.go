@@ -83,6 +83,9 @@ type ClientInput struct {
 	Name  string
 	Title *string
 	Email *string
+	// Quotas (0: no limit), which only administrators set.
+	QuotaSites *int
+	QuotaDisk  *int64
 }
 
 // applyProps sets props on c in their string form, in name order so that
@@ -569,6 +572,9 @@ func (s *Service) CreateSite(ctx context.Context, in SiteInput, creator string) 
 	if err := s.checkSSLKey(ctx, c.Site, client); err != nil {
 		return nil, nil, err
 	}
+	if err := s.CheckQuota(ctx, client); err != nil {
+		return nil, nil, err
+	}
 	r := &aegir.SiteRecord{Name: uri, Site: *c.Site, Client: client, Status: aegir.SiteInstalling}
 	if err := s.Store.CreateSite(ctx, r); err != nil {
 		return nil, nil, err
@@ -648,12 +654,12 @@ func (s *Service) rootFree(ctx context.Context, name string, p *aegir.Platform) 
 
 // rootExists refuses the root of a platform that no verify could use: on
 // a local web server (this machine), a root that is not a directory when
-// no source (makefile) would build it there. A verify would only fail on
+// no source (makefile, git_url, composer) would build it there. A verify would only fail on
 // it, leaving a failed platform; the form says why at once instead. The
 // roots on remote servers are checked by the platform's verify.
 func (s *Service) rootExists(ctx context.Context, p *aegir.Platform) error {
-	if p.Makefile != "" {
-		return nil
+	if p.SourceKind() != "" {
+		return nil // verify builds it
 	}
 	sv, err := s.Store.GetServer(ctx, aegir.ContextName(p.WebServer))
 	if aegir.ErrorCode(err) == aegir.ENOTFOUND {
@@ -793,6 +799,7 @@ func (s *Service) CreateClient(ctx context.Context, in ClientInput) (*aegir.Clie
 	if in.Email != nil {
 		c.Email = *in.Email
 	}
+	in.setQuotas(c)
 	if err := c.Validate(); err != nil {
 		return nil, err
 	}
@@ -827,6 +834,7 @@ func (s *Service) UpdateClient(ctx context.Context, name string, in ClientInput)
 	if in.Email != nil {
 		c.Email = *in.Email
 	}
+	in.setQuotas(c)
 	if err := c.Validate(); err != nil {
 		return nil, err
 	}
@@ -887,4 +895,68 @@ func PublicProps(c *aegir.Context) map[string]any {
 		}
 	}
 	return out
+}
+
+func (in ClientInput) setQuotas(c *aegir.Client) {
+	if in.QuotaSites != nil {
+		c.QuotaSites = *in.QuotaSites
+	}
+	if in.QuotaDisk != nil {
+		c.QuotaDisk = *in.QuotaDisk
+	}
+}
+
+// ClientUsage is what a client's sites use, against its quotas.
+type ClientUsage struct {
+	Sites int   // sites that are not deleted
+	Disk  int64 // bytes of their files and databases, as last measured
+}
+
+// Usage returns what a client's sites use: one count and one sum, each an
+// index-only pass over the client's sites.
+func (s *Service) Usage(ctx context.Context, client string) (ClientUsage, error) {
+	scope := aegir.Scope{Limited: true, Clients: []string{client}}
+	counts, err := s.Store.SiteCounts(ctx, scope)
+	if err != nil {
+		return ClientUsage{}, err
+	}
+	disk, err := s.Store.DiskUsage(ctx, scope)
+	if err != nil {
+		return ClientUsage{}, err
+	}
+	u := ClientUsage{Sites: counts.Live}
+	for _, d := range disk {
+		u.Disk += d.Files + d.DB
+	}
+	return u, nil
+}
+
+// CheckQuota refuses a new site of client when the client has as many
+// sites as its quota_sites, or its sites use its quota_disk or more (the
+// sizes the statistics last measured): an ECONFLICT naming the quota. A
+// site without a client, or a client without quotas, passes. Two sites
+// created at the same instant may both pass the last free place: the
+// quota is a limit on what a client asks for, not an invariant of the
+// store.
+func (s *Service) CheckQuota(ctx context.Context, client string) error {
+	if client == "" {
+		return nil
+	}
+	c, err := s.Store.GetClient(ctx, client)
+	if err != nil || (c.QuotaSites == 0 && c.QuotaDisk == 0) {
+		return err
+	}
+	u, err := s.Usage(ctx, client)
+	if err != nil {
+		return err
+	}
+	if c.QuotaSites > 0 && u.Sites >= c.QuotaSites {
+		return &aegir.Error{Code: aegir.ECONFLICT, Field: "client",
+			Message: fmt.Sprintf("client %s has reached its quota_sites: %d of %d sites", client, u.Sites, c.QuotaSites)}
+	}
+	if c.QuotaDisk > 0 && u.Disk >= c.QuotaDisk {
+		return &aegir.Error{Code: aegir.ECONFLICT, Field: "client",
+			Message: fmt.Sprintf("client %s has reached its quota_disk: its sites use %d of %d bytes", client, u.Disk, c.QuotaDisk)}
+	}
+	return nil
 }

@@ -244,6 +244,14 @@ func (s *Service) checkArgs(ctx context.Context, typ string, spec argSpec, objec
 				continue
 			}
 			v = "true"
+		case "from":
+			if !slices.Contains([]string{"local", "offsite"}, v) {
+				return nil, aegir.FieldErrorf(field, "%q is not local or offsite", v)
+			}
+		case "snapshot":
+			if err := aegir.ValidateSnapshotID(field, v); err != nil {
+				return nil, err
+			}
 		case "format":
 			if !slices.Contains([]string{"gz", "zst"}, v) {
 				return nil, aegir.FieldErrorf(field, "%q is not gz or zst", v)
@@ -256,6 +264,11 @@ func (s *Service) checkArgs(ctx context.Context, typ string, spec argSpec, objec
 		case "new_uri":
 			var err error
 			if v, err = s.freeURI(ctx, v, field); err != nil {
+				return nil, err
+			}
+		case "target":
+			var err error
+			if v, err = s.syncTarget(ctx, object, site, v, field); err != nil {
 				return nil, err
 			}
 		case "file", "files":
@@ -274,6 +287,14 @@ func (s *Service) checkArgs(ctx context.Context, typ string, spec argSpec, objec
 			}
 		}
 		out[k] = v
+	}
+	if tt, ok := aegir.LookupTask(typ); ok {
+		for _, a := range tt.Args {
+			other, value, _ := strings.Cut(a.RequiredUnless, "=")
+			if a.RequiredUnless != "" && out[a.Name] == "" && out[other] != value {
+				return nil, aegir.FieldErrorf("args."+a.Name, "is required by %s unless %s is %s", typ, other, value)
+			}
+		}
 	}
 	if len(out) == 0 {
 		return nil, nil
@@ -309,6 +330,30 @@ func (s *Service) targetPlatform(ctx context.Context, typ, object string, site *
 		return "", err
 	}
 	return "@" + p.Name, nil
+}
+
+// syncTarget checks the site a sync writes into: an installed site other
+// than the source, of the same client as the source (a sync would
+// otherwise let one client's user overwrite another's data); reported as
+// not found when it is another client's, as such sites are.
+func (s *Service) syncTarget(ctx context.Context, object string, site *aegir.SiteRecord, ref, field string) (string, error) {
+	uri := aegir.ContextName(ref)
+	if err := aegir.ValidateURI(field, uri); err != nil {
+		return "", err
+	}
+	if uri == aegir.ContextName(object) {
+		return "", aegir.FieldErrorf(field, "@%s is the site copied from", uri)
+	}
+	t, err := s.Store.GetSite(ctx, uri)
+	if aegir.ErrorCode(err) == aegir.ENOTFOUND || err == nil && (site == nil || t.Client != site.Client) {
+		return "", aegir.FieldErrorf(field, "no site @%s of the same client", uri)
+	} else if err != nil {
+		return "", err
+	}
+	if t.Status != aegir.SiteEnabled {
+		return "", aegir.FieldErrorf(field, "@%s is %s, not an enabled site", uri, t.Status)
+	}
+	return uri, nil
 }
 
 // freeURI checks a new site name: valid and held by no other server,

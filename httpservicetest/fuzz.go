@@ -50,6 +50,9 @@ func benignVhost(v *aegir.Vhost) *aegir.Vhost {
 		}
 	}
 	b := &aegir.Vhost{URI: names[v.URI], Root: "/srv/www/platform", App: "php", SSL: v.SSL, HSTS: v.HSTS, Disabled: v.Disabled}
+	if v.Platform != "" {
+		b.Platform = "platform_wp"
+	}
 	for _, a := range v.Aliases {
 		b.Aliases = append(b.Aliases, names[a])
 	}
@@ -80,6 +83,7 @@ type vhostSeed struct {
 	hsts, disabled                                              bool
 	disabledURL                                                 string
 	httpPort, httpsPort                                         uint16
+	platform                                                    string
 }
 
 // vhostSeeds are valid sites of each kind (plain, redirecting with HTTPS
@@ -87,33 +91,37 @@ type vhostSeed struct {
 // value: a ';', a newline, a quote, a brace, a space, a '#', a variable of
 // either server, a backslash, a '..'.
 var vhostSeeds = []vhostSeed{
-	{"example.com", "www.example.com,example.org", "", "/var/aegir/platforms/wp", "wordpress", "AEGIR_SITE", "example.com", 0, "", "", "", false, false, "", 80, 443},
-	{"example.com", "www.example.com,example.com", "www.example.com", "/srv/www", "drupal", "db_passwd", "p4ss!#%&()*+,-./:<=>?@[]^_|~", 2, "/etc/ssl/c.pem", "/etc/ssl/k.pem", "0aF9", true, false, "", 8080, 8443},
-	{"example.com", "www.example.com", "", "/srv/www", "static", "X", "", 1, "/etc/ssl/c.pem", "/etc/ssl/k.pem", "", false, true, "https://hosting.example.net/x?a=b&c", 80, 443},
-	{"example.com", "www.example.com", "", "/srv/www", "static", "X", "", 1, "/etc/ssl/c.pem", "/etc/ssl/k.pem", "", false, true, "", 80, 443},
-	{"example.com;root /", "", "", "/srv/www", "php", "A", "v", 0, "", "", "", false, false, "", 80, 443},
-	{"example.com", "a.example.com b", "", "/srv/www", "php", "A", "v", 0, "", "", "", false, false, "", 80, 443},
-	{"example.com", "", "", "/srv/www;\ninclude /etc/passwd", "php", "A", "v", 0, "", "", "", false, false, "", 80, 443},
-	{"example.com", "", "", "/srv/www\">\n<Directory />", "php", "A", "v", 0, "", "", "", false, false, "", 80, 443},
-	{"example.com", "", "", "/srv/www", "php;", "A", "v", 0, "", "", "", false, false, "", 80, 443},
-	{"example.com", "", "", "/srv/www", "php", "A B", "v", 0, "", "", "", false, false, "", 80, 443},
-	{"example.com", "", "", "/srv/www", "php", "A", "v\";\nroot /;#", 0, "", "", "", false, false, "", 80, 443},
-	{"example.com", "", "", "/srv/www", "php", "A", "$document_root", 0, "", "", "", false, false, "", 80, 443},
-	{"example.com", "", "", "/srv/www", "php", "A", "${HOME}", 0, "", "", "", false, false, "", 80, 443},
-	{"example.com", "", "", "/srv/www", "php", "A", "%{ENV:X}", 0, "", "", "", false, false, "", 80, 443},
-	{"example.com", "", "", "/srv/www", "php", "A", `\"`, 0, "", "", "", false, false, "", 80, 443},
-	{"example.com", "", "", "/srv/www", "php", "A", "v\\", 0, "", "", "", false, false, "", 80, 443},
-	{"example.com", "", "", "/srv/www", "php", "A", "v", 1, "/etc/ssl/c.pem;", "/etc/ssl/k.pem", "", false, false, "", 80, 443},
-	{"example.com", "", "", "/srv/www", "php", "A", "v", 1, "/etc/ssl/c.pem", "/etc/ssl/k.pem {", "", false, false, "", 80, 443},
-	{"example.com", "", "", "/srv/www", "php", "A", "v", 1, "/etc/ssl/c.pem", "/etc/ssl/k.pem", "0a\n", false, false, "", 80, 443},
-	{"example.com", "", "", "/srv/www", "php", "A", "v", 0, "", "", "", false, true, "https://x.example/\";return 200 \"", 80, 443},
-	{"example.com", "", "", "/srv/www", "php", "A", "v", 0, "", "", "", false, true, "https://x.example/$host", 80, 443},
-	{"example.com", "", "", "/srv/www", "php", "A", "v", 0, "", "", "", false, true, "https://x.example/ x", 80, 443},
-	{"example.com", "", "example.com}", "/srv/www", "php", "A", "v", 0, "", "", "", false, false, "", 80, 443},
-	{"example.com\n}", "", "", "/srv/www", "php", "A", "v", 0, "", "", "", false, false, "", 80, 443},
-	{"~^(.*)$", "", "", "/srv/www", "php", "A", "v", 0, "", "", "", false, false, "", 80, 443},
-	{"example.com", "", "", "/srv/www/../..", "php", "A", "v", 0, "", "", "", false, false, "", 80, 443},
-	{"example.com", "", "", "/", "php", "A", "v", 0, "", "", "", false, false, "", 80, 443},
+	{"example.com", "www.example.com,example.org", "", "/var/aegir/platforms/wp", "wordpress", "AEGIR_SITE", "example.com", 0, "", "", "", false, false, "", 80, 443, "platform_wp"},
+	{"example.com", "www.example.com,example.com", "www.example.com", "/srv/www", "drupal", "db_passwd", "p4ss!#%&()*+,-./:<=>?@[]^_|~", 2, "/etc/ssl/c.pem", "/etc/ssl/k.pem", "0aF9", true, false, "", 8080, 8443, "platform_wp"},
+	{"example.com", "www.example.com", "", "/srv/www", "static", "X", "", 1, "/etc/ssl/c.pem", "/etc/ssl/k.pem", "", false, true, "https://hosting.example.net/x?a=b&c", 80, 443, "platform_wp"},
+	{"example.com", "www.example.com", "", "/srv/www", "static", "X", "", 1, "/etc/ssl/c.pem", "/etc/ssl/k.pem", "", false, true, "", 80, 443, "platform_wp"},
+	{"example.com;root /", "", "", "/srv/www", "php", "A", "v", 0, "", "", "", false, false, "", 80, 443, "platform_wp"},
+	{"example.com", "a.example.com b", "", "/srv/www", "php", "A", "v", 0, "", "", "", false, false, "", 80, 443, "platform_wp"},
+	{"example.com", "", "", "/srv/www;\ninclude /etc/passwd", "php", "A", "v", 0, "", "", "", false, false, "", 80, 443, "platform_wp"},
+	{"example.com", "", "", "/srv/www\">\n<Directory />", "php", "A", "v", 0, "", "", "", false, false, "", 80, 443, "platform_wp"},
+	{"example.com", "", "", "/srv/www", "php;", "A", "v", 0, "", "", "", false, false, "", 80, 443, "platform_wp"},
+	{"example.com", "", "", "/srv/www", "php", "A B", "v", 0, "", "", "", false, false, "", 80, 443, "platform_wp"},
+	{"example.com", "", "", "/srv/www", "php", "A", "v\";\nroot /;#", 0, "", "", "", false, false, "", 80, 443, "platform_wp"},
+	{"example.com", "", "", "/srv/www", "php", "A", "$document_root", 0, "", "", "", false, false, "", 80, 443, "platform_wp"},
+	{"example.com", "", "", "/srv/www", "php", "A", "${HOME}", 0, "", "", "", false, false, "", 80, 443, "platform_wp"},
+	{"example.com", "", "", "/srv/www", "php", "A", "%{ENV:X}", 0, "", "", "", false, false, "", 80, 443, "platform_wp"},
+	{"example.com", "", "", "/srv/www", "php", "A", `\"`, 0, "", "", "", false, false, "", 80, 443, "platform_wp"},
+	{"example.com", "", "", "/srv/www", "php", "A", "v\\", 0, "", "", "", false, false, "", 80, 443, "platform_wp"},
+	{"example.com", "", "", "/srv/www", "php", "A", "v", 1, "/etc/ssl/c.pem;", "/etc/ssl/k.pem", "", false, false, "", 80, 443, "platform_wp"},
+	{"example.com", "", "", "/srv/www", "php", "A", "v", 1, "/etc/ssl/c.pem", "/etc/ssl/k.pem {", "", false, false, "", 80, 443, "platform_wp"},
+	{"example.com", "", "", "/srv/www", "php", "A", "v", 1, "/etc/ssl/c.pem", "/etc/ssl/k.pem", "0a\n", false, false, "", 80, 443, "platform_wp"},
+	{"example.com", "", "", "/srv/www", "php", "A", "v", 0, "", "", "", false, true, "https://x.example/\";return 200 \"", 80, 443, "platform_wp"},
+	{"example.com", "", "", "/srv/www", "php", "A", "v", 0, "", "", "", false, true, "https://x.example/$host", 80, 443, "platform_wp"},
+	{"example.com", "", "", "/srv/www", "php", "A", "v", 0, "", "", "", false, true, "https://x.example/ x", 80, 443, "platform_wp"},
+	{"example.com", "", "example.com}", "/srv/www", "php", "A", "v", 0, "", "", "", false, false, "", 80, 443, "platform_wp"},
+	{"example.com\n}", "", "", "/srv/www", "php", "A", "v", 0, "", "", "", false, false, "", 80, 443, "platform_wp"},
+	{"~^(.*)$", "", "", "/srv/www", "php", "A", "v", 0, "", "", "", false, false, "", 80, 443, "platform_wp"},
+	{"example.com", "", "", "/srv/www/../..", "php", "A", "v", 0, "", "", "", false, false, "", 80, 443, "platform_wp"},
+	{"example.com", "", "", "/", "php", "A", "v", 0, "", "", "", false, false, "", 80, 443, "platform_wp"},
+	{"example.com", "", "", "/srv/www", "php", "AEGIR_CUSTOM_CHEESY", "cheddar", 0, "", "", "", false, false, "", 80, 443, ""},
+	{"example.com", "", "", "/srv/www", "php", "A", "v", 0, "", "", "", false, false, "", 80, 443, "wp;\ninclude /etc/*"},
+	{"example.com", "", "", "/srv/www", "php", "A", "v", 0, "", "", "", false, false, "", 80, 443, "../../etc"},
+	{"example.com", "", "", "/srv/www", "php", "A", "v", 0, "", "", "", false, false, "", 80, 443, "wp\"]"},
 }
 
 // FuzzVhost is the vhost fuzz target of a web server driver: a site's
@@ -124,13 +132,13 @@ var vhostSeeds = []vhostSeed{
 // parameters and one parameter more.
 func FuzzVhost(f *testing.F, render Render, shape Shape) {
 	for _, s := range vhostSeeds {
-		f.Add(s.uri, s.aliases, s.redirection, s.root, s.app, s.paramName, s.paramValue, s.ssl, s.cert, s.key, s.serial, s.hsts, s.disabled, s.disabledURL, s.httpPort, s.httpsPort)
+		f.Add(s.uri, s.aliases, s.redirection, s.root, s.app, s.paramName, s.paramValue, s.ssl, s.cert, s.key, s.serial, s.hsts, s.disabled, s.disabledURL, s.httpPort, s.httpsPort, s.platform)
 	}
 	creds := &aegir.DBCredentials{Type: "mysql", Host: "127.0.0.1", Port: 3306, Name: "examplecom", User: "examplecom", Password: "Xk7pQ2mZ9aBc"}
 	f.Fuzz(func(t *testing.T, uri, aliases, redirection, root, app, paramName, paramValue string, ssl int8,
-		cert, key, serial string, hsts, disabled bool, disabledURL string, httpPort, httpsPort uint16) {
+		cert, key, serial string, hsts, disabled bool, disabledURL string, httpPort, httpsPort uint16, platform string) {
 		v := &aegir.Vhost{
-			URI: uri, Redirection: redirection, Root: root, App: app,
+			URI: uri, Redirection: redirection, Root: root, Platform: platform, App: app,
 			Params: append(creds.Params(), aegir.Param{Name: paramName, Value: paramValue}),
 			SSL:    int(ssl), CertFile: cert, KeyFile: key, CertSerial: serial, HSTS: hsts,
 			Disabled: disabled, DisabledURL: disabledURL,

@@ -7,6 +7,7 @@ import (
 	"context"
 	"os"
 	"os/exec"
+	"time"
 
 	"github.com/aegir-hosting/aegir"
 )
@@ -27,6 +28,9 @@ func (r *Runner) Run(ctx context.Context, cmd aegir.Command) ([]byte, error) {
 	c.Dir = cmd.Dir
 	c.Env = append(append(os.Environ(), r.Env...), cmd.Env...)
 	c.Stdin = cmd.Stdin
+	// A killed command's children may hold its output open: stop waiting
+	// for them soon after, so a timeout really ends the run.
+	c.WaitDelay = 5 * time.Second
 	var stdout, stderr bytes.Buffer
 	c.Stdout, c.Stderr = &stdout, &stderr
 	if cmd.Stdout != nil {

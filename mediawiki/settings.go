@@ -96,6 +96,7 @@ func (m *MediaWiki) WriteSettings(ctx context.Context, s *aegir.AppSite) error {
 		"URL":             strings.TrimRight(s.URL, "/"),
 		"UploadDirectory": filepath.Join(s.SiteDir, "files"),
 		"UploadPath":      "/sites/" + s.URI + "/files",
+		"Extensions":      phpfile.SiteBlock(s.Custom, s.SettingsIncludes),
 	})
 	if err != nil {
 		return err

@@ -195,7 +195,8 @@ func (n *Nginx) makeDirs() error {
 		{n.serverDir(), serverDirMode},
 		{n.confDir(), serverDirMode},
 	}
-	for _, d := range includedDirs {
+	// The snippets directory is the user's: created here, never written.
+	for _, d := range append(slices.Clone(includedDirs), webconf.SnippetsDir) {
 		dirs = append(dirs, struct {
 			path string
 			mode fs.FileMode

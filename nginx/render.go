@@ -90,6 +90,12 @@ type vhostData struct {
 	Disabled    bool
 	DisabledURL string
 	PHPSocket   string // the site's own pool's, or "" for the shared one
+	// Snippets are the include patterns of the vhost snippets of the
+	// user's own (webconf.Snippets).
+	Snippets       []string
+	SnippetsDigest string
+	// ProxyTo is where the vhost proxies every request (aegir.Vhost).
+	ProxyTo string
 
 	// ChallengeRoot/ChallengeBase is the directory ACME http-01 tokens
 	// are served from.
@@ -134,6 +140,14 @@ func (n *Nginx) vhostData(v *aegir.Vhost) (*vhostData, error) {
 		// disabled vhost is always writable.
 		return d, nil
 	}
+	if v.ProxyTo != "" {
+		// The front end's vhost: no root, app or parameters of a site.
+		if err := webconf.CheckProxyTo(v.ProxyTo); err != nil {
+			return nil, err
+		}
+		d.ProxyTo = v.ProxyTo
+		return d, nil
+	}
 	if !webconf.IsPath(v.Root) || strings.Contains(v.Root, "..") {
 		return nil, aegir.FieldErrorf("root", "%q must be an absolute path of letters, digits and ._/@+,=:~- only", v.Root)
 	}
@@ -145,6 +159,11 @@ func (n *Nginx) vhostData(v *aegir.Vhost) (*vhostData, error) {
 			return nil, err
 		}
 	}
+	snippets, digest, err := webconf.Snippets(filepath.Join(n.confDir(), webconf.SnippetsDir), v.Platform, v.URI)
+	if err != nil {
+		return nil, err
+	}
+	d.Snippets, d.SnippetsDigest = snippets, digest
 	d.Root, d.App, d.Params = v.Root, v.App, v.Params
 	if v.PHPSocket != "" {
 		if !webconf.IsPath(v.PHPSocket) || strings.Contains(v.PHPSocket, "..") {

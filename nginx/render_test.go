@@ -55,7 +55,8 @@ func checkGolden(t *testing.T, name string, got []byte) {
 
 func goldenParams() []aegir.Param {
 	creds := &aegir.DBCredentials{Type: "mysql", Host: "127.0.0.1", Port: 3306, Name: "examplecom", User: "examplecom", Password: "Xk7pQ2mZ9aBc"}
-	return append(creds.Params(), aegir.Param{Name: "AEGIR_SITE", Value: "example.com"})
+	params := append(creds.Params(), aegir.Param{Name: "AEGIR_SITE", Value: "example.com"})
+	return append(params, aegir.Custom{"cheesy": "cheddar"}.Params()...)
 }
 
 func TestServerFileMatchesGolden(t *testing.T) {
@@ -70,7 +71,7 @@ func TestServerFileMatchesGolden(t *testing.T) {
 func TestVhostMatchesGolden(t *testing.T) {
 	base := func() *aegir.Vhost {
 		return &aegir.Vhost{
-			URI: "example.com", Root: "/var/aegir/platforms/wordpress", App: "wordpress",
+			URI: "example.com", Root: "/var/aegir/platforms/wordpress", Platform: "platform_wordpress", App: "wordpress",
 			SiteDir: "/var/aegir/platforms/wordpress/sites/example.com", Params: goldenParams(),
 		}
 	}
@@ -79,6 +80,10 @@ func TestVhostMatchesGolden(t *testing.T) {
 		edit   func(v *aegir.Vhost)
 	}{
 		{"vhost_plain.conf.golden", func(*aegir.Vhost) {}},
+		{"vhost_frontend.conf.golden", func(v *aegir.Vhost) {
+			v.URI, v.Root, v.Platform, v.App, v.SiteDir, v.Params = "aegir.example.com", "", "", "", "", nil
+			v.ProxyTo = "127.0.0.1:8080"
+		}},
 		{"vhost_aliases.conf.golden", func(v *aegir.Vhost) {
 			v.Aliases = []string{"www.example.com", "example.org"}
 		}},

@@ -86,7 +86,11 @@ func (p *PHP) WriteSettings(ctx context.Context, s *aegir.AppSite) error {
 		return err
 	}
 	var buf bytes.Buffer
-	if err := settingsTemplate.Execute(&buf, s); err != nil {
+	data := struct {
+		*aegir.AppSite
+		Extensions string
+	}{s, phpfile.SiteBlock(s.Custom, s.SettingsIncludes)}
+	if err := settingsTemplate.Execute(&buf, data); err != nil {
 		return fmt.Errorf("render settings: %w", err)
 	}
 	dir := filepath.Join(s.Root, "sites", s.URI)

@@ -17,6 +17,10 @@ type Backend struct {
 	// server's commands with Runner, on this machine.
 	Transport aegir.Transport
 	Archiver  aegir.Archiver
+	// Builder builds platforms from their sources; nil refuses them.
+	Builder aegir.PlatformBuilder
+	// Projects keeps the projects (project.go); nil refuses them.
+	Projects aegir.ProjectStore
 	// LoadLimit is the load average above which heavy tasks are refused;
 	// zero means no limit.
 	LoadLimit float64
@@ -25,6 +29,12 @@ type Backend struct {
 	// SiteUsers creates the Unix users of sites whose server gives each
 	// its own php-fpm pool (php_fpm_pools); nil refuses such sites.
 	SiteUsers aegir.SiteUsers
+	// HookTimeout bounds each task hook's run (hooks.go); zero means
+	// DefaultHookTimeout.
+	HookTimeout time.Duration
+	// Offsite opens the off-site target backups are uploaded to; nil, or
+	// returning nil, when there is none.
+	Offsite func() (aegir.Offsite, error)
 }
 
 // ContextStore returns the named contexts the tasks read.
@@ -68,6 +78,8 @@ var tasks = map[string]map[aegir.ContextType]taskFunc{
 	aegir.TaskCron:       {aegir.SiteContext: (*run).cron},
 	aegir.TaskFlushCache: {aegir.SiteContext: (*run).flushCache},
 	aegir.TaskUpdateDB:   {aegir.SiteContext: (*run).updateDB},
+	aegir.TaskDeployCode: {aegir.SiteContext: (*run).deployCode},
+	aegir.TaskSync:       {aegir.SiteContext: (*run).sync},
 }
 
 // Run runs task on the named context and returns its Result. The task's
@@ -127,13 +139,34 @@ type run struct {
 	records []*recordFile
 }
 
-// dispatch runs the steps of task on the named context.
+// dispatch runs the steps of task on the named context, between its pre
+// and post hooks: a failing pre hook aborts the task before its first
+// step, a failing post hook (run only when the steps succeeded) is a
+// warning.
 func (t *run) dispatch(ctx context.Context, task, name string) error {
 	steps, err := t.prepare(ctx, task, name)
 	if err != nil {
 		return err
 	}
-	return t.steps.Run(ctx, steps)
+	c, err := t.b.Contexts.Get(ctx, name)
+	if err != nil {
+		return err
+	}
+	if err := t.runHooks(ctx, task, hookPre, c); err != nil {
+		return fmt.Errorf("the task did not start: %w", err)
+	}
+	if err := t.steps.Run(ctx, steps); err != nil {
+		return err
+	}
+	// The post hooks see the context as the task left it; a delete
+	// removed it, so they see it as it was.
+	if after, err := t.b.Contexts.Get(ctx, name); err == nil {
+		c = after
+	}
+	if err := t.runHooks(ctx, task, hookPost, c); err != nil {
+		t.log.Warnf("%v", err)
+	}
+	return nil
 }
 
 // prepare loads the named context and returns the steps of task on it.

@@ -37,35 +37,41 @@ func databaseExists(t *testing.T, name string) bool {
 	return n == 1
 }
 
-// TestMigrateMovesTheTablesOnItsDBServer migrates a WordPress site to
-// another platform on the same servers: its tables move into the new
-// database rather than being copied, the old database is gone, the backup
-// the migrate leaves holds the data, and the site serves from the new
-// platform with its content.
-func TestMigrateMovesTheTablesOnItsDBServer(t *testing.T) {
+// TestMigrateKeepsTheDatabaseItsCopyNeedsUnchanged migrates a WordPress
+// site to another platform of the same version on the same servers: its
+// data need no change there, so the copy keeps the site's database as it
+// is (neither moved nor copied, and so never missing while the old copy
+// still serves), the record goes, the backup the migrate leaves holds the
+// data, and the site serves from the new platform with its content.
+func TestMigrateKeepsTheDatabaseItsCopyNeedsUnchanged(t *testing.T) {
 	t.Parallel()
 	w := newWPSite(t)
 	w.secondPlatform()
 	oldDB := w.db
 	r := w.mustRun(aegir.TaskMigrate, "@"+w.uri, map[string]string{"platform": "@platform_wpnew"})
-	if !logHas(r, "info", "moved 12 tables of database "+oldDB) {
-		t.Errorf("the log does not tell the tables moved:\n%s", logText(r))
+	if !logHas(r, "info", "keeps its database "+oldDB) {
+		t.Errorf("the log does not tell the database was kept:\n%s", logText(r))
+	}
+	if logHas(r, "info", "moved 12 tables") || logHas(r, "info", "dropping the old database") {
+		t.Errorf("the migrate moved or dropped the database it keeps:\n%s", logText(r))
 	}
 	c, err := w.store.Get(context.Background(), w.uri)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.Site.Platform != "@platform_wpnew" || c.Site.DBName == oldDB {
-		t.Fatalf("after the migrate the site is on %s with database %s", c.Site.Platform, c.Site.DBName)
+	if c.Site.Platform != "@platform_wpnew" || c.Site.DBName != oldDB {
+		t.Fatalf("after the migrate the site is on %s with database %s, want @platform_wpnew and %s", c.Site.Platform, c.Site.DBName, oldDB)
 	}
-	if databaseExists(t, oldDB) {
-		t.Errorf("the old database %s is still there", oldDB)
+	if !databaseExists(t, oldDB) {
+		t.Fatalf("the database %s is gone", oldDB)
 	}
 	record := filepath.Join(w.paths.Platforms(), "wp", "sites", ".aegir-task-"+w.uri)
 	if _, err := os.Stat(record); !errors.Is(err, fs.ErrNotExist) {
-		t.Errorf("the record of the move is left behind: %v", err)
+		t.Errorf("the record of the migrate is left behind: %v", err)
 	}
-	w.db = c.Site.DBName
+	if _, err := os.Stat(filepath.Join(w.paths.Platforms(), "wp", "sites", w.uri)); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("the old directory is left behind: %v", err)
+	}
 	w.wantAddress(w.plain)
 	expect(t, w.plain+"/", nil, 200, "about us")
 
@@ -79,6 +85,59 @@ func TestMigrateMovesTheTablesOnItsDBServer(t *testing.T) {
 	}
 	w.db = c.Site.DBName
 	w.wantAddress(w.plain)
+	expect(t, w.plain+"/", nil, 200, "about us")
+}
+
+// TestFailedSharedMigrateLeavesTheSiteAsItWas fails a migrate that keeps
+// the site's database at its vhost step: the site stays on its platform
+// with its database and serves, and no copy is left on the other.
+func TestFailedSharedMigrateLeavesTheSiteAsItWas(t *testing.T) {
+	t.Parallel()
+	w := newWPSite(t)
+	w.secondPlatform()
+	_, err := w.backend.Run(context.Background(), aegir.TaskMigrate, "@"+w.uri,
+		aegir.TaskOptions{Args: map[string]string{"platform": "@platform_wpnew"}, FailAt: "remove old vhost"})
+	if err == nil {
+		t.Fatal("the migrate did not fail")
+	}
+	c, err := w.store.Get(context.Background(), w.uri)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Site.Platform != "@platform_wp" || c.Site.DBName != w.db || !databaseExists(t, w.db) {
+		t.Fatalf("after the failed migrate the site is on %s with database %s (there: %v)", c.Site.Platform, c.Site.DBName, databaseExists(t, w.db))
+	}
+	if _, err := os.Stat(filepath.Join(w.paths.Platforms(), "wpnew", "sites", w.uri)); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("a copy is left on the other platform: %v", err)
+	}
+	w.wantAddress(w.plain)
+	expect(t, w.plain+"/", nil, 200, "about us")
+}
+
+// TestVerifyFinishesASharedMigrateThatDied stops a migrate that keeps the
+// site's database after the site's context moved to the new platform and
+// before its cleanup: a verify finishes it, setting the old directory
+// aside and keeping the database the site serves from.
+func TestVerifyFinishesASharedMigrateThatDied(t *testing.T) {
+	t.Parallel()
+	w := newWPSite(t)
+	w.secondPlatform()
+	_, err := w.backend.Run(context.Background(), aegir.TaskMigrate, "@"+w.uri,
+		aegir.TaskOptions{Args: map[string]string{"platform": "@platform_wpnew"}, CrashAt: "remove old vhost"})
+	if err == nil || !strings.Contains(err.Error(), "crash-at") {
+		t.Fatalf("the migrate did not stop as a crash would: %v", err)
+	}
+	r := w.mustRun(aegir.TaskVerify, "@"+w.uri, nil)
+	if !logHas(r, "warning", "finishing it") {
+		t.Errorf("the verify does not say it finished the migrate:\n%s", logText(r))
+	}
+	if !databaseExists(t, w.db) {
+		t.Fatalf("the recovery dropped the database %s the site serves from", w.db)
+	}
+	if _, err := os.Stat(filepath.Join(w.paths.Platforms(), "wp", "sites", w.uri)); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("the old directory is still in place: %v", err)
+	}
+	expect(t, w.plain+"/", nil, 200, "about us")
 }
 
 // TestFailedMigrateMovesTheTablesBackAsTheyWere fails a migrate under a
@@ -115,9 +174,10 @@ func TestFailedMigrateMovesTheTablesBackAsTheyWere(t *testing.T) {
 	}
 }
 
-// TestVerifyMovesBackTheTablesOfAMigrateThatDied stops a migrate as a
-// crash would, after it moved the site's tables and before its copy took
-// the site's place: the site's context still names the old database, which
+// TestVerifyMovesBackTheTablesOfAMigrateThatDied stops a migrate under a
+// new name (which moves the tables: its copy rewrites them) as a crash
+// would, after it moved the site's tables and before its copy took the
+// site's place: the site's context still names the old database, which
 // is gone. The record the migrate left beside the site's directory lets a
 // verify of the site move the tables back; the site then serves as before.
 func TestVerifyMovesBackTheTablesOfAMigrateThatDied(t *testing.T) {
@@ -125,7 +185,7 @@ func TestVerifyMovesBackTheTablesOfAMigrateThatDied(t *testing.T) {
 	w := newWPSite(t)
 	w.secondPlatform()
 	_, err := w.backend.Run(context.Background(), aegir.TaskMigrate, "@"+w.uri,
-		aegir.TaskOptions{Args: map[string]string{"platform": "@platform_wpnew"}, CrashAt: "swap in"})
+		aegir.TaskOptions{Args: map[string]string{"platform": "@platform_wpnew", "new_uri": w.site("moved")}, CrashAt: "swap in"})
 	if err == nil || !strings.Contains(err.Error(), "crash-at") {
 		t.Fatalf("the migrate did not stop as a crash would: %v", err)
 	}

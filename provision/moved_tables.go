@@ -76,3 +76,58 @@ func importFile(ctx context.Context, db aegir.DBService, name, path string) erro
 	defer f.Close()
 	return db.Import(ctx, name, f)
 }
+
+// sharesDatabase says the copy of a migrate on the same machine
+// (sameMachine) can keep the source's database as it is, neither moved
+// nor copied: the site keeps its name and address and the target's
+// codebase needs no update of its data (aegir.UpdateChecker, from the
+// package check made before). The old copy then serves from the very
+// database the new one will, up to the reload that moves the traffic, and
+// nothing is left behind in a database dropped afterwards.
+func sharesDatabase(d *deployment) bool {
+	target := d.target
+	if !d.moveData || d.oldURI != target.site.URI || d.oldURL != target.url() || d.pkgs == nil {
+		return false
+	}
+	uc, ok := target.platform.app.(aegir.UpdateChecker)
+	return ok && !uc.UpdatePending(d.pkgs.used, d.pkgs.available)
+}
+
+// shareDatabase stands in for newDatabase when sharesDatabase says so: the
+// task's record, marked shared so that a recovery knows no database of its
+// own was made and the task committed once the context names the target's
+// platform. The old database is not the cleanup's to drop. Its undo
+// removes the record.
+func (t *run) shareDatabase(d *deployment, name string) (aegir.Undo, error) {
+	if err := t.beginRecord(d); err != nil {
+		return nil, err
+	}
+	if err := d.record.update(func(r *taskRecord) { r.Shared = true }); err != nil {
+		d.record.end()
+		return nil, err
+	}
+	d.oldDB.name, d.oldDB.user = "", ""
+	report(t, func(f *aegir.SiteFacts) { f.DBName = name })
+	t.log.Infof("the site keeps its database %s: @%s needs no change of its data, so both copies serve from it until the switch", name, d.target.platform.name)
+	return func(context.Context) error { return d.record.end() }, nil
+}
+
+// dumpShared dumps the shared database name into the file dump, for the
+// migrate's backup. Its undo imports the dump back should the deploy
+// have changed the data after all (it is not meant to: sharesDatabase),
+// then removes it.
+func (t *run) dumpShared(ctx context.Context, db aegir.DBService, name string, d *deployment, dump string) (aegir.Undo, error) {
+	if err := t.dumpDatabase(ctx, db, name, dump); err != nil {
+		removeIfExists(dump)
+		return nil, err
+	}
+	return func(ctx context.Context) error {
+		if d.dataChanged {
+			t.log.Infof("the deploy changed the data of %s: importing the dump taken before it", name)
+			if err := importFile(ctx, db, name, dump); err != nil {
+				return fmt.Errorf("%w (the dump %s is kept)", err, dump)
+			}
+		}
+		return removeIfExists(dump)
+	}, nil
+}

@@ -24,10 +24,7 @@ func (t *run) detect(c *aegir.Context) (*platformInfo, error) {
 	root := c.Platform.Root
 	st, err := os.Stat(root)
 	if errors.Is(err, fs.ErrNotExist) {
-		if c.Platform.Makefile != "" {
-			return nil, aegir.FieldErrorf("makefile", "building a platform from a makefile or source is not supported yet; put the codebase at %s", root)
-		}
-		return nil, aegir.FieldErrorf("root", "%s does not exist", root)
+		return nil, aegir.FieldErrorf("root", "%s does not exist: put a codebase there, or give the platform a source (makefile, git_url, composer) to build it from", root)
 	} else if err != nil {
 		return nil, aegir.FieldErrorf("root", "%v", err)
 	} else if !st.IsDir() {

@@ -46,8 +46,17 @@ type taskRecord struct {
 	// (the app's update, a URI rewrite): tables moved back need the dump
 	// taken before the move imported over them.
 	DataChanged bool `json:"data_changed,omitempty"`
+	// Shared: a migrate whose target keeps the source's database From
+	// (sharesDatabase); it made none, and had committed once the site's
+	// context names Platform.
+	Shared bool `json:"shared,omitempty"`
 	// Committed: the cleanup had begun, so only going on makes sense.
 	Committed bool `json:"committed,omitempty"`
+	// PrivateAside is where the deploy was about to set aside the
+	// target's private directory outside the root, PrivateMoved that it
+	// was about to move its copy's private/ there (movePrivateIn).
+	PrivateAside string `json:"private_aside,omitempty"`
+	PrivateMoved bool   `json:"private_moved,omitempty"`
 }
 
 // recordFile is a task's open record. The task holds an exclusive flock
@@ -244,7 +253,8 @@ func (t *run) recoverRecord(ctx context.Context, s *siteEnv, path string) (retir
 	if err != nil {
 		return false, err
 	}
-	committed := rec.Committed || rec.To != "" && target != nil && target.Site != nil && target.Site.DBName == rec.To
+	committed := rec.Committed || rec.To != "" && target != nil && target.Site != nil && target.Site.DBName == rec.To ||
+		rec.Shared && target != nil && target.Site != nil && aegir.ContextName(target.Site.Platform) == aegir.ContextName(rec.Platform)
 	// What the task had sent before it died may still run on the db
 	// server (a RENAME TABLE, the DROP DATABASE of an emptied one): the
 	// recovery waits for it rather than race it.
@@ -340,6 +350,9 @@ func (t *run) finishTask(ctx context.Context, rec taskRecord, sourceRoot string)
 			return err
 		}
 	}
+	if err := t.finishPrivate(ctx, rec, renamed && rec.Task == aegir.TaskMigrate && current != srcDir, retiredWeb); err != nil {
+		return err
+	}
 	if retiredWeb != nil {
 		if err := t.dropSiteUser(ctx, retiredWeb, rec.Site); err != nil {
 			return err
@@ -361,7 +374,7 @@ func (t *run) undoTask(ctx context.Context, rec taskRecord, target *aegir.Contex
 	if err != nil {
 		return err
 	}
-	if moved && rec.DataChanged {
+	if (moved || rec.Shared) && rec.DataChanged {
 		// As the undo of the move: the task had changed the data it moved
 		// (a URI rewrite to the new name, the app's update).
 		if err := t.reimport(ctx, rec, filepath.Join(sourceRoot, "sites", rec.Site, dumpFile)); err != nil {
@@ -418,6 +431,11 @@ func (t *run) undoTask(ctx context.Context, rec taskRecord, target *aegir.Contex
 			}
 			t.log.Warnf("put back %s, which the task had set aside", dir)
 			removeIfExists(filepath.Join(dir, dumpFile))
+		}
+	}
+	if !renamed || target == nil {
+		if err := t.undoPrivate(rec); err != nil {
+			return err
 		}
 	}
 	if src, err := t.siteDirOf(ctx, rec.Site); err == nil && src != "" {

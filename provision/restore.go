@@ -21,7 +21,14 @@ import (
 //	swap in … packages  bringUpSteps (steps_deploy.go)      undo: as each of those
 //	remove old copy     cleanupStep: the old directory, db.DropDatabase of the old database
 //	                    no undo: last, a failure there is a warning
+//
+// With from=offsite the snapshot (or the site's newest) is first fetched
+// from the off-site target into a local backup (fetchOffsite,
+// offsite_restore.go), which is then restored as above.
 func (t *run) restore(ctx context.Context, c *aegir.Context) ([]aegir.Step, error) {
+	if err := t.restoreSource(ctx, c.Name); err != nil {
+		return nil, err
+	}
 	s, d, err := t.inPlaceDeployment(ctx, c, t.loadInstalledSite)
 	if err != nil {
 		return nil, err

@@ -29,9 +29,21 @@ type siteEnv struct {
 	// cert is the site's certificate, once the certificate step has
 	// obtained it; nil when SSL is off.
 	cert *aegir.Certificate
+	// custom are the custom properties of the web server, the platform
+	// and the site, merged; settingsIncludes the shared settings files of
+	// the user's own (aegir.AppSite).
+	custom           aegir.Custom
+	settingsIncludes []string
 	// lostDB: the site's database is gone or empty (noteLostDatabase), so
 	// a backup of it holds its files only.
 	lostDB bool
+	// private is the site's private directory outside the platform's
+	// root (steps_private.go); "" when its app keeps it in the site
+	// directory.
+	private string
+	// privateAside is where a migrate under a new name set aside the
+	// site's private directory (setAsidePrivate), removed at the end.
+	privateAside string
 }
 
 func (t *run) loadSite(ctx context.Context, c *aegir.Context) (*siteEnv, error) {
@@ -56,6 +68,12 @@ func (t *run) loadSite(ctx context.Context, c *aegir.Context) (*siteEnv, error) 
 	if s.webs, err = t.webServers(ctx, s.webName, s.web); err != nil {
 		return nil, err
 	}
+	s.custom = aegir.MergeCustom(s.web.Custom, pc.Platform.Custom, site.Custom)
+	s.settingsIncludes = []string{
+		filepath.Join(t.env().Paths.Includes(), aegir.GlobalSettings),
+		filepath.Join(s.platform.root, "sites", "all", aegir.PlatformSettings),
+	}
+	s.private = privateDirOf(t.b.Paths, s.platform.app, site.URI)
 	if s.dbServer, s.db, err = t.dbService(ctx, site.DBServer); err != nil {
 		return nil, aegir.FieldErrorf("db_server", "%v", err)
 	}
@@ -88,6 +106,13 @@ func (s *siteEnv) url() string {
 	return "http://" + host
 }
 
+// withoutDatabase reports that the site gets no database: its db server
+// has no database service and its app needs none (aegir.DatabaseFree).
+func (s *siteEnv) withoutDatabase() bool {
+	free, ok := s.platform.app.(aegir.DatabaseFree)
+	return ok && free.NeedsNoDatabase() && s.dbServer != nil && s.dbServer.DBServiceType == aegir.ServiceNull
+}
+
 // creds are the site's database credentials, from its context.
 func (s *siteEnv) creds() *aegir.DBCredentials {
 	if s.site.DBName == "" {
@@ -105,7 +130,8 @@ func (s *siteEnv) appSite() *aegir.AppSite {
 		URI: s.site.URI, Aliases: s.site.Aliases, URL: s.url(),
 		Root: s.platform.root, SiteDir: s.siteDir(),
 		Profile: s.site.Profile, Language: s.site.Language, Email: s.adminEmail(),
-		DB: s.creds(), WebGroup: s.group(),
+		DB: s.creds(), WebGroup: s.group(), PrivateDir: s.private,
+		Custom: s.custom, SettingsIncludes: s.settingsIncludes,
 	}
 }
 
@@ -119,9 +145,10 @@ func (s *siteEnv) adminEmail() string {
 func (s *siteEnv) vhost() *aegir.Vhost {
 	a := s.appSite()
 	params := append(s.creds().Params(), s.platform.app.Params(a)...)
+	params = append(params, s.custom.Params()...)
 	v := &aegir.Vhost{
 		URI: s.site.URI, Aliases: s.site.Aliases, Redirection: s.site.Redirection,
-		Root: s.platform.root, App: s.platform.appName, SiteDir: s.siteDir(),
+		Root: s.platform.root, Platform: s.platform.name, App: s.platform.appName, SiteDir: s.siteDir(),
 		Params: params, Disabled: s.site.Status == aegir.SiteDisabled,
 	}
 	if user := s.phpUser(); user != "" {

@@ -7,6 +7,8 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/aegir-hosting/aegir"
@@ -45,9 +47,12 @@ func (t *run) backupPath(uri string) (string, error) {
 	return "", aegir.Errorf(aegir.ECONFLICT, "no free backup file name for %s", base)
 }
 
-// backupSteps dump the site's database into its directory, archive the
-// directory, and remove the dump. Steps:
+// backupSteps fetch the site's files from its web server, dump the site's
+// database into its directory, archive the directory, and remove the dump.
+// Steps:
 //
+//	fetch files    fetchSiteFilesStep (steps_fleet.go): a remote web server's files/ and
+//	               private/ rsynced back to the master                  no undo
 //	dump database  dumpDatabase: db.Dump into sites/<uri>/database.sql, 0600, refused
 //	               when suspiciously small; none for a lost database   undo: remove the dump
 //	archive        Archiver.Create into backupPath (or the file given)  undo: Archiver.Delete
@@ -57,9 +62,20 @@ func (t *run) backupSteps(s *siteEnv, file *string) []aegir.Step {
 	return []aegir.Step{
 		t.fetchSiteFilesStep(s),
 		{Name: "dump database", Do: func(ctx context.Context) (aegir.Undo, error) {
+			// The name holds the second the dump begins, which a restore
+			// compares with the site's last change (unchangedBackup).
+			if *file == "" {
+				var err error
+				if *file, err = t.backupPath(s.site.URI); err != nil {
+					return nil, err
+				}
+			}
 			undo := func(context.Context) error { return removeIfExists(dump) }
 			if s.lostDB {
 				return nil, nil // said by noteLostDatabase
+			}
+			if s.site.DBName == "" && s.withoutDatabase() {
+				return nil, nil // a site that has none (said by its install)
 			}
 			if err := t.dumpDatabase(ctx, s.db, s.site.DBName, dump); err != nil {
 				undo(ctx) // a failed step's undo is not run
@@ -76,7 +92,8 @@ func (t *run) backupSteps(s *siteEnv, file *string) []aegir.Step {
 			}
 			// What the site's PHP made is aegir's to read.
 			t.giveBack(ctx, s.web, s.site.URI, s.siteDir())
-			info, err := t.b.Archiver.Create(ctx, *file, s.siteDir())
+			t.giveBackPrivate(ctx, s.web, s.site.URI, s.private)
+			info, err := t.archiveSite(ctx, *file, s.siteDir(), s.privateGrafts(), false)
 			if err != nil {
 				return nil, err
 			}
@@ -128,9 +145,9 @@ type sideBackup struct {
 	err    error
 }
 
-// startBackup runs prepare (when not nil), then archives dir into path, in
-// the background.
-func (t *run) startBackup(ctx context.Context, path, dir string, prepare func(context.Context) error) *sideBackup {
+// startBackup runs prepare (when not nil), then archives dir (with grafts,
+// the private directory outside the root) into path, in the background.
+func (t *run) startBackup(ctx context.Context, path, dir string, grafts []aegir.Graft, prepare func(context.Context) error) *sideBackup {
 	b := &sideBackup{done: make(chan struct{})}
 	ctx, b.cancel = context.WithCancel(ctx)
 	go func() {
@@ -143,11 +160,7 @@ func (t *run) startBackup(ctx context.Context, path, dir string, prepare func(co
 		// Its time is the task's: the fastest level, where the archiver
 		// has one (gzip level 1 is about a third cheaper than 6, for an
 		// archive 2% larger, still a .tar.gz).
-		if qa, ok := t.b.Archiver.(aegir.QuickArchiver); ok {
-			b.info, b.err = qa.CreateQuick(ctx, path, dir)
-		} else {
-			b.info, b.err = t.b.Archiver.Create(ctx, path, dir)
-		}
+		b.info, b.err = t.archiveSite(ctx, path, dir, grafts, true)
 	}()
 	return b
 }
@@ -175,6 +188,102 @@ func (b *sideBackup) discard(a aegir.Archiver) error {
 	return nil
 }
 
+// unchangedBackup returns the newest complete backup of the site (one with
+// its checksum file) taken after the site's database and files last
+// changed, and why it is taken to hold the site as it is; "" when there is
+// none, or that cannot be told: a database service that cannot say when
+// its data changed (aegir.ChangeTimer), a site without a database. A
+// backup's name holds the second its dump began (backupPath), and a file
+// changed or a table written in that second counts as after it. The site
+// directory's own time is left out: a backup's dump is written and removed
+// there.
+func (t *run) unchangedBackup(ctx context.Context, s *siteEnv) (file, why string) {
+	ct, ok := s.db.(aegir.ChangeTimer)
+	if !ok || s.lostDB || s.site.DBName == "" {
+		return "", ""
+	}
+	file, taken := newestBackup(t.b.Paths.Backups(), s.site.URI)
+	if file == "" {
+		return "", ""
+	}
+	dbChanged, err := ct.LastChange(ctx, s.site.DBName)
+	if err != nil {
+		t.log.Infof("taking a safety backup: when database %s last changed is not known: %v", s.site.DBName, err)
+		return "", ""
+	}
+	if dbChanged.After(taken) {
+		t.log.Infof("taking a safety backup: database %s changed after the newest backup, %s", s.site.DBName, file)
+		return "", ""
+	}
+	changed := errors.New("changed")
+	dir := s.siteDir()
+	err = filepath.WalkDir(dir, func(path string, e fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if path == dir {
+			return nil // a backup's dump comes and goes there
+		}
+		info, err := e.Info()
+		if err != nil {
+			return err
+		}
+		if !info.ModTime().Before(taken) {
+			return fmt.Errorf("%w: %s", changed, path)
+		}
+		return nil
+	})
+	if errors.Is(err, changed) {
+		t.log.Infof("taking a safety backup: %v after the newest backup, %s", err, file)
+		return "", ""
+	} else if err != nil {
+		t.log.Infof("taking a safety backup: %v", err)
+		return "", ""
+	}
+	return file, fmt.Sprintf("taken at %s; its database last changed before %s, its files before that backup",
+		taken.Format(time.DateTime), dbChanged.Format(time.DateTime))
+}
+
+// newestBackup returns the newest complete backup of uri in dir, named as
+// backupPath names them, with the checksum file the archiver writes last,
+// and the second its name holds.
+func newestBackup(dir, uri string) (string, time.Time) {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return "", time.Time{}
+	}
+	var best string
+	var when time.Time
+	const layout = "20060102.150405"
+	for _, e := range entries {
+		name := e.Name()
+		rest, ok := strings.CutPrefix(name, uri+"-")
+		if !ok || len(rest) < len(layout) || !e.Type().IsRegular() {
+			continue
+		}
+		stamp, ext := rest[:len(layout)], rest[len(layout):]
+		if i := strings.IndexByte(ext, '.'); i > 0 && ext[0] == '_' {
+			if _, err := strconv.Atoi(ext[1:i]); err != nil {
+				continue
+			}
+			ext = ext[i:]
+		}
+		if ext != ".tar.gz" && ext != ".tar.zst" {
+			continue
+		}
+		taken, err := time.ParseInLocation(layout, stamp, time.Local)
+		if err != nil || !taken.After(when) {
+			continue
+		}
+		path := filepath.Join(dir, name)
+		if _, err := os.Stat(path + ".sha256"); err != nil {
+			continue
+		}
+		best, when = path, taken
+	}
+	return best, when
+}
+
 // sideBackupSteps are backupSteps with the work done in the background:
 // "dump database" starts the dump and then the archive, and "archive"
 // waits for them, so the steps between run meanwhile. Those must leave the
@@ -194,6 +303,10 @@ func (t *run) sideBackupSteps(s *siteEnv, file *string) (start aegir.Step, join 
 	dump := filepath.Join(dir, dumpFile)
 	var b *sideBackup
 	start = aegir.Step{Name: "dump database", Do: func(ctx context.Context) (aegir.Undo, error) {
+		if prev, why := t.unchangedBackup(ctx, s); prev != "" {
+			t.log.Infof("no safety backup: %s already holds @%s as it is (%s)", prev, s.site.URI, why)
+			return nil, nil
+		}
 		if *file == "" {
 			var err error
 			if *file, err = t.backupPath(s.site.URI); err != nil {
@@ -202,7 +315,8 @@ func (t *run) sideBackupSteps(s *siteEnv, file *string) (start aegir.Step, join 
 		}
 		db, name, lost := s.db, s.site.DBName, s.lostDB // the site's own: the deploy changes s
 		t.giveBack(ctx, s.web, s.site.URI, dir)
-		b = t.startBackup(ctx, *file, dir, func(ctx context.Context) error {
+		t.giveBackPrivate(ctx, s.web, s.site.URI, s.private)
+		b = t.startBackup(ctx, *file, dir, s.privateGrafts(), func(ctx context.Context) error {
 			if lost {
 				return nil // said by noteLostDatabase
 			}
@@ -218,6 +332,9 @@ func (t *run) sideBackupSteps(s *siteEnv, file *string) (start aegir.Step, join 
 	}}
 	join = []aegir.Step{
 		{Name: "archive", Do: func(context.Context) (aegir.Undo, error) {
+			if b == nil {
+				return nil, nil // an unchanged backup stands in for it
+			}
 			_, err := t.waitBackup(b, s.site.URI)
 			return nil, err // the undo of "dump database" removes it
 		}},

@@ -94,6 +94,10 @@ func (t *run) createDatabase(ctx context.Context, s *siteEnv) (aegir.Undo, error
 // picked before it creates anything, so a deploy's record holds it should
 // the process die in between.
 func (t *run) createDatabaseNamed(ctx context.Context, s *siteEnv, announce func(name string) error) (aegir.Undo, error) {
+	if s.withoutDatabase() {
+		t.log.Infof("@%s gets no database: its db server has no database service, and a %s site needs none", s.site.URI, s.platform.appName)
+		return nil, nil
+	}
 	password, err := Password(24)
 	if err != nil {
 		return nil, err

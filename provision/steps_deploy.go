@@ -32,8 +32,11 @@ type deployment struct {
 	oldURLGuessed bool
 	staging       string // <site dir>.restore while unpacking
 	retired       string // the site directory that was replaced, removed at the end
-	before        *aegir.Context
-	oldDB         struct{ name, user string }
+	// privateRetired is the private directory outside the root that was
+	// replaced (movePrivateIn), removed at the end.
+	privateRetired string
+	before         *aegir.Context
+	oldDB          struct{ name, user string }
 	// beforeSwap are steps of the caller's that must end before the new
 	// copy replaces the site: the join of a backup taken meanwhile.
 	beforeSwap []aegir.Step
@@ -74,7 +77,11 @@ func (t *run) deploySteps(d *deployment) []aegir.Step {
 func (t *run) unpackSteps(d *deployment) []aegir.Step {
 	s := d.target
 	d.staging = s.siteDir() + restoreSuffix
-	d.oldDB.name, d.oldDB.user = s.site.DBName, s.site.DBUser
+	if !s.lostDB {
+		// A lost database's name is free, and the new one may take it:
+		// the cleanup must not drop it.
+		d.oldDB.name, d.oldDB.user = s.site.DBName, s.site.DBUser
+	}
 	imported := false
 	return []aegir.Step{
 		// The database comes first, so the dump can be imported while the
@@ -139,23 +146,46 @@ func (t *run) bringUpSteps(d *deployment) []aegir.Step {
 		t.settingsStep(s),
 		t.permissionsStep(s),
 	}
+	// The address the backup's data holds is read beside the package
+	// check (each runs the app's PHP, and only reads), and waited for
+	// before anything changes the data.
+	var addressRead chan struct{}
+	readAddress := func(ctx context.Context) {
+		if addressRead == nil && d.oldURLGuessed {
+			t.readOldURL(ctx, d)
+		} else if addressRead != nil {
+			<-addressRead
+		}
+		d.oldURLGuessed = false
+	}
 	if !d.checkedBefore {
 		// The site's packages are read from its database and settings, so
 		// only once both are in place.
 		steps = append(steps, aegir.Step{Name: "package check", Do: func(ctx context.Context) (aegir.Undo, error) {
+			if d.oldURLGuessed {
+				addressRead = make(chan struct{})
+				go func() {
+					defer close(addressRead)
+					t.readOldURL(ctx, d)
+				}()
+			}
 			var err error
 			d.pkgs, err = t.checkPackages(ctx, s, s)
-			return nil, err
+			// Nothing runs on once the step fails or is undone.
+			if err != nil {
+				readAddress(ctx)
+				return nil, err
+			}
+			return func(ctx context.Context) error { readAddress(ctx); return nil }, nil
 		}})
 	}
 	return append(steps,
 		aegir.Step{Name: "update database", Do: func(ctx context.Context) (aegir.Undo, error) {
+			readAddress(ctx)
 			return nil, t.updateDatabase(ctx, d)
 		}},
 		aegir.Step{Name: "rewrite uri", Do: func(ctx context.Context) (aegir.Undo, error) {
-			if d.oldURLGuessed {
-				t.readOldURL(ctx, d)
-			}
+			readAddress(ctx)
 			if d.oldURI == s.site.URI && d.oldURL == s.url() {
 				return nil, nil
 			}
@@ -238,10 +268,14 @@ func (t *run) importDump(ctx context.Context, s *siteEnv, path string) error {
 }
 
 // swapIn moves the unpacked directory into place; a site directory already
-// there is set aside until the cleanup, or moved back by the undo.
+// there is set aside until the cleanup, or moved back by the undo. Its
+// private/ then goes out of the root (movePrivateIn).
 func (t *run) swapIn(d *deployment) (aegir.Undo, error) {
 	dir := d.target.siteDir()
 	if err := removeIfExists(filepath.Join(d.staging, dumpFile)); err != nil { // a copied site has none
+		return nil, err
+	}
+	if err := removeIfExists(filepath.Join(d.staging, contextCopy)); err != nil { // the backup's, not the site's
 		return nil, err
 	}
 	if _, err := os.Lstat(dir); err == nil {
@@ -258,7 +292,20 @@ func (t *run) swapIn(d *deployment) (aegir.Undo, error) {
 		}
 		return nil, fmt.Errorf("move %s into place: %w", d.staging, err)
 	}
-	return func(context.Context) error {
+	undoPrivate, err := t.movePrivateIn(d)
+	if err != nil {
+		os.Rename(dir, d.staging)
+		if d.retired != "" {
+			os.Rename(d.retired, dir)
+		}
+		return nil, err
+	}
+	return func(ctx context.Context) error {
+		if undoPrivate != nil {
+			if err := undoPrivate(ctx); err != nil {
+				return err
+			}
+		}
 		if err := os.RemoveAll(dir); err != nil {
 			return err
 		}
@@ -322,6 +369,9 @@ func (t *run) cleanupStep(d *deployment, oldDB aegir.DBService, extra func(ctx c
 			if err := os.RemoveAll(d.retired); err != nil {
 				t.log.Warnf("remove the old directory %s: %v", d.retired, err)
 			}
+		}
+		if err := t.removePrivate(ctx, d.target.web, d.target.site.URI, d.privateRetired); err != nil {
+			t.log.Warnf("remove the old private directory %s: %v", d.privateRetired, err)
 		}
 		if d.oldDB.name != "" {
 			t.log.Infof("dropping the old database %s", d.oldDB.name)

@@ -56,12 +56,31 @@ func (t *run) pushSiteStep(s *siteEnv, withFiles bool) aegir.Step {
 		if t.b.Transport == nil {
 			return nil, nil
 		}
-		dir := s.siteDir()
-		var made []webServer // where the push made the directory
+		// The site's directory, and its private directory outside the root
+		// (steps_private.go) where it has one: the same path on each
+		// server, where the site's settings name it. Without files, only
+		// the private directory itself, not what it holds.
+		type push struct {
+			dir     string
+			exclude []string
+		}
+		pushes := []push{{s.siteDir(), exclude}}
+		if s.private != "" {
+			var privateExclude []string
+			if !withFiles {
+				privateExclude = []string{"/*"}
+			}
+			pushes = append(pushes, push{s.private, privateExclude})
+		}
+		type made struct {
+			w   webServer
+			dir string
+		}
+		var mades []made // where the push made a directory
 		undo := func(ctx context.Context) error {
 			var errs []error
-			for _, w := range made {
-				errs = append(errs, t.removeRemoteSiteDir(ctx, w.name, w.server, dir))
+			for _, m := range mades {
+				errs = append(errs, t.removeRemoteSiteDir(ctx, m.w.name, m.w.server, m.dir))
 			}
 			return errors.Join(errs...)
 		}
@@ -70,13 +89,15 @@ func (t *run) pushSiteStep(s *siteEnv, withFiles bool) aegir.Step {
 				continue
 			}
 			remote := t.b.Transport.Runner(w.name, w.server)
-			_, existed := remote.Run(ctx, aegir.Command{Args: []string{"test", "-d", dir}})
-			if err := t.b.Transport.Push(ctx, w.name, w.server, dir, exclude); err != nil {
-				return nil, errors.Join(err, undo(ctx))
-			}
-			t.log.Infof("pushed %s to server %s", dir, w.name)
-			if existed != nil {
-				made = append(made, w)
+			for _, p := range pushes {
+				_, existed := remote.Run(ctx, aegir.Command{Args: []string{"test", "-d", p.dir}})
+				if err := t.b.Transport.Push(ctx, w.name, w.server, p.dir, p.exclude); err != nil {
+					return nil, errors.Join(err, undo(ctx))
+				}
+				t.log.Infof("pushed %s to server %s", p.dir, w.name)
+				if existed != nil {
+					mades = append(mades, made{w, p.dir})
+				}
 			}
 		}
 		return undo, nil
@@ -84,8 +105,9 @@ func (t *run) pushSiteStep(s *siteEnv, withFiles bool) aegir.Step {
 }
 
 // fetchSiteFilesStep is "fetch files": the site's own files (files/ and
-// private/) copied back from a remote web server, which holds them, so a
-// backup taken here has what users uploaded there. No undo: the master's
+// private/, and its private directory outside the root) copied back from
+// a remote web server, which holds them, so a backup taken here has what
+// users uploaded there. No undo: the master's
 // copy only follows the server's.
 func (t *run) fetchSiteFilesStep(s *siteEnv) aegir.Step {
 	return aegir.Step{Name: "fetch files", Do: func(ctx context.Context) (aegir.Undo, error) {
@@ -95,8 +117,11 @@ func (t *run) fetchSiteFilesStep(s *siteEnv) aegir.Step {
 			return nil, nil
 		}
 		remote := t.b.Transport.Runner(w.name, w.server)
-		for _, sub := range []string{"files", "private"} {
-			dir := filepath.Join(s.siteDir(), sub)
+		dirs := []string{filepath.Join(s.siteDir(), "files"), filepath.Join(s.siteDir(), "private")}
+		if s.private != "" {
+			dirs = append(dirs, s.private)
+		}
+		for _, dir := range dirs {
 			if _, err := remote.Run(ctx, aegir.Command{Args: []string{"test", "-d", dir}}); err != nil {
 				continue // the site has none there
 			}

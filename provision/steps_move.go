@@ -107,7 +107,10 @@ func sameMachine(s, target *siteEnv) bool {
 // database streams straight into the target's new database as it is
 // written into the source directory for the backup, or, for a migrate on
 // a db server that can (aegir.TableMover), is written for the backup alone
-// and the tables are moved into the new database; the archive of that
+// and the tables are moved into the new database. A migrate whose copy
+// will not change the data (sharesDatabase) keeps the source's database
+// instead: the site serves from it throughout, so no request finds it
+// missing while the vhost still points at the old directory. The archive of that
 // directory (the backup Aegir's migrate leaves behind) is written in the
 // background while the directory is copied beside the target and the copy
 // is brought up; "choose backup" waits for it. The copy is a real one,
@@ -116,19 +119,22 @@ func sameMachine(s, target *siteEnv) bool {
 // nothing that changes the source directory before the second. Steps:
 //
 //	database       newDatabase (steps_deploy.go): the task's record (record.go), then
-//	               db.CreateDatabase under a free name
+//	               db.CreateDatabase under a free name; or shareDatabase: the record only
 //	               undo: drop it (kept while it holds moved tables), remove the record
 //	dump database  dumpAndImport: db.Dump into the source directory and db.Import
-//	               from the same stream, or tableMove: db.Dump, TableMover.MoveTables
-//	               undo: remove the dump; move the tables back (tableMove.undo)
+//	               from the same stream, or tableMove: db.Dump, TableMover.MoveTables,
+//	               or dumpShared: db.Dump for the backup alone
+//	               undo: remove the dump; move the tables back (tableMove.undo); the
+//	               dump imported back over a shared database the deploy changed
 //	archive        Archiver.CreateQuick of the source directory, in the background
 //	               undo: stop it, remove the archive
-//	unpack         copyTree of the source directory into <site dir>.restore
+//	unpack         copyTree of the source directory into <site dir>.restore, and of
+//	               its private directory outside the root as private/ in it
 //	               undo: remove the copy
 //	import         nothing: the dump was imported as it was taken
 //	(bringUpSteps)
 //	choose backup  waits for the archive: the task's backup (its undo is archive's)
-//	remove dump    removes the dump, unless moved tables may need it
+//	remove dump    removes the dump, unless moved tables or a shared database may need it
 func (t *run) copySteps(s *siteEnv, d *deployment, file *string) (before, after []aegir.Step) {
 	target := d.target
 	d.staging = target.siteDir() + restoreSuffix
@@ -140,8 +146,12 @@ func (t *run) copySteps(s *siteEnv, d *deployment, file *string) (before, after 
 	if mover, ok := target.db.(aegir.TableMover); ok && d.moveData {
 		move = &tableMove{t: t, src: s.db, mover: mover, srcDB: srcDB, d: d, dump: dump}
 	}
+	shared := false // the copy keeps the source's database: sharesDatabase
 	before = []aegir.Step{
 		{Name: "database", Do: func(ctx context.Context) (aegir.Undo, error) {
+			if shared = sharesDatabase(d); shared {
+				return t.shareDatabase(d, srcDB)
+			}
 			drop, err := t.newDatabase(ctx, d)
 			if err != nil {
 				return nil, err
@@ -154,6 +164,17 @@ func (t *run) copySteps(s *siteEnv, d *deployment, file *string) (before, after 
 			}, nil
 		}},
 		{Name: "dump database", Do: func(ctx context.Context) (aegir.Undo, error) {
+			// The backup's name holds the second the dump begins
+			// (unchangedBackup).
+			if *file == "" {
+				var err error
+				if *file, err = t.backupPath(s.site.URI); err != nil {
+					return nil, err
+				}
+			}
+			if shared {
+				return t.dumpShared(ctx, s.db, srcDB, d, dump)
+			}
 			if move != nil {
 				if err := move.do(ctx); err != nil {
 					move.removeFiles()
@@ -178,14 +199,23 @@ func (t *run) copySteps(s *siteEnv, d *deployment, file *string) (before, after 
 			// What the site's PHP made is aegir's to read, for the
 			// backup and the copy.
 			t.giveBack(ctx, s.web, s.site.URI, s.siteDir())
-			b = t.startBackup(ctx, *file, s.siteDir(), nil)
+			t.giveBackPrivate(ctx, s.web, s.site.URI, s.private)
+			b = t.startBackup(ctx, *file, s.siteDir(), s.privateGrafts(), nil)
 			return func(context.Context) error { return b.discard(t.b.Archiver) }, nil
 		}},
 		{Name: "unpack", Do: func(ctx context.Context) (aegir.Undo, error) {
 			if err := removeIfExists(d.staging); err != nil {
 				return nil, err
 			}
-			if err := copyTree(ctx, s.siteDir(), d.staging, dumpFile); err != nil {
+			skip := []string{dumpFile}
+			if s.privateOutside() {
+				skip = append(skip, privateName) // its copy is the one outside the root
+			}
+			if err := copyTree(ctx, s.siteDir(), d.staging, skip...); err != nil {
+				return nil, err
+			}
+			if err := copyPrivate(ctx, s, d.staging); err != nil {
+				removeIfExists(d.staging)
 				return nil, err
 			}
 			t.log.Infof("copied %s to %s", s.siteDir(), d.staging)
@@ -204,9 +234,10 @@ func (t *run) copySteps(s *siteEnv, d *deployment, file *string) (before, after 
 			return nil, nil // the undo of "archive" removes it
 		}},
 		{Name: "remove dump", Do: func(context.Context) (aegir.Undo, error) {
-			if move != nil && move.moved {
-				// The undo of the move may need the dump: the migrate's
-				// cleanup removes it with the old directory.
+			if shared || move != nil && move.moved {
+				// The undo of the move or of a shared database's change
+				// may need the dump: the migrate's cleanup removes it with
+				// the old directory.
 				return nil, nil
 			}
 			return nil, removeIfExists(dump)

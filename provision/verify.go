@@ -19,6 +19,9 @@ import (
 //	              when the web server rejects them
 //	db service    db.Verify (connect, create and drop a test database and user)   no undo
 func (t *run) verifyServer(ctx context.Context, c *aegir.Context) ([]aegir.Step, error) {
+	if isTrue(t.opts.Args["rebuild"]) {
+		return nil, aegir.FieldErrorf("rebuild", "rebuilds a platform, not a server")
+	}
 	server := c.Server
 	server.Defaults()
 	report(t, func(r *aegir.ServerVerifyResult) {
@@ -55,6 +58,9 @@ func (t *run) verifyServer(ctx context.Context, c *aegir.Context) ([]aegir.Step,
 // verifyPlatform checks a platform's codebase and writes its web server
 // file. Steps:
 //
+//	build            buildRootStep (steps_build.go): when the root does not exist (or
+//	                 with --rebuild) and a source is set, Builder.Build into a temporary
+//	                 directory beside it, moved (swapped) into place   undo: removed (swapped back)
 //	codebase         detect (platform.go): the root exists, aegir.DetectApp names the
 //	                 app and its version                  no undo
 //	sites directory  app.VerifyPlatform, sites/ writable  no undo
@@ -62,11 +68,14 @@ func (t *run) verifyServer(ctx context.Context, c *aegir.Context) ([]aegir.Step,
 //	http platform    http.WritePlatform                   undo: the driver's
 //	packages         app.Packages, recorded               no undo
 //	sites            sitesOnDisk (platform.go)            no undo
+//	old root         oldRootStep: a rebuild's old tree removed   no undo
 func (t *run) verifyPlatform(ctx context.Context, c *aegir.Context) ([]aegir.Step, error) {
 	c.Platform.Defaults()
 	var p *platformInfo
 	var http aegir.HTTPService
+	var old string // the tree a rebuild swapped out
 	return []aegir.Step{
+		t.buildRootStep(c.Platform, isTrue(t.opts.Args["rebuild"]), &old),
 		{Name: "codebase", Do: func(context.Context) (aegir.Undo, error) {
 			var err error
 			if p, err = t.detect(c); err != nil {
@@ -110,6 +119,7 @@ func (t *run) verifyPlatform(ctx context.Context, c *aegir.Context) ([]aegir.Ste
 			}
 			return nil, nil
 		}},
+		t.oldRootStep(&old),
 	}, nil
 }
 
@@ -125,6 +135,8 @@ func (t *run) verifyPlatform(ctx context.Context, c *aegir.Context) ([]aegir.Ste
 //	set aside strays      setAsideStrays (strays.go): what a dead task left   no undo
 //	database              databaseStep (steps_database.go): db.DatabaseExists, DatabaseSize;
 //	                      a lost database puts the site in maintenance and fails   no undo
+//	private directory     privateDirStep (steps_private.go): sites/<uri>/private moved out
+//	                      of the root, for an app that keeps it there   undo: moved back
 //	site directory        siteDirStep                          no undo
 //	php pool              poolStep (steps_pool.go): the site's user, directory group and own
 //	                      php-fpm pool, when its server gives each site one (a site still in
@@ -142,6 +154,9 @@ func (t *run) verifyPlatform(ctx context.Context, c *aegir.Context) ([]aegir.Ste
 //	                      undo: put back
 //	packages              packagesStep: app.Packages           no undo
 func (t *run) verifySite(ctx context.Context, c *aegir.Context) ([]aegir.Step, error) {
+	if isTrue(t.opts.Args["rebuild"]) {
+		return nil, aegir.FieldErrorf("rebuild", "rebuilds a platform, not a site")
+	}
 	s, err := t.loadSite(ctx, c)
 	if err != nil {
 		return nil, err
@@ -164,6 +179,7 @@ func (t *run) verifySite(ctx context.Context, c *aegir.Context) ([]aegir.Step, e
 			return nil, t.setAsideStrays(ctx, s)
 		}},
 		t.databaseStep(s),
+		t.privateDirStep(s),
 		t.siteDirStep(s),
 		t.poolStep(s, false),
 		t.settingsStep(s),

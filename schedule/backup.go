@@ -153,7 +153,7 @@ func (b *Backups) Check(ctx context.Context, now time.Time) (backups, deletes in
 	log := loggerOr(b.Logger).With("scheduler", "backup")
 	var errs []error
 	for _, status := range []string{aegir.SiteEnabled, aegir.SiteDisabled} {
-		err := eachSite(ctx, b.Store, status, func(r *aegir.SiteRecord) error {
+		err := eachSite(ctx, b.Store, aegir.SiteFilter{Status: status}, func(r *aegir.SiteRecord) error {
 			q, d, err := b.checkSite(ctx, r, now, log)
 			backups, deletes = backups+q, deletes+d
 			if err != nil {

@@ -71,10 +71,12 @@ func loop(ctx context.Context, clock Clock, every time.Duration, log *slog.Logge
 	}
 }
 
-// eachSite calls fn on every site with the given status, a page at a time.
-func eachSite(ctx context.Context, store aegir.SiteStore, status string, fn func(*aegir.SiteRecord) error) error {
+// eachSite calls fn on every site f matches, a page at a time.
+func eachSite(ctx context.Context, store aegir.SiteStore, f aegir.SiteFilter, fn func(*aegir.SiteRecord) error) error {
+	f.PerPage = aegir.MaxPerPage
 	for page := 1; ; page++ {
-		list, _, err := store.ListSites(ctx, aegir.SiteFilter{Status: status, Page: page, PerPage: aegir.MaxPerPage})
+		f.Page = page
+		list, _, err := store.ListSites(ctx, f)
 		if err != nil {
 			return err
 		}

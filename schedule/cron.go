@@ -62,7 +62,7 @@ func (c *Cron) Run(ctx context.Context) error {
 func (c *Cron) Enqueue(ctx context.Context, from, to time.Time) (int, error) {
 	period := c.period()
 	n := 0
-	err := eachSite(ctx, c.Store, aegir.SiteEnabled, func(r *aegir.SiteRecord) error {
+	err := eachSite(ctx, c.Store, aegir.SiteFilter{Status: aegir.SiteEnabled}, func(r *aegir.SiteRecord) error {
 		if !due(r.Name, period, from, to) {
 			return nil
 		}

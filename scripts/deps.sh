@@ -6,7 +6,7 @@ set -euo pipefail
 
 # php8.2-fpm goes first: WordPress would otherwise pull in apache with mod_php.
 packages=(nginx php8.2-fpm php8.2-cli php8.2-mysql php8.2-xml php8.2-mbstring php8.2-gd
-  php8.2-intl php8.2-curl php8.2-apcu rsync sudo mariadb-client chromium openssh-server restic composer git apache2)
+  php8.2-intl php8.2-curl php8.2-apcu rsync sudo mariadb-client chromium openssh-server apache2 restic composer git patch)
 apps=(wordpress wordpress-theme-twentytwentythree mediawiki)
 
 missing=()

@@ -302,14 +302,16 @@ func (s *Store) ListPlatforms(ctx context.Context, f aegir.ListFilter) ([]*aegir
 
 // --- sites ---
 
-const siteCols = "name, props, client, status, last_cron, last_backup, disk_files, disk_db, created_at, updated_at"
+const siteCols = "name, props, client, status, last_cron, last_backup, disk_files, disk_db, created_at, updated_at, " +
+	"health, health_code, health_ms, health_reason, health_checked_at"
 
 func scanSite(row scanner) (*aegir.SiteRecord, error) {
 	var r aegir.SiteRecord
 	var props []byte
 	var client sql.NullString
 	if err := row.Scan(&r.Name, &props, &client, &r.Status, nullTimeCol{&r.LastCron}, nullTimeCol{&r.LastBackup},
-		&r.DiskFiles, &r.DiskDB, timeCol{&r.CreatedAt}, timeCol{&r.UpdatedAt}); err != nil {
+		&r.DiskFiles, &r.DiskDB, timeCol{&r.CreatedAt}, timeCol{&r.UpdatedAt},
+		&r.Health.State, &r.Health.Code, &r.Health.Millis, &r.Health.Reason, nullTimeCol{&r.Health.CheckedAt}); err != nil {
 		return nil, err
 	}
 	r.Client = client.String
@@ -476,7 +478,7 @@ func (s *Store) DeleteSite(ctx context.Context, name string) error {
 
 // ListSites returns one page of sites by name.
 func (s *Store) ListSites(ctx context.Context, f aegir.SiteFilter) ([]*aegir.SiteRecord, int, error) {
-	c := s.nameFilter(f.Query).equal("platform", aegir.ContextName(f.Platform)).equal("client", f.Client).equal("status", f.Status)
+	c := s.nameFilter(f.Query).equal("platform", aegir.ContextName(f.Platform)).equal("client", f.Client).equal("status", f.Status).equal("health", f.Health)
 	if f.Live {
 		c.add("status <> ?", aegir.SiteDeleted)
 	}
@@ -552,11 +554,11 @@ func (s *Store) SitePackages(ctx context.Context, site string) ([]aegir.Package,
 
 // --- clients ---
 
-const clientCols = "name, title, email, created_at"
+const clientCols = "name, title, email, quota_sites, quota_disk, created_at"
 
 func scanClient(row scanner) (*aegir.Client, error) {
 	var c aegir.Client
-	return &c, row.Scan(&c.Name, &c.Title, &c.Email, timeCol{&c.CreatedAt})
+	return &c, row.Scan(&c.Name, &c.Title, &c.Email, &c.QuotaSites, &c.QuotaDisk, timeCol{&c.CreatedAt})
 }
 
 // CreateClient adds a client.
@@ -565,8 +567,8 @@ func (s *Store) CreateClient(ctx context.Context, c *aegir.Client) error {
 		return err
 	}
 	return s.write(ctx, func(ctx context.Context, tx conn) error {
-		err := tx.row(ctx, `INSERT INTO clients (name, title, email, created_at) VALUES ($1, $2, $3, $now)
-			ON CONFLICT DO NOTHING RETURNING created_at`, c.Name, c.Title, c.Email).Scan(timeCol{&c.CreatedAt})
+		err := tx.row(ctx, `INSERT INTO clients (name, title, email, quota_sites, quota_disk, created_at) VALUES ($1, $2, $3, $4, $5, $now)
+			ON CONFLICT DO NOTHING RETURNING created_at`, c.Name, c.Title, c.Email, c.QuotaSites, c.QuotaDisk).Scan(timeCol{&c.CreatedAt})
 		if errors.Is(err, sql.ErrNoRows) {
 			return aegir.Errorf(aegir.ECONFLICT, "client %q already exists", c.Name)
 		}
@@ -579,14 +581,14 @@ func (s *Store) GetClient(ctx context.Context, name string) (*aegir.Client, erro
 	return get(ctx, s.reader(), scanClient, "SELECT "+clientCols+" FROM clients WHERE name = $1", name, "client %q does not exist")
 }
 
-// UpdateClient replaces a client's title and email.
+// UpdateClient replaces a client's title, email and quotas.
 func (s *Store) UpdateClient(ctx context.Context, c *aegir.Client) error {
 	if err := c.Validate(); err != nil {
 		return err
 	}
 	return s.write(ctx, func(ctx context.Context, tx conn) error {
-		err := tx.row(ctx, `UPDATE clients SET title = $1, email = $2 WHERE name = $3 RETURNING created_at`,
-			c.Title, c.Email, c.Name).Scan(timeCol{&c.CreatedAt})
+		err := tx.row(ctx, `UPDATE clients SET title = $1, email = $2, quota_sites = $3, quota_disk = $4 WHERE name = $5 RETURNING created_at`,
+			c.Title, c.Email, c.QuotaSites, c.QuotaDisk, c.Name).Scan(timeCol{&c.CreatedAt})
 		if errors.Is(err, sql.ErrNoRows) {
 			return aegir.Errorf(aegir.ENOTFOUND, "client %q does not exist", c.Name)
 		}

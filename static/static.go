@@ -46,6 +46,9 @@ func (a *Static) VerifyPlatform(ctx context.Context, root string) error {
 	return nil
 }
 
+// NeedsNoDatabase reports that a static site needs no database.
+func (a *Static) NeedsNoDatabase() bool { return true }
+
 // SettingsFile is empty: a static site has no settings.
 func (a *Static) SettingsFile() string { return "" }
 
@@ -106,3 +109,5 @@ func (a *Static) ReadSettings(ctx context.Context, s *aegir.AppSite) (*aegir.Sit
 func (a *Static) DeleteSite(ctx context.Context, s *aegir.AppSite) error { return nil }
 
 var _ aegir.App = (*Static)(nil)
+
+var _ aegir.DatabaseFree = (*Static)(nil)

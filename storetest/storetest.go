@@ -53,6 +53,9 @@ func Exercise(t *testing.T, newStore func(t *testing.T) aegir.Store) {
 		{"LoginLinksWorkOnce", testLoginLinks},
 		{"Audit", testAudit},
 		{"DashboardAggregates", testStats},
+		{"SiteHealthIsKeptApartFromUpdates", testSiteHealth},
+		{"NotificationsKeepToAClientScope", testNotifications},
+		{"AlertSubscriptions", testAlertSubscriptions},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -264,6 +267,8 @@ func testSites(t *testing.T, s aegir.Store) {
 	r.Site.Redirection = "www.example.com"
 	r.Site.ClientEmail = "ops@example.com"
 	r.Site.DBName, r.Site.DBUser, r.Site.DBPassword = "examplecom", "examplecom", "s3cr3t"
+	// Custom properties are kept with the other properties.
+	r.Site.Custom = aegir.Custom{"cheesy": "cheddar", "kind": "hard"}
 	// Times are kept to the microsecond, in UTC; the record says so after
 	// the create.
 	cron := time.Date(2025, 3, 1, 13, 30, 15, 123456789, time.FixedZone("CET", 3600))
@@ -300,6 +305,7 @@ func testSites(t *testing.T, s aegir.Store) {
 	backup := time.Date(2025, 3, 2, 0, 0, 0, 0, time.UTC)
 	r.LastBackup, r.LastCron, r.Status, r.Client = &backup, nil, aegir.SiteDisabled, ""
 	r.Site.Platform = "@pb"
+	r.Site.Custom = aegir.Custom{"kind": "soft"}
 	must(t, s.UpdateSite(ctx, r))
 	got, err = s.GetSite(ctx, "example.com")
 	must(t, err)
@@ -490,7 +496,9 @@ func testClients(t *testing.T, s aegir.Store) {
 	wantCode(t, s.CreateClient(ctx, &aegir.Client{Name: "Acme"}), aegir.EINVALID, "name")
 	wantCode(t, s.CreateClient(ctx, &aegir.Client{Name: "ok", Email: "not-an-email"}), aegir.EINVALID, "email")
 
-	c.Title, c.CreatedAt = "Acme Corp.", time.Time{}
+	wantCode(t, s.CreateClient(ctx, &aegir.Client{Name: "ok", QuotaSites: -1}), aegir.EINVALID, "quota_sites")
+
+	c.Title, c.CreatedAt, c.QuotaSites, c.QuotaDisk = "Acme Corp.", time.Time{}, 5, 1<<30
 	must(t, s.UpdateClient(ctx, c))
 	got, err = s.GetClient(ctx, "acme")
 	must(t, err)

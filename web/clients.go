@@ -2,7 +2,9 @@ package web
 
 import (
 	"context"
+	"math"
 	"net/http"
+	"strconv"
 	"strings"
 
 	"github.com/aegir-hosting/aegir"
@@ -62,17 +64,30 @@ func clientInput(b body) (hosting.ClientInput, error) {
 			*f.to = &v
 		}
 	}
+	if v, err := b.takeInt("quota_sites"); err != nil {
+		return in, err
+	} else if v != nil {
+		if *v < 0 || *v > math.MaxInt32 {
+			return in, aegir.FieldErrorf("quota_sites", "%d is not a number of sites (0 is no limit)", *v)
+		}
+		n := int(*v)
+		in.QuotaSites = &n
+	}
+	if in.QuotaDisk, err = b.takeInt("quota_disk"); err != nil {
+		return in, err
+	}
 	for k := range b {
 		if k == "created_at" {
 			return in, aegir.FieldErrorf(k, "is set by aegir and cannot be changed")
 		}
-		return in, aegir.FieldErrorf(k, "is not a field of a client (name, title, email)")
+		return in, aegir.FieldErrorf(k, "is not a field of a client (name, title, email, quota_sites, quota_disk)")
 	}
 	return in, nil
 }
 
 func clientJSON(c *aegir.Client) map[string]any {
-	return map[string]any{"name": c.Name, "title": c.Title, "email": c.Email, "created_at": c.CreatedAt}
+	return map[string]any{"name": c.Name, "title": c.Title, "email": c.Email, "quota_sites": c.QuotaSites, "quota_disk": c.QuotaDisk,
+		"created_at": c.CreatedAt}
 }
 
 // --- pages ---
@@ -99,6 +114,7 @@ func (s *Server) clientsPage(w http.ResponseWriter, r *http.Request, u *aegir.Us
 
 type clientData struct {
 	Client    *aegir.Client
+	Usage     hosting.ClientUsage
 	Sites     []*aegir.SiteRecord
 	SiteTotal int
 	Users     []*aegir.User
@@ -125,6 +141,9 @@ func (s *Server) clientPage(w http.ResponseWriter, r *http.Request, u *aegir.Use
 	if d.Sites, d.SiteTotal, err = s.Service.ListLiveSites(ctx, aegir.SiteFilter{Client: name, PerPage: 20}); err != nil {
 		return err
 	}
+	if d.Usage, err = s.Service.Usage(ctx, name); err != nil {
+		return err
+	}
 	if d.ShowUsers {
 		if d.Users, _, err = s.Service.ListUsers(ctx, aegir.ListFilter{PerPage: 100, Scope: aegir.Scope{Limited: true, Clients: []string{name}}}); err != nil {
 			return err
@@ -146,9 +165,14 @@ func (s *Server) clientCreate(w http.ResponseWriter, r *http.Request, u *aegir.U
 	if err := s.authorize(r.Context(), u, hosting.ActCreate, "clients"); err != nil {
 		return err
 	}
-	f := formOf(r, "name", "title", "email")
+	f := formOf(r, "name", "title", "email", "quota_sites", "quota_disk")
 	title, email := f.Values["title"], f.Values["email"]
-	c, err := s.Service.CreateClientAs(r.Context(), hosting.ActorOf(u, clientAddress(r)), hosting.ClientInput{Name: f.Values["name"], Title: &title, Email: &email})
+	in := hosting.ClientInput{Name: f.Values["name"], Title: &title, Email: &email}
+	err := quotasOf(f, u, &in)
+	var c *aegir.Client
+	if err == nil {
+		c, err = s.Service.CreateClientAs(r.Context(), hosting.ActorOf(u, clientAddress(r)), in)
+	}
 	if err != nil {
 		return s.formFailed(w, r, u, err, "clientform", "Add a client", formData{Form: f})
 	}
@@ -173,6 +197,7 @@ func (s *Server) clientEditForm(w http.ResponseWriter, r *http.Request, u *aegir
 	}
 	f := newForm()
 	f.Values["name"], f.Values["title"], f.Values["email"] = c.Name, c.Title, c.Email
+	f.Values["quota_sites"], f.Values["quota_disk"] = strconv.Itoa(c.QuotaSites), strconv.FormatInt(c.QuotaDisk, 10)
 	return s.renderForm(w, r, u, http.StatusOK, "clientform", "Edit client "+c.Name, formData{Form: f, Object: c})
 }
 
@@ -181,14 +206,42 @@ func (s *Server) clientEditSubmit(w http.ResponseWriter, r *http.Request, u *aeg
 	if err != nil {
 		return err
 	}
-	f := formOf(r, "title", "email")
+	f := formOf(r, "title", "email", "quota_sites", "quota_disk")
 	f.Values["name"] = c.Name
 	title, email := f.Values["title"], f.Values["email"]
-	if _, err := s.Service.UpdateClientAs(r.Context(), hosting.ActorOf(u, clientAddress(r)), c.Name, hosting.ClientInput{Title: &title, Email: &email}); err != nil {
+	in := hosting.ClientInput{Title: &title, Email: &email}
+	err = quotasOf(f, u, &in)
+	if err == nil {
+		_, err = s.Service.UpdateClientAs(r.Context(), hosting.ActorOf(u, clientAddress(r)), c.Name, in)
+	}
+	if err != nil {
 		return s.formFailed(w, r, u, err, "clientform", "Edit client "+c.Name, formData{Form: f, Object: c})
 	}
 	s.flash(r, "Client "+c.Name+" is saved.")
 	return redirect(w, r, "/clients/"+c.Name)
+}
+
+// quotasOf reads the quota fields of a client form, which only
+// administrators see (and hosting only takes from them): empty is 0, no
+// limit.
+func quotasOf(f *form, u *aegir.User, in *hosting.ClientInput) error {
+	if u.Role != aegir.RoleAdministrator {
+		return nil
+	}
+	sites, disk := 0, int64(0)
+	var err error
+	if v := f.Values["quota_sites"]; v != "" {
+		if sites, err = strconv.Atoi(v); err != nil {
+			return aegir.FieldErrorf("quota_sites", "%q is not a number of sites", v)
+		}
+	}
+	if v := f.Values["quota_disk"]; v != "" {
+		if disk, err = strconv.ParseInt(v, 10, 64); err != nil {
+			return aegir.FieldErrorf("quota_disk", "%q is not a number of bytes", v)
+		}
+	}
+	in.QuotaSites, in.QuotaDisk = &sites, &disk
+	return nil
 }
 
 // clientChoices lists the clients a user may give a site: their own, or

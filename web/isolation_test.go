@@ -71,7 +71,7 @@ func TestClientUserSeesOnlyTheirClientsObjects(t *testing.T) {
 		}
 
 		// Everything of beta is 404, with the message a missing object gets.
-		for _, path := range []string{"/api/sites/b.example", "/api/sites/b.example/backups", fmt.Sprintf("/api/tasks/%d", w.taskB),
+		for _, path := range []string{"/api/sites/b.example", "/api/sites/b.example/backups", "/api/sites/b.example/offsite-snapshots", fmt.Sprintf("/api/tasks/%d", w.taskB),
 			fmt.Sprintf("/api/tasks/%d/log", w.taskB), "/api/platforms/platform_b", "/api/clients/beta", "/api/users/bob"} {
 			a := ann("GET", path, nil).wantError(t, 404, "not_found", "")
 			if strings.Contains(a.raw, "allowed") || strings.Contains(a.raw, "may not") {

@@ -18,6 +18,8 @@ const (
 	metricQueueDepth   = "aegir_task_queue_depth"
 	metricSites        = "aegir_sites"
 	metricTaskDuration = "aegir_task_duration_seconds"
+	metricOffsiteFail  = "aegir_offsite_failures_total"
+	metricOffsiteLast  = "aegir_offsite_last_upload_timestamp_seconds"
 )
 
 // initMetrics makes the Server's own registry: the store collector, the
@@ -29,8 +31,16 @@ func (s *Server) initMetrics() {
 		Help:    "How long finished tasks ran, from claim to finish, by type and final status (observed by this process's dispatcher).",
 		Buckets: []float64{0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600, 1800},
 	}, []string{"type", "status"})
+	s.offsiteFailures = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: metricOffsiteFail,
+		Help: "Tasks whose off-site upload or retention failed (the task failed, its local backup kept), by task type and target (observed by this process's dispatcher).",
+	}, []string{"type", "target"})
+	s.offsiteLast = prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Name: metricOffsiteLast,
+		Help: "When the last off-site upload to the target succeeded, in Unix seconds (observed by this process's dispatcher).",
+	}, []string{"target"})
 	s.registry.MustRegister(
-		s.durations,
+		s.durations, s.offsiteFailures, s.offsiteLast,
 		&storeCollector{s: s,
 			tasks: prometheus.NewDesc(metricTasks, "Tasks in the store by type and status.", []string{"type", "status"}, nil),
 			queue: prometheus.NewDesc(metricQueueDepth, "Tasks queued and not yet claimed.", nil, nil),
@@ -64,6 +74,12 @@ func (s *Server) ObserveTask(t *aegir.Task) {
 		end = *t.FinishedAt
 	}
 	s.durations.WithLabelValues(t.Type, t.Status).Observe(max(end.Sub(*t.StartedAt).Seconds(), 0))
+	target, _ := t.Data["offsite_target"].(string)
+	if failed, _ := t.Data["offsite_error"].(string); failed != "" {
+		s.offsiteFailures.WithLabelValues(t.Type, target).Inc()
+	} else if snap, _ := t.Data["offsite_snapshot"].(string); snap != "" && t.Status == "success" {
+		s.offsiteLast.WithLabelValues(target).Set(float64(end.Unix()))
+	}
 }
 
 // storeCollector reads the gauges from the store on each scrape, with a

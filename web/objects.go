@@ -82,6 +82,20 @@ func (b body) takeBool(key string) (*bool, error) {
 	return &v, nil
 }
 
+// takeInt removes key from the body and returns its whole-number value.
+func (b body) takeInt(key string) (*int64, error) {
+	raw, ok := b[key]
+	if !ok {
+		return nil, nil
+	}
+	delete(b, key)
+	var v int64
+	if err := json.Unmarshal(raw, &v); err != nil {
+		return nil, aegir.FieldErrorf(key, "must be a whole number")
+	}
+	return &v, nil
+}
+
 // takeStrings removes key from the body and returns its list of strings;
 // null reads as an empty list.
 func (b body) takeStrings(key string) (*[]string, error) {
@@ -117,6 +131,12 @@ func (b body) props(readOnly ...string) (map[string]string, error) {
 		if slices.Contains(readOnly, k) {
 			return nil, aegir.FieldErrorf(k, "is set by aegir and cannot be changed")
 		}
+		if k == "custom" {
+			if err := customProps(b[k], out); err != nil {
+				return nil, err
+			}
+			continue
+		}
 		v, err := stringForm(k, b[k])
 		if err != nil {
 			return nil, err
@@ -124,6 +144,30 @@ func (b body) props(readOnly ...string) (map[string]string, error) {
 		out[k] = v
 	}
 	return out, nil
+}
+
+// customProps adds the custom properties of a body's "custom" object to
+// props as custom.NAME keys; a null or empty value removes the property,
+// as --custom.NAME= does on the command line.
+func customProps(raw json.RawMessage, props map[string]string) error {
+	if isNull(raw) {
+		return nil
+	}
+	var custom map[string]*string
+	if err := json.Unmarshal(raw, &custom); err != nil {
+		return aegir.FieldErrorf("custom", "must be an object of strings (null removes one)")
+	}
+	if len(custom) > aegir.MaxCustom {
+		return aegir.FieldErrorf("custom", "has %d properties; at most %d are allowed", len(custom), aegir.MaxCustom)
+	}
+	for name, v := range custom {
+		value := ""
+		if v != nil {
+			value = *v
+		}
+		props[aegir.CustomPrefix+name] = value
+	}
+	return nil
 }
 
 // stringForm turns a JSON value into the string form of a property or a

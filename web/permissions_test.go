@@ -216,8 +216,18 @@ var apiRules = map[string]rule{
 	"GET /api/openapi.json": {path: "/api/openapi.json", public: 200},
 	"GET /metrics":          {path: "/metrics", public: 200},
 	"GET /api/me":           {path: "/api/me", expect: everyone},
-	"GET /api/audit":        {path: "/api/audit", expect: [5]int{allow, deny, deny, deny, deny}},
-	"GET /api/dispatchers":  {path: "/api/dispatchers", expect: [5]int{allow, deny, deny, deny, deny}},
+	// Alerts and notifications are every user's own, in their scope.
+	"GET /api/me/alerts":     {path: "/api/me/alerts", expect: everyone},
+	"PUT /api/me/alerts":     {path: "/api/me/alerts", body: map[string]any{"events": []string{"site_down"}}, expect: everyone},
+	"GET /api/notifications": {path: "/api/notifications", expect: everyone},
+	"GET /api/audit":         {path: "/api/audit", expect: [5]int{allow, deny, deny, deny, deny}},
+	"GET /api/dispatchers":   {path: "/api/dispatchers", expect: [5]int{allow, deny, deny, deny, deny}},
+	// Projects: the world has none (TestProjectWebhookQueuesTheBranchsDeploy
+	// checks who sees one): every user lists, and none finds one.
+	"GET /api/projects":                 {path: "/api/projects", expect: everyone},
+	"POST /api/projects":                {path: "/api/projects", body: map[string]any{"name": "Not A Name"}, expect: [5]int{allow, deny, deny, deny, deny}},
+	"GET /api/projects/{name}":          {path: "/api/projects/shop", expect: [5]int{hide, hide, hide, hide, hide}},
+	"POST /api/projects/{name}/webhook": {path: "/api/projects/shop/webhook", body: map[string]any{"ref": "refs/heads/main"}, public: 404},
 
 	"GET /api/tasks":              {path: "/api/tasks", expect: everyone},
 	"GET /api/tasks/{id}":         {path: "/api/tasks/%d", ids: taskB, expect: [5]int{allow, allow, allow, hide, allow}},
@@ -233,10 +243,11 @@ var apiRules = map[string]rule{
 	"POST /api/users/{name}/login-link": {path: "/api/users/bob/login-link", expect: [5]int{allow, deny, allow, hide, deny}},
 	// bob's tokens: his own and the administrators' to manage; ann does
 	// not see bob, an account manager sees him but not his tokens.
-	"GET /api/users/{name}/tokens":         {path: "/api/users/bob/tokens", expect: [5]int{allow, deny, deny, hide, allow}},
-	"POST /api/users/{name}/tokens":        {path: "/api/users/bob/tokens", body: map[string]any{"name": ""}, expect: [5]int{allow, deny, deny, hide, allow}},
-	"DELETE /api/users/{name}/tokens/{id}": {path: "/api/users/bob/tokens/%d", ids: bobSpare, expect: [5]int{allow, deny, deny, hide, allow}},
-	"GET /api/sites/{name}/backups":        {path: "/api/sites/b.example/backups", expect: [5]int{allow, allow, allow, hide, allow}},
+	"GET /api/users/{name}/tokens":            {path: "/api/users/bob/tokens", expect: [5]int{allow, deny, deny, hide, allow}},
+	"POST /api/users/{name}/tokens":           {path: "/api/users/bob/tokens", body: map[string]any{"name": ""}, expect: [5]int{allow, deny, deny, hide, allow}},
+	"DELETE /api/users/{name}/tokens/{id}":    {path: "/api/users/bob/tokens/%d", ids: bobSpare, expect: [5]int{allow, deny, deny, hide, allow}},
+	"GET /api/sites/{name}/backups":           {path: "/api/sites/b.example/backups", expect: [5]int{allow, allow, allow, hide, allow}},
+	"GET /api/sites/{name}/offsite-snapshots": {path: "/api/sites/b.example/offsite-snapshots", expect: [5]int{allow, allow, allow, hide, allow}},
 
 	"GET /api/servers":                 {path: "/api/servers", expect: [5]int{allow, allow, deny, deny, deny}},
 	"POST /api/servers":                {path: "/api/servers", body: map[string]any{"name": "Not A Name"}, expect: [5]int{allow, allow, deny, deny, deny}},
@@ -265,21 +276,26 @@ var apiRules = map[string]rule{
 
 // pageRules is the permission table of the UI, as apiRules.
 var pageRules = map[string]rule{
-	"GET /static/{file}":        {path: "/static/aegir.css", public: 200},
-	"GET /favicon.ico":          {path: "/favicon.ico", public: 301},
-	"GET /login":                {path: "/login", public: 200},
-	"POST /login":               {path: "/login", body: url.Values{"name": {"admin"}, "password": {"wrong password"}}, public: 401},
-	"GET /login/link/{secret}":  {path: "/login/link/nosuchsecret", public: 200},
-	"POST /login/link/{secret}": {path: "/login/link/nosuchsecret", body: url.Values{}, public: 401},
-	"POST /logout":              {path: "/logout", body: url.Values{}, public: 303},
-	"GET /{$}":                  {path: "/", expect: everyone},
-	"GET /account":              {path: "/account", expect: everyone},
-	"POST /account":             {path: "/account", body: url.Values{"email": {"not-an-email"}}, expect: everyone},
-	"POST /account/tokens":      {path: "/account/tokens", body: url.Values{"name": {""}}, expect: everyone},
+	"GET /static/{file}":         {path: "/static/aegir.css", public: 200},
+	"GET /favicon.ico":           {path: "/favicon.ico", public: 301},
+	"GET /login":                 {path: "/login", public: 200},
+	"POST /login":                {path: "/login", body: url.Values{"name": {"admin"}, "password": {"wrong password"}}, public: 401},
+	"GET /login/link/{secret}":   {path: "/login/link/nosuchsecret", public: 200},
+	"POST /login/link/{secret}":  {path: "/login/link/nosuchsecret", body: url.Values{}, public: 401},
+	"POST /logout":               {path: "/logout", body: url.Values{}, public: 303},
+	"GET /{$}":                   {path: "/", expect: everyone},
+	"GET /account":               {path: "/account", expect: everyone},
+	"GET /notifications":         {path: "/notifications", expect: everyone},
+	"POST /notifications/alerts": {path: "/notifications/alerts", body: url.Values{"events": {"site_down"}}, expect: everyone},
+	"POST /account":              {path: "/account", body: url.Values{"email": {"not-an-email"}}, expect: everyone},
+	"POST /account/tokens":       {path: "/account/tokens", body: url.Values{"name": {""}}, expect: everyone},
 	// The admin's token: every other user is told it does not exist.
 	"POST /account/tokens/{id}/revoke": {path: "/account/tokens/%d/revoke", ids: adminToken, body: url.Values{}, expect: [5]int{allow, hide, hide, hide, hide}},
 	"GET /audit":                       {path: "/audit", expect: [5]int{allow, deny, deny, deny, deny}},
 	"GET /dispatchers":                 {path: "/dispatchers", expect: [5]int{allow, deny, deny, deny, deny}},
+	"GET /projects/{name}":             {path: "/projects/shop", expect: [5]int{hide, hide, hide, hide, hide}},
+	"POST /projects/{name}/deploy":     {path: "/projects/shop/deploy", body: url.Values{"environment": {"dev"}}, expect: [5]int{hide, hide, hide, hide, hide}},
+	"POST /projects/{name}/sync":       {path: "/projects/shop/sync", body: url.Values{"from": {"live"}, "to": {"dev"}}, expect: [5]int{hide, hide, hide, hide, hide}},
 
 	"GET /servers":               {path: "/servers", expect: [5]int{allow, allow, deny, deny, deny}},
 	"GET /servers/new":           {path: "/servers/new", expect: [5]int{allow, allow, deny, deny, deny}},

@@ -3,6 +3,7 @@ package web
 import (
 	"context"
 	"fmt"
+	"maps"
 	"net/http"
 	"slices"
 	"strings"
@@ -93,6 +94,7 @@ func (s *Server) platformShown(ctx context.Context, u *aegir.User) func(*aegir.P
 				delete(m, name)
 			}
 			m["makefile"] = fileNames(m["makefile"])
+			m["composer"] = fileNames(m["composer"])
 		}
 		return m
 	}
@@ -163,6 +165,15 @@ func (s *Server) platformPage(w http.ResponseWriter, r *http.Request, u *aegir.U
 	showServers := hosting.ShowsMachines(u)
 	d := platformData{ShowServers: showServers, Platform: &shown, Props: propsOf(p.Context(), showServers), CanEdit: s.can(r, u, hosting.ActUpdate, hosting.KindPlatform+":"+name)}
 	d.Buttons = s.buttons(r, u, hosting.KindPlatform, name, hosting.TaskTypes(aegir.PlatformContext))
+	if p.Platform.SourceKind() != "" {
+		// A platform built from a source can be built anew (from its lock).
+		for _, b := range d.Buttons {
+			if b.Type == aegir.TaskVerify {
+				d.Buttons = append(d.Buttons, button{Type: aegir.TaskVerify, Label: "rebuild", Flag: "rebuild", Danger: true})
+				break
+			}
+		}
+	}
 	scope, _ := hosting.ListScope(u, hosting.KindSite)
 	if d.Sites, d.SiteTotal, err = s.Service.ListLiveSites(ctx, aegir.SiteFilter{Platform: name, PerPage: 20, Scope: scope}); err != nil {
 		return err
@@ -180,7 +191,7 @@ func (s *Server) platformPage(w http.ResponseWriter, r *http.Request, u *aegir.U
 
 // --- forms ---
 
-var platformFields = []string{"name", "root", "makefile", "web_server", "clients", "locked"}
+var platformFields = []string{"name", "root", "makefile", "git_url", "git_ref", "composer", "update_url", "web_server", "clients", "locked"}
 
 func (s *Server) platformForm(w http.ResponseWriter, r *http.Request, u *aegir.User) error {
 	if err := s.authorize(r.Context(), u, hosting.ActCreate, "platforms"); err != nil {
@@ -205,11 +216,16 @@ func (s *Server) platformCreate(w http.ResponseWriter, r *http.Request, u *aegir
 	if err != nil {
 		return err
 	}
-	f := formOf(r, platformFields...)
+	f := formOf(r, append(platformFields, "custom")...)
 	d := formData{Form: f, Options: map[string][]option{"web_server": servers}}
 	locked := r.PostFormValue("locked") != ""
 	clients := splitList(f.Values["clients"])
-	in := hosting.PlatformInput{Name: f.Values["name"], Props: formProps(f, "root", "makefile", "web_server"), Locked: &locked, Clients: &clients}
+	in := hosting.PlatformInput{Name: f.Values["name"], Props: formProps(f, "root", "makefile", "git_url", "git_ref", "composer", "update_url", "web_server"), Locked: &locked, Clients: &clients}
+	custom, err := formCustom(f, nil)
+	if err != nil {
+		return s.formFailed(w, r, u, err, "platformform", "Add a platform", d)
+	}
+	maps.Copy(in.Props, custom)
 	if err := s.checkPlatformInput(r.Context(), u, in); err != nil {
 		return s.formFailed(w, r, u, err, "platformform", "Add a platform", d)
 	}

@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"net/url"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -35,5 +36,24 @@ func TestPlatformRootThatDoesNotExistIsAFieldError(t *testing.T) {
 	status, _, loc := br.post("/platforms", url.Values{"name": {"platform_built"}, "root": {missing}, "makefile": {"https://example.com/code.git"}})
 	if status != http.StatusSeeOther || !strings.HasPrefix(loc, "/tasks/") {
 		t.Errorf("a root built from a source: %d %s", status, loc)
+	}
+
+	// A platform with a source has a rebuild button: verify with rebuild=1.
+	if _, body, _ := br.get("/platforms/platform_built"); !strings.Contains(body, `<input type="hidden" name="rebuild" value="1">`) {
+		t.Errorf("the built platform's page has no rebuild button:\n%s", body)
+	}
+	if _, body, _ := br.get("/platforms/platform_here"); strings.Contains(body, `name="rebuild"`) {
+		t.Error("a platform without a source has a rebuild button")
+	}
+	// The verify its creation queued is cancelled first: one at a time.
+	w.do(t, "POST", "/api/tasks/"+strings.TrimPrefix(loc, "/tasks/")+"/cancel", nil).want(t, 200)
+	status, _, loc = br.post("/platforms/platform_built/tasks", url.Values{"type": {"verify"}, "rebuild": {"1"}})
+	if status != http.StatusSeeOther || !strings.HasPrefix(loc, "/tasks/") {
+		t.Fatalf("rebuild: %d %s", status, loc)
+	}
+	id, _ := strconv.ParseInt(strings.TrimPrefix(loc, "/tasks/"), 10, 64)
+	task, err := w.store.GetTask(t.Context(), id)
+	if err != nil || task.Type != aegir.TaskVerify || task.Args["rebuild"] != "1" {
+		t.Errorf("the rebuild button queued %+v, %v", task, err)
 	}
 }

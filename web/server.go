@@ -31,6 +31,12 @@ type Server struct {
 	// a front end behind a proxy that ends TLS. Requests that come over
 	// TLS get a Secure cookie anyway.
 	SecureCookies bool
+	// TrustedProxies are the addresses of the proxies in front (the
+	// front end's own vhost on the master's web server, aegir setup
+	// --frontend_uri): a request from one of them with X-Forwarded-Proto
+	// https came over TLS and gets a Secure cookie. From any other peer
+	// the header is ignored: a client could set it.
+	TrustedProxies []string
 	// SendMail, when set, sends password reset links by mail; without it
 	// the UI shows the link to the administrator who asked for it, and
 	// `aegir user login-link` prints one.
@@ -42,15 +48,23 @@ type Server struct {
 	// page shows a silent one's lease lapsed; aegir.DefaultLeaseTTL when
 	// zero, as for the dispatchers.
 	LeaseTTL time.Duration
+	// Offsite opens the off-site target whose snapshots a site's backups
+	// list; nil, or returning nil, when there is none.
+	Offsite func() (aegir.Offsite, error)
+	// Projects are the back end's projects (projects.go); nil: none.
+	Projects aegir.ProjectStore
 
 	once      sync.Once
 	registry  *prometheus.Registry
 	durations *prometheus.HistogramVec
-	closing   chan struct{}
-	closeOnce sync.Once
-	sessions  *scs.SessionManager
-	limiter   *loginLimiter
-	pages     map[string]*template.Template
+	// offsiteFailures and offsiteLast are the off-site uploads' metrics.
+	offsiteFailures *prometheus.CounterVec
+	offsiteLast     *prometheus.GaugeVec
+	closing         chan struct{}
+	closeOnce       sync.Once
+	sessions        *scs.SessionManager
+	limiter         *loginLimiter
+	pages           map[string]*template.Template
 }
 
 // eForbidden is the code of a request that is refused although its
@@ -130,6 +144,9 @@ func (s *Server) routes() []route {
 		{method: "POST", path: "/api/tasks/{id}/cancel", handler: s.cancelTask},
 		{method: "POST", path: "/api/tasks/{id}/retry", handler: s.retryTask},
 		{method: "GET", path: "/api/me", handler: s.me},
+		{method: "GET", path: "/api/me/alerts", handler: s.getAlerts},
+		{method: "PUT", path: "/api/me/alerts", handler: s.putAlerts},
+		{method: "GET", path: "/api/notifications", handler: s.listNotifications},
 		{method: "GET", path: "/api/users", handler: s.listUsers},
 		{method: "POST", path: "/api/users", handler: s.createUser},
 		{method: "GET", path: "/api/users/{name}", handler: s.getUser},
@@ -140,8 +157,13 @@ func (s *Server) routes() []route {
 		{method: "POST", path: "/api/users/{name}/tokens", handler: s.createToken},
 		{method: "DELETE", path: "/api/users/{name}/tokens/{id}", handler: s.revokeToken},
 		{method: "GET", path: "/api/sites/{name}/backups", handler: s.listBackups},
+		{method: "GET", path: "/api/sites/{name}/offsite-snapshots", handler: s.listSnapshots},
 		{method: "GET", path: "/api/audit", handler: s.listAudit},
 		{method: "GET", path: "/api/dispatchers", handler: s.listDispatchers},
+		{method: "GET", path: "/api/projects", handler: s.listProjects},
+		{method: "POST", path: "/api/projects", handler: s.createProject},
+		{method: "GET", path: "/api/projects/{name}", handler: s.getProject},
+		{method: "POST", path: "/api/projects/{name}/webhook", public: true, handler: s.projectWebhook},
 	}
 	for _, k := range kinds {
 		o := objectKinds[k]

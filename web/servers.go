@@ -3,6 +3,7 @@ package web
 import (
 	"context"
 	"fmt"
+	"maps"
 	"net/http"
 	"slices"
 	"strings"
@@ -150,14 +151,20 @@ func (s *Server) serverCreate(w http.ResponseWriter, r *http.Request, u *aegir.U
 		return err
 	}
 	fields := serverFormFields(u)
-	f := formOf(r, fields...)
+	f := formOf(r, append(fields, "custom")...)
 	for _, check := range []string{"db_grant_all_hosts", "php_fpm_pools"} {
 		if f.Values[check] != "" {
 			f.Values[check] = "true"
 		}
 	}
 	d := formData{Form: f, Options: serverOptions(), Extra: serverFormAccess{Admin: u.Role == aegir.RoleAdministrator}}
-	_, t, err := s.Service.CreateServer(r.Context(), hosting.ServerInput{Name: f.Values["name"], Props: formProps(f, fields[1:]...)}, hosting.ActorOf(u, clientAddress(r)))
+	in := hosting.ServerInput{Name: f.Values["name"], Props: formProps(f, fields[1:]...)}
+	custom, err := formCustom(f, nil)
+	if err != nil {
+		return s.formFailed(w, r, u, err, "serverform", "Add a server", d)
+	}
+	maps.Copy(in.Props, custom)
+	_, t, err := s.Service.CreateServer(r.Context(), in, hosting.ActorOf(u, clientAddress(r)))
 	if err != nil {
 		return s.formFailed(w, r, u, err, "serverform", "Add a server", d)
 	}

@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"net/http"
+	"slices"
 	"time"
 
 	"github.com/aegir-hosting/aegir"
@@ -138,7 +139,7 @@ func (w *sessionWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 func (s *Server) commitSession(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	cookie := &http.Cookie{Name: sessionCookie, Path: "/", HttpOnly: true, SameSite: http.SameSiteLaxMode,
-		Secure: r.TLS != nil || s.SecureCookies}
+		Secure: r.TLS != nil || s.SecureCookies || s.forwardedHTTPS(r)}
 	switch s.sessions.Status(ctx) {
 	case scs.Modified:
 		token, expiry, err := s.sessions.Commit(ctx)
@@ -217,4 +218,10 @@ func (s *Server) endSession(r *http.Request) error {
 // flash keeps a message for the next page the user sees.
 func (s *Server) flash(r *http.Request, msg string) {
 	s.sessions.Put(r.Context(), keyFlash, msg)
+}
+
+// forwardedHTTPS reports whether a trusted proxy says the request came to
+// it over HTTPS (TrustedProxies).
+func (s *Server) forwardedHTTPS(r *http.Request) bool {
+	return r.Header.Get("X-Forwarded-Proto") == "https" && slices.Contains(s.TrustedProxies, clientAddress(r))
 }

@@ -11,6 +11,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/aegir-hosting/aegir"
 	"github.com/aegir-hosting/aegir/hosting"
@@ -25,7 +26,7 @@ var sitesKind = &objectKind{
 	list: func(s *Server, r *http.Request, c caller, page, perPage int) ([]any, int, error) {
 		scope, _ := hosting.ListScope(c.u, hosting.KindSite)
 		f := aegir.SiteFilter{Query: r.FormValue("q"), Platform: aegir.ContextName(r.FormValue("platform")),
-			Client: r.FormValue("client"), Status: r.FormValue("status"), Page: page, PerPage: perPage, Scope: scope}
+			Client: r.FormValue("client"), Status: r.FormValue("status"), Health: r.FormValue("health"), Page: page, PerPage: perPage, Scope: scope}
 		list, total, err := s.Store.ListSites(r.Context(), f)
 		return showAll(list, s.siteShown(r.Context(), c.u)), total, err
 	},
@@ -94,7 +95,7 @@ func siteInput(b body) (hosting.SiteInput, error) {
 	} else if ok {
 		in.Client = &client
 	}
-	in.Props, err = b.props("status", "last_cron", "last_backup", "disk_files", "disk_db", "created_at", "updated_at")
+	in.Props, err = b.props("status", "last_cron", "last_backup", "disk_files", "disk_db", "health", "created_at", "updated_at")
 	return in, err
 }
 
@@ -106,6 +107,7 @@ func siteJSON(r *aegir.SiteRecord) map[string]any {
 	m["name"], m["status"], m["created_at"], m["updated_at"] = r.Name, r.Status, r.CreatedAt, r.UpdatedAt
 	m["client"], m["last_cron"], m["last_backup"] = r.Client, r.LastCron, r.LastBackup
 	m["disk_files"], m["disk_db"] = r.DiskFiles, r.DiskDB
+	m["health"] = r.Health
 	return m
 }
 
@@ -136,12 +138,57 @@ func (s *Server) listBackups(w http.ResponseWriter, r *http.Request, u *aegir.Us
 	return nil
 }
 
+// listSnapshots lists the site's snapshots in the off-site target,
+// oldest first: {"target": ..., "snapshots": [...]}, with no target and
+// none when no target is configured. Each has the local backup it copied
+// (its tag backup=); restore one with the restore task's from=offsite
+// and snapshot args.
+func (s *Server) listSnapshots(w http.ResponseWriter, r *http.Request, u *aegir.User) error {
+	name := objectName(r)
+	if err := s.authorize(r.Context(), u, hosting.ActRead, hosting.KindSite+":"+name); err != nil {
+		return err
+	}
+	if _, err := s.Store.GetSite(r.Context(), name); err != nil {
+		return err
+	}
+	type snapshot struct {
+		ID     string    `json:"id"`
+		Time   time.Time `json:"time"`
+		Backup string    `json:"backup,omitempty"`
+	}
+	out := map[string]any{"snapshots": []snapshot{}}
+	var repo aegir.Offsite
+	if s.Offsite != nil {
+		var err error
+		if repo, err = s.Offsite(); err != nil {
+			return err
+		}
+	}
+	if repo != nil {
+		snaps, err := repo.Snapshots(r.Context(), []string{"kind=site", "site=" + name})
+		if err != nil {
+			return err
+		}
+		list := make([]snapshot, len(snaps))
+		for i, sn := range snaps {
+			list[i] = snapshot{ID: sn.ID, Time: sn.Time, Backup: sn.Tag("backup")}
+		}
+		out["snapshots"] = list
+		if hosting.ShowsMachines(u) {
+			out["target"] = repo.Target()
+		}
+	}
+	writeJSON(w, http.StatusOK, out)
+	return nil
+}
+
 // --- pages ---
 
 type sitesData struct {
 	List      listPage
 	Sites     []*aegir.SiteRecord
 	Statuses  []string
+	Healths   []string
 	Q         map[string]string
 	CanCreate bool
 }
@@ -156,7 +203,8 @@ func (s *Server) sitesPage(w http.ResponseWriter, r *http.Request, u *aegir.User
 	}
 	scope, _ := hosting.ListScope(u, hosting.KindSite)
 	f := aegir.SiteFilter{Query: strings.TrimSpace(r.FormValue("q")), Platform: aegir.ContextName(strings.TrimSpace(r.FormValue("platform"))),
-		Client: strings.TrimSpace(r.FormValue("client")), Status: r.FormValue("status"), Page: pageNumber(r), PerPage: uiPerPage, Scope: scope}
+		Client: strings.TrimSpace(r.FormValue("client")), Status: r.FormValue("status"), Health: r.FormValue("health"),
+		Page: pageNumber(r), PerPage: uiPerPage, Scope: scope}
 	list := s.Service.ListLiveSites
 	switch f.Status {
 	case "not_installed":
@@ -168,9 +216,10 @@ func (s *Server) sitesPage(w http.ResponseWriter, r *http.Request, u *aegir.User
 	if err != nil {
 		return err
 	}
-	d := sitesData{List: newListPage(r, total, uiPerPage, "q", "status", "platform", "client"), Sites: sites,
+	d := sitesData{List: newListPage(r, total, uiPerPage, "q", "status", "health", "platform", "client"), Sites: sites,
 		Statuses: []string{aegir.SiteEnabled, aegir.SiteDisabled, aegir.SiteInstalling, aegir.SiteFailed, aegir.SiteDeleted},
-		Q:        queryMap(r, "q", "status", "platform", "client"), CanCreate: s.can(r, u, hosting.ActCreate, "sites")}
+		Healths:  []string{aegir.HealthDown, aegir.HealthUp},
+		Q:        queryMap(r, "q", "status", "health", "platform", "client"), CanCreate: s.can(r, u, hosting.ActCreate, "sites")}
 	return s.render(w, r, u, http.StatusOK, "sites", "Sites", d)
 }
 
@@ -254,7 +303,7 @@ func (s *Server) sitePage(w http.ResponseWriter, r *http.Request, u *aegir.User)
 
 // --- forms ---
 
-var siteFields = []string{"uri", "platform", "profile", "language", "client", "aliases", "redirection", "ssl_enabled", "ssl_provider", "hsts"}
+var siteFields = []string{"uri", "platform", "profile", "language", "client", "aliases", "redirection", "ssl_enabled", "ssl_provider", "hsts", "custom"}
 
 // sslChoices are the choices of a site form's HTTPS fields.
 var sslChoices = map[string][]option{
@@ -372,6 +421,11 @@ func (s *Server) siteCreate(w http.ResponseWriter, r *http.Request, u *aegir.Use
 	}
 	in := hosting.SiteInput{URI: f.Values["uri"], Props: formProps(f, "platform", "profile", "language", "aliases", "redirection")}
 	maps.Copy(in.Props, sslProps(f))
+	custom, err := formCustom(f, nil)
+	if err != nil {
+		return s.formFailed(w, r, u, err, "siteform", "Add a site", d)
+	}
+	maps.Copy(in.Props, custom)
 	if in.Props["hsts"] == "false" {
 		delete(in.Props, "hsts") // a new site has no HSTS unless asked
 	}
@@ -403,7 +457,7 @@ func (s *Server) siteFor(r *http.Request, u *aegir.User, action string) (*aegir.
 	return s.Store.GetSite(r.Context(), name)
 }
 
-var siteEditFields = []string{"aliases", "redirection", "client", "ssl_enabled", "ssl_provider", "hsts"}
+var siteEditFields = []string{"aliases", "redirection", "client", "ssl_enabled", "ssl_provider", "hsts", "custom"}
 
 func (s *Server) siteEditData(ctx context.Context, u *aegir.User, site *aegir.SiteRecord, f *form) (formData, error) {
 	clients, err := s.clientChoices(ctx, u)
@@ -429,6 +483,7 @@ func (s *Server) siteEditForm(w http.ResponseWriter, r *http.Request, u *aegir.U
 	if site.Site.HSTS {
 		f.Values["hsts"] = "1"
 	}
+	f.Values["custom"] = customText(site.Site.Custom)
 	d, err := s.siteEditData(r.Context(), u, site, f)
 	if err != nil {
 		return err
@@ -449,6 +504,11 @@ func (s *Server) siteEditSubmit(w http.ResponseWriter, r *http.Request, u *aegir
 	props := map[string]string{"aliases": "null", "redirection": "null"}
 	maps.Copy(props, formProps(f, "aliases", "redirection"))
 	maps.Copy(props, sslProps(f))
+	custom, err := formCustom(f, site.Site.Custom)
+	if err != nil {
+		return s.formFailed(w, r, u, err, "siteedit", "Edit "+site.Name, d)
+	}
+	maps.Copy(props, custom)
 	in := hosting.SiteInput{Props: props}
 	if c := f.Values["client"]; c != site.Client {
 		in.Client = &c

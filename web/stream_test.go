@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -170,6 +171,11 @@ func TestMetrics(t *testing.T) {
 		start := time.Now().Add(-3 * time.Second)
 		end := time.Now()
 		b.srv.ObserveTask(&aegir.Task{Type: "install", Status: aegir.StatusSuccess, StartedAt: &start, FinishedAt: &end})
+		// Off-site uploads: one that failed, one that went.
+		b.srv.ObserveTask(&aegir.Task{Type: "backup", Status: aegir.StatusFailed, StartedAt: &start, FinishedAt: &end,
+			Data: map[string]any{"offsite_target": "s3:http://s3.test/b", "offsite_error": "off-site target s3:http://s3.test/b: down"}})
+		b.srv.ObserveTask(&aegir.Task{Type: "backup", Status: aegir.StatusSuccess, StartedAt: &start, FinishedAt: &end,
+			Data: map[string]any{"offsite_target": "s3:http://s3.test/b", "offsite_snapshot": "4f1c2a9b"}})
 		resp, err := http.Get(b.http.URL + "/metrics")
 		must(t, err)
 		defer resp.Body.Close()
@@ -185,6 +191,8 @@ func TestMetrics(t *testing.T) {
 			`aegir_sites{status="enabled"} 0`,
 			`aegir_task_duration_seconds_bucket{status="success",type="install",le="5"} 1`,
 			`aegir_task_duration_seconds_count{status="success",type="install"} 1`,
+			`aegir_offsite_failures_total{target="s3:http://s3.test/b",type="backup"} 1`,
+			fmt.Sprintf(`aegir_offsite_last_upload_timestamp_seconds{target="s3:http://s3.test/b"} %s`, strconv.FormatFloat(float64(end.Unix()), 'g', -1, 64)),
 			`go_goroutines`,
 		} {
 			if !strings.Contains(text, want) {

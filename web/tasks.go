@@ -525,6 +525,9 @@ func (s *Server) taskRetry(w http.ResponseWriter, r *http.Request, u *aegir.User
 type button struct {
 	Type, Label, Form string
 	Danger            bool
+	// Flag is a boolean argument of the task the button sets (verify's
+	// rebuild).
+	Flag string
 }
 
 // buttons returns the buttons of the tasks an object allows in its state
@@ -534,7 +537,10 @@ type button struct {
 func (s *Server) buttons(r *http.Request, u *aegir.User, kind, name string, allowed []string) []button {
 	var out []button
 	for _, t := range allowed {
-		if t == aegir.TaskBackupDelete || t == aegir.TaskNoop || t == aegir.TaskImport && kind != hosting.KindSite {
+		// deploy-code and sync take a ref and a target: the project's page
+		// asks for them.
+		if t == aegir.TaskBackupDelete || t == aegir.TaskNoop || t == aegir.TaskImport && kind != hosting.KindSite ||
+			t == aegir.TaskDeployCode || t == aegir.TaskSync {
 			continue
 		}
 		if !s.can(r, u, hosting.ActTask+t, kind+":"+name) {
@@ -563,6 +569,13 @@ func (s *Server) taskButton(objType aegir.ContextType) pageFunc {
 		args := map[string]string{}
 		if files := r.PostFormValue("files"); files != "" {
 			args["files"] = files
+		}
+		if row, ok := aegir.LookupTask(typ); ok {
+			for _, a := range row.Args {
+				if a.Kind == aegir.ArgBool && !a.CLIOnly && r.PostFormValue(a.Name) == "1" {
+					args[a.Name] = "1"
+				}
+			}
 		}
 		t, err := s.Service.CreateTask(r.Context(), hosting.TaskRequest{ObjectType: objType, Object: name, Type: typ, Args: args}, u.Name)
 		if err != nil {

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"html/template"
 	"io/fs"
+	"maps"
 	"math"
 	"net/http"
 	"net/url"
@@ -76,6 +77,8 @@ func (s *Server) pageRoutes() []pageRoute {
 		{method: "POST", path: "/logout", public: true, handler: s.logout},
 		{method: "GET", path: "/{$}", handler: s.dashboardPage},
 		{method: "GET", path: "/account", handler: s.accountPage},
+		{method: "GET", path: "/notifications", handler: s.notificationsPage},
+		{method: "POST", path: "/notifications/alerts", handler: s.alertsSubmit},
 		{method: "POST", path: "/account", handler: s.accountSubmit},
 		{method: "POST", path: "/account/tokens", handler: s.accountTokenCreate},
 		{method: "POST", path: "/account/tokens/{id}/revoke", handler: s.accountTokenRevoke},
@@ -110,6 +113,10 @@ func (s *Server) pageRoutes() []pageRoute {
 		{method: "GET", path: "/sites/{name}/restore", handler: s.restoreForm},
 		{method: "POST", path: "/sites/{name}/restore", handler: s.restoreSubmit},
 		{method: "POST", path: "/sites/{name}/tasks", handler: s.taskButton(aegir.SiteContext)},
+
+		{method: "GET", path: "/projects/{name}", handler: s.projectPage},
+		{method: "POST", path: "/projects/{name}/deploy", handler: s.projectDeploy},
+		{method: "POST", path: "/projects/{name}/sync", handler: s.projectSync},
 
 		{method: "GET", path: "/clients", handler: s.clientsPage},
 		{method: "GET", path: "/clients/new", handler: s.clientForm},
@@ -259,6 +266,7 @@ var menu = []menuItem{
 	{"tasks", "/tasks", "Tasks"},
 	{"dispatchers", "/dispatchers", "Dispatchers"},
 	{"audit", "/audit", "Audit log"},
+	{"notifications", "/notifications", "Notifications"},
 }
 
 // can reports whether u may do action on object, for showing links and
@@ -288,7 +296,7 @@ func (s *Server) render(w http.ResponseWriter, r *http.Request, u *aegir.User, s
 		for _, m := range menu {
 			object := m.Name
 			action := hosting.ActList
-			if m.Name == "dashboard" {
+			if m.Name == "dashboard" || m.Name == "notifications" {
 				v.Menu = append(v.Menu, m)
 				continue
 			}
@@ -403,11 +411,11 @@ var templateFuncs = template.FuncMap{
 	"add":          func(a, b int) int { return a + b },
 	"statusClass": func(status string) string {
 		switch status {
-		case aegir.StatusSuccess, aegir.SiteEnabled, "verified":
+		case aegir.StatusSuccess, aegir.SiteEnabled, "verified", aegir.HealthUp:
 			return "ok"
 		case aegir.StatusWarning, aegir.SiteDisabled, aegir.StatusQueued:
 			return "warn"
-		case aegir.StatusFailed:
+		case aegir.StatusFailed, aegir.HealthDown:
 			return "bad"
 		case aegir.StatusProcessing, aegir.SiteInstalling:
 			return "busy"
@@ -561,6 +569,9 @@ func (f *form) fail(err error) (int, error) {
 	var e *aegir.Error
 	if errors.As(err, &e) && e.Field != "" {
 		name := strings.TrimPrefix(e.Field, "args.")
+		if strings.HasPrefix(name, aegir.CustomPrefix) {
+			name = "custom" // one field holds them all
+		}
 		if _, ok := f.Values[name]; ok {
 			f.Errors[name] = e.Message
 			return statusOf[code], nil
@@ -730,6 +741,8 @@ func propsOf(c *aegir.Context, showMachines bool) []prop {
 		switch v := v.(type) {
 		case []string:
 			text = strings.Join(v, ", ")
+		case aegir.Custom:
+			text = strings.ReplaceAll(strings.TrimSpace(customText(v)), "\n", ", ")
 		case string:
 			text = v
 		case int:
@@ -746,4 +759,37 @@ func propsOf(c *aegir.Context, showMachines bool) []prop {
 		out = append(out, prop{p.Name, text})
 	}
 	return out
+}
+
+// customText is a context's custom properties as the custom field of a
+// form shows them: one NAME=value a line, by name.
+func customText(c aegir.Custom) string {
+	var b strings.Builder
+	for _, name := range slices.Sorted(maps.Keys(c)) {
+		fmt.Fprintf(&b, "%s=%s\n", name, c[name])
+	}
+	return b.String()
+}
+
+// formCustom returns the custom field of a form (one NAME=value a line;
+// blank lines are skipped) as custom.NAME properties, which hosting
+// validates as the API's; a name of old the field no longer holds is
+// removed.
+func formCustom(f *form, old aegir.Custom) (map[string]string, error) {
+	props := map[string]string{}
+	for name := range old {
+		props[aegir.CustomPrefix+name] = ""
+	}
+	for i, line := range strings.Split(f.Values["custom"], "\n") {
+		line = strings.TrimSpace(line)
+		if line == "" {
+			continue
+		}
+		name, value, ok := strings.Cut(line, "=")
+		if !ok {
+			return nil, aegir.FieldErrorf("custom", "line %d is not NAME=value", i+1)
+		}
+		props[aegir.CustomPrefix+strings.TrimSpace(name)] = strings.TrimSpace(value)
+	}
+	return props, nil
 }

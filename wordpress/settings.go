@@ -137,6 +137,7 @@ func (w *WordPress) WriteSettings(ctx context.Context, s *aegir.AppSite) error {
 		"Salts":       salts,
 		"TablePrefix": prefix,
 		"Uploads":     "sites/" + s.URI + "/files",
+		"Extensions":  phpfile.SiteBlock(s.Custom, s.SettingsIncludes),
 	})
 	if err != nil {
 		return err

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"path/filepath"
+	"reflect"
 	"slices"
 	"strings"
 
@@ -106,6 +107,9 @@ func (m *Main) completeSave(cmd *cobra.Command, args []string, toComplete string
 		for _, t := range contextTypes() {
 			for _, p := range aegir.Properties(t) {
 				flag := "--" + p.Name + "="
+				if p.Kind == reflect.Map {
+					flag = "--" + aegir.CustomPrefix
+				}
 				if !p.Internal && strings.HasPrefix(flag, typed) && !slices.Contains(props, flag) {
 					props = append(props, flag)
 				}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"reflect"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -132,6 +133,10 @@ func propertiesHelp(types ...aegir.ContextType) string {
 			if len(line)+len(p.Name) > 78 {
 				b.WriteString(line + "\n")
 				line = "   "
+			}
+			if p.Kind == reflect.Map {
+				line += " --" + aegir.CustomPrefix + "NAME"
+				continue
 			}
 			line += " --" + p.Name
 		}

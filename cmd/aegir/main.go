@@ -13,6 +13,7 @@ import (
 	"runtime"
 	"strconv"
 	"syscall"
+	"time"
 
 	humanize "github.com/dustin/go-humanize"
 	"github.com/spf13/cobra"
@@ -21,6 +22,8 @@ import (
 	"github.com/aegir-hosting/aegir/contextfile"
 	"github.com/aegir-hosting/aegir/local"
 	"github.com/aegir-hosting/aegir/provision"
+	"github.com/aegir-hosting/aegir/restic"
+	"github.com/aegir-hosting/aegir/source"
 	"github.com/aegir-hosting/aegir/ssh"
 	"github.com/aegir-hosting/aegir/tarball"
 
@@ -99,13 +102,35 @@ func (m *Main) paths(home string) aegir.Paths {
 
 // backend builds the back end on $AEGIR_HOME.
 func (m *Main) backend(paths aegir.Paths) *provision.Backend {
+	runner := &local.Runner{}
 	return &provision.Backend{
-		Paths: paths, Contexts: contextfile.New(paths), Runner: &local.Runner{},
-		Transport: ssh.NewTransport(paths, &local.Runner{}),
-		Archiver:  &tarball.Archiver{Options: tarball.Options{MaxBytes: m.restoreLimit()}},
-		LoadLimit: m.loadLimit(),
-		SiteUsers: m.siteUsers(),
+		Paths: paths, Contexts: contextfile.New(paths), Runner: runner,
+		Transport:   ssh.NewTransport(paths, runner),
+		Archiver:    &tarball.Archiver{Options: tarball.Options{MaxBytes: m.restoreLimit()}},
+		Builder:     &source.Builder{Runner: runner},
+		Projects:    contextfile.NewProjects(paths),
+		LoadLimit:   m.loadLimit(),
+		SiteUsers:   m.siteUsers(),
+		HookTimeout: m.hookTimeout(),
+		Offsite: func() (aegir.Offsite, error) {
+			// Read at each task, so a target set up later takes effect
+			// without restarting the front end.
+			repo, err := restic.Open(paths, runner)
+			if repo == nil || err != nil {
+				return nil, err
+			}
+			return repo, nil
+		},
 	}
+}
+
+// hookTimeout bounds each task hook's run: $AEGIR_HOOK_TIMEOUT (a Go
+// duration, "30s", "5m"), else provision.DefaultHookTimeout.
+func (m *Main) hookTimeout() time.Duration {
+	if d, err := time.ParseDuration(m.Getenv("AEGIR_HOOK_TIMEOUT")); err == nil && d > 0 {
+		return d
+	}
+	return provision.DefaultHookTimeout
 }
 
 // restoreLimit is what a restored archive may expand to:

@@ -18,6 +18,8 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/aegir-hosting/aegir"
+	"github.com/aegir-hosting/aegir/alert"
+	"github.com/aegir-hosting/aegir/contextfile"
 	"github.com/aegir-hosting/aegir/dispatch"
 	"github.com/aegir-hosting/aegir/hosting"
 	"github.com/aegir-hosting/aegir/provision"
@@ -70,9 +72,11 @@ aegir token create admin, or a login link with aegir user login-link admin.`,
 	database := addDatabaseOption(flags)
 	workers := addOption(flags, "workers", "N", "tasks run at once (default eight per CPU)")
 	worker := addOption(flags, "worker", "NAME", "this dispatcher's name among those sharing a queue (default the host name)")
+	healthEvery := addOption(flags, "health-interval", "DURATION", "time between two health checks of every enabled site (default 5m)")
+	smtpFile := addOption(flags, "smtp", "FILE", "SMTP settings of e-mail alerts, a file only its owner may read (default $AEGIR_HOME/smtp.yml, if it exists)")
 	cmd.RunE = func(cmd *cobra.Command, args []string) error {
 		if len(args) > 0 {
-			return usageErrorf("usage: aegir serve [--listen ADDR] [--database URL] [--workers N] [--worker NAME] [--home DIR]")
+			return usageErrorf("usage: aegir serve [--listen ADDR] [--database URL] [--workers N] [--worker NAME] [--health-interval DURATION] [--smtp FILE] [--home DIR]")
 		}
 		paths := m.paths(homeOption(cmd))
 		cfg := serveConfig{paths: paths, dbURL: databaseURL(database, paths), listen: listen.value, worker: worker.value,
@@ -90,6 +94,17 @@ aegir token create admin, or a login link with aegir user login-link admin.`,
 		if cfg.worker == "" {
 			cfg.worker, _ = os.Hostname()
 		}
+		if healthEvery.given {
+			d, err := time.ParseDuration(healthEvery.value)
+			if err != nil || d < time.Second {
+				return usageErrorf("--health-interval takes a duration of at least 1s, such as 5m, not %q", healthEvery.value)
+			}
+			cfg.healthEvery = d
+		}
+		cfg.smtpFile = smtpFile.value
+		if cfg.smtpFile == "" {
+			cfg.smtpFile = filepath.Join(paths.Home, "smtp.yml")
+		}
 		return m.serve(cmd.Context(), cfg)
 	}
 	return cmd
@@ -101,6 +116,8 @@ type serveConfig struct {
 	dbURL, listen string
 	workers       int
 	worker        string
+	healthEvery   time.Duration
+	smtpFile      string
 }
 
 // serve runs aegir serve.
@@ -127,7 +144,22 @@ func (m *Main) serve(ctx context.Context, cfg serveConfig) error {
 	if created {
 		fmt.Fprintf(m.Stdout, "created user %s (administrator): make its API token with `aegir token create %s`, log in to the web UI with a one-time link from `aegir user login-link %s`\n", hosting.AdminUser, hosting.AdminUser, hosting.AdminUser)
 	}
-	api := &web.Server{Service: svc, Store: store, Logger: logger}
+	smtp, err := alert.LoadSMTP(cfg.smtpFile)
+	if err != nil {
+		return err
+	}
+	notifier := &alert.Notifier{Store: store, SMTP: smtp}
+	api := &web.Server{Service: svc, Store: store, Logger: logger, Offsite: m.backend(cfg.paths).Offsite, Projects: contextfile.NewProjects(cfg.paths)}
+	// Behind the front end's own vhost (aegir setup --frontend_uri), the
+	// master's web server on this machine says which requests came over
+	// HTTPS; no one else may.
+	if f, err := readFrontend(cfg.paths); err != nil {
+		return err
+	} else if f != nil {
+		api.TrustedProxies = loopbackProxies
+		// HTTPS required: every answer reaches the user over TLS.
+		api.SecureCookies = f.SSL == aegir.SSLRequired
+	}
 	sslConfig, err := ssl.ConfigFromEnv()
 	if err != nil {
 		return fmt.Errorf("certificates: %w", err)
@@ -159,7 +191,7 @@ func (m *Main) serve(ctx context.Context, cfg serveConfig) error {
 	defer hardCancel()
 	waitDispatcher, err := startDispatcher(dctx, dispatcherDeps{
 		Backend: m.backend(cfg.paths), Store: store, API: api, Workers: cfg.workers, Worker: cfg.worker, Logger: logger, HardStop: hardStop,
-		Certificates: certs,
+		Certificates: certs, Notifier: notifier, HealthEvery: cfg.healthEvery,
 	})
 	if err != nil {
 		ln.Close()
@@ -218,6 +250,10 @@ type dispatcherDeps struct {
 	HardStop context.Context
 	// Certificates are watched for renewal.
 	Certificates schedule.CertificateLister
+	// Notifier is told of finished tasks and of sites' health.
+	Notifier *alert.Notifier
+	// HealthEvery is the time between health checks (zero: the default).
+	HealthEvery time.Duration
 }
 
 // startDispatcher starts the task dispatcher and the schedulers, which run
@@ -235,6 +271,14 @@ func startDispatcher(ctx context.Context, d dispatcherDeps) (wait func(), err er
 				done.FinishedAt = &end
 			}
 			d.API.ObserveTask(&done)
+			// Deliveries may take seconds; the worker does not wait for them.
+			go func() {
+				ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+				defer cancel()
+				if err := d.Notifier.TaskFinished(ctx, &done, status); err != nil {
+					d.Logger.Error("alert", "task", done.ID, "err", err)
+				}
+			}()
 		},
 	}
 	runners := []interface{ Run(context.Context) error }{
@@ -245,6 +289,7 @@ func startDispatcher(ctx context.Context, d dispatcherDeps) (wait func(), err er
 			Env: aegir.Env{Paths: d.Backend.Paths, Runner: d.Backend.Runner}, Logger: d.Logger},
 		&schedule.Prune{Store: d.Store, Logger: d.Logger},
 		&schedule.Renewals{Store: d.Store, Certificates: d.Certificates, Logger: d.Logger},
+		&schedule.Health{Store: d.Store, Alerter: d.Notifier, Interval: d.HealthEvery, Logger: d.Logger},
 		&adopter{Paths: d.Backend.Paths, Store: d.Store, Logger: d.Logger},
 	}
 	var wg sync.WaitGroup

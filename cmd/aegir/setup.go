@@ -44,6 +44,10 @@ Properties of @server_master:
 	}, m.setup)
 	addOption(cmd.Flags(), "aegir_user", "NAME", "the user that owns the home and runs the back end (default aegir)")
 	addOption(cmd.Flags(), "sudoers", "FILE", "where the sudoers rule goes (default /etc/sudoers.d/aegir)")
+	addOption(cmd.Flags(), "frontend_uri", "NAME", "serve the front end at this name on @server_master's web server, proxying to aegir serve")
+	addOption(cmd.Flags(), "frontend_ssl_enabled", "N", "the front end's HTTPS, as a site's ssl_enabled: 0 off, 1 on, 2 required")
+	addOption(cmd.Flags(), "frontend_ssl_provider", "NAME", "where the front end's certificate comes from: self-signed (default) or acme")
+	addOption(cmd.Flags(), "frontend_listen", "ADDR", "where aegir serve listens, which the front end's vhost proxies to (default "+defaultListen+")")
 	cmd.ValidArgsFunction = cobra.NoFileCompletions
 	return cmd
 }
@@ -80,6 +84,10 @@ func (m *Main) setup(ctx context.Context, paths aegir.Paths, o *options) error {
 	if _, err := ssh.EnsureKey(paths.SSHKey()); err != nil {
 		return err
 	}
+	front, err := frontendOption(o)
+	if err != nil {
+		return err
+	}
 	server, err := m.setupServer(ctx, paths, o, aegirUser != "")
 	if err != nil {
 		return err
@@ -110,7 +118,13 @@ func (m *Main) setup(ctx context.Context, paths aegir.Paths, o *options) error {
 	if err := m.linkServerFile(paths, server); err != nil {
 		return err
 	}
-	return m.setupVerify(ctx, paths, aegirUser)
+	if err := m.setupVerify(ctx, paths, aegirUser); err != nil {
+		return err
+	}
+	if front == nil {
+		return nil
+	}
+	return m.writeFrontend(ctx, paths, *front, aegirUser)
 }
 
 // setupServer creates or updates @server_master from the options.

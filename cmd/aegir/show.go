@@ -3,7 +3,6 @@ package main
 import (
 	"encoding/json"
 	"fmt"
-	"reflect"
 
 	"github.com/spf13/cobra"
 
@@ -47,25 +46,8 @@ func (m *Main) showCommand() *cobra.Command {
 	return cmd
 }
 
-// propertyValues maps the set properties of c to their values.
+// propertyValues maps the set properties of c to their values, secrets
+// masked.
 func propertyValues(c *aegir.Context) map[string]any {
-	out := map[string]any{}
-	v := reflect.ValueOf(c.Props()).Elem()
-	for i, p := range aegir.Properties(c.Type) {
-		f := v.Field(i)
-		if f.IsZero() {
-			continue
-		}
-		if p.Secret {
-			out[p.Name] = "********"
-			continue
-		}
-		out[p.Name] = f.Interface()
-	}
-	if c.Type == aegir.ServerContext && c.Server.MasterDB != "" {
-		if db, err := aegir.ParseMasterDB(c.Server.MasterDB); err == nil {
-			out["master_db"] = db.String()
-		}
-	}
-	return out
+	return c.SetProperties("********")
 }

@@ -33,7 +33,8 @@
 //   - Faults: Server.Stop(t) takes it off the network (connects from the
 //     host fail at once with "no route to host", open connections hang;
 //     the other servers cannot reach it either) and Server.Start(t) brings
-//     it back; Server.RotateHostKey(t) gives its sshd a new host key, so a
+//     it back; Server.DropConnections(t) cuts every open SSH connection
+//     to it at once (a failure mid-task); Server.RotateHostKey(t) gives its sshd a new host key, so a
 //     pinned old key is refused; Server.FillDisk(t, dir) mounts a full
 //     one-page tmpfs over dir inside the server (writes fail with "No space
 //     left on device"), Server.FreeDisk(t, dir) removes it.
@@ -57,8 +58,10 @@
 //   - With Options.AegirUser the server is prepared by hand as Aegir's
 //     install guide says: the aegir user (the host's uid and gid when the
 //     host has one), home /var/aegir, in www-data, with the key, and a sudo
-//     rule for `nginx -t` and `nginx -s reload` (Apache: `apache2ctl
-//     configtest` and `apache2ctl graceful`) only. Without it the server is
+//     rule for the web server's test and reload only, as `aegir setup`
+//     writes it: `nginx -t` and aegir.NginxRestartCmd (a HUP to nginx's
+//     master by start-stop-daemon), or `apache2ctl configtest` and
+//     `apache2ctl graceful`. Without it the server is
 //     raw, root only, for testing `aegir bootstrap`.
 //   - Web: php8.2-fpm (/run/php/php8.2-fpm.sock) and nginx with Debian's
 //     configuration but no site (sites-enabled and conf.d are empty, so
@@ -97,6 +100,7 @@
 //
 //	go test -run XXX -bench BenchmarkStart -benchtime 4x ./internal/fleetlab
 //
-// Only tests import it. It imports teststack (for Missing, Require and
+// Only tests import it. It imports the domain package (aegir's default
+// reload command) and teststack (for Missing, Require and
 // ApacheModules) and must not import aegir's adapters.
 package fleetlab

@@ -14,6 +14,7 @@ import (
 	"strings"
 	"syscall"
 
+	"github.com/aegir-hosting/aegir"
 	"github.com/aegir-hosting/aegir/internal/teststack"
 	"golang.org/x/crypto/ssh"
 	"golang.org/x/sys/unix"
@@ -296,12 +297,16 @@ type file struct {
 }
 
 // sudoRule lets the aegir user test and reload the web server, nothing
-// else, as Aegir's install guide has it.
+// else, with the commands `aegir setup` allows (aegir's defaults, run
+// through sudo -n).
 func sudoRule(http string) string {
-	if http == HTTPApache {
-		return "aegir ALL=(root) NOPASSWD: /usr/sbin/apache2ctl configtest, /usr/sbin/apache2ctl graceful\n"
+	cmds := []string{"/usr/sbin/apache2ctl configtest", "/usr/sbin/apache2ctl graceful"}
+	if http != HTTPApache {
+		reload := aegir.NginxRestartCmd()
+		reload[0] = "/usr/sbin/" + reload[0]
+		cmds = []string{"/usr/sbin/nginx -t", strings.Join(reload, " ")}
 	}
-	return "aegir ALL=(root) NOPASSWD: /usr/sbin/nginx -t, /usr/sbin/nginx -s reload\n"
+	return "aegir ALL=(root) NOPASSWD: " + strings.Join(cmds, ", ") + "\n"
 }
 
 // enableApacheModules enables, as a2enmod does, the modules aegir's Apache

@@ -18,6 +18,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aegir-hosting/aegir"
 	"github.com/aegir-hosting/aegir/internal/teststack"
 	_ "github.com/go-sql-driver/mysql"
 	"golang.org/x/crypto/ssh"
@@ -173,7 +174,7 @@ func TestFleet(t *testing.T) {
 		if err := web1.WriteFile(ctx, "root", "/etc/nginx/sites-enabled/probe.conf", []byte(nginxSite), 0o644); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := web1.Exec(ctx, "aegir", "sudo", "-n", "/usr/sbin/nginx", "-s", "reload"); err != nil {
+		if _, err := web1.Exec(ctx, "aegir", append([]string{"sudo", "-n"}, aegir.NginxRestartCmd()...)...); err != nil {
 			t.Fatal(err)
 		}
 		apacheSite := `<VirtualHost *:80>
@@ -351,6 +352,31 @@ func TestFleet(t *testing.T) {
 		}
 	})
 
+	t.Run("DroppedConnectionsEndAtOnce", func(t *testing.T) {
+		c, err := dial(web1, "aegir", signer, web1.HostKey)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		sess, err := c.NewSession()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := sess.Start("sleep 30"); err != nil {
+			t.Fatal(err)
+		}
+		web1.DropConnections(t)
+		if err := sess.Wait(); err == nil {
+			t.Error("a session survived DropConnections")
+		}
+		if _, err := c.NewSession(); err == nil {
+			t.Error("the connection survived DropConnections")
+		}
+		if got := sshRun(t, web1, "aegir", signer, "hostname"); got != "web1" {
+			t.Errorf("a new connection after DropConnections: %q", got)
+		}
+	})
+
 	t.Run("RotatedHostKeyRefusesTheOldPin", func(t *testing.T) {
 		old := db1.HostKey
 		db1.RotateHostKey(t)
@@ -480,6 +506,8 @@ func TestStartRemovesLeftoversOfDeadProcesses(t *testing.T) {
 		{"ip", "link", "add", veth, "type", "veth", "peer", "name", "eth0", "netns", ns},
 		{"ip", "link", "set", veth, "master", br},
 		{"mkdir", "-p", dir},
+		// As a test killed while a server was stopped leaves it.
+		{"ip", "route", "add", "unreachable", fmt.Sprintf("%s%d.10/32", subnetBase, n)},
 	} {
 		if err := run(args...); err != nil {
 			t.Fatal(err)
@@ -496,6 +524,7 @@ func TestStartRemovesLeftoversOfDeadProcesses(t *testing.T) {
 	_ = owner.Process.Kill()
 	_ = owner.Wait() // dead and reaped: its pid is free
 	removeLeftovers()
+	removeStopRoutes(n) // as allocBridge does for the subnet it takes
 	netns, _ := exec.Command("ip", "netns", "list").Output()
 	if strings.Contains(string(netns), ns) || !strings.Contains(string(netns), live) {
 		t.Errorf("namespaces after: %s (want %s gone, %s kept)", netns, ns, live)
@@ -511,5 +540,8 @@ func TestStartRemovesLeftoversOfDeadProcesses(t *testing.T) {
 	}
 	if _, err := os.Stat(dir); !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("%s left: %v", dir, err)
+	}
+	if routes, _ := exec.Command("ip", "route", "show", "type", "unreachable").Output(); strings.Contains(string(routes), fmt.Sprintf("%s%d.10", subnetBase, n)) {
+		t.Errorf("route left: %s", routes)
 	}
 }

@@ -70,9 +70,25 @@ func allocBridge() (n int, err error) {
 				return 0, err
 			}
 		}
+		removeStopRoutes(n)
 		return n, nil
 	}
 	return 0, errors.New("no free subnet 10.213.N.0/24 for a fleet bridge")
+}
+
+// removeStopRoutes removes the routes Server.Stop adds in subnet N that a
+// killed test left: the subnet is this fleet's now.
+func removeStopRoutes(n int) {
+	out, err := exec.Command("ip", "route", "show", "type", "unreachable").Output()
+	if err != nil {
+		return
+	}
+	for _, line := range strings.Split(string(out), "\n") {
+		f := strings.Fields(line)
+		if len(f) >= 2 && strings.HasPrefix(f[1], fmt.Sprintf("%s%d.", subnetBase, n)) {
+			_ = run("ip", "route", "del", "unreachable", f[1])
+		}
+	}
 }
 
 // removeLeftovers removes what fleets of dead processes left behind (a test

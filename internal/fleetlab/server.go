@@ -336,6 +336,35 @@ func (s *Server) Stop(t testing.TB) {
 	}
 }
 
+// DropConnections cuts every SSH connection open to the server, as a
+// network failure mid-task would: the sshd process of each is killed, so
+// the client sees the connection end at once. New connections work.
+func (s *Server) DropConnections(t testing.TB) {
+	t.Helper()
+	// Each connection has an sshd under the first one, and that one's
+	// unprivileged child, which holds the socket too; the daemons the first
+	// sshd adopted (nginx, php-fpm) are left alone.
+	var sshds []int
+	var walk func(pid int)
+	walk = func(pid int) {
+		data, _ := os.ReadFile(fmt.Sprintf("/proc/%d/task/%d/children", pid, pid))
+		for _, f := range strings.Fields(string(data)) {
+			child, err := strconv.Atoi(f)
+			if err != nil {
+				continue
+			}
+			if comm, err := os.ReadFile(fmt.Sprintf("/proc/%d/comm", child)); err == nil && strings.TrimSpace(string(comm)) == "sshd" {
+				sshds = append(sshds, child)
+				walk(child)
+			}
+		}
+	}
+	walk(s.pid)
+	for _, pid := range sshds {
+		_ = syscall.Kill(pid, syscall.SIGKILL)
+	}
+}
+
 // Start makes a stopped server reachable again and waits for its sshd.
 func (s *Server) Start(t testing.TB) {
 	t.Helper()

@@ -35,7 +35,22 @@ type child struct {
 // the test failed, its output and the tails of logs are logged.
 func startChild(t testing.TB, logs []string, name string, args ...string) *child {
 	t.Helper()
+	return startChildWith(t, logs, nil, name, args...)
+}
+
+// startChildEnv is startChild with env added to the child's environment
+// (secrets a server reads from it rather than from its command line).
+func startChildEnv(t testing.TB, env []string, name string, args ...string) *child {
+	t.Helper()
+	return startChildWith(t, nil, env, name, args...)
+}
+
+func startChildWith(t testing.TB, logs, env []string, name string, args ...string) *child {
+	t.Helper()
 	cmd := exec.Command(name, args...)
+	if env != nil {
+		cmd.Env = append(os.Environ(), env...)
+	}
 	c := &child{name: name, done: make(chan struct{}), out: &strings.Builder{}}
 	cmd.Stdout, cmd.Stderr = c.out, c.out
 	dieWithParent(cmd)

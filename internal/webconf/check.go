@@ -2,8 +2,10 @@ package webconf
 
 import (
 	"fmt"
+	"net"
 	"net/url"
 	"regexp"
+	"strconv"
 
 	"github.com/aegir-hosting/aegir"
 )
@@ -99,6 +101,21 @@ func CheckParam(p aegir.Param) error {
 	}
 	if len(p.Value) > maxValue || !valuePattern.MatchString(p.Value) {
 		return aegir.FieldErrorf("params", "the value of %s may hold only printable ASCII characters other than quotes, backslash, '$', ';', '`', braces and spaces, at most 1024 of them", p.Name)
+	}
+	return nil
+}
+
+// proxyHostPattern is what the host of a proxied address may be: an IP
+// address or a host name, which a configuration holds unquoted.
+var proxyHostPattern = regexp.MustCompile(`^[A-Za-z0-9.:-]{1,253}$`)
+
+// CheckProxyTo reports an address a vhost cannot proxy to: it must be
+// host:port, the host an IP address or a name, the port a TCP port.
+func CheckProxyTo(addr string) error {
+	host, port, err := net.SplitHostPort(addr)
+	n, perr := strconv.Atoi(port)
+	if err != nil || perr != nil || n <= 0 || n > 65535 || !proxyHostPattern.MatchString(host) {
+		return aegir.FieldErrorf("frontend_listen", "%q must be host:port (an IP address or a host name, and a TCP port)", addr)
 	}
 	return nil
 }

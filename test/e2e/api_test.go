@@ -41,9 +41,12 @@ func (s *stack) serve(token string) *frontEnd {
 // arguments (another --database).
 func (s *stack) serveAs(token, worker string, extra ...string) *frontEnd {
 	s.t.Helper()
-	port := teststack.FreePort(s.t)
-	f := &frontEnd{s: s, base: fmt.Sprintf("http://127.0.0.1:%d", port), token: token, out: &bytes.Buffer{}}
-	f.cmd = exec.Command(aegirBin, append([]string{"serve", "--listen", fmt.Sprintf("127.0.0.1:%d", port), "--workers", "4", "--worker", worker}, extra...)...)
+	listen := fmt.Sprintf("127.0.0.1:%d", teststack.FreePort(s.t))
+	if i := slices.Index(extra, "--listen"); i >= 0 { // an address the test chose
+		listen, extra = extra[i+1], slices.Delete(slices.Clone(extra), i, i+2)
+	}
+	f := &frontEnd{s: s, base: "http://" + listen, token: token, out: &bytes.Buffer{}}
+	f.cmd = exec.Command(aegirBin, append([]string{"serve", "--listen", listen, "--workers", "4", "--worker", worker}, extra...)...)
 	f.cmd.Env = append(os.Environ(), "AEGIR_HOME="+s.home, "AEGIR_ALLOW_ROOT=1")
 	stdout, err := f.cmd.StdoutPipe()
 	if err != nil {

@@ -64,7 +64,8 @@ var taskSteps = map[string][]string{
 }
 
 // TestFailedTasksLeaveEverythingAsItWas injects a failure at each step of
-// restore, migrate (with a rename) and clone in turn, and checks that the
+// restore, migrate (with a rename, and without, which keeps the site's
+// database) and clone in turn, and checks that the
 // files, databases, users and vhosts are exactly as before and the site
 // still serves its content.
 func TestFailedTasksLeaveEverythingAsItWas(t *testing.T) {
@@ -85,6 +86,9 @@ func TestFailedTasksLeaveEverythingAsItWas(t *testing.T) {
 	}{
 		{"restore", []string{"@" + uri, backup}},
 		{"migrate", []string{"@" + uri, "@platform_wpnew", "moved." + s.token + ".test"}},
+		// Under its own name between alike codebases: the site keeps its
+		// database (issue 15).
+		{"migrate", []string{"@" + uri, "@platform_wpnew"}},
 		{"clone", []string{"@" + uri, "twin." + s.token + ".test"}},
 	}
 	for _, tc := range cases {
@@ -104,7 +108,9 @@ func TestFailedTasksLeaveEverythingAsItWas(t *testing.T) {
 			if d := before.diff(s.state(wpRoot, wp2Root)); d != "" {
 				t.Fatalf("%s failing at %q changed things:\n%s\nlog: %+v", tc.task, step, d, r.Log)
 			}
-			s.mustServe(s.url(uri, "/?p="+post), marker)
+			if code, body := s.get(s.url(uri, "/?p="+post)); code != 200 || !strings.Contains(body, marker) {
+				t.Fatalf("%s %v failing at %q: the site answers %d:\n%.300s\nlog: %+v", tc.task, tc.args, step, code, body, r.Log)
+			}
 		}
 	}
 	// And each task still succeeds afterwards.

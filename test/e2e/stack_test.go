@@ -185,11 +185,13 @@ func (s *stack) mustTask(args ...string) *result {
 	return r
 }
 
-// setup runs aegir setup for the private stack and returns what it printed.
-func (s *stack) setup() string {
+// setup runs aegir setup for the private stack, with extra options, and
+// returns what it printed.
+func (s *stack) setup(extra ...string) string {
 	s.t.Helper()
 	args := append([]string{"setup", "--aegir_user", "root", "--http_port", fmt.Sprint(s.port)}, s.webServerArgs()...)
-	return s.mustAegir(append(args, "--php_fpm_socket", s.fpm.Socket, "--master_db", masterDB, "--web_group", "www-data")...)
+	args = append(args, "--php_fpm_socket", s.fpm.Socket, "--master_db", masterDB, "--web_group", "www-data")
+	return s.mustAegir(append(args, extra...)...)
 }
 
 // platform copies a Debian-packaged codebase into a new platform root and

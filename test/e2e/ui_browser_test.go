@@ -385,7 +385,7 @@ func TestBrowserTablesFitTheirCards(t *testing.T) {
 	b := newBrowser(t, f.base)
 	b.open(strings.TrimPrefix(link, f.base), "#use-link")
 	b.do("use the login link", chromedp.Click(chromedp.CSS("#use-link")), chromedp.WaitVisible(chromedp.CSS("#account-form")))
-	pages := []string{"/", "/sites", "/platforms", "/tasks", "/servers", "/clients", "/users", "/audit", "/account",
+	pages := []string{"/", "/sites", "/platforms", "/tasks", "/servers", "/clients", "/users", "/audit", "/account", "/notifications",
 		"/sites/" + site, "/platforms/" + platform, "/clients/acme", "/sites/new", "/sites/" + site + "/edit"}
 	for _, size := range []struct {
 		name          string
@@ -405,6 +405,19 @@ func TestBrowserTablesFitTheirCards(t *testing.T) {
 	b.open("/", "#failed")
 	if failed := b.text("#failed"); !strings.Contains(failed, "platform_built_from_a_source") {
 		t.Errorf("the dashboard's failed tasks: %q", failed)
+	}
+
+	// The user's own alerts, chosen on the notifications page.
+	b.open("/notifications", "#alerts-form")
+	b.do("choose alerts", chromedp.Click(chromedp.CSS(`input[name="events"][value="site_down"]`)),
+		chromedp.SetValue(chromedp.CSS("#webhook_url"), "https://hooks.example.test/aegir"),
+		chromedp.SetValue(chromedp.CSS("#webhook_secret"), "a-browser-webhook-secret"),
+		chromedp.Click(chromedp.CSS("#save-alerts")), chromedp.WaitVisible(chromedp.CSS("#alerts-saved")))
+	if checked := evalIn[bool](b, `document.querySelector('input[name="events"][value="site_down"]').checked`); !checked {
+		t.Error("the saved alerts do not show site_down chosen")
+	}
+	if _, out := f.call("GET", "/api/me/alerts", nil); fmt.Sprint(out["alerts"]) == "" || !strings.Contains(fmt.Sprint(out["alerts"]), "webhook_secret_set:true") {
+		t.Errorf("the API's alerts after the form: %v", out)
 	}
 }
 

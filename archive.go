@@ -49,3 +49,21 @@ type QuickArchiver interface {
 	// CreateQuick is Create at the fastest level.
 	CreateQuick(ctx context.Context, path, dir string) (*ArchiveInfo, error)
 }
+
+// Graft is a directory stored in an archive under a name inside the
+// archived directory: a site's private directory outside the platform's
+// root is archived as private/ inside its site directory, where backups
+// made before it moved out hold it.
+type Graft struct {
+	Name string // a local name, such as "private"
+	Dir  string
+}
+
+// GraftArchiver is an Archiver that can store other directories inside the
+// one it archives.
+type GraftArchiver interface {
+	// CreateGrafted is Create (CreateQuick when quick) with each graft's
+	// Dir stored as ./<Name>/; an entry of dir at a graft's Name is left
+	// out, and so is a graft whose Dir does not exist.
+	CreateGrafted(ctx context.Context, path, dir string, quick bool, grafts ...Graft) (*ArchiveInfo, error)
+}

@@ -26,6 +26,8 @@ const (
 	TaskCron            = "cron"
 	TaskFlushCache      = "flush-cache"
 	TaskUpdateDB        = "update-db"
+	TaskDeployCode      = "deploy-code"
+	TaskSync            = "sync"
 	// TaskNoop does nothing (after sleep_ms): a health check of the queue,
 	// and what the dispatch benchmarks measure.
 	TaskNoop = "noop"
@@ -215,6 +217,8 @@ var taskCatalog = []TaskType{
 		Args: []TaskArg{
 			{Name: "platform", Kind: ArgPlatform, Positional: true, Required: true, Doc: "the platform to move to"},
 			{Name: "new_uri", Kind: ArgNewURI, Positional: true, Doc: "the site's new name"},
+			// Servers are the administrator's to choose, not a client's.
+			{Name: "db_server", Kind: ArgText, CLIOnly: true, Doc: "the db server to move the site's database to (default its own)"},
 		},
 		Result: resultOf[MoveResult](),
 	},
@@ -261,6 +265,22 @@ var taskCatalog = []TaskType{
 	},
 	{Name: TaskUpdateDB, Summary: "run a site's pending database updates", Objects: onSite, Queued: onSite, Clients: true,
 		Result: resultOf[UpdateDBResult](),
+	},
+	{Name: TaskDeployCode, Summary: "build a new platform from a git ref, move the site onto it, run the deploy hooks; a failure puts it back",
+		Objects: onSite, Queued: onSite, Force: true, Heavy: true, Clients: true, Recovery: RecoverVerifySite,
+		Args: []TaskArg{
+			{Name: "git_ref", Kind: ArgText, Required: true, Doc: "the branch, tag or commit to deploy"},
+		},
+		Result: resultOf[DeployCodeResult](),
+	},
+	{Name: TaskSync, Summary: "copy a site's database and files into another site (an environment of a project), after a backup of it",
+		Objects: onSite, Queued: onSite, Force: true, Heavy: true, Clients: true,
+		Args: []TaskArg{
+			{Name: "target", Kind: ArgText, Positional: true, Required: true, Doc: "the site written into (refused when protected, unless --force)"},
+			{Name: "db", Kind: ArgBool, Doc: "copy the database (with --files: both; neither: both)"},
+			{Name: "files", Kind: ArgBool, Doc: "copy the site's files (its writable directories)"},
+		},
+		Result: resultOf[SyncResult](),
 	},
 	{Name: TaskNoop, Summary: "do nothing, after sleep_ms (a health check of the queue)",
 		Objects: allObjects, Queued: onServer, Internal: true,

@@ -22,6 +22,10 @@ func (p Paths) Includes() string { return filepath.Join(p.Config(), "includes") 
 // Backups holds site backups.
 func (p Paths) Backups() string { return filepath.Join(p.Home, "backups") }
 
+// Projects holds the projects' files (<name>.yml, 0600: they hold webhook
+// secrets).
+func (p Paths) Projects() string { return filepath.Join(p.Home, "projects") }
+
 // Platforms is where platforms are built by default.
 func (p Paths) Platforms() string { return filepath.Join(p.Home, "platforms") }
 
@@ -34,6 +38,16 @@ func (p Paths) SSHKey() string { return filepath.Join(p.Home, ".ssh", "id_ed2551
 
 // KnownHosts pins the host keys of remote servers, learned at bootstrap.
 func (p Paths) KnownHosts() string { return filepath.Join(p.Home, ".ssh", "known_hosts") }
+
 // Hooks holds the task hooks of the user's own:
 // hooks/<task>/{pre,post}.d/ (docs/extending.md).
 func (p Paths) Hooks() string { return filepath.Join(p.Home, "hooks") }
+
+// Private holds the sites' private directories, outside every platform's
+// root.
+func (p Paths) Private() string { return filepath.Join(p.Home, "private") }
+
+// SitePrivate is the private directory of the site uri: its private files,
+// temporary files and config sync directory (apps that keep them outside
+// the root, aegir.PrivateDirApp).
+func (p Paths) SitePrivate(uri string) string { return filepath.Join(p.Private(), uri) }

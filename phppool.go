@@ -55,7 +55,10 @@ type PHPPool struct {
 	Root    string
 	SiteDir string
 	TempDir string
-	Socket  string
+	// PrivateDir is the site's private directory outside the root
+	// (AppSite.PrivateDir), "" when it has none.
+	PrivateDir string
+	Socket     string
 }
 
 // PHPPools is an HTTPService that can run each site's PHP in a pool of its

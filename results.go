@@ -153,6 +153,22 @@ type MoveResult struct {
 	OldPlatform string `json:"old_platform,omitempty"`
 }
 
+// DeployCodeResult is the result of deploy-code: the migrate's, and the
+// platform built from the ref with the commit it holds.
+type DeployCodeResult struct {
+	MoveResult
+	NewPlatform string `json:"new_platform,omitempty"`
+	Commit      string `json:"commit,omitempty"`
+}
+
+// SyncResult is the result of sync: the site written into and the backup
+// of it taken first (the target's, not the task's object's).
+type SyncResult struct {
+	SiteFacts
+	Target       string `json:"target,omitempty"`
+	TargetBackup string `json:"target_backup,omitempty"`
+}
+
 // SiteDeleteResult is the result of a site's delete: its safety backup.
 type SiteDeleteResult struct {
 	SiteFacts

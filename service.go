@@ -22,6 +22,18 @@ type Env struct {
 	// same path on it (Transport.Push): the http drivers push the config
 	// they render here before the server's own test runs there.
 	Push func(ctx context.Context, dir string) error
+	// ClusterMembers, set for a cluster (ServiceCluster), returns its
+	// members' services: the cluster driver reaches them through the
+	// domain, never by importing their drivers.
+	ClusterMembers func(ctx context.Context) ([]ClusterMember, error)
+}
+
+// ClusterMember is one web server of a cluster: its name, its http
+// service, and the runner of commands there.
+type ClusterMember struct {
+	Name   string
+	HTTP   HTTPService
+	Runner Runner
 }
 
 // Remote reports whether the environment's server is reached over the
@@ -276,6 +288,16 @@ type App interface {
 	// directory (Drupal's sites.php entries); the directory itself is the
 	// caller's.
 	DeleteSite(ctx context.Context, s *AppSite) error
+}
+
+// PrivateDirApp is an App whose sites keep the "private" part of their
+// WritableDirs (private files, temporary files, the config sync directory)
+// in a directory of their own outside every platform's root
+// (AppSite.PrivateDir), so no web server rule has to keep it from the web.
+// Backups still hold it as private/ inside the site directory.
+type PrivateDirApp interface {
+	// PrivateOutsideRoot reports that the app does.
+	PrivateOutsideRoot() bool
 }
 
 // WebInstaller is an App whose code offers its installer over the web when

@@ -31,12 +31,21 @@ type StepRunner struct {
 // Run executes steps. It returns the error of the failed step; undo errors
 // are logged, since the first error is the one the user needs.
 func (r *StepRunner) Run(ctx context.Context, steps []Step) error {
+	_, err := r.Nest(ctx, steps)
+	return err
+}
+
+// Nest runs steps as Run does and, when they all pass, returns the undo of
+// the whole list (each step's, in reverse): a task's step that runs a
+// list of steps known only once earlier steps have run (a migrate onto a
+// platform the task has just built) returns it as its own undo.
+func (r *StepRunner) Nest(ctx context.Context, steps []Step) (Undo, error) {
 	var undos []namedUndo
 	for _, s := range steps {
 		err := ctx.Err()
 		var undo Undo
 		if err == nil && s.Name == r.CrashAt {
-			return Errorf(EINTERNAL, "stopped before step %q with nothing undone, as a crash would (crash-at)", s.Name)
+			return nil, Errorf(EINTERNAL, "stopped before step %q with nothing undone, as a crash would (crash-at)", s.Name)
 		}
 		if err == nil && s.Name == r.FailAt {
 			err = Errorf(EINTERNAL, "step %q failed on purpose (fail-at)", s.Name)
@@ -46,13 +55,19 @@ func (r *StepRunner) Run(ctx context.Context, steps []Step) error {
 		if err != nil {
 			r.Log.Errorf("%s: %v", s.Name, err)
 			r.rollback(undos)
-			return fmt.Errorf("%s: %w", s.Name, err)
+			return nil, fmt.Errorf("%s: %w", s.Name, err)
 		}
 		if undo != nil {
 			undos = append(undos, namedUndo{s.Name, undo})
 		}
 	}
-	return nil
+	if len(undos) == 0 {
+		return nil, nil
+	}
+	return func(context.Context) error {
+		r.rollback(undos)
+		return nil
+	}, nil
 }
 
 type namedUndo struct {

@@ -204,15 +204,16 @@ func TestPlatformVerifyRecordsAppPackagesAndSitesFound(t *testing.T) {
 	})
 }
 
-// TestFailingInstallIsFailedWithItsLogInOrder installs a site whose db
-// server has no database service: the install fails at its database step
-// and rolls back; the task is failed with every log line in order, and the
-// site record is failed.
+// TestFailingInstallIsFailedWithItsLogInOrder installs a PHP site, which
+// needs a database, on a db server with no database service: the install
+// fails at its database step and rolls back; the task is failed with every
+// log line in order, and the site record is failed.
 func TestFailingInstallIsFailedWithItsLogInOrder(t *testing.T) {
 	forEachStore(t, func(t *testing.T, s aegir.Store) {
 		f := setup(t, s, 0)
-		f.site(t, "new.example", "static", aegir.SiteInstalling)
-		id := enqueue(t, s, &aegir.Task{Type: aegir.TaskInstall, ObjectType: aegir.SiteContext, Object: "new.example", Platform: "static"})[0]
+		f.root = f.platform(t, "php", map[string]string{"index.php": "<?php\n"})
+		f.site(t, "new.example", "php", aegir.SiteInstalling)
+		id := enqueue(t, s, &aegir.Task{Type: aegir.TaskInstall, ObjectType: aegir.SiteContext, Object: "new.example", Platform: "php"})[0]
 		f.start(t, "host", 2)
 		task := waitTasks(t, s, 10*time.Second, id)[0]
 		wantStatus(t, s, task, aegir.StatusFailed)

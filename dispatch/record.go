@@ -213,6 +213,18 @@ func (d *Dispatcher) recordSite(ctx context.Context, task *aegir.Task, res any, 
 		} else if c != nil {
 			r.Site.Platform = c.Site.Platform
 		}
+	case aegir.TaskDeployCode:
+		if failed || c == nil {
+			break
+		}
+		// The platform the deploy built is recorded before the site moves
+		// onto it, so the next task writes the site's context as it is.
+		if dc := aegir.PartOf[aegir.DeployCodeResult](res); dc != nil && dc.NewPlatform != "" {
+			if err := d.recordBuiltPlatform(ctx, aegir.ContextName(dc.NewPlatform), r); err != nil {
+				return errors.Join(append(errs, err)...)
+			}
+		}
+		r.Site.Platform = c.Site.Platform
 	case aegir.TaskClone:
 		if !failed && moved != nil {
 			newURI = moved.NewURI
@@ -341,5 +353,30 @@ func (d *Dispatcher) recordMigrated(ctx context.Context, o aegir.SiteOutcome, lw
 		return fmt.Errorf("update site @%s: %w", r.Name, err)
 	}
 	lw.infof("recorded @%s on %s", r.Name, r.Site.Platform)
+	return nil
+}
+
+// recordBuiltPlatform records the platform a deploy-code built for site,
+// from its context, with the old platform's clients and app.
+func (d *Dispatcher) recordBuiltPlatform(ctx context.Context, name string, site *aegir.SiteRecord) error {
+	if _, err := d.Store.GetPlatform(ctx, name); err == nil {
+		return nil
+	} else if aegir.ErrorCode(err) != aegir.ENOTFOUND {
+		return err
+	}
+	c, err := d.Backend.ContextStore().Get(ctx, name)
+	if err != nil {
+		return fmt.Errorf("the platform @%s the deploy built: %w", name, err)
+	}
+	if c.Type != aegir.PlatformContext {
+		return aegir.Errorf(aegir.EINTERNAL, "@%s is a %s, not a platform", name, c.Type)
+	}
+	p := &aegir.PlatformRecord{Name: name, Platform: *c.Platform}
+	if old, err := d.Store.GetPlatform(ctx, aegir.ContextName(site.Site.Platform)); err == nil {
+		p.App, p.Version, p.Clients, p.Status = old.App, old.Version, old.Clients, old.Status
+	}
+	if err := d.Store.CreatePlatform(ctx, p); err != nil {
+		return fmt.Errorf("record the platform @%s the deploy built: %w", name, err)
+	}
 	return nil
 }

@@ -142,6 +142,10 @@ func (d *Drupal) WritableDirs() []string {
 	return []string{"files", "private", "private/temp", "private/config/sync"}
 }
 
+// PrivateOutsideRoot reports that a Drupal site's private directory (its
+// "private" writable dirs) may live outside the platform's root.
+func (d *Drupal) PrivateOutsideRoot() bool { return true }
+
 func (d *Drupal) logf(format string, args ...any) {
 	if d.env.Log != nil {
 		d.env.Log.Infof(format, args...)
@@ -191,3 +195,4 @@ func (d *Drupal) InstallsOverTheWeb() bool { return true }
 
 var _ aegir.App = (*Drupal)(nil)
 var _ aegir.WebInstaller = (*Drupal)(nil)
+var _ aegir.PrivateDirApp = (*Drupal)(nil)

@@ -575,10 +575,10 @@ func TestDrupalParamsAndDirs(t *testing.T) {
 func TestSettingsNameThePrivateDirOutsideTheRoot(t *testing.T) {
 	t.Parallel()
 	for fixture, want := range map[string][]string{
-		"d7": {"$conf['file_private_path'] = '/srv/aegir/private/example.com/files';",
-			"$conf['file_temporary_path'] = '/srv/aegir/private/example.com/tmp';"},
-		"d8": {"$settings['file_private_path'] = '/srv/aegir/private/example.com/files';",
-			"$settings['file_temp_path'] = '/srv/aegir/private/example.com/tmp';",
+		"d7": {"$conf['file_private_path'] = '/srv/aegir/private/example.com';",
+			"$conf['file_temporary_path'] = '/srv/aegir/private/example.com/temp';"},
+		"d8": {"$settings['file_private_path'] = '/srv/aegir/private/example.com';",
+			"$settings['file_temp_path'] = '/srv/aegir/private/example.com/temp';",
 			"$settings['config_sync_directory'] = '/srv/aegir/private/example.com/config/sync';"},
 	} {
 		root := platform(t, fixture, nil)

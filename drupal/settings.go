@@ -110,12 +110,15 @@ func renderSettings(s *aegir.AppSite, major int, old []byte) ([]byte, error) {
 }
 
 // privatePaths are the site's private files, temporary and config sync
-// directories as its settings name them.
+// directories as its settings name them: the private directory, under the
+// site's PrivateDir or sites/<uri>/private, with temp/ and config/sync/ in
+// it. The two are laid out alike so that a backup's private/ is the
+// private directory itself, moved in or out in one rename.
 func privatePaths(s *aegir.AppSite) (private, temp, sync string) {
-	if s.PrivateDir != "" {
-		return filepath.Join(s.PrivateDir, "files"), filepath.Join(s.PrivateDir, "tmp"), filepath.Join(s.PrivateDir, "config", "sync")
-	}
 	base := "sites/" + s.URI + "/private"
+	if s.PrivateDir != "" {
+		base = s.PrivateDir
+	}
 	return base, base + "/temp", base + "/config/sync"
 }
 

@@ -266,6 +266,11 @@ func (s *Service) checkArgs(ctx context.Context, typ string, spec argSpec, objec
 			if v, err = s.freeURI(ctx, v, field); err != nil {
 				return nil, err
 			}
+		case "target":
+			var err error
+			if v, err = s.syncTarget(ctx, object, site, v, field); err != nil {
+				return nil, err
+			}
 		case "file", "files":
 			files, err := s.siteBackups(ctx, object, strings.Fields(v), field)
 			if err != nil {
@@ -325,6 +330,30 @@ func (s *Service) targetPlatform(ctx context.Context, typ, object string, site *
 		return "", err
 	}
 	return "@" + p.Name, nil
+}
+
+// syncTarget checks the site a sync writes into: an installed site other
+// than the source, of the same client as the source (a sync would
+// otherwise let one client's user overwrite another's data); reported as
+// not found when it is another client's, as such sites are.
+func (s *Service) syncTarget(ctx context.Context, object string, site *aegir.SiteRecord, ref, field string) (string, error) {
+	uri := aegir.ContextName(ref)
+	if err := aegir.ValidateURI(field, uri); err != nil {
+		return "", err
+	}
+	if uri == aegir.ContextName(object) {
+		return "", aegir.FieldErrorf(field, "@%s is the site copied from", uri)
+	}
+	t, err := s.Store.GetSite(ctx, uri)
+	if aegir.ErrorCode(err) == aegir.ENOTFOUND || err == nil && (site == nil || t.Client != site.Client) {
+		return "", aegir.FieldErrorf(field, "no site @%s of the same client", uri)
+	} else if err != nil {
+		return "", err
+	}
+	if t.Status != aegir.SiteEnabled {
+		return "", aegir.FieldErrorf(field, "@%s is %s, not an enabled site", uri, t.Status)
+	}
+	return uri, nil
 }
 
 // freeURI checks a new site name: valid and held by no other server,

@@ -19,6 +19,8 @@ type Backend struct {
 	Archiver  aegir.Archiver
 	// Builder builds platforms from their sources; nil refuses them.
 	Builder aegir.PlatformBuilder
+	// Projects keeps the projects (project.go); nil refuses them.
+	Projects aegir.ProjectStore
 	// LoadLimit is the load average above which heavy tasks are refused;
 	// zero means no limit.
 	LoadLimit float64
@@ -77,6 +79,8 @@ var tasks = map[string]map[aegir.ContextType]taskFunc{
 	aegir.TaskCron:       {aegir.SiteContext: (*run).cron},
 	aegir.TaskFlushCache: {aegir.SiteContext: (*run).flushCache},
 	aegir.TaskUpdateDB:   {aegir.SiteContext: (*run).updateDB},
+	aegir.TaskDeployCode: {aegir.SiteContext: (*run).deployCode},
+	aegir.TaskSync:       {aegir.SiteContext: (*run).sync},
 }
 
 // Run runs task on the named context and returns its Result. The task's
@@ -197,6 +201,9 @@ func (t *run) env() aegir.Env {
 // commands there and Push copies files there when it is remote.
 func (t *run) serverEnv(name string, s *aegir.Server) aegir.Env {
 	env := t.env()
+	if s.HTTPServiceType == aegir.ServiceCluster {
+		env.ClusterMembers = t.clusterMembers(name, s)
+	}
 	if t.b.Transport == nil || s.IsLocal() {
 		return env
 	}

@@ -17,7 +17,8 @@ import (
 //	remove php pool        removePoolStep (steps_pool.go): PHPPools.DeletePool, when the site has
 //	                       its own pool                             undo: the pool back
 //	release certificates   releaseStep: CertificateService.Release  undo: put back
-//	remove site directory  app.DeleteSite, the directory removed    no undo: restore the backup
+//	remove site directory  app.DeleteSite, the directory removed, then its private
+//	                       directory outside the root               no undo: restore the backup
 //	drop database          db.DropDatabase, with its user           no undo: restore the backup
 //	remove site user       SiteUsers.Remove, when the site had its own pool   no undo (a restore
 //	                       or verify creates it again)
@@ -47,7 +48,12 @@ func (t *run) deleteSite(ctx context.Context, c *aegir.Context) ([]aegir.Step, e
 			}
 			// What the site's PHP made becomes aegir's, so it can go.
 			t.giveBack(ctx, s.web, s.site.URI, s.siteDir())
-			return nil, os.RemoveAll(s.siteDir())
+			if err := os.RemoveAll(s.siteDir()); err != nil {
+				return nil, err
+			}
+			// Its private directory outside the root is in the backup
+			// taken above, as private/.
+			return nil, t.removePrivate(ctx, s.web, s.site.URI, s.private)
 		}},
 		aegir.Step{Name: "drop database", Do: func(ctx context.Context) (aegir.Undo, error) {
 			return nil, s.db.DropDatabase(ctx, s.site.DBName, s.site.DBUser)

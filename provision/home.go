@@ -21,6 +21,7 @@ var homeDirs = []struct {
 	{aegir.Paths.Backups, 0o700},
 	{aegir.Paths.Platforms, 0o755},
 	{aegir.Paths.Clients, 0o711},
+	{aegir.Paths.Private, 0o711},
 }
 
 // MakeHome creates the $AEGIR_HOME tree with its modes; it is idempotent.

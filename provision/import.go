@@ -11,6 +11,8 @@ import (
 // records the credentials, and verifies it. Steps:
 //
 //	read settings   app.ReadSettings; db.DatabaseExists of the database they name   no undo
+//	private directory  privateDirStep (steps_private.go): sites/<uri>/private moved
+//	                out of the root, for an app that keeps it there   undo: moved back
 //	site directory  siteDirStep                          no undo
 //	php pool        poolStep (steps_pool.go), when the server gives each site its own pool
 //	                undo: the pool removed
@@ -58,6 +60,7 @@ func (t *run) importSite(ctx context.Context, c *aegir.Context) ([]aegir.Step, e
 			t.log.Infof("read the settings of %s: database %q, profile %s, language %s", s.site.URI, settings.DB.Name, s.site.Profile, s.site.Language)
 			return nil, nil
 		}},
+		t.privateDirStep(s),
 		t.siteDirStep(s),
 		t.poolStep(s, false),
 		t.settingsStep(s),

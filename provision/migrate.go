@@ -30,7 +30,8 @@ import (
 //	                              undo: the old vhost and pool written back
 //	release old certificates      CertificateService.Release, when renamed   undo: put back
 //	remove old context            ContextStore.Delete, when renamed          undo: put back
-//	set aside old site directory  renamed <site dir>.old-<time>              undo: moved back
+//	set aside old site directory  renamed <site dir>.old-<time>, and when renamed the old
+//	                              name's private directory outside the root   undo: moved back
 //	remove old copy               cleanupStep (steps_deploy.go): app.DeleteSite, the old
 //	                              directory (given back to aegir first when
 //	                              the site had its own pool), db.DropDatabase of the old
@@ -45,11 +46,17 @@ func (t *run) migrate(ctx context.Context, c *aegir.Context) ([]aegir.Step, erro
 	if err != nil {
 		return nil, err
 	}
-	newURI := t.opts.Args["new_uri"]
+	return t.migrateSteps(ctx, c, s, platform, t.opts.Args["new_uri"])
+}
+
+// migrateSteps are migrate's steps for the loaded site s of c, onto
+// platform under newURI ("" keeps its name); deploy-code runs them onto
+// the platform it built.
+func (t *run) migrateSteps(ctx context.Context, c *aegir.Context, s *siteEnv, platform, newURI string) ([]aegir.Step, error) {
 	if newURI == "" {
 		newURI = s.site.URI
 	}
-	target, before, err := t.targetSite(ctx, c, platform, newURI)
+	target, before, err := t.targetSite(ctx, c, platform, newURI, t.opts.Args["db_server"])
 	if err != nil {
 		return nil, err
 	}
@@ -83,6 +90,16 @@ func (t *run) migrate(ctx context.Context, c *aegir.Context) ([]aegir.Step, erro
 		}
 		t.giveBack(ctx, s.web, s.site.URI, aside)
 		if err := os.RemoveAll(aside); err != nil {
+			return err
+		}
+		// The old web server's copy, uploads included, went to the new
+		// one through the backup: the site must be in one place.
+		for _, w := range s.webs {
+			if err := t.removeRemoteSiteDir(ctx, w.name, w.server, s.siteDir()); err != nil {
+				return err
+			}
+		}
+		if err := t.removePrivate(ctx, s.web, s.site.URI, s.privateAside); err != nil {
 			return err
 		}
 		if renamed {
@@ -150,7 +167,15 @@ func (t *run) retireSteps(s, target *siteEnv, renamed bool, aside *string) []aeg
 			if err := os.Rename(dir, *aside); err != nil {
 				return nil, err
 			}
-			return func(context.Context) error { return os.Rename(*aside, dir) }, nil
+			// Under a new name, the old name's private directory goes too
+			// (the same name keeps it: the copy took its place).
+			undoPrivate, err := t.setAsidePrivate(s, renamed)
+			if err != nil {
+				return nil, errors.Join(err, os.Rename(*aside, dir))
+			}
+			return func(ctx context.Context) error {
+				return errors.Join(undoPrivate(ctx), os.Rename(*aside, dir))
+			}, nil
 		}},
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"time"
 
@@ -20,6 +21,9 @@ type siteEnv struct {
 	webName  string
 	web      *aegir.Server
 	http     aegir.HTTPService
+	// webs are the machines that serve the site: the web server, or the
+	// members of a cluster.
+	webs     []webServer
 	dbServer *aegir.Server
 	db       aegir.DBService
 	// cert is the site's certificate, once the certificate step has
@@ -33,6 +37,13 @@ type siteEnv struct {
 	// lostDB: the site's database is gone or empty (noteLostDatabase), so
 	// a backup of it holds its files only.
 	lostDB bool
+	// private is the site's private directory outside the platform's
+	// root (steps_private.go); "" when its app keeps it in the site
+	// directory.
+	private string
+	// privateAside is where a migrate under a new name set aside the
+	// site's private directory (setAsidePrivate), removed at the end.
+	privateAside string
 }
 
 func (t *run) loadSite(ctx context.Context, c *aegir.Context) (*siteEnv, error) {
@@ -54,11 +65,15 @@ func (t *run) loadSite(ctx context.Context, c *aegir.Context) (*siteEnv, error) 
 		return nil, err
 	}
 	s.webName = aegir.ContextName(pc.Platform.WebServer)
+	if s.webs, err = t.webServers(ctx, s.webName, s.web); err != nil {
+		return nil, err
+	}
 	s.custom = aegir.MergeCustom(s.web.Custom, pc.Platform.Custom, site.Custom)
 	s.settingsIncludes = []string{
 		filepath.Join(t.env().Paths.Includes(), aegir.GlobalSettings),
 		filepath.Join(s.platform.root, "sites", "all", aegir.PlatformSettings),
 	}
+	s.private = privateDirOf(t.b.Paths, s.platform.app, site.URI)
 	if s.dbServer, s.db, err = t.dbService(ctx, site.DBServer); err != nil {
 		return nil, aegir.FieldErrorf("db_server", "%v", err)
 	}
@@ -115,7 +130,7 @@ func (s *siteEnv) appSite() *aegir.AppSite {
 		URI: s.site.URI, Aliases: s.site.Aliases, URL: s.url(),
 		Root: s.platform.root, SiteDir: s.siteDir(),
 		Profile: s.site.Profile, Language: s.site.Language, Email: s.adminEmail(),
-		DB: s.creds(), WebGroup: s.group(),
+		DB: s.creds(), WebGroup: s.group(), PrivateDir: s.private,
 		Custom: s.custom, SettingsIncludes: s.settingsIncludes,
 	}
 }
@@ -155,23 +170,28 @@ func (s *siteEnv) grantHosts(ctx context.Context) ([]string, error) {
 		return []string{"%"}, nil
 	}
 	local := []string{"localhost", "127.0.0.1"}
+	var hosts []string
 	if s.dbServer.IsLocal() {
-		if s.web.IsLocal() {
-			return local, nil
+		hosts = local
+	} else {
+		master, err := masterAddress(ctx, s.dbServer)
+		if err != nil {
+			return nil, err
 		}
-		return append(local, s.web.RemoteHost), nil
+		hosts = []string{master}
 	}
-	master, err := masterAddress(ctx, s.dbServer)
-	if err != nil {
-		return nil, err
-	}
-	hosts := []string{master}
-	switch {
-	case s.web.IsLocal():
-	case s.web.RemoteHost == s.dbServer.RemoteHost:
-		hosts = append(hosts, local...)
-	case s.web.RemoteHost != master:
-		hosts = append(hosts, s.web.RemoteHost)
+	// Each machine that serves the site: a cluster's every member.
+	for _, w := range s.webs {
+		switch {
+		case w.server.IsLocal():
+			// The master: local, or its address is there already.
+		case w.server.RemoteHost == s.dbServer.RemoteHost:
+			if !slices.Contains(hosts, local[0]) {
+				hosts = append(hosts, local...)
+			}
+		case !slices.Contains(hosts, w.server.RemoteHost):
+			hosts = append(hosts, w.server.RemoteHost)
+		}
 	}
 	return hosts, nil
 }

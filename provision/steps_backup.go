@@ -47,9 +47,12 @@ func (t *run) backupPath(uri string) (string, error) {
 	return "", aegir.Errorf(aegir.ECONFLICT, "no free backup file name for %s", base)
 }
 
-// backupSteps dump the site's database into its directory, archive the
-// directory, and remove the dump. Steps:
+// backupSteps fetch the site's files from its web server, dump the site's
+// database into its directory, archive the directory, and remove the dump.
+// Steps:
 //
+//	fetch files    fetchSiteFilesStep (steps_fleet.go): a remote web server's files/ and
+//	               private/ rsynced back to the master                  no undo
 //	dump database  dumpDatabase: db.Dump into sites/<uri>/database.sql, 0600, refused
 //	               when suspiciously small; none for a lost database   undo: remove the dump
 //	archive        Archiver.Create into backupPath (or the file given)  undo: Archiver.Delete
@@ -89,7 +92,8 @@ func (t *run) backupSteps(s *siteEnv, file *string) []aegir.Step {
 			}
 			// What the site's PHP made is aegir's to read.
 			t.giveBack(ctx, s.web, s.site.URI, s.siteDir())
-			info, err := t.b.Archiver.Create(ctx, *file, s.siteDir())
+			t.giveBackPrivate(ctx, s.web, s.site.URI, s.private)
+			info, err := t.archiveSite(ctx, *file, s.siteDir(), s.privateGrafts(), false)
 			if err != nil {
 				return nil, err
 			}
@@ -141,9 +145,9 @@ type sideBackup struct {
 	err    error
 }
 
-// startBackup runs prepare (when not nil), then archives dir into path, in
-// the background.
-func (t *run) startBackup(ctx context.Context, path, dir string, prepare func(context.Context) error) *sideBackup {
+// startBackup runs prepare (when not nil), then archives dir (with grafts,
+// the private directory outside the root) into path, in the background.
+func (t *run) startBackup(ctx context.Context, path, dir string, grafts []aegir.Graft, prepare func(context.Context) error) *sideBackup {
 	b := &sideBackup{done: make(chan struct{})}
 	ctx, b.cancel = context.WithCancel(ctx)
 	go func() {
@@ -156,11 +160,7 @@ func (t *run) startBackup(ctx context.Context, path, dir string, prepare func(co
 		// Its time is the task's: the fastest level, where the archiver
 		// has one (gzip level 1 is about a third cheaper than 6, for an
 		// archive 2% larger, still a .tar.gz).
-		if qa, ok := t.b.Archiver.(aegir.QuickArchiver); ok {
-			b.info, b.err = qa.CreateQuick(ctx, path, dir)
-		} else {
-			b.info, b.err = t.b.Archiver.Create(ctx, path, dir)
-		}
+		b.info, b.err = t.archiveSite(ctx, path, dir, grafts, true)
 	}()
 	return b
 }
@@ -315,7 +315,8 @@ func (t *run) sideBackupSteps(s *siteEnv, file *string) (start aegir.Step, join 
 		}
 		db, name, lost := s.db, s.site.DBName, s.lostDB // the site's own: the deploy changes s
 		t.giveBack(ctx, s.web, s.site.URI, dir)
-		b = t.startBackup(ctx, *file, dir, func(ctx context.Context) error {
+		t.giveBackPrivate(ctx, s.web, s.site.URI, s.private)
+		b = t.startBackup(ctx, *file, dir, s.privateGrafts(), func(ctx context.Context) error {
 			if lost {
 				return nil // said by noteLostDatabase
 			}

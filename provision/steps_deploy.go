@@ -32,8 +32,11 @@ type deployment struct {
 	oldURLGuessed bool
 	staging       string // <site dir>.restore while unpacking
 	retired       string // the site directory that was replaced, removed at the end
-	before        *aegir.Context
-	oldDB         struct{ name, user string }
+	// privateRetired is the private directory outside the root that was
+	// replaced (movePrivateIn), removed at the end.
+	privateRetired string
+	before         *aegir.Context
+	oldDB          struct{ name, user string }
 	// beforeSwap are steps of the caller's that must end before the new
 	// copy replaces the site: the join of a backup taken meanwhile.
 	beforeSwap []aegir.Step
@@ -265,7 +268,8 @@ func (t *run) importDump(ctx context.Context, s *siteEnv, path string) error {
 }
 
 // swapIn moves the unpacked directory into place; a site directory already
-// there is set aside until the cleanup, or moved back by the undo.
+// there is set aside until the cleanup, or moved back by the undo. Its
+// private/ then goes out of the root (movePrivateIn).
 func (t *run) swapIn(d *deployment) (aegir.Undo, error) {
 	dir := d.target.siteDir()
 	if err := removeIfExists(filepath.Join(d.staging, dumpFile)); err != nil { // a copied site has none
@@ -288,7 +292,20 @@ func (t *run) swapIn(d *deployment) (aegir.Undo, error) {
 		}
 		return nil, fmt.Errorf("move %s into place: %w", d.staging, err)
 	}
-	return func(context.Context) error {
+	undoPrivate, err := t.movePrivateIn(d)
+	if err != nil {
+		os.Rename(dir, d.staging)
+		if d.retired != "" {
+			os.Rename(d.retired, dir)
+		}
+		return nil, err
+	}
+	return func(ctx context.Context) error {
+		if undoPrivate != nil {
+			if err := undoPrivate(ctx); err != nil {
+				return err
+			}
+		}
 		if err := os.RemoveAll(dir); err != nil {
 			return err
 		}
@@ -352,6 +369,9 @@ func (t *run) cleanupStep(d *deployment, oldDB aegir.DBService, extra func(ctx c
 			if err := os.RemoveAll(d.retired); err != nil {
 				t.log.Warnf("remove the old directory %s: %v", d.retired, err)
 			}
+		}
+		if err := t.removePrivate(ctx, d.target.web, d.target.site.URI, d.privateRetired); err != nil {
+			t.log.Warnf("remove the old private directory %s: %v", d.privateRetired, err)
 		}
 		if d.oldDB.name != "" {
 			t.log.Infof("dropping the old database %s", d.oldDB.name)

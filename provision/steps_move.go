@@ -12,8 +12,9 @@ import (
 )
 
 // targetSite builds the site a migrate or clone deploys into: a copy of
-// the source context on another platform and/or under another name.
-func (t *run) targetSite(ctx context.Context, src *aegir.Context, platform, uri string) (*siteEnv, *aegir.Context, error) {
+// the source context on another platform and/or under another name, and,
+// when dbServer is set, with its database on that db server.
+func (t *run) targetSite(ctx context.Context, src *aegir.Context, platform, uri, dbServer string) (*siteEnv, *aegir.Context, error) {
 	if err := aegir.ValidateURI("new_uri", uri); err != nil {
 		return nil, nil, err
 	}
@@ -31,6 +32,12 @@ func (t *run) targetSite(ctx context.Context, src *aegir.Context, platform, uri 
 	tc := src.Clone()
 	tc.Name, tc.Site.URI = uri, uri
 	tc.Site.Platform = "@" + aegir.ContextName(platform)
+	if dbServer != "" {
+		if err := aegir.ValidateName("db_server", aegir.ContextName(dbServer)); err != nil {
+			return nil, nil, err
+		}
+		tc.Site.DBServer = "@" + aegir.ContextName(dbServer)
+	}
 	if err := aegir.CheckReferences(ctx, t.b.Contexts, tc); err != nil {
 		return nil, nil, err
 	}
@@ -60,6 +67,7 @@ func (t *run) sourcePackageCheck(s *siteEnv, d *deployment) aegir.Step {
 // into the target: on the same machine by copying it directly, else
 // through the backup. Steps, on the same machine:
 //
+//	fetch files                         fetchSiteFilesStep: from a remote web server
 //	database … import                   copySteps' first list
 //	swap in … packages                  bringUpSteps
 //	choose backup, remove dump          copySteps' second list
@@ -72,7 +80,10 @@ func (t *run) sourcePackageCheck(s *siteEnv, d *deployment) aegir.Step {
 func (t *run) moveSteps(s *siteEnv, d *deployment, file *string) []aegir.Step {
 	if sameMachine(s, d.target) {
 		before, after := t.copySteps(s, d, file)
-		return append(append(before, t.bringUpSteps(d)...), after...)
+		// A remote web server holds the site's uploads: the copy is of
+		// its files, as the backup's is.
+		steps := append([]aegir.Step{t.fetchSiteFilesStep(s)}, before...)
+		return append(append(steps, t.bringUpSteps(d)...), after...)
 	}
 	steps := t.backupSteps(s, file)
 	steps = append(steps, aegir.Step{Name: "choose backup", Do: func(context.Context) (aegir.Undo, error) {
@@ -117,7 +128,8 @@ func sameMachine(s, target *siteEnv) bool {
 //	               dump imported back over a shared database the deploy changed
 //	archive        Archiver.CreateQuick of the source directory, in the background
 //	               undo: stop it, remove the archive
-//	unpack         copyTree of the source directory into <site dir>.restore
+//	unpack         copyTree of the source directory into <site dir>.restore, and of
+//	               its private directory outside the root as private/ in it
 //	               undo: remove the copy
 //	import         nothing: the dump was imported as it was taken
 //	(bringUpSteps)
@@ -187,14 +199,23 @@ func (t *run) copySteps(s *siteEnv, d *deployment, file *string) (before, after 
 			// What the site's PHP made is aegir's to read, for the
 			// backup and the copy.
 			t.giveBack(ctx, s.web, s.site.URI, s.siteDir())
-			b = t.startBackup(ctx, *file, s.siteDir(), nil)
+			t.giveBackPrivate(ctx, s.web, s.site.URI, s.private)
+			b = t.startBackup(ctx, *file, s.siteDir(), s.privateGrafts(), nil)
 			return func(context.Context) error { return b.discard(t.b.Archiver) }, nil
 		}},
 		{Name: "unpack", Do: func(ctx context.Context) (aegir.Undo, error) {
 			if err := removeIfExists(d.staging); err != nil {
 				return nil, err
 			}
-			if err := copyTree(ctx, s.siteDir(), d.staging, dumpFile); err != nil {
+			skip := []string{dumpFile}
+			if s.privateOutside() {
+				skip = append(skip, privateName) // its copy is the one outside the root
+			}
+			if err := copyTree(ctx, s.siteDir(), d.staging, skip...); err != nil {
+				return nil, err
+			}
+			if err := copyPrivate(ctx, s, d.staging); err != nil {
+				removeIfExists(d.staging)
 				return nil, err
 			}
 			t.log.Infof("copied %s to %s", s.siteDir(), d.staging)

@@ -39,8 +39,14 @@ func (s *siteEnv) group() string {
 }
 
 // tempDir is the site's own temporary directory (sessions, uploads in
-// progress), under private/, which no web server serves.
-func (s *siteEnv) tempDir() string { return filepath.Join(s.siteDir(), "private", "temp") }
+// progress), under private/, which no web server serves: the private
+// directory outside the root when the site has one.
+func (s *siteEnv) tempDir() string {
+	if s.private != "" {
+		return filepath.Join(s.private, "temp")
+	}
+	return filepath.Join(s.siteDir(), "private", "temp")
+}
 
 // poolStep, "php pool", gives the site its own php-fpm pool (writePool);
 // its undo removes the pool (or puts back the previous one). A site whose
@@ -87,13 +93,22 @@ func (t *run) writePool(ctx context.Context, s *siteEnv, newSite bool) (aegir.Un
 	if err := os.MkdirAll(s.tempDir(), 0o770); err != nil {
 		return nil, errors.Join(err, removeUser(ctx))
 	}
-	writable := append([]string{filepath.Join("private", "temp")}, s.platform.app.WritableDirs()...)
+	siteWritable, privateWritable := s.writableDirs()
+	writable := siteWritable
+	if s.private == "" {
+		writable = append([]string{filepath.Join("private", "temp")}, siteWritable...)
+	}
 	if err := t.b.SiteUsers.Own(ctx, name, s.siteDir(), writable); err != nil {
 		return nil, errors.Join(fmt.Errorf("give %s to %s: %w", s.siteDir(), name, err), removeUser(ctx))
 	}
+	if s.private != "" {
+		if err := t.b.SiteUsers.Own(ctx, name, s.private, append([]string{"."}, privateWritable...)); err != nil {
+			return nil, errors.Join(fmt.Errorf("give %s to %s: %w", s.private, name, err), removeUser(ctx))
+		}
+	}
 	undoPool, err := pools.WritePool(ctx, &aegir.PHPPool{
 		User: name, Root: s.platform.root, SiteDir: s.siteDir(), TempDir: s.tempDir(),
-		Socket: s.web.PHPPoolSocket(name),
+		PrivateDir: s.private, Socket: s.web.PHPPoolSocket(name),
 	})
 	if err != nil {
 		return nil, errors.Join(err, removeUser(ctx))

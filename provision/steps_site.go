@@ -37,7 +37,8 @@ func (t *run) settingsStep(s *siteEnv) aegir.Step {
 }
 
 // permissionsStep, "permissions", gives the site's settings and writable
-// directories to the web group. No undo: the modes are Aegir's own.
+// directories (and its private directory outside the root) to the web
+// group. No undo: the modes are Aegir's own.
 func (t *run) permissionsStep(s *siteEnv) aegir.Step {
 	return aegir.Step{Name: "permissions", Do: func(context.Context) (aegir.Undo, error) {
 		return nil, t.permissions(s)
@@ -176,12 +177,13 @@ func (t *run) siteDirectories(s *siteEnv) error {
 	if err := os.MkdirAll(s.siteDir(), 0o755); err != nil {
 		return fmt.Errorf("create %s: %w", s.siteDir(), err)
 	}
-	for _, d := range s.platform.app.WritableDirs() {
+	dirs, _ := s.writableDirs()
+	for _, d := range dirs {
 		if err := os.MkdirAll(filepath.Join(s.siteDir(), d), 0o770); err != nil {
 			return fmt.Errorf("create %s: %w", d, err)
 		}
 	}
-	return nil
+	return t.privateDirectories(s)
 }
 
 // permissions sets Aegir's modes: the site directory 0755, settings 0440
@@ -213,10 +215,15 @@ func (t *run) permissions(s *siteEnv) error {
 			return fmt.Errorf("settings mode: %w", err)
 		}
 	}
-	for _, d := range s.platform.app.WritableDirs() {
+	dirs, _ := s.writableDirs()
+	for _, d := range dirs {
 		if err := writableTree(filepath.Join(dir, d), gid, t.log.Warnf); err != nil {
 			return err
 		}
+	}
+	if s.private != "" {
+		// All of it is the site's to write: private files, temp, config sync.
+		return writableTree(s.private, gid, t.log.Warnf)
 	}
 	return nil
 }

@@ -65,6 +65,16 @@ func stepsBackend(t *testing.T) *Backend {
 		c.Site.DBName, c.Site.DBUser, c.Site.DBPassword = "aexample", "aexample", "secret"
 	})
 	mkdir(filepath.Join(dir, "platform_a", "sites", "a.example"))
+	root := mkdir(filepath.Join(dir, "platform_git", "sites"))
+	put("platform_git", aegir.PlatformContext, func(c *aegir.Context) {
+		c.Platform.Root, c.Platform.WebServer = filepath.Dir(root), "@"+aegir.MasterServer
+		c.Platform.GitURL, c.Platform.GitRef = "file:///srv/git/app.git", "main"
+	})
+	put("git.example", aegir.SiteContext, func(c *aegir.Context) {
+		c.Site.Platform, c.Site.Status = "@platform_git", aegir.SiteEnabled
+		c.Site.DBName, c.Site.DBUser, c.Site.DBPassword = "gitexample", "gitexample", "secret"
+	})
+	mkdir(filepath.Join(dir, "platform_git", "sites", "git.example"))
 	put("new.example", aegir.SiteContext, func(c *aegir.Context) { c.Site.Platform = "@platform_a" })
 	mkdir(filepath.Join(dir, "platform_a", "sites", "new.example"))
 	if err := os.WriteFile(filepath.Join(paths.Backups(), stepsBackup), nil, 0o600); err != nil {
@@ -105,6 +115,8 @@ var taskVariants = []struct {
 	{"cron @site", aegir.TaskCron, "a.example", nil},
 	{"flush-cache @site", aegir.TaskFlushCache, "a.example", nil},
 	{"update-db @site", aegir.TaskUpdateDB, "a.example", nil},
+	{"sync @site @target", aegir.TaskSync, "a.example", map[string]string{"target": "@git.example"}},
+	{"deploy-code @site --git_ref=REF, on a platform built from git", aegir.TaskDeployCode, "git.example", map[string]string{"git_ref": "feature-x"}},
 }
 
 // TestTaskStepNamesAreUnique builds the steps of every task, on every

@@ -135,6 +135,8 @@ func (t *run) verifyPlatform(ctx context.Context, c *aegir.Context) ([]aegir.Ste
 //	set aside strays      setAsideStrays (strays.go): what a dead task left   no undo
 //	database              databaseStep (steps_database.go): db.DatabaseExists, DatabaseSize;
 //	                      a lost database puts the site in maintenance and fails   no undo
+//	private directory     privateDirStep (steps_private.go): sites/<uri>/private moved out
+//	                      of the root, for an app that keeps it there   undo: moved back
 //	site directory        siteDirStep                          no undo
 //	php pool              poolStep (steps_pool.go): the site's user, directory group and own
 //	                      php-fpm pool, when its server gives each site one (a site still in
@@ -177,6 +179,7 @@ func (t *run) verifySite(ctx context.Context, c *aegir.Context) ([]aegir.Step, e
 			return nil, t.setAsideStrays(ctx, s)
 		}},
 		t.databaseStep(s),
+		t.privateDirStep(s),
 		t.siteDirStep(s),
 		t.poolStep(s, false),
 		t.settingsStep(s),

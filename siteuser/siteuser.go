@@ -145,8 +145,10 @@ func openSiteDir(dir string, caller int) (*os.Root, error) {
 	if !filepath.IsAbs(dir) || filepath.Clean(dir) != dir {
 		return nil, aegir.FieldErrorf("dir", "%q is not a clean absolute path", dir)
 	}
-	if filepath.Base(filepath.Dir(dir)) != "sites" {
-		return nil, aegir.FieldErrorf("dir", "%q is not a site directory (PLATFORM/sites/URI)", dir)
+	// A site's private directory outside the root ($AEGIR_HOME/private/URI)
+	// is the site's as much as its directory under the platform is.
+	if parent := filepath.Base(filepath.Dir(dir)); parent != "sites" && parent != "private" {
+		return nil, aegir.FieldErrorf("dir", "%q is not a site directory (PLATFORM/sites/URI or HOME/private/URI)", dir)
 	}
 	if err := aegir.ValidateURI("dir", filepath.Base(dir)); err != nil {
 		return nil, err
@@ -172,8 +174,10 @@ func openSiteDir(dir string, caller int) (*os.Root, error) {
 
 // Own gives the site directory dir to the caller (aegir, which must be
 // able to back it up, copy it and remove it, whoever made its files) and
-// the group of the site user name: dir itself 02750, so that only its
-// owner (aegir), the site's PHP and the web server enter it; every
+// the group of the site user name: dir itself 02750 (02770 when "." is
+// among the writable directories: a private directory PHP writes into),
+// so that only its owner (aegir), the site's PHP and the web server enter
+// it; every
 // directory and file in it in the group (group readable, directories
 // setgid so what is made there stays in it); and the writable directories
 // (local paths under dir) 02770 with their files group-writable. Symbolic
@@ -239,7 +243,7 @@ func (l Local) Own(ctx context.Context, name, dir string, writable []string) err
 		perm := info.Mode().Perm()
 		var mode fs.FileMode
 		switch {
-		case path == ".":
+		case path == "." && !inWritable(path):
 			mode = 0o750 | fs.ModeSetgid
 		case info.IsDir() && inWritable(path):
 			mode = perm | 0o770 | fs.ModeSetgid

@@ -56,6 +56,20 @@ func TestTheHelperRefusesWhatIsNotASiteUsersOrASiteDirectory(t *testing.T) {
 	if err := CheckSiteDir(site, os.Getuid()); err != nil {
 		t.Errorf("CheckSiteDir refused a site directory: %v", err)
 	}
+	// A site's private directory outside the root is one too.
+	private := filepath.Join(dir, "private", "a.example")
+	if err := os.MkdirAll(private, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := CheckSiteDir(private, os.Getuid()); err != nil {
+		t.Errorf("CheckSiteDir refused a private directory: %v", err)
+	}
+	if err := os.MkdirAll(filepath.Join(dir, "other", "a.example"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := CheckSiteDir(filepath.Join(dir, "other", "a.example"), os.Getuid()); err == nil {
+		t.Error("CheckSiteDir accepted a directory neither under sites nor under private")
+	}
 	if err := CheckSiteDir(site, os.Getuid()+1); err == nil {
 		t.Error("CheckSiteDir accepted a directory of another user's")
 	}
@@ -112,12 +126,22 @@ func TestOwnGivesTheTreeToTheSiteGroupAndLeavesLinksAlone(t *testing.T) {
 	if err := l.Own(ctx, name, site, []string{"files"}); err != nil {
 		t.Fatal(err)
 	}
+	// A private directory PHP writes into is writable itself.
+	private := filepath.Join(dir, "private", "a.example")
+	if err := os.MkdirAll(filepath.Join(private, "temp"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := l.Own(ctx, name, private, []string{".", "temp"}); err != nil {
+		t.Fatal(err)
+	}
 	for path, want := range map[string]fs.FileMode{
 		site:                                          0o750 | fs.ModeSetgid | fs.ModeDir,
 		filepath.Join(site, "settings.php"):           0o644,
 		filepath.Join(site, "files"):                  0o775 | fs.ModeSetgid | fs.ModeDir,
 		filepath.Join(site, "files", "sub"):           0o775 | fs.ModeSetgid | fs.ModeDir,
 		filepath.Join(site, "files", "sub", "up.jpg"): 0o664,
+		private:                        0o775 | fs.ModeSetgid | fs.ModeDir,
+		filepath.Join(private, "temp"): 0o775 | fs.ModeSetgid | fs.ModeDir,
 	} {
 		info, err := os.Lstat(path)
 		if err != nil {

@@ -34,6 +34,17 @@ func (a *Archiver) CreateQuick(ctx context.Context, path, dir string) (*aegir.Ar
 	return &aegir.ArchiveInfo{Path: info.Path, Size: info.Size, SHA256: info.SHA256}, nil
 }
 
+// CreateGrafted writes dir, with the directory of each graft under its
+// name, into a new archive at path; see the package function
+// CreateGrafted.
+func (a *Archiver) CreateGrafted(ctx context.Context, path, dir string, quick bool, grafts ...aegir.Graft) (*aegir.ArchiveInfo, error) {
+	info, err := CreateGrafted(ctx, path, dir, quick, grafts...)
+	if err != nil {
+		return nil, err
+	}
+	return &aegir.ArchiveInfo{Path: info.Path, Size: info.Size, SHA256: info.SHA256}, nil
+}
+
 // Extract unpacks the archive at path into dest, which must not exist;
 // see the package function Extract.
 func (a *Archiver) Extract(ctx context.Context, path, dest string) error {
@@ -57,4 +68,5 @@ var (
 	_ aegir.Archiver        = (*Archiver)(nil)
 	_ aegir.StreamExtractor = (*Archiver)(nil)
 	_ aegir.QuickArchiver   = (*Archiver)(nil)
+	_ aegir.GraftArchiver   = (*Archiver)(nil)
 )

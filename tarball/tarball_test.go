@@ -670,3 +670,42 @@ func TestCreateQuickWritesAnArchiveOfTheSameTree(t *testing.T) {
 		})
 	}
 }
+
+// TestCreateGraftedStoresThePrivateDirInsideTheSiteDir checks that a
+// graft is archived under its name in place of what the directory has
+// there, and unpacks where backups of before hold it; a missing graft is
+// left out.
+func TestCreateGraftedStoresThePrivateDirInsideTheSiteDir(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	site := filepath.Join(dir, "sites", "example.com")
+	private := filepath.Join(dir, "private", "example.com")
+	putFile(t, filepath.Join(site, "settings.php"), []byte("<?php\n"), 0o440)
+	putFile(t, filepath.Join(site, "private", "stale.txt"), []byte("stale"), 0o644)
+	putFile(t, filepath.Join(private, "secret.txt"), []byte("secret"), 0o640)
+	putFile(t, filepath.Join(private, "config", "sync", "system.site.yml"), []byte("name: x\n"), 0o640)
+	path := filepath.Join(dir, "b.tar.gz")
+	if _, err := CreateGrafted(context.Background(), path, site, true,
+		aegir.Graft{Name: "private", Dir: private}, aegir.Graft{Name: "gone", Dir: filepath.Join(dir, "nothing")}); err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(dir, "out")
+	if err := Extract(context.Background(), path, out, Options{}); err != nil {
+		t.Fatal(err)
+	}
+	for name, want := range map[string]string{
+		"settings.php": "<?php\n", "private/secret.txt": "secret", "private/config/sync/system.site.yml": "name: x\n",
+	} {
+		if got, err := os.ReadFile(filepath.Join(out, name)); err != nil || string(got) != want {
+			t.Errorf("%s: %q, %v; want %q", name, got, err, want)
+		}
+	}
+	for _, name := range []string{"private/stale.txt", "gone"} {
+		if _, err := os.Lstat(filepath.Join(out, name)); err == nil {
+			t.Errorf("%s was archived", name)
+		}
+	}
+	if _, err := CreateGrafted(context.Background(), filepath.Join(dir, "c.tar.gz"), site, true, aegir.Graft{Name: "../x", Dir: private}); aegir.ErrorCode(err) != aegir.EINVALID {
+		t.Errorf("a graft named ../x: %v", err)
+	}
+}

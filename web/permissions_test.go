@@ -222,6 +222,12 @@ var apiRules = map[string]rule{
 	"GET /api/notifications": {path: "/api/notifications", expect: everyone},
 	"GET /api/audit":         {path: "/api/audit", expect: [5]int{allow, deny, deny, deny, deny}},
 	"GET /api/dispatchers":   {path: "/api/dispatchers", expect: [5]int{allow, deny, deny, deny, deny}},
+	// Projects: the world has none (TestProjectWebhookQueuesTheBranchsDeploy
+	// checks who sees one): every user lists, and none finds one.
+	"GET /api/projects":                 {path: "/api/projects", expect: everyone},
+	"POST /api/projects":                {path: "/api/projects", body: map[string]any{"name": "Not A Name"}, expect: [5]int{allow, deny, deny, deny, deny}},
+	"GET /api/projects/{name}":          {path: "/api/projects/shop", expect: [5]int{hide, hide, hide, hide, hide}},
+	"POST /api/projects/{name}/webhook": {path: "/api/projects/shop/webhook", body: map[string]any{"ref": "refs/heads/main"}, public: 404},
 
 	"GET /api/tasks":              {path: "/api/tasks", expect: everyone},
 	"GET /api/tasks/{id}":         {path: "/api/tasks/%d", ids: taskB, expect: [5]int{allow, allow, allow, hide, allow}},
@@ -287,6 +293,9 @@ var pageRules = map[string]rule{
 	"POST /account/tokens/{id}/revoke": {path: "/account/tokens/%d/revoke", ids: adminToken, body: url.Values{}, expect: [5]int{allow, hide, hide, hide, hide}},
 	"GET /audit":                       {path: "/audit", expect: [5]int{allow, deny, deny, deny, deny}},
 	"GET /dispatchers":                 {path: "/dispatchers", expect: [5]int{allow, deny, deny, deny, deny}},
+	"GET /projects/{name}":             {path: "/projects/shop", expect: [5]int{hide, hide, hide, hide, hide}},
+	"POST /projects/{name}/deploy":     {path: "/projects/shop/deploy", body: url.Values{"environment": {"dev"}}, expect: [5]int{hide, hide, hide, hide, hide}},
+	"POST /projects/{name}/sync":       {path: "/projects/shop/sync", body: url.Values{"from": {"live"}, "to": {"dev"}}, expect: [5]int{hide, hide, hide, hide, hide}},
 
 	"GET /servers":               {path: "/servers", expect: [5]int{allow, allow, deny, deny, deny}},
 	"GET /servers/new":           {path: "/servers/new", expect: [5]int{allow, allow, deny, deny, deny}},

@@ -51,6 +51,8 @@ type Server struct {
 	// Offsite opens the off-site target whose snapshots a site's backups
 	// list; nil, or returning nil, when there is none.
 	Offsite func() (aegir.Offsite, error)
+	// Projects are the back end's projects (projects.go); nil: none.
+	Projects aegir.ProjectStore
 
 	once      sync.Once
 	registry  *prometheus.Registry
@@ -158,6 +160,10 @@ func (s *Server) routes() []route {
 		{method: "GET", path: "/api/sites/{name}/offsite-snapshots", handler: s.listSnapshots},
 		{method: "GET", path: "/api/audit", handler: s.listAudit},
 		{method: "GET", path: "/api/dispatchers", handler: s.listDispatchers},
+		{method: "GET", path: "/api/projects", handler: s.listProjects},
+		{method: "POST", path: "/api/projects", handler: s.createProject},
+		{method: "GET", path: "/api/projects/{name}", handler: s.getProject},
+		{method: "POST", path: "/api/projects/{name}/webhook", public: true, handler: s.projectWebhook},
 	}
 	for _, k := range kinds {
 		o := objectKinds[k]

@@ -537,7 +537,10 @@ type button struct {
 func (s *Server) buttons(r *http.Request, u *aegir.User, kind, name string, allowed []string) []button {
 	var out []button
 	for _, t := range allowed {
-		if t == aegir.TaskBackupDelete || t == aegir.TaskNoop || t == aegir.TaskImport && kind != hosting.KindSite {
+		// deploy-code and sync take a ref and a target: the project's page
+		// asks for them.
+		if t == aegir.TaskBackupDelete || t == aegir.TaskNoop || t == aegir.TaskImport && kind != hosting.KindSite ||
+			t == aegir.TaskDeployCode || t == aegir.TaskSync {
 			continue
 		}
 		if !s.can(r, u, hosting.ActTask+t, kind+":"+name) {

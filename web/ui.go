@@ -114,6 +114,10 @@ func (s *Server) pageRoutes() []pageRoute {
 		{method: "POST", path: "/sites/{name}/restore", handler: s.restoreSubmit},
 		{method: "POST", path: "/sites/{name}/tasks", handler: s.taskButton(aegir.SiteContext)},
 
+		{method: "GET", path: "/projects/{name}", handler: s.projectPage},
+		{method: "POST", path: "/projects/{name}/deploy", handler: s.projectDeploy},
+		{method: "POST", path: "/projects/{name}/sync", handler: s.projectSync},
+
 		{method: "GET", path: "/clients", handler: s.clientsPage},
 		{method: "GET", path: "/clients/new", handler: s.clientForm},
 		{method: "POST", path: "/clients", handler: s.clientCreate},

@@ -50,7 +50,7 @@ their names are the same (--http-port, --http_port).`,
 	root.AddCommand(
 		m.saveCommand(), m.showCommand(), m.listCommand(),
 		m.setupCommand(), m.bootstrapCommand(), m.serveCommand(), m.tokenCommand(), m.userCommand(), m.hostingImportCommand(),
-		m.siteUserCommand(), m.offsiteCommand(), m.recoverCommand(),
+		m.siteUserCommand(), m.offsiteCommand(), m.recoverCommand(), m.projectCommand(), m.envCommand(),
 		m.versionCommand(),
 	)
 	for _, tt := range aegir.Tasks() {

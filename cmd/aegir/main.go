@@ -29,6 +29,7 @@ import (
 
 	// The standard drivers register themselves.
 	_ "github.com/aegir-hosting/aegir/apache"
+	_ "github.com/aegir-hosting/aegir/cluster"
 	_ "github.com/aegir-hosting/aegir/drupal"
 	_ "github.com/aegir-hosting/aegir/mediawiki"
 	_ "github.com/aegir-hosting/aegir/mysql"
@@ -107,6 +108,7 @@ func (m *Main) backend(paths aegir.Paths) *provision.Backend {
 		Transport:   ssh.NewTransport(paths, runner),
 		Archiver:    &tarball.Archiver{Options: tarball.Options{MaxBytes: m.restoreLimit()}},
 		Builder:     &source.Builder{Runner: runner},
+		Projects:    contextfile.NewProjects(paths),
 		LoadLimit:   m.loadLimit(),
 		SiteUsers:   m.siteUsers(),
 		HookTimeout: m.hookTimeout(),

@@ -19,6 +19,7 @@ import (
 
 	"github.com/aegir-hosting/aegir"
 	"github.com/aegir-hosting/aegir/alert"
+	"github.com/aegir-hosting/aegir/contextfile"
 	"github.com/aegir-hosting/aegir/dispatch"
 	"github.com/aegir-hosting/aegir/hosting"
 	"github.com/aegir-hosting/aegir/provision"
@@ -148,7 +149,7 @@ func (m *Main) serve(ctx context.Context, cfg serveConfig) error {
 		return err
 	}
 	notifier := &alert.Notifier{Store: store, SMTP: smtp}
-	api := &web.Server{Service: svc, Store: store, Logger: logger, Offsite: m.backend(cfg.paths).Offsite}
+	api := &web.Server{Service: svc, Store: store, Logger: logger, Offsite: m.backend(cfg.paths).Offsite, Projects: contextfile.NewProjects(cfg.paths)}
 	// Behind the front end's own vhost (aegir setup --frontend_uri), the
 	// master's web server on this machine says which requests came over
 	// HTTPS; no one else may.

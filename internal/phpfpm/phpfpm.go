@@ -62,7 +62,10 @@ func (p *Pools) Render(pool *aegir.PHPPool) ([]byte, error) {
 	if err := aegir.ValidateSiteUser("php_user", pool.User); err != nil {
 		return nil, err
 	}
-	for field, path := range map[string]string{"root": pool.Root, "site_dir": pool.SiteDir, "temp_dir": pool.TempDir, "socket": pool.Socket} {
+	for field, path := range map[string]string{"root": pool.Root, "site_dir": pool.SiteDir, "temp_dir": pool.TempDir, "private_dir": pool.PrivateDir, "socket": pool.Socket} {
+		if field == "private_dir" && path == "" {
+			continue // the site keeps no private directory outside its own
+		}
 		if !webconf.IsPath(path) || strings.Contains(path, "..") || strings.ContainsAny(path, ":;=\"") {
 			return nil, aegir.FieldErrorf(field, "%q must be an absolute path of letters, digits and ._/@+,~- only", path)
 		}

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 
@@ -60,6 +61,8 @@ func TestPoolRefusesValuesThatWouldAddDirectives(t *testing.T) {
 		{"root with newline", func(p *aegir.PHPPool, _ *aegir.Server) { p.Root = "/srv/www\nuser = root" }},
 		{"site dir with colon", func(p *aegir.PHPPool, _ *aegir.Server) { p.SiteDir = "/srv/www:/" }},
 		{"temp dir with quote", func(p *aegir.PHPPool, _ *aegir.Server) { p.TempDir = `/tmp"x` }},
+		{"private dir with colon", func(p *aegir.PHPPool, _ *aegir.Server) { p.PrivateDir = "/var/aegir/private/x:/" }},
+		{"relative private dir", func(p *aegir.PHPPool, _ *aegir.Server) { p.PrivateDir = "private/x" }},
 		{"relative socket", func(p *aegir.PHPPool, _ *aegir.Server) { p.Socket = "run/x.sock" }},
 		{"socket with dots", func(p *aegir.PHPPool, _ *aegir.Server) { p.Socket = "/run/../etc/x.sock" }},
 		{"web group with space", func(_ *aegir.PHPPool, s *aegir.Server) { s.WebGroup = "www data" }},
@@ -72,6 +75,28 @@ func TestPoolRefusesValuesThatWouldAddDirectives(t *testing.T) {
 				t.Errorf("rendered a pool with %s", tt.name)
 			}
 		})
+	}
+}
+
+// TestPoolOpensThePrivateDirOutsideTheRoot checks that a site with a
+// private directory outside its platform's root (Drupal's) may open it,
+// and keeps its temporary files there.
+func TestPoolOpensThePrivateDirOutsideTheRoot(t *testing.T) {
+	t.Parallel()
+	pool := goldenPool()
+	pool.PrivateDir = "/var/aegir/private/example.com"
+	pool.TempDir = pool.PrivateDir + "/temp"
+	got, err := goldenPools().Render(pool)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{
+		`php_admin_value[open_basedir] = "/var/aegir/platforms/wordpress/:/var/aegir/platforms/wordpress/sites/example.com/:/var/aegir/private/example.com/:/var/aegir/private/example.com/temp/"`,
+		`php_admin_value[upload_tmp_dir] = "/var/aegir/private/example.com/temp"`,
+	} {
+		if !strings.Contains(string(got), want) {
+			t.Errorf("the pool lacks %s:\n%s", want, got)
+		}
 	}
 }
 

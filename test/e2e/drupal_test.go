@@ -42,6 +42,44 @@ type drupalVersion struct {
 	drush bool
 }
 
+// writePrivate writes a private file through Drupal (private://name).
+func (v drupalVersion) writePrivate(s *stack, root, uri, name, content string) {
+	s.t.Helper()
+	code := fmt.Sprintf(`if (file_put_contents('private://%s', %q) === FALSE) { throw new Exception('not written'); }`, name, content)
+	if v.drush {
+		s.drush(root, uri, "php:eval", code)
+		return
+	}
+	s.runSitePHP(root, uri, nil, d7Bootstrap+code+"\n")
+}
+
+// readPrivate reads a private file through Drupal.
+func (v drupalVersion) readPrivate(s *stack, root, uri, name string) string {
+	s.t.Helper()
+	code := fmt.Sprintf(`echo file_get_contents('private://%s');`, name)
+	if v.drush {
+		return s.drush(root, uri, "php:eval", code)
+	}
+	return strings.TrimSpace(s.runSitePHP(root, uri, nil, d7Bootstrap+code+"\n"))
+}
+
+// d7Bootstrap bootstraps a Drupal 7 site fully, from its root.
+const d7Bootstrap = "<?php\ndefine('DRUPAL_ROOT', getcwd());\n$_SERVER['REMOTE_ADDR'] = '127.0.0.1';\n$_SERVER['SCRIPT_NAME'] = '/index.php';\nrequire_once DRUPAL_ROOT . '/includes/bootstrap.inc';\ndrupal_bootstrap(DRUPAL_BOOTSTRAP_FULL);\n"
+
+// assertPrivate checks that the private directory dir, outside the
+// docroot, holds the file name with content.
+func assertPrivate(t *testing.T, dir, name, content string) {
+	t.Helper()
+	if got, err := os.ReadFile(filepath.Join(dir, name)); err != nil || string(got) != content {
+		t.Fatalf("%s: %q, %v; want %q", filepath.Join(dir, name), got, err, content)
+	}
+}
+
+func fileExists(path string) bool {
+	_, err := os.Lstat(path)
+	return err == nil
+}
+
 var drupalVersions = []drupalVersion{
 	{name: "drupal7", fixture: "drupal-7.105.tar.xz", sub: ".", profile: "standard", loginPath: "/user",
 		setName: func(s *stack, root, uri, name string) {
@@ -140,19 +178,34 @@ func testDrupalLifecycle(t *testing.T, v drupalVersion) {
 		t.Fatal("settings.php holds the database password")
 	}
 
+	// The private files and the config sync directory live outside the
+	// docroot, at $AEGIR_HOME/private/<uri>: a file Drupal writes to
+	// private:// lands there, and follows the site through every task.
+	private := func(uri string) string { return filepath.Join(s.home, "private", uri) }
+	secret := "private-" + s.token
+	v.writePrivate(s, root, uri, "x.txt", secret)
+	assertPrivate(t, private(uri), "x.txt", secret)
+	for _, dir := range []string{filepath.Join(private(uri), "config", "sync"), filepath.Join(private(uri), "temp")} {
+		if st, err := os.Stat(dir); err != nil || !st.IsDir() {
+			t.Fatalf("%s: %v, want a directory outside the root", dir, err)
+		}
+	}
+	if _, err := os.Lstat(filepath.Join(root, "sites", uri, "private")); !os.IsNotExist(err) {
+		t.Fatalf("sites/%s/private is in the docroot: %v", uri, err)
+	}
+
 	t.Run("web server rules", func(t *testing.T) {
 		s := s.with(t)
-		s.write(filepath.Join(root, "sites", uri, "private", "secret.txt"), "private-"+s.token)
 		s.write(filepath.Join(root, "sites", uri, "files", "public.txt"), "public-"+s.token)
 		s.mustServe(s.url(uri, "/sites/"+uri+"/files/public.txt"), "public-"+s.token)
 		for _, path := range []string{
-			"/sites/" + uri + "/private/secret.txt", // private files
-			"/sites/" + uri + "/settings.php.bak",   // hidden or backup copies
+			"/sites/" + uri + "/private/x.txt", "/system/files/x.txt", "/private/x.txt", // private files
+			"/sites/" + uri + "/settings.php.bak", // hidden or backup copies
 			"/.htaccess", "/sites/" + uri + "/.git/config",
 			"/core/install.php", "/install.php", // the web installer
 			"/core/core.services.yml", "/modules/system/system.module", "/composer.json",
 		} {
-			if code, body := s.get(s.url(uri, path)); code == 200 || strings.Contains(body, "private-"+s.token) {
+			if code, body := s.get(s.url(uri, path)); code == 200 || strings.Contains(body, secret) {
 				t.Errorf("GET %s = %d, want it refused", path, code)
 			}
 		}
@@ -190,10 +243,23 @@ func testDrupalLifecycle(t *testing.T, v drupalVersion) {
 		s := s.with(t)
 		r := s.mustTask("backup", "@"+uri)
 		backup := str(r.Data["backup_file"])
+		// The backup holds the private files where backups always had
+		// them: private/ in the site directory.
+		if out := s.mustRun(s.home, "tar", "-tzf", backup); !strings.Contains(out, "./private/x.txt") {
+			t.Fatalf("the backup lacks ./private/x.txt:\n%s", out)
+		}
 		v.setName(s, root, uri, "Changed "+s.token)
+		v.writePrivate(s, root, uri, "x.txt", "changed")
 		s.mustServe(s.url(uri, v.loginPath), "Changed "+s.token)
 		s.mustTask("restore", "@"+uri, backup)
 		s.mustServe(s.url(uri, v.loginPath), marker)
+		assertPrivate(t, private(uri), "x.txt", secret)
+		if got := v.readPrivate(s, root, uri, "x.txt"); got != secret {
+			t.Fatalf("Drupal reads private://x.txt as %q after the restore, want %q", got, secret)
+		}
+		if left, _ := filepath.Glob(private(uri) + ".old-*"); len(left) > 0 || fileExists(filepath.Join(root, "sites", uri, "private")) {
+			t.Fatalf("the restore left %v, or a private directory in the root", left)
+		}
 	})
 
 	t.Run("verify, cron, login-reset", func(t *testing.T) {
@@ -265,6 +331,11 @@ func testDrupalLifecycle(t *testing.T, v drupalVersion) {
 		if dbs, _ := s.databases(); slices.Contains(dbs, oldDB) {
 			t.Fatalf("old database %s left behind", oldDB)
 		}
+		// Same name, same private directory.
+		assertPrivate(t, private(uri), "x.txt", secret)
+		if got := v.readPrivate(s, root2, uri, "x.txt"); got != secret {
+			t.Fatalf("Drupal reads private://x.txt as %q after the migrate, want %q", got, secret)
+		}
 	})
 
 	clone := "copy." + s.token + ".test"
@@ -272,6 +343,10 @@ func testDrupalLifecycle(t *testing.T, v drupalVersion) {
 		s := s.with(t)
 		s.mustTask("clone", "@"+uri, clone)
 		s.mustServe(s.url(clone, v.loginPath), marker)
+		// The clone has a copy of its own.
+		assertPrivate(t, private(clone), "x.txt", secret)
+		v.writePrivate(s, root2, clone, "x.txt", "clone's")
+		assertPrivate(t, private(uri), "x.txt", secret)
 		v.setName(s, root2, clone, "Clone only "+s.token)
 		s.mustServe(s.url(clone, v.loginPath), "Clone only "+s.token)
 		s.mustServe(s.url(uri, v.loginPath), marker)
@@ -340,6 +415,8 @@ func testDrupalLifecycle(t *testing.T, v drupalVersion) {
 		foreign := "old." + s.token + ".test"
 		creds := teststack.TempDatabase(t, "old"+s.token)
 		dir := filepath.Join(root2, "sites", foreign)
+		// Its private files where sites made before aegir keep them.
+		s.write(filepath.Join(dir, "private", "old.txt"), "old-"+s.token)
 		if v.drush {
 			s.mustRun(root2, filepath.Join(filepath.Dir(root2), "vendor", "bin", "drush"), "--root="+root2, "--uri="+s.url(foreign, ""), "--yes",
 				"site:install", "minimal", "--sites-subdir="+foreign, "--site-name=Foreign "+s.token,
@@ -367,6 +444,10 @@ func testDrupalLifecycle(t *testing.T, v drupalVersion) {
 			t.Fatalf("import read database %v, want %s", r.Data["db_name"], creds.Name)
 		}
 		s.mustServe(s.url(foreign, v.loginPath), "Foreign "+s.token)
+		assertPrivate(t, private(foreign), "old.txt", "old-"+s.token)
+		if fileExists(filepath.Join(dir, "private")) {
+			t.Fatal("the import left the private directory in the root")
+		}
 		if data, _ := os.ReadFile(filepath.Join(dir, "settings.php")); bytes.Contains(data, []byte(creds.Password)) {
 			t.Fatal("the imported site's settings still hold its password")
 		}
@@ -384,6 +465,10 @@ func testDrupalLifecycle(t *testing.T, v drupalVersion) {
 		if _, err := os.Stat(filepath.Join(root2, "sites", clone)); !os.IsNotExist(err) {
 			t.Fatal("site directory left")
 		}
+		if fileExists(private(clone)) {
+			t.Fatal("private directory left")
+		}
+		assertPrivate(t, private(uri), "x.txt", secret)
 		if code, _ := s.get(s.url(clone, v.loginPath)); code != 404 {
 			t.Fatalf("deleted site answers %d", code)
 		}

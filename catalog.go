@@ -12,6 +12,7 @@ const (
 	TaskInstall         = "install"
 	TaskBackup          = "backup"
 	TaskBackupDelete    = "backup-delete"
+	TaskBackupVerify    = "backup-verify"
 	TaskRestore         = "restore"
 	TaskDeploy          = "deploy"
 	TaskMigrate         = "migrate"
@@ -188,6 +189,11 @@ var taskCatalog = []TaskType{
 		Args:   []TaskArg{{Name: "files", Kind: ArgBackups, Positional: true, Required: true, Variadic: true, Doc: "the backups, by path or file name"}},
 		Result: resultOf[BackupDeleteResult](),
 	},
+	{Name: TaskBackupVerify, Summary: "prove a backup of a site restorable: restore it into a scratch database and directory, boot the app on it, drop them",
+		Objects: onSite, Queued: onSite, Heavy: true, Clients: true,
+		Args:   []TaskArg{{Name: "file", Kind: ArgBackup, Positional: true, Doc: "the backup to verify (default the site's newest)"}},
+		Result: resultOf[BackupVerifyResult](),
+	},
 	{Name: TaskRestore, Summary: "restore a backup of a site in its place, after a backup of what is there",
 		Form: "restore", Objects: onSite, Queued: onSite, Force: true, Heavy: true, Clients: true, Recovery: RecoverVerifySite,
 		Args: []TaskArg{
@@ -211,6 +217,8 @@ var taskCatalog = []TaskType{
 		Args: []TaskArg{
 			{Name: "platform", Kind: ArgPlatform, Positional: true, Required: true, Doc: "the platform to move to"},
 			{Name: "new_uri", Kind: ArgNewURI, Positional: true, Doc: "the site's new name"},
+			// Servers are the administrator's to choose, not a client's.
+			{Name: "db_server", Kind: ArgText, CLIOnly: true, Doc: "the db server to move the site's database to (default its own)"},
 		},
 		Result: resultOf[MoveResult](),
 	},

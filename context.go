@@ -23,10 +23,13 @@ const (
 
 // Service types of the http and db services.
 const (
-	ServiceNull   = "null"
-	ServiceNginx  = "nginx"
-	ServiceApache = "apache"
-	ServiceMySQL  = "mysql"
+	ServiceNull  = "null"
+	ServiceNginx = "nginx"
+	// ServiceCluster is an http service of web servers (the server's
+	// cluster_web_servers), each doing what one would.
+	ServiceCluster = "cluster"
+	ServiceApache  = "apache"
+	ServiceMySQL   = "mysql"
 )
 
 // Site statuses, recorded by tasks.
@@ -94,6 +97,9 @@ type Server struct {
 	MasterDB        string   `yaml:"master_db,omitempty"`
 	DBGrantAllHosts bool     `yaml:"db_grant_all_hosts,omitempty"`
 	Custom          Custom   `yaml:"custom,omitempty"`
+	// ClusterWebServers are the members of a cluster (http_service_type
+	// cluster): references to web servers, each serving every site.
+	ClusterWebServers []string `yaml:"cluster_web_servers,omitempty,flow"`
 }
 
 // Platform is one codebase of an app served by a web server.
@@ -338,6 +344,39 @@ func (s *Site) Defaults() {
 	s.sslDefaults()
 }
 
+// validateCluster checks cluster_web_servers: set exactly for a cluster,
+// each a context name once. That each is a web server and not a cluster
+// is checked against the store (CheckReferences, the cluster driver).
+func (s *Server) validateCluster() error {
+	if s.HTTPServiceType != ServiceCluster {
+		if len(s.ClusterWebServers) > 0 {
+			return FieldErrorf("cluster_web_servers", "is only for http_service_type cluster")
+		}
+		return nil
+	}
+	if len(s.ClusterWebServers) == 0 {
+		return FieldErrorf("cluster_web_servers", "name the cluster's web servers (@server_web1,@server_web2)")
+	}
+	if !s.IsLocal() {
+		return FieldErrorf("remote_host", "a cluster is not a machine: its members have the addresses")
+	}
+	seen := map[string]bool{}
+	for _, ref := range s.ClusterWebServers {
+		name := ContextName(ref)
+		if err := ValidateName("cluster_web_servers", name); err != nil {
+			return err
+		}
+		if seen[name] {
+			return FieldErrorf("cluster_web_servers", "@%s is named twice", name)
+		}
+		seen[name] = true
+	}
+	if s.PHPFPMPools {
+		return FieldErrorf("php_fpm_pools", "per-site php-fpm pools are not supported on a cluster")
+	}
+	return nil
+}
+
 // Validate reports the first invalid server property.
 func (s *Server) Validate() error {
 	if s.RemoteHost != "" {
@@ -353,8 +392,11 @@ func (s *Server) Validate() error {
 			return err
 		}
 	}
-	if !slices.Contains([]string{"", ServiceNginx, ServiceApache, ServiceNull}, s.HTTPServiceType) {
-		return FieldErrorf("http_service_type", "%q is not one of nginx, apache, null", s.HTTPServiceType)
+	if !slices.Contains([]string{"", ServiceNginx, ServiceApache, ServiceNull, ServiceCluster}, s.HTTPServiceType) {
+		return FieldErrorf("http_service_type", "%q is not one of nginx, apache, null, cluster", s.HTTPServiceType)
+	}
+	if err := s.validateCluster(); err != nil {
+		return err
 	}
 	if s.HTTPPort < 0 || s.HTTPPort > 65535 {
 		return FieldErrorf("http_port", "%d is not a TCP port", s.HTTPPort)
@@ -490,6 +532,12 @@ func (c *Context) Validate() error {
 // naming it and the type it must have.
 func (c *Context) References() []Reference {
 	switch c.Type {
+	case ServerContext:
+		var refs []Reference
+		for _, m := range c.Server.ClusterWebServers {
+			refs = append(refs, Reference{"cluster_web_servers", m, ServerContext})
+		}
+		return refs
 	case PlatformContext:
 		return []Reference{{"web_server", c.Platform.WebServer, ServerContext}}
 	case SiteContext:

@@ -209,6 +209,20 @@ func TestServerSSHPropertiesAreValidated(t *testing.T) {
 		{"user", func(s *aegir.Server) { s.SSHUser = "aegir2" }, ""},
 		{"user as option", func(s *aegir.Server) { s.SSHUser = "-l" }, "ssh_user"},
 		{"user with host", func(s *aegir.Server) { s.SSHUser = "aegir@x" }, "ssh_user"},
+		{"cluster", func(s *aegir.Server) {
+			s.HTTPServiceType, s.ClusterWebServers = aegir.ServiceCluster, []string{"@server_web1", "@server_web2"}
+		}, ""},
+		{"cluster without members", func(s *aegir.Server) { s.HTTPServiceType = aegir.ServiceCluster }, "cluster_web_servers"},
+		{"cluster member twice", func(s *aegir.Server) {
+			s.HTTPServiceType, s.ClusterWebServers = aegir.ServiceCluster, []string{"@server_web1", "server_web1"}
+		}, "cluster_web_servers"},
+		{"cluster member path", func(s *aegir.Server) {
+			s.HTTPServiceType, s.ClusterWebServers = aegir.ServiceCluster, []string{"@../x"}
+		}, "cluster_web_servers"},
+		{"members of a web server", func(s *aegir.Server) { s.ClusterWebServers = []string{"@server_web1"} }, "cluster_web_servers"},
+		{"cluster with an address", func(s *aegir.Server) {
+			s.HTTPServiceType, s.ClusterWebServers, s.RemoteHost = aegir.ServiceCluster, []string{"@server_web1"}, "10.0.0.5"
+		}, "remote_host"},
 	}
 	for _, tt := range tests {
 		s := &aegir.Server{}

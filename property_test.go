@@ -78,6 +78,11 @@ func FuzzSetProperty(f *testing.F) {
 			if s.WebGroup != "" && ValidateName("web_group", s.WebGroup) != nil {
 				t.Fatalf("%s=%q accepted: web group %q", p.Name, value, s.WebGroup)
 			}
+			for _, m := range s.ClusterWebServers {
+				if ValidateName("cluster_web_servers", ContextName(m)) != nil {
+					t.Fatalf("%s=%q accepted: cluster member %q", p.Name, value, m)
+				}
+			}
 		case PlatformContext:
 			if !isAbs(c.Platform.Root) || hasControl(c.Platform.Root) {
 				t.Fatalf("%s=%q accepted: root %q is not a clean absolute path", p.Name, value, c.Platform.Root)

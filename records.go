@@ -213,6 +213,9 @@ type Backup struct {
 	Size      int64     `json:"size"`
 	SHA256    string    `json:"sha256"`
 	CreatedAt time.Time `json:"created_at"`
+	// VerifiedAt is when a backup-verify last proved the backup
+	// restorable; nil when none has.
+	VerifiedAt *time.Time `json:"verified_at,omitempty"`
 }
 
 // Context returns the server's named context.

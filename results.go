@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"reflect"
+	"time"
 )
 
 // A task's result is a Go type of its own, named by its catalog row
@@ -118,6 +119,19 @@ type BackupResult struct {
 type BackupDeleteResult struct {
 	SiteFacts
 	Deleted []string `json:"deleted,omitempty"`
+}
+
+// BackupVerified is the backup a backup-verify restored into a scratch
+// database and directory and booted the app on, and when it did.
+type BackupVerified struct {
+	VerifiedFile string    `json:"verified_file,omitempty"`
+	VerifiedAt   time.Time `json:"verified_at,omitzero"`
+}
+
+// BackupVerifyResult is the result of backup-verify.
+type BackupVerifyResult struct {
+	SiteFacts
+	BackupVerified
 }
 
 // DeployResult is the result of restore and deploy: the safety backup,

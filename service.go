@@ -22,6 +22,18 @@ type Env struct {
 	// same path on it (Transport.Push): the http drivers push the config
 	// they render here before the server's own test runs there.
 	Push func(ctx context.Context, dir string) error
+	// ClusterMembers, set for a cluster (ServiceCluster), returns its
+	// members' services: the cluster driver reaches them through the
+	// domain, never by importing their drivers.
+	ClusterMembers func(ctx context.Context) ([]ClusterMember, error)
+}
+
+// ClusterMember is one web server of a cluster: its name, its http
+// service, and the runner of commands there.
+type ClusterMember struct {
+	Name   string
+	HTTP   HTTPService
+	Runner Runner
 }
 
 // Remote reports whether the environment's server is reached over the

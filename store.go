@@ -187,6 +187,9 @@ type BackupStore interface {
 	GetBackup(ctx context.Context, id int64) (*Backup, error)
 	// ListBackups returns the backups of a site, newest first.
 	ListBackups(ctx context.Context, site string) ([]*Backup, error)
+	// SetBackupVerified records that the backup of site at file was proven
+	// restorable at at, or returns ENOTFOUND.
+	SetBackupVerified(ctx context.Context, site, file string, at time.Time) error
 	// DeleteBackup removes a backup's record, or returns ENOTFOUND.
 	DeleteBackup(ctx context.Context, id int64) error
 }

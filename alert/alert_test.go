@@ -152,6 +152,15 @@ func TestAlertsReachTheUsersWhoChoseThemAndMaySeeThem(t *testing.T) {
 	if !alert.Sees(ann, list[2]) || alert.Sees(ann, list[1]) || alert.Sees(ann, list[0]) {
 		t.Fatal("ann sees what is not hers, or not what is")
 	}
+
+	// A backup that does not restore alerts as a failed backup.
+	must(t, n.TaskFinished(ctx, &aegir.Task{ID: 10, Type: aegir.TaskBackupVerify, ObjectType: aegir.SiteContext, Object: "beta.example"}, aegir.StatusFailed))
+	must(t, n.TaskFinished(ctx, &aegir.Task{ID: 11, Type: aegir.TaskBackupVerify, ObjectType: aegir.SiteContext, Object: "beta.example"}, aegir.StatusSuccess))
+	list, total, err = store.ListNotifications(ctx, aegir.NotificationFilter{})
+	must(t, err)
+	if total != 4 || list[0].Event != aegir.EventBackupFailed || !strings.Contains(list[0].Message, "backup-verify failed (task 10)") {
+		t.Fatalf("after a failed backup-verify, notifications = %d %+v", total, list)
+	}
 }
 
 // TestAFailedDeliveryIsReportedWithoutItsSecrets: a webhook that refuses,

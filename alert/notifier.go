@@ -152,7 +152,7 @@ func (n *Notifier) callWebhook(ctx context.Context, sub *aegir.AlertSubscription
 }
 
 // TaskFinished raises what a finished task means, if anything: a failed
-// backup, a failed certificate renewal (a verify with renew=1), or a
+// backup or backup-verify, a failed certificate renewal (a verify with renew=1), or a
 // server whose verify failed (it is unreachable, or its services are
 // broken). It is the hook the fleet's reachability checks call too,
 // through ServerUnreachable.
@@ -163,6 +163,9 @@ func (n *Notifier) TaskFinished(ctx context.Context, t *aegir.Task, status strin
 	switch {
 	case t.Type == aegir.TaskBackup && t.ObjectType == aegir.SiteContext:
 		return n.raiseSite(ctx, aegir.EventBackupFailed, t.Object, fmt.Sprintf("The backup of @%s failed (task %d).", t.Object, t.ID))
+	case t.Type == aegir.TaskBackupVerify && t.ObjectType == aegir.SiteContext:
+		// A backup that does not restore is as bad as none.
+		return n.raiseSite(ctx, aegir.EventBackupFailed, t.Object, fmt.Sprintf("A backup of @%s did not restore: its backup-verify failed (task %d).", t.Object, t.ID))
 	case t.Type == aegir.TaskVerify && t.ObjectType == aegir.SiteContext && t.Args["renew"] == "1": // schedule.ArgRenew
 		return n.raiseSite(ctx, aegir.EventRenewalFailed, t.Object, fmt.Sprintf("The certificate renewal of @%s failed (task %d).", t.Object, t.ID))
 	case t.Type == aegir.TaskVerify && t.ObjectType == aegir.ServerContext:

@@ -123,6 +123,14 @@ func TestSiteLifecycleIsRecorded(t *testing.T) {
 			t.Fatalf("the deleted backup file is still there: %v", err)
 		}
 
+		// A backup-verify records when it proved the newest backup.
+		run(aegir.TaskBackupVerify, uri, nil)
+		after, err = s.ListBackups(ctx, uri)
+		must(t, err)
+		if len(after) != 1 || after[0].VerifiedAt == nil || time.Since(*after[0].VerifiedAt) > time.Minute {
+			t.Fatalf("backups after backup-verify: %+v", after)
+		}
+
 		// The safety backup of another task is the site's last backup too.
 		before := *site(uri).LastBackup
 		time.Sleep(10 * time.Millisecond)

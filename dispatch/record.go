@@ -144,6 +144,16 @@ func (d *Dispatcher) recordSite(ctx context.Context, task *aegir.Task, res any, 
 			backedUp = true
 		}
 	}
+	// A backup-verify's proof, on the backup's row: one the front end does
+	// not know (taken by hand, its row deleted) is only logged.
+	if v := aegir.PartOf[aegir.BackupVerified](res); v != nil && !failed && v.VerifiedFile != "" {
+		err := d.Store.SetBackupVerified(ctx, task.Object, v.VerifiedFile, v.VerifiedAt)
+		if aegir.ErrorCode(err) == aegir.ENOTFOUND {
+			lw.infof("%s is verified; the front end has no record of it", v.VerifiedFile)
+		} else if err != nil {
+			errs = append(errs, fmt.Errorf("record the verify of %s: %w", v.VerifiedFile, err))
+		}
+	}
 	r, err := d.Store.GetSite(ctx, task.Object)
 	if aegir.ErrorCode(err) == aegir.ENOTFOUND {
 		lw.warnf("the record of site @%s went away while the task ran: nothing recorded", task.Object)

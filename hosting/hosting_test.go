@@ -49,8 +49,8 @@ func TestSiteTaskAllowedFollowsAegirStates(t *testing.T) {
 		{aegir.SiteFailed, false, []string{"delete", "import", "install"}},
 		{aegir.SiteDisabled, false, []string{"delete", "enable"}},
 		{aegir.SiteDeleted, true, nil},
-		{aegir.SiteEnabled, false, []string{"backup", "backup-delete", "clone", "cron", "deploy-code", "disable", "flush-cache", "login-reset", "migrate", "restore", "sync", "update-db", "verify"}},
-		{aegir.SiteEnabled, true, []string{"backup", "backup-delete", "clone", "cron", "delete", "deploy-code", "disable", "flush-cache", "login-reset", "migrate", "restore", "sync", "update-db", "verify"}},
+		{aegir.SiteEnabled, false, []string{"backup", "backup-delete", "backup-verify", "clone", "cron", "deploy-code", "disable", "flush-cache", "login-reset", "migrate", "restore", "sync", "update-db", "verify"}},
+		{aegir.SiteEnabled, true, []string{"backup", "backup-delete", "backup-verify", "clone", "cron", "delete", "deploy-code", "disable", "flush-cache", "login-reset", "migrate", "restore", "sync", "update-db", "verify"}},
 	}
 	for _, tt := range tests {
 		var got []string

@@ -220,6 +220,9 @@ func (s *Service) CreateServer(ctx context.Context, in ServerInput, by Actor) (*
 	if err := c.Validate(); err != nil {
 		return nil, nil, err
 	}
+	if err := s.checkClusterMembers(ctx, name, c.Server); err != nil {
+		return nil, nil, err
+	}
 	r := &aegir.ServerRecord{Name: name, Server: *c.Server}
 	if err := s.Store.CreateServer(ctx, r); err != nil {
 		return nil, nil, err
@@ -229,6 +232,27 @@ func (s *Service) CreateServer(ctx context.Context, in ServerInput, by Actor) (*
 		return nil, nil, err
 	}
 	return r, t, nil
+}
+
+// checkClusterMembers refuses a cluster whose members are not existing
+// servers, are the cluster itself, or are clusters themselves.
+func (s *Service) checkClusterMembers(ctx context.Context, name string, sv *aegir.Server) error {
+	for _, ref := range sv.ClusterWebServers {
+		m := aegir.ContextName(ref)
+		if m == name {
+			return aegir.FieldErrorf("cluster_web_servers", "@%s cannot be a member of itself", name)
+		}
+		r, err := s.Store.GetServer(ctx, m)
+		if aegir.ErrorCode(err) == aegir.ENOTFOUND {
+			return aegir.FieldErrorf("cluster_web_servers", "server @%s does not exist", m)
+		} else if err != nil {
+			return err
+		}
+		if r.Server.HTTPServiceType == aegir.ServiceCluster {
+			return aegir.FieldErrorf("cluster_web_servers", "@%s is a cluster itself", m)
+		}
+	}
+	return nil
 }
 
 // UpdateServer changes a server's properties and queues its verify (or
@@ -256,6 +280,9 @@ func (s *Service) UpdateServer(ctx context.Context, name string, in ServerInput,
 		return nil, nil, err
 	}
 	if err := c.Validate(); err != nil {
+		return nil, nil, err
+	}
+	if err := s.checkClusterMembers(ctx, name, c.Server); err != nil {
 		return nil, nil, err
 	}
 	r := *old

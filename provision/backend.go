@@ -62,6 +62,7 @@ var tasks = map[string]map[aegir.ContextType]taskFunc{
 	aegir.TaskInstall:      {aegir.SiteContext: (*run).install},
 	aegir.TaskBackup:       {aegir.SiteContext: (*run).backup},
 	aegir.TaskBackupDelete: {aegir.SiteContext: (*run).backupDelete},
+	aegir.TaskBackupVerify: {aegir.SiteContext: (*run).backupVerify},
 	aegir.TaskRestore:      {aegir.SiteContext: (*run).restore},
 	aegir.TaskDeploy:       {aegir.SiteContext: (*run).deploy},
 	aegir.TaskMigrate:      {aegir.SiteContext: (*run).migrate},
@@ -200,6 +201,9 @@ func (t *run) env() aegir.Env {
 // commands there and Push copies files there when it is remote.
 func (t *run) serverEnv(name string, s *aegir.Server) aegir.Env {
 	env := t.env()
+	if s.HTTPServiceType == aegir.ServiceCluster {
+		env.ClusterMembers = t.clusterMembers(name, s)
+	}
 	if t.b.Transport == nil || s.IsLocal() {
 		return env
 	}

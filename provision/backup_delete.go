@@ -24,12 +24,9 @@ func (t *run) backupDelete(ctx context.Context, c *aegir.Context) ([]aegir.Step,
 	var steps []aegir.Step
 	var paths []string
 	for _, f := range files {
-		path := f
-		if !filepath.IsAbs(path) {
-			path = filepath.Join(t.b.Paths.Backups(), path)
-		}
-		if filepath.Dir(path) != t.b.Paths.Backups() || !strings.HasPrefix(filepath.Base(path), c.Name+"-") {
-			return nil, aegir.FieldErrorf("files", "%s is not a backup of %s in %s", f, c.Name, t.b.Paths.Backups())
+		path, err := ownBackup("files", t.b.Paths.Backups(), c.Name, f)
+		if err != nil {
+			return nil, err
 		}
 		if _, err := os.Stat(path); err != nil {
 			return nil, aegir.FieldErrorf("files", "%s: %v", f, err)
@@ -45,4 +42,17 @@ func (t *run) backupDelete(ctx context.Context, c *aegir.Context) ([]aegir.Step,
 	}
 	report(t, func(r *aegir.BackupDeleteResult) { r.Deleted = files })
 	return steps, nil
+}
+
+// ownBackup returns the path of backup f (a path, or a file name in dir),
+// which must be one of uri's in dir, or an error naming field.
+func ownBackup(field, dir, uri, f string) (string, error) {
+	path := filepath.Clean(f)
+	if !filepath.IsAbs(path) {
+		path = filepath.Join(dir, path)
+	}
+	if filepath.Dir(path) != dir || !strings.HasPrefix(filepath.Base(path), uri+"-") {
+		return "", aegir.FieldErrorf(field, "%s is not a backup of %s in %s", f, uri, dir)
+	}
+	return path, nil
 }

@@ -33,7 +33,7 @@ func (t *run) clone(ctx context.Context, c *aegir.Context) ([]aegir.Step, error)
 	if platform == "" {
 		platform = s.site.Platform
 	}
-	target, _, err := t.targetSite(ctx, c, platform, newURI)
+	target, _, err := t.targetSite(ctx, c, platform, newURI, "")
 	if err != nil {
 		return nil, err
 	}

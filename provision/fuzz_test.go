@@ -1,6 +1,7 @@
 package provision
 
 import (
+	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
@@ -34,6 +35,28 @@ func FuzzDatabaseName(f *testing.F) {
 		}
 		if suffix > 0 && !strings.HasSuffix(name, strconv.Itoa(suffix)) {
 			t.Fatalf("DatabaseName(%q, %d) = %q does not end with its suffix", uri, suffix, name)
+		}
+	})
+}
+
+// FuzzOwnBackup: a backup a task names (backup-delete, backup-verify) is
+// only ever a file of the site's own in the backups directory.
+func FuzzOwnBackup(f *testing.F) {
+	for _, s := range []string{"a.example-20250101.030000.tar.gz", "/backups/a.example-1.tar.gz", "../a.example-1.tar.gz",
+		"a.example-/../../etc/passwd", "/etc/a.example-1", "b.example-1.tar.gz", "sub/a.example-1", "/backups//a.example-1", "", "."} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, name string) {
+		const dir, uri = "/backups", "a.example"
+		path, err := ownBackup("file", dir, uri, name)
+		if err != nil {
+			if aegir.ErrorCode(err) != aegir.EINVALID || !strings.Contains(err.Error(), "file") {
+				t.Fatalf("ownBackup(%q): %v, want an EINVALID error naming file", name, err)
+			}
+			return
+		}
+		if filepath.Dir(path) != dir || !strings.HasPrefix(filepath.Base(path), uri+"-") || filepath.Clean(path) != path {
+			t.Fatalf("ownBackup(%q) = %q, outside %s or not %s's", name, path, dir, uri)
 		}
 	})
 }

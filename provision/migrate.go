@@ -56,7 +56,7 @@ func (t *run) migrateSteps(ctx context.Context, c *aegir.Context, s *siteEnv, pl
 	if newURI == "" {
 		newURI = s.site.URI
 	}
-	target, before, err := t.targetSite(ctx, c, platform, newURI)
+	target, before, err := t.targetSite(ctx, c, platform, newURI, t.opts.Args["db_server"])
 	if err != nil {
 		return nil, err
 	}
@@ -91,6 +91,13 @@ func (t *run) migrateSteps(ctx context.Context, c *aegir.Context, s *siteEnv, pl
 		t.giveBack(ctx, s.web, s.site.URI, aside)
 		if err := os.RemoveAll(aside); err != nil {
 			return err
+		}
+		// The old web server's copy, uploads included, went to the new
+		// one through the backup: the site must be in one place.
+		for _, w := range s.webs {
+			if err := t.removeRemoteSiteDir(ctx, w.name, w.server, s.siteDir()); err != nil {
+				return err
+			}
 		}
 		if err := t.removePrivate(ctx, s.web, s.site.URI, s.privateAside); err != nil {
 			return err

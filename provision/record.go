@@ -343,6 +343,13 @@ func (t *run) finishTask(ctx context.Context, rec taskRecord, sourceRoot string)
 	if err := t.setAside(dirs, rec.Site); err != nil {
 		return err
 	}
+	if current != srcDir && rec.SourcePlatform != "" {
+		// The old web server's copy, when remote, goes too: the site is
+		// served from one place.
+		if err := t.removeSiteDirOn(ctx, rec.SourcePlatform, srcDir); err != nil {
+			return err
+		}
+	}
 	if err := t.finishPrivate(ctx, rec, renamed && rec.Task == aegir.TaskMigrate && current != srcDir, retiredWeb); err != nil {
 		return err
 	}
@@ -393,9 +400,15 @@ func (t *run) undoTask(ctx context.Context, rec taskRecord, target *aegir.Contex
 			return err
 		}
 	default:
-		// A migrate to another web server wrote the site's vhost there.
+		// A migrate to another web server wrote the site's vhost there,
+		// and pushed its directory.
 		if err := t.removeVhostElsewhere(ctx, rec.Site, rec.Platform, rec.SourcePlatform); err != nil {
 			return err
+		}
+		if rec.Task == aegir.TaskMigrate && rec.Platform != rec.SourcePlatform {
+			if err := t.removeSiteDirOn(ctx, rec.Platform, dir); err != nil {
+				return err
+			}
 		}
 		// A restore swaps the site's directory out (<dir>.old-<time>)
 		// before it brings its copy in: the newest one goes back.
@@ -534,6 +547,29 @@ func (t *run) dropUnnamed(ctx context.Context, server, name string) error {
 		return err
 	}
 	t.log.Warnf("dropped database %s, which a task that stopped had left and no site names", name)
+	return nil
+}
+
+// removeSiteDirOn removes dir from the remote machines serving the
+// platform ref (its web server, a cluster's members).
+func (t *run) removeSiteDirOn(ctx context.Context, ref, dir string) error {
+	p, err := t.typed(ctx, ref, aegir.PlatformContext)
+	if err != nil {
+		return err
+	}
+	name, web, err := t.server(ctx, p.WithDefaults().Platform.WebServer)
+	if err != nil {
+		return err
+	}
+	webs, err := t.webServers(ctx, name, web)
+	if err != nil {
+		return err
+	}
+	for _, w := range webs {
+		if err := t.removeRemoteSiteDir(ctx, w.name, w.server, dir); err != nil {
+			return err
+		}
+	}
 	return nil
 }
 

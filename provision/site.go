@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"time"
 
@@ -20,6 +21,9 @@ type siteEnv struct {
 	webName  string
 	web      *aegir.Server
 	http     aegir.HTTPService
+	// webs are the machines that serve the site: the web server, or the
+	// members of a cluster.
+	webs     []webServer
 	dbServer *aegir.Server
 	db       aegir.DBService
 	// cert is the site's certificate, once the certificate step has
@@ -61,6 +65,9 @@ func (t *run) loadSite(ctx context.Context, c *aegir.Context) (*siteEnv, error) 
 		return nil, err
 	}
 	s.webName = aegir.ContextName(pc.Platform.WebServer)
+	if s.webs, err = t.webServers(ctx, s.webName, s.web); err != nil {
+		return nil, err
+	}
 	s.custom = aegir.MergeCustom(s.web.Custom, pc.Platform.Custom, site.Custom)
 	s.settingsIncludes = []string{
 		filepath.Join(t.env().Paths.Includes(), aegir.GlobalSettings),
@@ -163,23 +170,28 @@ func (s *siteEnv) grantHosts(ctx context.Context) ([]string, error) {
 		return []string{"%"}, nil
 	}
 	local := []string{"localhost", "127.0.0.1"}
+	var hosts []string
 	if s.dbServer.IsLocal() {
-		if s.web.IsLocal() {
-			return local, nil
+		hosts = local
+	} else {
+		master, err := masterAddress(ctx, s.dbServer)
+		if err != nil {
+			return nil, err
 		}
-		return append(local, s.web.RemoteHost), nil
+		hosts = []string{master}
 	}
-	master, err := masterAddress(ctx, s.dbServer)
-	if err != nil {
-		return nil, err
-	}
-	hosts := []string{master}
-	switch {
-	case s.web.IsLocal():
-	case s.web.RemoteHost == s.dbServer.RemoteHost:
-		hosts = append(hosts, local...)
-	case s.web.RemoteHost != master:
-		hosts = append(hosts, s.web.RemoteHost)
+	// Each machine that serves the site: a cluster's every member.
+	for _, w := range s.webs {
+		switch {
+		case w.server.IsLocal():
+			// The master: local, or its address is there already.
+		case w.server.RemoteHost == s.dbServer.RemoteHost:
+			if !slices.Contains(hosts, local[0]) {
+				hosts = append(hosts, local...)
+			}
+		case !slices.Contains(hosts, w.server.RemoteHost):
+			hosts = append(hosts, w.server.RemoteHost)
+		}
 	}
 	return hosts, nil
 }

@@ -22,13 +22,22 @@ var siteOwnFiles = []string{"/sites/*/files", "/sites/*/private"}
 func (t *run) pushPlatformStep(webRef string, root func() string) aegir.Step {
 	return aegir.Step{Name: "push code", Do: func(ctx context.Context) (aegir.Undo, error) {
 		name, server, err := t.server(ctx, webRef)
-		if err != nil || t.b.Transport == nil || server.IsLocal() {
+		if err != nil || t.b.Transport == nil {
 			return nil, err
 		}
-		if err := t.b.Transport.Push(ctx, name, server, root(), siteOwnFiles); err != nil {
+		webs, err := t.webServers(ctx, name, server)
+		if err != nil {
 			return nil, err
 		}
-		t.log.Infof("pushed the codebase %s to server %s (%s)", root(), name, server.RemoteHost)
+		for _, w := range webs {
+			if w.server.IsLocal() {
+				continue
+			}
+			if err := t.b.Transport.Push(ctx, w.name, w.server, root(), siteOwnFiles); err != nil {
+				return nil, err
+			}
+			t.log.Infof("pushed the codebase %s to server %s (%s)", root(), w.name, w.server.RemoteHost)
+		}
 		return nil, nil
 	}}
 }
@@ -44,14 +53,13 @@ func (t *run) pushSiteStep(s *siteEnv, withFiles bool) aegir.Step {
 		exclude = []string{"/files", "/private"}
 	}
 	return aegir.Step{Name: "push site", Do: func(ctx context.Context) (aegir.Undo, error) {
-		if t.b.Transport == nil || s.web.IsLocal() {
+		if t.b.Transport == nil {
 			return nil, nil
 		}
-		remote := t.b.Transport.Runner(s.webName, s.web)
 		// The site's directory, and its private directory outside the root
-		// (steps_private.go) where it has one: the same path on the server,
-		// where the site's settings name it. Without files, only the
-		// private directory itself, not what it holds.
+		// (steps_private.go) where it has one: the same path on each
+		// server, where the site's settings name it. Without files, only
+		// the private directory itself, not what it holds.
 		type push struct {
 			dir     string
 			exclude []string
@@ -64,23 +72,32 @@ func (t *run) pushSiteStep(s *siteEnv, withFiles bool) aegir.Step {
 			}
 			pushes = append(pushes, push{s.private, privateExclude})
 		}
-		var made []string
-		undo := func(ctx context.Context) error {
-			for _, dir := range made {
-				if _, err := remote.Run(ctx, aegir.Command{Args: []string{"rm", "-rf", "--", dir}}); err != nil {
-					return fmt.Errorf("remove %s on server %s: %w", dir, s.webName, err)
-				}
-			}
-			return nil
+		type made struct {
+			w   webServer
+			dir string
 		}
-		for _, p := range pushes {
-			_, existed := remote.Run(ctx, aegir.Command{Args: []string{"test", "-d", p.dir}})
-			if err := t.b.Transport.Push(ctx, s.webName, s.web, p.dir, p.exclude); err != nil {
-				return nil, errors.Join(err, undo(ctx))
+		var mades []made // where the push made a directory
+		undo := func(ctx context.Context) error {
+			var errs []error
+			for _, m := range mades {
+				errs = append(errs, t.removeRemoteSiteDir(ctx, m.w.name, m.w.server, m.dir))
 			}
-			t.log.Infof("pushed %s to server %s", p.dir, s.webName)
-			if existed != nil {
-				made = append(made, p.dir)
+			return errors.Join(errs...)
+		}
+		for _, w := range s.webs {
+			if w.server.IsLocal() {
+				continue
+			}
+			remote := t.b.Transport.Runner(w.name, w.server)
+			for _, p := range pushes {
+				_, existed := remote.Run(ctx, aegir.Command{Args: []string{"test", "-d", p.dir}})
+				if err := t.b.Transport.Push(ctx, w.name, w.server, p.dir, p.exclude); err != nil {
+					return nil, errors.Join(err, undo(ctx))
+				}
+				t.log.Infof("pushed %s to server %s", p.dir, w.name)
+				if existed != nil {
+					mades = append(mades, made{w, p.dir})
+				}
 			}
 		}
 		return undo, nil
@@ -88,15 +105,18 @@ func (t *run) pushSiteStep(s *siteEnv, withFiles bool) aegir.Step {
 }
 
 // fetchSiteFilesStep is "fetch files": the site's own files (files/ and
-// private/, and its private directory outside the root) copied back from a remote web server, which holds them, so a
-// backup taken here has what users uploaded there. No undo: the master's
+// private/, and its private directory outside the root) copied back from
+// a remote web server, which holds them, so a backup taken here has what
+// users uploaded there. No undo: the master's
 // copy only follows the server's.
 func (t *run) fetchSiteFilesStep(s *siteEnv) aegir.Step {
 	return aegir.Step{Name: "fetch files", Do: func(ctx context.Context) (aegir.Undo, error) {
-		if t.b.Transport == nil || s.web.IsLocal() {
+		// A cluster's uploads are taken from its first member.
+		w := s.webs[0]
+		if t.b.Transport == nil || w.server.IsLocal() {
 			return nil, nil
 		}
-		remote := t.b.Transport.Runner(s.webName, s.web)
+		remote := t.b.Transport.Runner(w.name, w.server)
 		dirs := []string{filepath.Join(s.siteDir(), "files"), filepath.Join(s.siteDir(), "private")}
 		if s.private != "" {
 			dirs = append(dirs, s.private)
@@ -105,11 +125,74 @@ func (t *run) fetchSiteFilesStep(s *siteEnv) aegir.Step {
 			if _, err := remote.Run(ctx, aegir.Command{Args: []string{"test", "-d", dir}}); err != nil {
 				continue // the site has none there
 			}
-			if err := t.b.Transport.Fetch(ctx, s.webName, s.web, dir, nil); err != nil {
+			if err := t.b.Transport.Fetch(ctx, w.name, w.server, dir, nil); err != nil {
 				return nil, err
 			}
-			t.log.Infof("fetched %s from server %s", dir, s.webName)
+			t.log.Infof("fetched %s from server %s", dir, w.name)
 		}
 		return nil, nil
 	}}
+}
+
+// webServer is a machine serving sites: a web server, or one member of a
+// cluster.
+type webServer struct {
+	name   string
+	server *aegir.Server
+}
+
+// webServers returns the machines behind the web server name: the members
+// of a cluster, else the server itself.
+func (t *run) webServers(ctx context.Context, name string, s *aegir.Server) ([]webServer, error) {
+	if s.HTTPServiceType != aegir.ServiceCluster {
+		return []webServer{{name, s}}, nil
+	}
+	var out []webServer
+	for _, ref := range s.ClusterWebServers {
+		n, m, err := t.server(ctx, ref)
+		if err != nil {
+			return nil, aegir.FieldErrorf("cluster_web_servers", "@%s: %v", name, err)
+		}
+		if m.HTTPServiceType == aegir.ServiceCluster {
+			// Itself among them too: a cluster of clusters has no machine.
+			return nil, aegir.FieldErrorf("cluster_web_servers", "@%s: @%s is a cluster itself", name, n)
+		}
+		out = append(out, webServer{n, m})
+	}
+	return out, nil
+}
+
+// clusterMembers is the Env.ClusterMembers of the cluster name: its
+// members' http services, each with its own environment.
+func (t *run) clusterMembers(name string, s *aegir.Server) func(context.Context) ([]aegir.ClusterMember, error) {
+	return func(ctx context.Context) ([]aegir.ClusterMember, error) {
+		webs, err := t.webServers(ctx, name, s)
+		if err != nil {
+			return nil, err
+		}
+		var out []aegir.ClusterMember
+		for _, w := range webs {
+			env := t.serverEnv(w.name, w.server)
+			svc, err := aegir.NewHTTPService(w.server, w.name, env)
+			if err != nil {
+				return nil, fmt.Errorf("@%s: %w", w.name, err)
+			}
+			out = append(out, aegir.ClusterMember{Name: w.name, HTTP: svc, Runner: env.Runner})
+		}
+		return out, nil
+	}
+}
+
+// removeRemoteSiteDir removes a site directory from the remote web server
+// name, once the site is served from elsewhere (a migrate's old copy).
+// Nothing for a local server or without a transport.
+func (t *run) removeRemoteSiteDir(ctx context.Context, name string, web *aegir.Server, dir string) error {
+	if t.b.Transport == nil || web == nil || web.IsLocal() {
+		return nil
+	}
+	if _, err := t.b.Transport.Runner(name, web).Run(ctx, aegir.Command{Args: []string{"rm", "-rf", "--", dir}}); err != nil {
+		return fmt.Errorf("remove %s on server %s: %w", dir, name, err)
+	}
+	t.log.Infof("removed %s on server %s", dir, name)
+	return nil
 }

@@ -12,8 +12,9 @@ import (
 )
 
 // targetSite builds the site a migrate or clone deploys into: a copy of
-// the source context on another platform and/or under another name.
-func (t *run) targetSite(ctx context.Context, src *aegir.Context, platform, uri string) (*siteEnv, *aegir.Context, error) {
+// the source context on another platform and/or under another name, and,
+// when dbServer is set, with its database on that db server.
+func (t *run) targetSite(ctx context.Context, src *aegir.Context, platform, uri, dbServer string) (*siteEnv, *aegir.Context, error) {
 	if err := aegir.ValidateURI("new_uri", uri); err != nil {
 		return nil, nil, err
 	}
@@ -31,6 +32,12 @@ func (t *run) targetSite(ctx context.Context, src *aegir.Context, platform, uri 
 	tc := src.Clone()
 	tc.Name, tc.Site.URI = uri, uri
 	tc.Site.Platform = "@" + aegir.ContextName(platform)
+	if dbServer != "" {
+		if err := aegir.ValidateName("db_server", aegir.ContextName(dbServer)); err != nil {
+			return nil, nil, err
+		}
+		tc.Site.DBServer = "@" + aegir.ContextName(dbServer)
+	}
 	if err := aegir.CheckReferences(ctx, t.b.Contexts, tc); err != nil {
 		return nil, nil, err
 	}
@@ -60,6 +67,7 @@ func (t *run) sourcePackageCheck(s *siteEnv, d *deployment) aegir.Step {
 // into the target: on the same machine by copying it directly, else
 // through the backup. Steps, on the same machine:
 //
+//	fetch files                         fetchSiteFilesStep: from a remote web server
 //	database … import                   copySteps' first list
 //	swap in … packages                  bringUpSteps
 //	choose backup, remove dump          copySteps' second list
@@ -72,7 +80,10 @@ func (t *run) sourcePackageCheck(s *siteEnv, d *deployment) aegir.Step {
 func (t *run) moveSteps(s *siteEnv, d *deployment, file *string) []aegir.Step {
 	if sameMachine(s, d.target) {
 		before, after := t.copySteps(s, d, file)
-		return append(append(before, t.bringUpSteps(d)...), after...)
+		// A remote web server holds the site's uploads: the copy is of
+		// its files, as the backup's is.
+		steps := append([]aegir.Step{t.fetchSiteFilesStep(s)}, before...)
+		return append(append(steps, t.bringUpSteps(d)...), after...)
 	}
 	steps := t.backupSteps(s, file)
 	steps = append(steps, aegir.Step{Name: "choose backup", Do: func(context.Context) (aegir.Undo, error) {

@@ -98,6 +98,7 @@ var taskVariants = []struct {
 	{"install @site", aegir.TaskInstall, "new.example", nil},
 	{"backup @site", aegir.TaskBackup, "a.example", nil},
 	{"backup-delete @site FILE, named twice", aegir.TaskBackupDelete, "a.example", map[string]string{"files": stepsBackup + " " + stepsBackup}},
+	{"backup-verify @site FILE", aegir.TaskBackupVerify, "a.example", map[string]string{"file": stepsBackup}},
 	{"restore @site FILE", aegir.TaskRestore, "a.example", map[string]string{"file": stepsBackup}},
 	{"deploy @site FILE", aegir.TaskDeploy, "a.example", map[string]string{"file": stepsBackup}},
 	{"migrate @site @platform, on the same web and db servers", aegir.TaskMigrate, "a.example", map[string]string{"platform": "@platform_b"}},

@@ -180,11 +180,11 @@ func (s *Store) ListTokens(ctx context.Context, userID int64) ([]*aegir.Token, e
 
 // --- backups ---
 
-const backupCols = "id, site, file, size, sha256, created_at"
+const backupCols = "id, site, file, size, sha256, created_at, verified_at"
 
 func scanBackup(row scanner) (*aegir.Backup, error) {
 	var b aegir.Backup
-	return &b, row.Scan(&b.ID, &b.Site, &b.File, &b.Size, &b.SHA256, timeCol{&b.CreatedAt})
+	return &b, row.Scan(&b.ID, &b.Site, &b.File, &b.Size, &b.SHA256, timeCol{&b.CreatedAt}, nullTimeCol{&b.VerifiedAt})
 }
 
 // AddBackup records a backup.
@@ -210,6 +210,22 @@ func (s *Store) GetBackup(ctx context.Context, id int64) (*aegir.Backup, error) 
 // ListBackups returns a site's backups, newest first.
 func (s *Store) ListBackups(ctx context.Context, site string) ([]*aegir.Backup, error) {
 	return collect(ctx, s.reader(), scanBackup, "SELECT "+backupCols+" FROM backups WHERE site = $1 ORDER BY created_at DESC, id DESC", site)
+}
+
+// SetBackupVerified records when the backup was proven restorable.
+func (s *Store) SetBackupVerified(ctx context.Context, site, file string, at time.Time) error {
+	return s.write(ctx, func(ctx context.Context, tx conn) error {
+		res, err := tx.exec(ctx, `UPDATE backups SET verified_at = $1 WHERE site = $2 AND file = $3`, normalTime(at), site, file)
+		if err != nil {
+			return err
+		}
+		if n, err := res.RowsAffected(); err != nil {
+			return err
+		} else if n == 0 {
+			return aegir.Errorf(aegir.ENOTFOUND, "no backup of %s at %s", site, file)
+		}
+		return nil
+	})
 }
 
 // DeleteBackup removes a backup's record.

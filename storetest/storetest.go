@@ -675,6 +675,22 @@ func testBackups(t *testing.T, s aegir.Store) {
 	got, err := s.GetBackup(ctx, added[1].ID)
 	must(t, err)
 	wantEqual(t, "GetBackup", got, added[1])
+	if got.VerifiedAt != nil {
+		t.Fatalf("a new backup is verified at %v", got.VerifiedAt)
+	}
+	verified := day.Add(36*time.Hour + 123456789)
+	must(t, s.SetBackupVerified(ctx, "a.example", added[1].File, verified))
+	got, err = s.GetBackup(ctx, added[1].ID)
+	must(t, err)
+	if got.VerifiedAt == nil || !got.VerifiedAt.Equal(verified.Truncate(time.Microsecond)) {
+		t.Fatalf("SetBackupVerified(%v): verified at %v", verified, got.VerifiedAt)
+	}
+	list, err = s.ListBackups(ctx, "a.example")
+	must(t, err)
+	if list[1].VerifiedAt == nil || list[0].VerifiedAt != nil {
+		t.Fatalf("ListBackups after SetBackupVerified: %+v, %+v", list[0], list[1])
+	}
+	wantCode(t, s.SetBackupVerified(ctx, "b.example", added[1].File, verified), aegir.ENOTFOUND)
 	must(t, s.DeleteBackup(ctx, added[1].ID))
 	_, err = s.GetBackup(ctx, added[1].ID)
 	wantCode(t, err, aegir.ENOTFOUND)

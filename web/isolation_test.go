@@ -388,5 +388,20 @@ func TestTheServerFormOffersCommandsToAdministratorsOnly(t *testing.T) {
 		if r, err := b.store.GetServer(t.Context(), "server_pools"); err != nil || !r.Server.PHPFPMPools {
 			t.Fatalf("server_pools: %+v %v", r, err)
 		}
+		// A cluster of two servers; one of a server that does not exist is
+		// refused naming the field.
+		status, body, _ = admin.post("/servers", url.Values{"name": {"server_cluster1"}, "http_service_type": {"cluster"},
+			"cluster_web_servers": {"@server_pools,@server_nowhere"}, "db_service_type": {"null"}})
+		if status == http.StatusSeeOther || !strings.Contains(body, "server_nowhere") {
+			t.Fatalf("a cluster of a server that does not exist: %d\n%s", status, body)
+		}
+		status, body, _ = admin.post("/servers", url.Values{"name": {"server_cluster1"}, "http_service_type": {"cluster"},
+			"cluster_web_servers": {"@server_pools"}, "db_service_type": {"null"}})
+		if status != http.StatusSeeOther {
+			t.Fatalf("a cluster: %d\n%s", status, body)
+		}
+		if r, err := b.store.GetServer(t.Context(), "server_cluster1"); err != nil || len(r.Server.ClusterWebServers) != 1 {
+			t.Fatalf("server_cluster1: %+v %v", r, err)
+		}
 	})
 }

@@ -111,7 +111,7 @@ func (s *Server) serverPage(w http.ResponseWriter, r *http.Request, u *aegir.Use
 
 // --- forms ---
 
-var serverFields = []string{"name", "remote_host", "ssh_port", "ssh_user", "http_service_type", "http_port", "web_group", "php_fpm_socket",
+var serverFields = []string{"name", "remote_host", "ssh_port", "ssh_user", "http_service_type", "cluster_web_servers", "http_port", "web_group", "php_fpm_socket",
 	"http_test_cmd", "http_restart_cmd", "http_conf_link", "php_fpm_pools", "php_fpm_test_cmd", "php_fpm_reload_cmd",
 	"db_service_type", "master_db", "db_grant_all_hosts"}
 
@@ -130,7 +130,7 @@ func serverFormFields(u *aegir.User) []string {
 
 func serverOptions() map[string][]option {
 	return map[string][]option{
-		"http_service_type": {{aegir.ServiceNginx, "nginx"}, {aegir.ServiceApache, "apache"}, {"null", "none"}},
+		"http_service_type": {{aegir.ServiceNginx, "nginx"}, {aegir.ServiceApache, "apache"}, {aegir.ServiceCluster, "cluster of web servers"}, {"null", "none"}},
 		"db_service_type":   {{aegir.ServiceMySQL, "mysql"}, {"pgsql", "pgsql"}, {"null", "none"}},
 	}
 }

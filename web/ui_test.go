@@ -360,11 +360,11 @@ func TestSitePageOffersTheTasksItsStateAllows(t *testing.T) {
 		return out
 	}
 	admin, bob, pm := w.login(t, "admin"), w.login(t, "bob"), w.login(t, "pm")
-	want := "verify,backup,clone,cron,disable,flush-cache,login-reset,migrate,restore,update-db"
+	want := "verify,backup,backup-verify,clone,cron,disable,flush-cache,login-reset,migrate,restore,update-db"
 	if got := strings.Join(sortedTasks(buttons(admin, "b.example")), ","); got != sortedList(want) {
 		t.Errorf("admin's buttons on an enabled site: %s, want %s", got, sortedList(want))
 	}
-	if got := strings.Join(sortedTasks(buttons(bob, "b.example")), ","); got != sortedList("verify,backup,clone,disable,flush-cache,login-reset,migrate,restore,update-db") {
+	if got := strings.Join(sortedTasks(buttons(bob, "b.example")), ","); got != sortedList("verify,backup,backup-verify,clone,disable,flush-cache,login-reset,migrate,restore,update-db") {
 		t.Errorf("bob's buttons on his enabled site: %s", got)
 	}
 	if got := buttons(pm, "b.example"); len(got) != 0 {

@@ -73,7 +73,7 @@ func TestCommandLineMistakesAreUsageErrors(t *testing.T) {
 		{[]string{"backup", "@x", "--format=gz", "--format", "zst"}, "option --format given twice"},
 		{[]string{"backup", "@x", "--format"}, "option --format takes a value"},
 		{[]string{"install", "@x", "--force=maybe"}, "--force takes no value or true/false"},
-		{[]string{"migrate", "@x"}, "usage: aegir migrate @NAME PLATFORM [NEW_URI] [--force]"},
+		{[]string{"migrate", "@x"}, "usage: aegir migrate @NAME PLATFORM [NEW_URI] [--db_server=DB_SERVER] [--force]"},
 		{[]string{"migrate", "@x", "@p", "new.test", "more"}, "usage: aegir migrate"},
 		{[]string{"backup-delete", "@x"}, "usage: aegir backup-delete @NAME FILES..."},
 		{[]string{"verify"}, "usage: aegir verify @NAME [--renew]"},

@@ -29,6 +29,7 @@ import (
 
 	// The standard drivers register themselves.
 	_ "github.com/aegir-hosting/aegir/apache"
+	_ "github.com/aegir-hosting/aegir/cluster"
 	_ "github.com/aegir-hosting/aegir/drupal"
 	_ "github.com/aegir-hosting/aegir/mediawiki"
 	_ "github.com/aegir-hosting/aegir/mysql"

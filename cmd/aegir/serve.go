@@ -285,6 +285,7 @@ func startDispatcher(ctx context.Context, d dispatcherDeps) (wait func(), err er
 		dispatcher,
 		&schedule.Cron{Store: d.Store, Logger: d.Logger},
 		&schedule.Backups{Store: d.Store, Logger: d.Logger},
+		&schedule.Verifies{Store: d.Store, Logger: d.Logger},
 		&schedule.Stats{Store: d.Store, DB: aegir.NewDBService,
 			Env: aegir.Env{Paths: d.Backend.Paths, Runner: d.Backend.Runner}, Logger: d.Logger},
 		&schedule.Prune{Store: d.Store, Logger: d.Logger},
